@@ -1,0 +1,201 @@
+"""SECOND's land-cover classes, their colours, from-to change codes and human names.
+
+Everything that knows what a label value means lives here, so the metrics, the engine, training and the
+plugin cannot disagree about it.
+
+Two encodings of a per-date label map are read:
+
+* **RGB** PNGs with SECOND's colours (white is "no change"), as the dataset ships them;
+* **index** PNGs (one band, mode ``L``/``I``) holding 0 (no change), 1-6 (the classes) or 255 (ignore).
+
+A palette PNG (mode ``P``) whose palette starts with SECOND's seven colours is read as an index PNG
+(that is what :func:`write_label` writes); any other palette PNG is decoded by the colours a viewer
+shows.
+
+A colour or index that is not a SECOND class is an error naming the file, the value and its pixel
+count. It is never mapped to "no change": that would silently inflate every score.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from scd_core.errors import ScdInputError, UnknownColourError
+
+__all__ = [
+    "LandCover",
+    "CLASSES",
+    "NO_CHANGE",
+    "IGNORE",
+    "NUM_CLASSES",
+    "NUM_CHANGE_TYPES",
+    "class_name",
+    "change_code",
+    "split_change_code",
+    "change_type_name",
+    "change_type_names",
+    "rgb_to_index",
+    "index_to_rgb",
+    "read_label",
+    "write_label",
+]
+
+
+@dataclass(frozen=True)
+class LandCover:
+    """One SECOND class: its index in label maps, its name and its colour in RGB label PNGs."""
+
+    index: int
+    name: str
+    rgb: tuple[int, int, int]
+
+
+#: SECOND's classes in the order used across the literature; index 0 is "no change".
+CLASSES: tuple[LandCover, ...] = (
+    LandCover(0, "no change", (255, 255, 255)),
+    LandCover(1, "water", (0, 0, 255)),
+    LandCover(2, "non-vegetated ground surface", (128, 128, 128)),
+    LandCover(3, "low vegetation", (0, 128, 0)),
+    LandCover(4, "tree", (0, 255, 0)),
+    LandCover(5, "building", (128, 0, 0)),
+    LandCover(6, "playground", (255, 0, 0)),
+)
+NO_CHANGE = 0
+#: Label value of pixels that are not scored and not trained on.
+IGNORE = 255
+#: Land-cover classes, without "no change".
+NUM_CLASSES = len(CLASSES) - 1
+#: From-to change-type codes: 0 (no change) and one per ordered (from, to) pair, same-class included.
+NUM_CHANGE_TYPES = 1 + NUM_CLASSES * NUM_CLASSES
+
+_PACKED_COLOURS = np.array([(r << 16) | (g << 8) | b for r, g, b in (c.rgb for c in CLASSES)], dtype=np.uint32)
+_COLOUR_ORDER = np.argsort(_PACKED_COLOURS)
+_SORTED_COLOURS = _PACKED_COLOURS[_COLOUR_ORDER]
+_RGB_TABLE = np.array([c.rgb for c in CLASSES], dtype=np.uint8)
+
+
+def class_name(index: int) -> str:
+    """Name of class ``index`` (0 is "no change")."""
+    return CLASSES[index].name
+
+
+def change_code(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """From-to change-type codes of two per-date class maps.
+
+    0 where both dates say "no change", otherwise ``1 + 6*(c1-1) + (c2-1)``: 36 ordered pairs, so a
+    building demolished and rebuilt (5 → 5) has its own code, as SECOND annotates it.
+
+    Raises:
+        ValueError: a pixel is "no change" on one date and a class on the other; such a pixel has no
+            from-to type. Ignored pixels (255) must be masked out before.
+    """
+    before = np.asarray(before)
+    after = np.asarray(after)
+    unchanged = before == NO_CHANGE
+    inconsistent = unchanged != (after == NO_CHANGE)
+    if inconsistent.any():
+        raise ValueError(
+            f"{int(inconsistent.sum())} pixels are 'no change' on one date but a class on the other; "
+            "a changed pixel needs a class on both dates"
+        )
+    codes = 1 + NUM_CLASSES * (before.astype(np.int64) - 1) + (after.astype(np.int64) - 1)
+    return np.where(unchanged, 0, codes).astype(np.uint8)
+
+
+def split_change_code(code: int) -> tuple[int, int]:
+    """Inverse of :func:`change_code` for one code: ``(from_class, to_class)``, ``(0, 0)`` for no change."""
+    if not 0 <= code < NUM_CHANGE_TYPES:
+        raise ValueError(f"change code {code} is outside 0..{NUM_CHANGE_TYPES - 1}")
+    if code == 0:
+        return 0, 0
+    return 1 + (code - 1) // NUM_CLASSES, 1 + (code - 1) % NUM_CLASSES
+
+
+def change_type_name(code: int) -> str:
+    """Human name of a from-to code, e.g. ``"low vegetation → building"``."""
+    before, after = split_change_code(code)
+    if code == 0:
+        return class_name(NO_CHANGE)
+    return f"{class_name(before)} → {class_name(after)}"
+
+
+def change_type_names() -> list[str]:
+    """Names of all codes 0..36, in code order."""
+    return [change_type_name(code) for code in range(NUM_CHANGE_TYPES)]
+
+
+def rgb_to_index(rgb: np.ndarray, source: str | Path = "<array>") -> np.ndarray:
+    """Class indices of an H×W×3 uint8 SECOND colour image.
+
+    Raises:
+        UnknownColourError: naming ``source``, each unknown colour and how many pixels have it.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ScdInputError(f"expected an H×W×3 RGB label, got shape {rgb.shape}", source)
+    packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
+    position = np.searchsorted(_SORTED_COLOURS, packed).clip(max=len(_SORTED_COLOURS) - 1)
+    known = _SORTED_COLOURS[position] == packed
+    if not known.all():
+        values, counts = np.unique(packed[~known], return_counts=True)
+        listed = ", ".join(
+            f"({v >> 16 & 255},{v >> 8 & 255},{v & 255}) × {n} px" for v, n in zip(values[:10], counts[:10])
+        )
+        more = f" and {len(values) - 10} more" if len(values) > 10 else ""
+        raise UnknownColourError(f"colours that are not SECOND classes: {listed}{more}", source)
+    return _COLOUR_ORDER[position].astype(np.uint8)
+
+
+def index_to_rgb(index: np.ndarray) -> np.ndarray:
+    """SECOND colours of a class-index map (ignored pixels must be masked out before)."""
+    return _RGB_TABLE[np.asarray(index)]
+
+
+def _check_indices(index: np.ndarray, source: str | Path) -> np.ndarray:
+    valid = (index <= NUM_CLASSES) | (index == IGNORE)
+    if not valid.all():
+        values, counts = np.unique(index[~valid], return_counts=True)
+        listed = ", ".join(f"{v} × {n} px" for v, n in zip(values[:10], counts[:10]))
+        raise UnknownColourError(f"values that are not SECOND class indices (0-6, 255): {listed}", source)
+    return index.astype(np.uint8)
+
+
+def _has_second_palette(image: Image.Image) -> bool:
+    palette = image.getpalette() or []
+    return len(palette) >= _RGB_TABLE.size and bytes(palette[: _RGB_TABLE.size]) == _RGB_TABLE.tobytes()
+
+
+def read_label(path: str | Path) -> np.ndarray:
+    """Read a per-date SECOND label PNG (RGB, palette or index) as an H×W uint8 class map."""
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except FileNotFoundError:
+        raise ScdInputError("file not found", path) from None
+    except OSError as error:
+        raise ScdInputError(f"not a readable image ({error})", path) from None
+    if image.mode in ("L", "I", "I;16"):
+        return _check_indices(np.asarray(image), path)
+    if image.mode == "P" and _has_second_palette(image):
+        return _check_indices(np.asarray(image), path)
+    if image.mode in ("RGB", "RGBA", "P"):
+        return rgb_to_index(np.asarray(image.convert("RGB")), path)
+    raise ScdInputError(f"unsupported label image mode {image.mode!r}; use RGB or a one-band index PNG", path)
+
+
+def write_label(path: str | Path, index: np.ndarray) -> None:
+    """Write a class map as a palette PNG whose palette is SECOND's colours.
+
+    Viewers show SECOND's colours (ignored pixels, 255, in black) and :func:`read_label` gives back
+    the same indices, 255 included.
+    """
+    index = np.asarray(index, dtype=np.uint8)
+    image = Image.fromarray(index, mode="P")
+    palette = np.zeros((256, 3), dtype=np.uint8)
+    palette[: len(CLASSES)] = _RGB_TABLE
+    image.putpalette(palette.ravel().tolist())
+    image.save(path)

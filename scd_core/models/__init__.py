@@ -1,0 +1,84 @@
+"""The model registry: the only place that knows every model's name.
+
+``build(name, in_channels=3, num_classes=6, **hparams)`` returns an ``nn.Module`` whose
+``forward(x1, x2)`` gives a mapping with
+
+* ``sem1``, ``sem2``: B×num_classes×H×W land-cover logits (classes 1..num_classes of SECOND);
+* ``change``: B×1×H×W change logits at input resolution (change probability = sigmoid).
+
+Every model has ``loss(outputs, label1, label2)`` as in its paper, where the labels are B×H×W long
+tensors of SECOND class indices (0 = no change, 1..6 = classes, 255 = ignore). ``build`` records the
+name and hyper-parameters on the module (``model.scd_name``, ``model.scd_hparams``) so that
+``scd_core.checkpoint`` can rebuild it.
+
+Modules are imported when a model is built, so listing names costs nothing.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import nn
+
+__all__ = ["ModelSpec", "available", "build", "spec"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the registry knows of one model: where it lives, its paper and its variants."""
+
+    name: str
+    target: str  # "module:ClassName" under scd_core.models
+    paper: str
+    defaults: dict[str, Any] = field(default_factory=dict)
+    #: values of the ``encoder`` hyper-parameter, for the models that take one (Tables I, III, IV).
+    encoders: tuple[str, ...] = ()
+
+
+_ASN_PAPER = "Yang et al., Asymmetric Siamese Networks for SCD (TGRS 2021)"
+_HRSCD_PAPER = "Daudt et al., Multitask learning for large-scale SCD (CVIU 2019)"
+_FC_PAPER = "Daudt et al., Fully convolutional siamese networks for CD (ICIP 2018)"
+_BLOCK_ENCODERS = ("residual", "xception", "se")
+
+_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec("asn", "asn:ASN", _ASN_PAPER, encoders=_BLOCK_ENCODERS),
+    ModelSpec("asn_atl", "atl:ASNWithATL", _ASN_PAPER, encoders=_BLOCK_ENCODERS),
+    ModelSpec("fc_ef", "baselines:FCEF", _FC_PAPER, encoders=_BLOCK_ENCODERS),
+    ModelSpec("fc_siam_conc", "baselines:FCSiamConc", _FC_PAPER, encoders=_BLOCK_ENCODERS),
+    ModelSpec("fc_siam_diff", "baselines:FCSiamDiff", _FC_PAPER, encoders=_BLOCK_ENCODERS),
+    ModelSpec("hrscd_str1", "baselines:HRSCDStr1", _HRSCD_PAPER, encoders=_BLOCK_ENCODERS),
+    ModelSpec("hrscd_str2", "baselines:HRSCDStr2", _HRSCD_PAPER, encoders=_BLOCK_ENCODERS),
+    ModelSpec("hrscd_str3", "baselines:HRSCDStr3", _HRSCD_PAPER, encoders=_BLOCK_ENCODERS),
+    ModelSpec("hrscd_str4", "baselines:HRSCDStr4", _HRSCD_PAPER, encoders=_BLOCK_ENCODERS),
+    ModelSpec("lsafnet", "lsafnet:LSAFNet", "LSAFNet: late-stage fusion for SCD"),
+    ModelSpec("cdsc", "cdsc:CdSC", "CdSC: cross-difference semantic consistency network"),
+)
+_BY_NAME = {s.name: s for s in _SPECS}
+
+
+def available() -> list[str]:
+    """Names accepted by :func:`build`, in the order of the README's table."""
+    return [s.name for s in _SPECS]
+
+
+def spec(name: str) -> ModelSpec:
+    """The registry entry of ``name``; ``KeyError`` lists the valid names."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; available: {', '.join(available())}") from None
+
+
+def build(name: str, in_channels: int = 3, num_classes: int = 6, **hparams: Any) -> nn.Module:
+    """Build model ``name`` with fresh (untrained) weights."""
+    entry = spec(name)
+    module_name, class_name = entry.target.split(":")
+    cls = getattr(importlib.import_module(f"scd_core.models.{module_name}"), class_name)
+    if entry.encoders and "encoder" in hparams and hparams["encoder"] not in entry.encoders:
+        raise ValueError(f"{name}: unknown encoder {hparams['encoder']!r}; choose from {', '.join(entry.encoders)}")
+    merged = {**entry.defaults, **hparams}
+    model = cls(in_channels=in_channels, num_classes=num_classes, **merged)
+    model.scd_name = name
+    model.scd_hparams = {"in_channels": in_channels, "num_classes": num_classes, **merged}
+    return model

@@ -1,0 +1,40 @@
+"""Shared by the core tests (engine venv) and the plugin tests (QGIS's Python): imports neither torch nor QGIS.
+
+With ``CI=true`` a skipped test is a failure: CI must run everything, the optional
+reference data in ``../shared`` and QGIS included. Only tests marked ``gpu`` may skip there.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the checkout (``SCD_SHARED_DATA`` overrides); skips when absent."""
+    path = Path(os.environ.get("SCD_SHARED_DATA", REPO.parent / "shared" / "data"))
+    if not path.is_dir():
+        pytest.skip(f"reference data not found at {path}")
+    return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and in_ci() and item.get_closest_marker("gpu") is None:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which must run every test: {reason}"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "gpu: needs a CUDA device; the only tests allowed to skip in CI")
