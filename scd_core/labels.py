@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from scd_core.errors import ScdInputError, UnknownColourError
+from scd_core.tensors import is_torch_tensor
 
 __all__ = [
     "LandCover",
@@ -82,27 +84,30 @@ def class_name(index: int) -> str:
     return CLASSES[index].name
 
 
-def change_code(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """From-to change-type codes of two per-date class maps.
+def change_code(before: Any, after: Any) -> Any:
+    """From-to change-type codes of two per-date class maps (numpy arrays or torch tensors).
 
     0 where both dates say "no change", otherwise ``1 + 6*(c1-1) + (c2-1)``: 36 ordered pairs, so a
-    building demolished and rebuilt (5 → 5) has its own code, as SECOND annotates it.
+    building demolished and rebuilt (5 → 5) has its own code, as SECOND annotates it. numpy input
+    gives uint8 codes; torch input gives int64 codes on the input's device.
 
     Raises:
         ValueError: a pixel is "no change" on one date and a class on the other; such a pixel has no
             from-to type. Ignored pixels (255) must be masked out before.
     """
-    before = np.asarray(before)
-    after = np.asarray(after)
+    if is_torch_tensor(before):
+        before, after = before.long(), after.long()
+    else:
+        before, after = np.asarray(before, dtype=np.int64), np.asarray(after, dtype=np.int64)
     unchanged = before == NO_CHANGE
     inconsistent = unchanged != (after == NO_CHANGE)
-    if inconsistent.any():
+    if bool(inconsistent.any()):
         raise ValueError(
             f"{int(inconsistent.sum())} pixels are 'no change' on one date but a class on the other; "
             "a changed pixel needs a class on both dates"
         )
-    codes = 1 + NUM_CLASSES * (before.astype(np.int64) - 1) + (after.astype(np.int64) - 1)
-    return np.where(unchanged, 0, codes).astype(np.uint8)
+    codes = (1 + NUM_CLASSES * (before - 1) + (after - 1)) * ~unchanged
+    return codes if is_torch_tensor(codes) else codes.astype(np.uint8)
 
 
 def split_change_code(code: int) -> tuple[int, int]:

@@ -1,0 +1,46 @@
+"""``scd evaluate PRED_ROOT GT_ROOT [--json]``: score SECOND-layout label folders in both conventions."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from scd_core.evaluation import evaluate_folders
+from scd_core.metrics import CONVENTIONS, SCORE_KEYS, categorical_table_markdown
+
+_CONVENTION_NOTES = {
+    "per_date": "7×7 over both dates' class maps (Bi-SRNet, SCanNet, LSAFNet, CdSC tables)",
+    "from_to": "37×37 over from-to change types (ASN paper, SECOND's official scorer)",
+}
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "evaluate",
+        help="score predicted SECOND labels against ground truth",
+        description="Score predicted per-date labels against ground truth. Both roots use SECOND's layout: "
+        "label1/ and label2/ hold PNGs matched by file name (RGB SECOND colours or one-band class indices; "
+        "255 in the ground truth is ignored). Prints OA, kappa, mIoU, SeK, Fscd and Score in both conventions "
+        "of the literature, and the categorical SeK per change type (ASN paper, Table II).",
+    )
+    parser.add_argument("pred_root", help="folder with the predictions' label1/ and label2/")
+    parser.add_argument("gt_root", help="folder with the ground truth's label1/ and label2/")
+    parser.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    confusion, pairs = evaluate_folders(args.pred_root, args.gt_root, progress=True)
+    results = confusion.scores()
+    if args.json:
+        print(json.dumps({"pairs": pairs, **results}))
+        return 0
+    print(f"Scored {pairs} pairs.\n")
+    print(f"{'':8}" + "".join(f"{name:>12}" for name in CONVENTIONS))
+    for key in SCORE_KEYS:
+        print(f"{key:8}" + "".join(f"{results[name][key]:12.2f}" for name in CONVENTIONS))
+    print()
+    for name in CONVENTIONS:
+        print(f"{name}: {_CONVENTION_NOTES[name]}")
+    print("\nCategorical SeK per change type (from_to; rows: first date, columns: second date):\n")
+    print(categorical_table_markdown(confusion.from_to.counts))
+    return 0

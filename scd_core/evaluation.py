@@ -1,0 +1,124 @@
+"""Scoring folders of SECOND-layout labels: ``ROOT/label1/*.png`` and ``ROOT/label2/*.png``.
+
+Predictions and ground truth are paired by file name. Anything that does not pair up (a missing or
+extra file, two images of different sizes) is an error naming the file: a silently skipped pair would
+change the score without anyone noticing.
+
+Labels are decoded in a thread pool (PNG decoding and numpy release the GIL) and counted in the
+calling thread, so memory holds only the pairs in flight.
+"""
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+
+from scd_core.errors import LabelMismatchError, ScdInputError
+from scd_core.labels import read_label
+from scd_core.metrics import InconsistentChangeError, SCDConfusion
+
+LABEL_FOLDERS = ("label1", "label2")
+
+
+@dataclass(frozen=True)
+class LabelPair:
+    """One image pair's four label files: prediction and ground truth of both dates."""
+
+    name: str
+    pred1: Path
+    pred2: Path
+    gt1: Path
+    gt2: Path
+
+
+def _png_names(folder: Path) -> set[str]:
+    if not folder.is_dir():
+        raise ScdInputError("folder not found; a SECOND-layout root holds label1/ and label2/", folder)
+    return {p.name for p in folder.iterdir() if p.suffix.lower() == ".png"}
+
+
+def _listing(names: set[str]) -> str:
+    shown = ", ".join(sorted(names)[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _names_in_root(root: Path) -> list[str]:
+    first, second = (_png_names(root / folder) for folder in LABEL_FOLDERS)
+    if first != second:
+        raise LabelMismatchError(
+            f"label1/ and label2/ differ: only in label1/: {_listing(first - second) or '-'}; "
+            f"only in label2/: {_listing(second - first) or '-'}",
+            root,
+        )
+    if not first:
+        raise ScdInputError("no PNG labels in label1/", root)
+    return sorted(first)
+
+
+def match_label_pairs(pred_root: str | Path, gt_root: str | Path) -> list[LabelPair]:
+    """Pair prediction and ground-truth label files by name; every file must have its partner."""
+    pred_root, gt_root = Path(pred_root), Path(gt_root)
+    predicted, truth = set(_names_in_root(pred_root)), set(_names_in_root(gt_root))
+    if missing := truth - predicted:
+        raise LabelMismatchError(f"no prediction for {len(missing)} ground-truth labels: {_listing(missing)}", pred_root)
+    if extra := predicted - truth:
+        raise LabelMismatchError(f"{len(extra)} predictions have no ground truth: {_listing(extra)}", pred_root)
+    return [
+        LabelPair(
+            name,
+            pred_root / "label1" / name,
+            pred_root / "label2" / name,
+            gt_root / "label1" / name,
+            gt_root / "label2" / name,
+        )
+        for name in sorted(truth)
+    ]
+
+
+def _read_pair(pair: LabelPair) -> tuple[LabelPair, tuple[np.ndarray, ...]]:
+    maps = tuple(read_label(path) for path in (pair.pred1, pair.pred2, pair.gt1, pair.gt2))
+    reference = maps[2].shape
+    for path, array in zip((pair.pred1, pair.pred2, pair.gt1, pair.gt2), maps):
+        if array.shape != reference:
+            raise LabelMismatchError(f"size {array.shape[1]}×{array.shape[0]} differs from {pair.gt1} "
+                                     f"({reference[1]}×{reference[0]})", path)
+    return pair, maps
+
+
+def _read_in_order(pairs: list[LabelPair], workers: int) -> Iterator[tuple[LabelPair, tuple[np.ndarray, ...]]]:
+    remaining = iter(pairs)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # Bounded read-ahead: memory does not grow with the number of pairs.
+        pending = deque(pool.submit(_read_pair, pair) for pair in islice(remaining, 4 * workers))
+        while pending:
+            done = pending.popleft().result()
+            pending.extend(pool.submit(_read_pair, pair) for pair in islice(remaining, 1))
+            yield done
+
+
+def evaluate_folders(
+    pred_root: str | Path, gt_root: str | Path, progress: bool = False, workers: int | None = None
+) -> tuple[SCDConfusion, int]:
+    """Accumulate both conventions' confusion matrices over all pairs; returns them and the pair count.
+
+    ``progress`` draws a tqdm bar on stderr.
+    """
+    pairs = match_label_pairs(pred_root, gt_root)
+    confusion = SCDConfusion()
+    reader = _read_in_order(pairs, workers or min(8, os.cpu_count() or 1))
+    if progress:
+        from tqdm import tqdm
+
+        reader = tqdm(reader, total=len(pairs), desc="scoring", unit="pair", leave=False)
+    for pair, (pred1, pred2, gt1, gt2) in reader:
+        try:
+            confusion.update(pred1, pred2, gt1, gt2)
+        except InconsistentChangeError as error:
+            raise ScdInputError(str(error), pair.pred1 if error.side == "prediction" else pair.gt1) from None
+    return confusion, len(pairs)
