@@ -1,0 +1,27 @@
+"""Where the plugin's own files are: the one place that knows the plugin folder's layout.
+
+In the repository ``metadata.txt``, ``icons/``, ``styles/`` and ``models/`` are links to the top-level
+``metadata.txt`` and to folders of ``resources/``; ``make plugin`` copies the files they point at into
+the zip, so the plugin reads the same paths in a checkout and in an installed copy.
+"""
+from __future__ import annotations
+
+import configparser
+from pathlib import Path
+
+PLUGIN_DIR = Path(__file__).parent
+METADATA = PLUGIN_DIR / "metadata.txt"
+ICON = PLUGIN_DIR / "icons" / "scd.svg"
+#: The small demo checkpoint shipped with the plugin (resources/models/demo.pt), the MODEL default.
+DEMO_MODEL = PLUGIN_DIR / "models" / "demo.pt"
+#: Categorized style of the from-to polygons (field ``change_type``), made by scripts/generate_styles.py.
+CHANGES_STYLE = PLUGIN_DIR / "styles" / "changes.qml"
+#: Paletted style of the change-type raster, made by scripts/generate_styles.py.
+CHANGE_TYPE_STYLE = PLUGIN_DIR / "styles" / "change_type.qml"
+
+
+def metadata(key: str) -> str:
+    """A value of ``metadata.txt``'s ``[general]`` section, e.g. ``metadata("version")``."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(METADATA, encoding="utf-8")
+    return parser["general"][key]
