@@ -1,0 +1,50 @@
+"""What one run of ``scd detect`` is asked to do, and its command-line arguments (the engine's contract)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class DetectRequest:
+    """Inputs and options of one detection; ``None`` leaves an option to the engine's default."""
+
+    before: str
+    after: str
+    out_dir: str
+    model: str
+    aoi: Optional[str] = None
+    #: xmin, ymin, xmax, ymax in ``bbox_crs`` (an authority id such as ``EPSG:32631``).
+    bbox: Optional[Tuple[float, float, float, float]] = None
+    bbox_crs: str = ""
+    bands: Sequence[int] = ()
+    tile_size: Optional[int] = None
+    overlap: Optional[int] = None
+    batch_size: Optional[int] = None
+    device: str = "auto"
+    threshold: Optional[float] = None
+    min_area: Optional[float] = None
+
+    def arguments(self) -> List[str]:
+        """``detect ...`` arguments, with JSON-lines progress on stdout."""
+        arguments = ["detect", self.before, self.after, "-o", self.out_dir, "--model", self.model]
+        if self.aoi:
+            arguments += ["--aoi", self.aoi]
+        if self.bbox:
+            corners = ",".join(repr(float(value)) for value in self.bbox)
+            arguments += ["--bbox", f"{corners},{self.bbox_crs}" if self.bbox_crs else corners]
+        if self.bands:
+            arguments += ["--bands", ",".join(str(band) for band in self.bands)]
+        for option, value in (
+            ("--tile", self.tile_size),
+            ("--overlap", self.overlap),
+            ("--batch", self.batch_size),
+            ("--threshold", self.threshold),
+            ("--min-area", self.min_area),
+        ):
+            if value is not None:
+                arguments += [option, str(value)]
+        arguments += ["--device", self.device, "--progress", "json"]
+        return arguments

@@ -1,0 +1,124 @@
+"""Turn the algorithm's QGIS inputs into files the worker can read.
+
+The worker is a separate process: it reads files, not QGIS layers. A raster layer backed by a local
+file is passed as that file. Any other raster layer (WMS, WMTS/XYZ tiles, a virtual raster, a
+database raster) is first written by QGIS to a GeoTIFF covering the area of interest, so everything
+QGIS can display can be compared. The AOI's features are written to a GeoPackage.
+"""
+from __future__ import annotations
+
+import math
+import os
+from typing import Optional
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsFeatureSource,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProviderRegistry,
+    QgsRasterDataProvider,
+    QgsRasterFileWriter,
+    QgsRasterLayer,
+    QgsRasterPipe,
+    QgsRectangle,
+    QgsVectorFileWriter,
+)
+
+#: Largest raster QGIS exports for the worker (pixels); larger asks for a smaller EXTENT or AOI.
+MAX_EXPORT_PIXELS = 400_000_000
+
+
+def require_crs(layer: QgsRasterLayer, role: str) -> None:
+    """Refuse a raster without a CRS before any work starts: changes need map coordinates."""
+    if not layer.crs().isValid():
+        raise QgsProcessingException(
+            f"The {role} raster '{layer.name()}' ({layer.source()}) has no coordinate reference system, "
+            "so it cannot be placed on the map or matched with the other image. Georeference it (Raster ▸ "
+            "Georeferencer), or if you know its CRS, assign it (Raster ▸ Projections ▸ Assign Projection) "
+            "and run again."
+        )
+
+
+def local_file(layer: QgsRasterLayer) -> Optional[str]:
+    """The file behind a GDAL raster layer, or None when the layer is not a plain local file."""
+    if layer.providerType() != "gdal":
+        return None
+    path = QgsProviderRegistry.instance().decodeUri("gdal", layer.source()).get("path") or ""
+    return path if os.path.isfile(path) else None
+
+
+def export_raster(
+    layer: QgsRasterLayer,
+    extent: QgsRectangle,
+    path: str,
+    context: QgsProcessingContext,
+    feedback: QgsProcessingFeedback,
+) -> str:
+    """Write ``layer`` over ``extent`` (in the layer's CRS) to a GeoTIFF at ``path``, at its native
+    resolution (the finest of a tiled service's levels)."""
+    pixel_x, pixel_y = _resolution(layer)
+    area = extent.intersect(layer.extent()) if layer.extent().isFinite() else extent
+    width, height = math.ceil(area.width() / pixel_x), math.ceil(area.height() / pixel_y)
+    if width < 1 or height < 1:
+        raise QgsProcessingException(f"The area to detect changes in does not overlap the raster '{layer.name()}'.")
+    if width * height > MAX_EXPORT_PIXELS:
+        raise QgsProcessingException(
+            f"Exporting '{layer.name()}' over this area would make a {width} × {height} pixel image. "
+            "Set EXTENT or AOI to a smaller area."
+        )
+    feedback.pushInfo(f"Exporting '{layer.name()}' ({layer.providerType()}) to {width} × {height} pixels for the worker.")
+    pipe = QgsRasterPipe()
+    if not pipe.set(layer.dataProvider().clone()):
+        raise QgsProcessingException(f"Cannot read the raster '{layer.name()}' for export.")
+    error = QgsRasterFileWriter(path).writeRaster(
+        pipe, width, height, area, layer.crs(), context.transformContext(), feedback
+    )
+    if feedback.isCanceled():
+        return path
+    if error != QgsRasterFileWriter.NoError:
+        raise QgsProcessingException(f"Exporting the raster '{layer.name()}' to {path} failed (QGIS error {int(error)}).")
+    return path
+
+
+def _resolution(layer: QgsRasterLayer) -> "tuple[float, float]":
+    provider = layer.dataProvider()
+    if provider.capabilities() & QgsRasterDataProvider.Size:
+        return layer.rasterUnitsPerPixelX(), layer.rasterUnitsPerPixelY()
+    levels = [level for level in provider.nativeResolutions() if level > 0]
+    if levels:
+        return min(levels), min(levels)
+    raise QgsProcessingException(
+        f"The raster '{layer.name()}' ({layer.providerType()}) has no native resolution to export it at. "
+        "Save it as a GeoTIFF at the resolution you want (right-click ▸ Export ▸ Save As…) and use that file."
+    )
+
+
+def extent_in(
+    extent: QgsRectangle,
+    crs: QgsCoordinateReferenceSystem,
+    target: QgsCoordinateReferenceSystem,
+    context: QgsProcessingContext,
+) -> QgsRectangle:
+    """``extent`` (in ``crs``) as a rectangle in ``target``."""
+    if crs == target:
+        return extent
+    return QgsCoordinateTransform(crs, target, context.transformContext()).transformBoundingBox(extent)
+
+
+def write_aoi(source: QgsFeatureSource, path: str, context: QgsProcessingContext) -> str:
+    """Write the AOI's polygons (only the selected ones when the analyst asked so) to a GeoPackage."""
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    options.layerName = "aoi"
+    writer = QgsVectorFileWriter.create(
+        path, source.fields(), source.wkbType(), source.sourceCrs(), context.transformContext(), options
+    )
+    if writer.hasError() != QgsVectorFileWriter.NoError:
+        raise QgsProcessingException(f"Cannot write the AOI to {path}: {writer.errorMessage()}")
+    for feature in source.getFeatures():
+        writer.addFeature(feature)
+    del writer
+    return path

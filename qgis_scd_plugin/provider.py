@@ -1,0 +1,47 @@
+"""The Processing provider ``scd``: "Semantic change detection" in the Processing toolbox."""
+from __future__ import annotations
+
+from typing import List
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from .algorithms.detect_changes import DetectChangesAlgorithm
+from .paths import ICON, metadata
+
+
+class ScdProvider(QgsProcessingProvider):
+    """Holds the scd algorithms; outputs are GeoPackages and GeoTIFFs, the formats the styles travel in."""
+
+    def id(self) -> str:
+        return "scd"
+
+    def name(self) -> str:
+        return "Semantic change detection"
+
+    def longName(self) -> str:
+        return f"Semantic change detection (scd {self.versionInfo()})"
+
+    def icon(self) -> QIcon:
+        return QIcon(str(ICON))
+
+    def svgIconPath(self) -> str:
+        return str(ICON)
+
+    def versionInfo(self) -> str:
+        return metadata("version")
+
+    def loadAlgorithms(self) -> None:
+        self.addAlgorithm(DetectChangesAlgorithm())
+
+    def supportedOutputVectorLayerExtensions(self) -> List[str]:
+        return ["gpkg"]
+
+    def supportedOutputRasterLayerExtensions(self) -> List[str]:
+        return ["tif"]
+
+    def defaultVectorFileExtension(self, hasGeometry: bool = True) -> str:
+        return "gpkg"
+
+    def defaultRasterFileExtension(self) -> str:
+        return "tif"

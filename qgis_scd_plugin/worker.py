@@ -1,0 +1,162 @@
+"""Run the engine as a worker process and relay its JSON-lines events to Processing's feedback.
+
+The worker writes one JSON object per line on stdout (``start``, ``progress``, ``message``,
+``warning``, ``done``, ``error``) and human text on stderr. Both pipes are drained by threads into one
+queue, and everything that touches the feedback happens on the algorithm's own thread, which also
+polls the feedback's cancel flag every tenth of a second: a cancelled worker gets SIGTERM (the engine
+then removes its partial outputs) and, if it has not exited within a second and a half, SIGKILL.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from typing import IO, Any, Deque, Dict, List, Mapping, Optional, Tuple
+
+from qgis.core import QgsProcessingFeedback
+
+_POLL_SECONDS = 0.1
+_GRACE_SECONDS = 1.5
+_STDERR_LINES_KEPT = 20
+
+Event = Dict[str, Any]
+
+
+class WorkerFailed(Exception):
+    """The worker reported an error or stopped without finishing; the message is the worker's own."""
+
+
+class WorkerCancelled(Exception):
+    """The analyst cancelled; the worker has been stopped."""
+
+
+def parse_event(line: str) -> Optional[Event]:
+    """The protocol event on one stdout line, or None when the line is not one (a library's print)."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) and isinstance(event.get("event"), str) else None
+
+
+class _EventRelay:
+    """Turns protocol events into feedback calls and remembers the ``done`` and ``error`` events."""
+
+    def __init__(self, feedback: QgsProcessingFeedback) -> None:
+        self.feedback = feedback
+        self.done: Optional[Event] = None
+        self.error: Optional[Event] = None
+
+    def relay(self, event: Event) -> None:
+        kind = event["event"]
+        if kind == "start":
+            self.feedback.pushInfo(
+                f"Detecting changes on a {event.get('width')} × {event.get('height')} pixel grid "
+                f"({event.get('crs')}) in {event.get('total')} tiles."
+            )
+        elif kind == "progress" and event.get("total"):
+            self.feedback.setProgress(100.0 * event.get("done", 0) / event["total"])
+        elif kind == "message":
+            self.feedback.pushInfo(str(event.get("text", "")))
+        elif kind == "warning":
+            self.feedback.pushWarning(str(event.get("text", "")))
+        elif kind == "done":
+            self.done = event
+        elif kind == "error":
+            self.error = event
+
+
+def run_worker(command: List[str], environment: Mapping[str, str], feedback: QgsProcessingFeedback) -> Event:
+    """Run the worker to the end and return its ``done`` event.
+
+    Raises:
+        WorkerCancelled: the feedback was cancelled; the worker is stopped and reaped.
+        WorkerFailed: the worker sent an ``error`` event, exited non-zero or never said ``done``.
+    """
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(environment),
+        encoding="utf-8",
+        errors="replace",
+        **_own_process_group(),
+    )
+    lines: "queue.Queue[Tuple[str, Optional[str]]]" = queue.Queue()
+    for name, stream in (("stdout", process.stdout), ("stderr", process.stderr)):
+        threading.Thread(target=_drain, args=(name, stream, lines), daemon=True).start()
+    relay = _EventRelay(feedback)
+    stderr_tail: Deque[str] = collections.deque(maxlen=_STDERR_LINES_KEPT)
+    open_streams = 2
+    while open_streams or process.poll() is None:
+        if feedback.isCanceled():
+            _stop(process)
+            raise WorkerCancelled()
+        try:
+            name, line = lines.get(timeout=_POLL_SECONDS)
+        except queue.Empty:
+            continue
+        if line is None:
+            open_streams -= 1
+            continue
+        line = line.rstrip("\r\n")
+        event = parse_event(line) if name == "stdout" else None
+        if event is not None:
+            relay.relay(event)
+        elif line:
+            stderr_tail.append(line)
+            feedback.pushConsoleInfo(line)
+    return _outcome(process.returncode, relay, stderr_tail)
+
+
+def _outcome(exit_code: int, relay: _EventRelay, stderr_tail: Deque[str]) -> Event:
+    if relay.error is not None:
+        path = relay.error.get("path")
+        text = str(relay.error.get("text", "unknown error"))
+        raise WorkerFailed(f"{path}: {text}" if path and str(path) not in text else text)
+    if exit_code != 0 or relay.done is None:
+        said = "\n".join(stderr_tail) or "(it printed nothing)"
+        raise WorkerFailed(f"The scd worker stopped with exit code {exit_code} before finishing. Its last words:\n{said}")
+    return relay.done
+
+
+def _drain(name: str, stream: IO[str], lines: "queue.Queue[Tuple[str, Optional[str]]]") -> None:
+    for line in stream:
+        lines.put((name, line))
+    lines.put((name, None))
+
+
+def _own_process_group() -> Dict[str, Any]:
+    """Start the worker in a process group of its own, so that stopping it stops its children too."""
+    if os.name == "nt":
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW}
+    return {"start_new_session": True}
+
+
+def _stop(process: "subprocess.Popen[str]") -> None:
+    """Ask the worker's process group to stop, force it after the grace period, and reap it."""
+    _signal_group(process, force=False)
+    deadline = time.monotonic() + _GRACE_SECONDS
+    while process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if process.poll() is None:
+        _signal_group(process, force=True)
+    process.wait()
+
+
+def _signal_group(process: "subprocess.Popen[str]", force: bool) -> None:
+    """SIGTERM (or SIGKILL when forced) to the worker's group; on Windows, where a console-less child
+    cannot be asked politely, TerminateProcess."""
+    if os.name == "nt":
+        process.kill()
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL if force else signal.SIGTERM)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,143 @@
+"""Fixtures of the plugin tests, which run in Debian's real QGIS (offscreen) through pytest-qgis.
+
+The plugin under test is the distributable one: ``make plugin`` builds dist/qgis_scd_plugin.zip, the
+zip is unpacked into a temporary QGIS profile's plugin folder, as "Install from ZIP" does, and QGIS's
+own plugin loader (``qgis.utils.loadPlugin``/``startPlugin``) imports it and calls ``classFactory``.
+
+Nothing here imports torch or the engine: what needs the engine (a synthetic image pair, a tiny
+checkpoint) is made by the backend Python, ``$SCD_PYTHON``, in a subprocess.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Dict, Iterator, Optional, Sequence
+
+import numpy as np
+import pytest
+from osgeo import gdal, osr
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransformContext,
+    QgsFeature,
+    QgsField,
+    QgsFields,
+    QgsGeometry,
+    QgsVectorFileWriter,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QVariant
+
+REPO = Path(__file__).resolve().parents[2]
+PLUGIN = "qgis_scd_plugin"
+#: A metric CRS for the synthetic rasters (UTM 31N).
+TEST_CRS = "EPSG:32631"
+
+gdal.UseExceptions()
+
+
+@pytest.fixture(scope="session")
+def plugin_zip() -> Path:
+    """dist/qgis_scd_plugin.zip, freshly built by ``make plugin``."""
+    subprocess.run(["make", "--no-print-directory", "plugin"], cwd=REPO, check=True, capture_output=True)
+    return REPO / "dist" / f"{PLUGIN}.zip"
+
+
+@pytest.fixture(scope="session")
+def profile_plugins(plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A QGIS profile's python/plugins folder with the plugin zip unpacked into it."""
+    plugins = tmp_path_factory.mktemp("profile") / "python" / "plugins"
+    plugins.mkdir(parents=True)
+    with zipfile.ZipFile(plugin_zip) as archive:
+        archive.extractall(plugins)
+    return plugins
+
+
+@pytest.fixture(scope="session")
+def plugin(qgis_processing, qgis_iface, profile_plugins: Path) -> Iterator[object]:
+    """The installed plugin, loaded and started by QGIS's plugin loader (classFactory, then initGui)."""
+    import qgis.utils
+
+    sys.path.insert(0, str(profile_plugins))
+    qgis.utils.plugin_paths.insert(0, str(profile_plugins))
+    qgis.utils.updateAvailablePlugins()
+    assert qgis.utils.loadPlugin(PLUGIN), "QGIS could not import the plugin"
+    assert qgis.utils.startPlugin(PLUGIN), "classFactory() or initGui() failed"
+    yield qgis.utils.plugins[PLUGIN]
+    qgis.utils.unloadPlugin(PLUGIN)
+    sys.path.remove(str(profile_plugins))
+    qgis.utils.plugin_paths.remove(str(profile_plugins))
+
+
+@pytest.fixture(scope="session")
+def scd_python() -> str:
+    """The backend Python (the Makefile sets SCD_PYTHON to the engine's venv)."""
+    python = os.environ.get("SCD_PYTHON", str(REPO / ".venv" / "bin" / "python"))
+    assert Path(python).is_file(), f"no backend Python at {python}; run `make setup` or set SCD_PYTHON"
+    return python
+
+
+def run_backend(python: str, code: str, *arguments: str) -> str:
+    """Run ``code`` in the backend Python (never in this process: QGIS's Python has no torch)."""
+    done = subprocess.run([python, "-c", code, *arguments], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def write_raster(path: Path, bands: np.ndarray, crs: Optional[str] = TEST_CRS, pixel: float = 1.0) -> Path:
+    """A GeoTIFF of ``bands`` (bands × rows × columns, uint8) at 500000, 4600000, or without a CRS."""
+    count, rows, columns = bands.shape
+    dataset = gdal.GetDriverByName("GTiff").Create(str(path), columns, rows, count, gdal.GDT_Byte)
+    if crs is not None:
+        dataset.SetGeoTransform((500000.0, pixel, 0.0, 4600000.0, 0.0, -pixel))
+        reference = osr.SpatialReference()
+        reference.SetFromUserInput(crs)
+        dataset.SetProjection(reference.ExportToWkt())
+    for index in range(count):
+        dataset.GetRasterBand(index + 1).WriteArray(bands[index])
+    dataset.FlushCache()
+    dataset = None
+    return path
+
+
+#: Fields of the worker's "changes" layer (the worker protocol's contract).
+CHANGES_FIELDS: Sequence[tuple] = (
+    ("change_type", QVariant.Int),
+    ("from_class", QVariant.Int),
+    ("to_class", QVariant.Int),
+    ("from_name", QVariant.String),
+    ("to_name", QVariant.String),
+    ("area_m2", QVariant.Double),
+    ("mean_prob", QVariant.Double),
+)
+
+
+def write_changes_geopackage(path: Path, polygons: Dict[int, str], crs: str = TEST_CRS) -> Path:
+    """A GeoPackage laid out like the worker's (layer "changes"): one polygon (WKT) per change code."""
+    from qgis_scd_plugin.change_types import change_types
+
+    by_code = {change.code: change for change in change_types()}
+    fields = QgsFields()
+    for name, kind in CHANGES_FIELDS:
+        fields.append(QgsField(name, kind))
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    options.layerName = "changes"
+    writer = QgsVectorFileWriter.create(
+        str(path), fields, QgsWkbTypes.Polygon, QgsCoordinateReferenceSystem(crs), QgsCoordinateTransformContext(), options
+    )
+    assert writer.hasError() == QgsVectorFileWriter.NoError, writer.errorMessage()
+    for code, wkt in polygons.items():
+        change = by_code[code]
+        feature = QgsFeature(fields)
+        geometry = QgsGeometry.fromWkt(wkt)
+        feature.setGeometry(geometry)
+        feature.setAttributes(
+            [code, change.from_class.index, change.to_class.index, change.from_class.name, change.to_class.name, geometry.area(), 0.9]
+        )
+        assert writer.addFeature(feature)
+    del writer
+    return path

@@ -1,0 +1,92 @@
+"""The plugin installs from its zip, loads through classFactory and registers its Processing provider."""
+from __future__ import annotations
+
+import configparser
+import zipfile
+from pathlib import Path
+
+from qgis.core import QgsApplication, QgsProcessingParameterDefinition
+from qgis.gui import QgsBrowserGuiModel
+from qgis.PyQt.QtWidgets import QApplication, QDialog, QToolBar
+
+from conftest import PLUGIN, REPO
+
+
+def test_zip_holds_the_plugin_folder_with_its_metadata_icon_and_styles(plugin_zip: Path):
+    with zipfile.ZipFile(plugin_zip) as archive:
+        names = set(archive.namelist())
+        metadata = archive.read(f"{PLUGIN}/metadata.txt").decode("utf-8")
+    assert {f"{PLUGIN}/__init__.py", f"{PLUGIN}/icons/scd.svg", f"{PLUGIN}/styles/changes.qml", f"{PLUGIN}/styles/change_type.qml"} <= names
+    assert all(name.startswith(f"{PLUGIN}/") for name in names)
+    assert not any("__pycache__" in name for name in names)
+    assert metadata == (REPO / "metadata.txt").read_text(encoding="utf-8"), "the zip's metadata.txt is the top-level one"
+
+
+def test_metadata_declares_what_the_plugin_repository_requires():
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(REPO / "metadata.txt", encoding="utf-8")
+    general = parser["general"]
+    assert general["qgisMinimumVersion"] == "3.22"
+    assert general["hasProcessingProvider"] == "yes"
+    for key in ("name", "description", "about", "version", "author", "email", "tracker", "repository", "tags", "icon"):
+        assert general[key].strip(), key
+    assert (REPO / "resources" / general["icon"]).is_file()
+
+
+def test_class_factory_registers_the_provider_with_its_icon(plugin):
+    provider = QgsApplication.processingRegistry().providerById("scd")
+    assert provider is not None
+    assert provider.name() == "Semantic change detection"
+    assert not provider.icon().isNull()
+    assert provider.versionInfo() == configparser_version()
+    algorithm = QgsApplication.processingRegistry().algorithmById("scd:detectchanges")
+    assert algorithm.displayName() == "Detect semantic changes"
+    assert "from" in algorithm.shortHelpString() and "Cancel" in algorithm.shortHelpString()
+
+
+def configparser_version() -> str:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(REPO / "metadata.txt", encoding="utf-8")
+    return parser["general"]["version"]
+
+
+def test_algorithm_has_the_parameters_an_analyst_sets(plugin):
+    algorithm = QgsApplication.processingRegistry().algorithmById("scd:detectchanges")
+    definitions = {definition.name(): definition for definition in algorithm.parameterDefinitions()}
+    assert list(definitions) == [
+        "BEFORE", "AFTER", "MODEL", "AOI", "EXTENT", "BANDS", "TILE_SIZE", "OVERLAP", "BATCH_SIZE",
+        "DEVICE", "THRESHOLD", "MIN_AREA", "OUTPUT", "OUTPUT_RASTER",
+    ]
+    advanced = {name for name, definition in definitions.items() if definition.flags() & QgsProcessingParameterDefinition.FlagAdvanced}
+    assert advanced == {"BANDS", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE", "THRESHOLD", "MIN_AREA"}
+    optional = {name for name, definition in definitions.items() if definition.flags() & QgsProcessingParameterDefinition.FlagOptional}
+    assert {"AOI", "EXTENT", "BANDS", "BATCH_SIZE", "THRESHOLD", "MIN_AREA", "OUTPUT_RASTER"} <= optional
+    assert definitions["DEVICE"].options() == ["auto", "cpu", "cuda"]
+    assert definitions["OUTPUT"].type() == "vectorDestination"
+    assert definitions["OUTPUT"].defaultFileExtension() == "gpkg"
+    assert definitions["OUTPUT_RASTER"].defaultFileExtension() == "tif"
+
+
+def test_menu_and_toolbar_entries_open_the_algorithm_dialog(plugin, qgis_iface, monkeypatch):
+    # pytest-qgis's stand-in for QGIS's main window has no browser model, which Processing's dialog reads.
+    browser = QgsBrowserGuiModel()
+    monkeypatch.setattr(qgis_iface, "browserModel", lambda: browser, raising=False)
+    toolbar = qgis_iface.mainWindow().findChild(QToolBar, "scdToolbar")
+    assert toolbar is not None
+    detect = next(action for action in toolbar.actions() if action.objectName() == "scdDetectChanges")
+    assert detect in plugin.actions and not detect.icon().isNull()
+    detect.trigger()
+    dialog = plugin.dialog
+    assert dialog.isVisible()
+    assert dialog.algorithm().id() == "scd:detectchanges"
+    dialog.close()
+
+
+def test_settings_entry_opens_the_backend_dialog(plugin):
+    settings = next(action for action in plugin.actions if action.objectName() == "scdSettings")
+    settings.trigger()
+    dialog = plugin.dialog
+    assert isinstance(dialog, QDialog) and dialog.isVisible()
+    assert dialog.check_button.text() == "Check backend"
+    dialog.close()
+    QApplication.processEvents()
