@@ -19,6 +19,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProviderRegistry,
+    QgsRasterBlockFeedback,
     QgsRasterDataProvider,
     QgsRasterFileWriter,
     QgsRasterLayer,
@@ -73,9 +74,13 @@ def export_raster(
     pipe = QgsRasterPipe()
     if not pipe.set(layer.dataProvider().clone()):
         raise QgsProcessingException(f"Cannot read the raster '{layer.name()}' for export.")
+    writer_feedback = QgsRasterBlockFeedback()
+    writer_feedback.progressChanged.connect(feedback.setProgress)
+    feedback.canceled.connect(writer_feedback.cancel)
     error = QgsRasterFileWriter(path).writeRaster(
-        pipe, width, height, area, layer.crs(), context.transformContext(), feedback
+        pipe, width, height, area, layer.crs(), context.transformContext(), writer_feedback
     )
+    feedback.canceled.disconnect(writer_feedback.cancel)
     if feedback.isCanceled():
         return path
     if error != QgsRasterFileWriter.NoError:

@@ -37,7 +37,8 @@ class ScdPlugin:
         detect.setObjectName("scdDetectChanges")
         detect.setToolTip("Detect semantic changes: from-to land-cover change polygons between two images")
         detect.triggered.connect(self.open_detect_dialog)
-        settings = QAction("Settings and backend check…", window)
+        settings = QAction("Settings…", window)
+        settings.setToolTip("Choose, check or install the backend that runs the model")
         settings.setObjectName("scdSettings")
         settings.triggered.connect(self.open_settings)
         self.actions = [detect, settings]

@@ -1,0 +1,85 @@
+"""The outputs' styles: from-to legend labels, colours that read on imagery, carried by the files."""
+from __future__ import annotations
+
+import colorsys
+import itertools
+
+import numpy as np
+from qgis.core import QgsRasterLayer, QgsVectorLayer
+
+from conftest import write_changes_geopackage, write_raster
+
+SQUARE = "POLYGON((500010 4599990, 500040 4599990, 500040 4599960, 500010 4599960, 500010 4599990))"
+
+
+def test_change_types_cover_the_36_from_to_pairs_in_the_engines_code_order(plugin):
+    from qgis_scd_plugin.change_types import change_types
+
+    types = change_types()
+    assert [change.code for change in types] == list(range(1, 37))
+    assert types[16].label == "low vegetation → building"  # 1 + 6*(3-1) + (5-1) = 17
+    assert types[0].label == "water → water" and types[35].label == "playground → playground"
+
+
+def test_hue_says_what_the_land_became_and_lightness_what_it_was(plugin):
+    from qgis_scd_plugin.change_types import change_types
+
+    def hls(rgb):
+        return colorsys.rgb_to_hls(*(value / 255 for value in rgb))
+
+    types = change_types()
+    for first, second in itertools.combinations(types, 2):
+        assert first.fill != second.fill
+        same_to = first.to_class == second.to_class
+        assert (abs(hls(first.fill)[0] - hls(second.fill)[0]) < 0.01) == same_to
+        if first.from_class == second.from_class:
+            assert abs(hls(first.fill)[1] - hls(second.fill)[1]) < 0.01
+    for change in types:
+        assert hls(change.outline)[1] < hls(change.fill)[1], "the outline is darker than the fill"
+
+
+def test_polygon_style_is_categorized_on_change_type_with_from_to_labels(plugin):
+    from qgis_scd_plugin.change_types import change_types
+    from qgis_scd_plugin.paths import CHANGES_STYLE
+
+    layer = QgsVectorLayer("Polygon?crs=EPSG:32631&field=change_type:integer", "changes", "memory")
+    message, loaded = layer.loadNamedStyle(str(CHANGES_STYLE))
+    assert loaded, message
+    renderer = layer.renderer()
+    assert renderer.type() == "categorizedSymbol" and renderer.classAttribute() == "change_type"
+    categories = renderer.categories()
+    assert [(int(category.value()), category.label()) for category in categories] == [
+        (change.code, change.label) for change in change_types()
+    ]
+    for category, change in zip(categories, change_types()):
+        fill = category.symbol().symbolLayer(0)
+        assert fill.fillColor().getRgb()[:3] == change.fill and fill.fillColor().alpha() < 255
+        assert fill.strokeColor().getRgb()[:3] == change.outline and fill.strokeWidth() > 0
+
+
+def test_raster_style_is_paletted_with_no_change_transparent(plugin, tmp_path):
+    from qgis_scd_plugin.change_types import change_types
+    from qgis_scd_plugin.styling import write_change_types_style
+
+    codes = write_raster(tmp_path / "change_type.tif", np.arange(64, dtype=np.uint8).reshape(1, 8, 8) % 37)
+    write_change_types_style(str(codes))
+    layer = QgsRasterLayer(str(codes), "codes")
+    renderer = layer.renderer()
+    assert renderer.type() == "paletted", "the .qml beside the raster is its default style"
+    classes = renderer.classes()
+    assert classes[0].value == 0 and classes[0].color.alpha() == 0 and classes[0].label == "no change"
+    assert [(int(entry.value), entry.label) for entry in classes[1:]] == [(change.code, change.label) for change in change_types()]
+    assert [entry.color.getRgb()[:3] for entry in classes[1:]] == [change.fill for change in change_types()]
+
+
+def test_the_geopackage_carries_its_style_to_whoever_opens_it(plugin, tmp_path):
+    from qgis_scd_plugin.change_types import change_types
+    from qgis_scd_plugin.styling import embed_changes_style
+
+    geopackage = write_changes_geopackage(tmp_path / "changes.gpkg", {17: SQUARE})
+    embed_changes_style(str(geopackage))
+    reopened = QgsVectorLayer(f"{geopackage}|layername=changes", "reopened", "ogr")
+    assert reopened.renderer().type() == "categorizedSymbol"
+    categories = reopened.renderer().categories()
+    assert categories[16].label() == "low vegetation → building"
+    assert categories[16].symbol().color().getRgb()[:3] == change_types()[16].fill

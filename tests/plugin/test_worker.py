@@ -1,0 +1,122 @@
+"""The worker protocol on the plugin side: events into QgsProcessingFeedback, failures into messages,
+cancel within two seconds.
+
+Stand-in workers (a few lines of Python speaking the protocol) make the hard cases happen on purpose:
+a worker that ignores SIGTERM, one that dies without a word. The real engine is exercised by
+test_detect_changes.py.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import List
+
+import pytest
+from qgis.core import QgsProcessingFeedback
+
+
+class RecordingFeedback(QgsProcessingFeedback):
+    """QGIS's feedback, keeping what it was told."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.infos: List[str] = []
+        self.warnings: List[str] = []
+        self.console: List[str] = []
+        self.progress_seen: List[float] = []
+        self.progressChanged.connect(self.progress_seen.append)
+
+    def pushInfo(self, info: str) -> None:
+        self.infos.append(info)
+        super().pushInfo(info)
+
+    def pushWarning(self, warning: str) -> None:
+        self.warnings.append(warning)
+        super().pushWarning(warning)
+
+    def pushConsoleInfo(self, info: str) -> None:
+        self.console.append(info)
+        super().pushConsoleInfo(info)
+
+
+def stand_in(tmp_path: Path, body: str) -> List[str]:
+    script = tmp_path / "worker.py"
+    script.write_text("import json, os, signal, sys, time\n" + "def say(**event): print(json.dumps(event), flush=True)\n" + textwrap.dedent(body))
+    return [sys.executable, str(script)]
+
+
+def test_events_become_progress_messages_and_warnings(plugin, tmp_path):
+    from qgis_scd_plugin.worker import run_worker
+
+    command = stand_in(tmp_path, """
+        say(event="start", total=4, out_dir="o", width=256, height=256, crs="EPSG:32631")
+        for done in range(1, 5):
+            say(event="progress", done=done, total=4)
+        print("a library printing to stdout", flush=True)
+        say(event="message", text="vectorizing")
+        say(event="warning", text="bands 4 and 5 ignored")
+        print("human text", file=sys.stderr, flush=True)
+        say(event="done", outputs={"changes": "o/changes.gpkg"}, counts={})
+    """)
+    feedback = RecordingFeedback()
+    done = run_worker(command, dict(os.environ), feedback)
+    assert done["outputs"] == {"changes": "o/changes.gpkg"}
+    assert feedback.progress_seen == [25.0, 50.0, 75.0, 100.0]
+    assert any("256 × 256" in info and "4 tiles" in info for info in feedback.infos)
+    assert "vectorizing" in feedback.infos
+    assert feedback.warnings == ["bands 4 and 5 ignored"]
+    assert "a library printing to stdout" in feedback.console and "human text" in feedback.console
+
+
+def test_an_error_event_becomes_the_failure_message(plugin, tmp_path):
+    from qgis_scd_plugin.worker import WorkerFailed, run_worker
+
+    command = stand_in(tmp_path, """
+        say(event="error", text="the model expects 3 bands, the image has 1", path="/data/before.tif")
+        sys.exit(2)
+    """)
+    with pytest.raises(WorkerFailed, match=r"^/data/before.tif: the model expects 3 bands, the image has 1$"):
+        run_worker(command, dict(os.environ), RecordingFeedback())
+
+
+def test_a_worker_that_dies_silently_is_reported_with_its_exit_code_and_stderr(plugin, tmp_path):
+    from qgis_scd_plugin.worker import WorkerFailed, run_worker
+
+    command = stand_in(tmp_path, """
+        print("Traceback: ImportError: libtorch_cpu.so", file=sys.stderr, flush=True)
+        os._exit(139)
+    """)
+    with pytest.raises(WorkerFailed) as failure:
+        run_worker(command, dict(os.environ), RecordingFeedback())
+    assert "exit code 139" in str(failure.value) and "libtorch_cpu.so" in str(failure.value)
+
+
+def test_cancel_stops_even_a_worker_that_ignores_sigterm_within_two_seconds(plugin, tmp_path):
+    from qgis_scd_plugin.worker import WorkerCancelled, run_worker
+
+    pid_file = tmp_path / "pid"
+    command = stand_in(tmp_path, f"""
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        open({str(pid_file)!r}, "w").write(str(os.getpid()))
+        say(event="start", total=100, out_dir="o", width=1, height=1, crs="EPSG:4326")
+        for done in range(1, 101):
+            say(event="progress", done=done, total=100)
+            time.sleep(0.5)
+    """)
+    feedback = RecordingFeedback()
+    cancelled_at: List[float] = []
+
+    def cancel_on_first_progress(progress: float) -> None:
+        if not cancelled_at:
+            cancelled_at.append(time.monotonic())
+            feedback.cancel()
+
+    feedback.progressChanged.connect(cancel_on_first_progress)
+    with pytest.raises(WorkerCancelled):
+        run_worker(command, dict(os.environ), feedback)
+    assert time.monotonic() - cancelled_at[0] < 2.0
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
