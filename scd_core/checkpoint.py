@@ -1,0 +1,162 @@
+"""The one checkpoint format, shared by training, ``scd detect`` and the QGIS plugin.
+
+A checkpoint carries everything needed to run a model on a user's rasters, so a user never has to
+know it: which model and hyper-parameters rebuild it, which classes it predicts and their colours,
+which bands it reads, how pixel values are normalised and which tile size it was trained at.
+
+``save(model, path, **metadata)`` accepts any model built by :func:`scd_core.models.build` (it
+records ``scd_name`` and ``scd_hparams`` on the module). ``load(path)`` gives back
+``(model, metadata)`` with the model in eval mode. The file is written atomically (a temporary file
+in the same folder, then a rename), so a crash never leaves half a checkpoint behind.
+
+Metadata (every key has a default except the model's own):
+
+``model``, ``hparams``
+    registry name and keyword arguments of ``build`` (taken from the module).
+``classes``
+    ``[{"index": 0, "name": "no change", "colour": [255, 255, 255]}, ...]``: index 0 is "no change",
+    then the ``num_classes`` land-cover classes (default: SECOND's, from :mod:`scd_core.labels`).
+``bands``
+    names of the input bands in order, matched against a raster's colour interpretation or band
+    descriptions (default ``["red", "green", "blue"]`` for 3 channels).
+``normalisation``
+    ``{"value_range": [lo, hi], "mean": [...], "std": [...], "scale": "auto"}``: raw pixels are first
+    brought into ``value_range`` (the range of the imagery the model was trained on; see
+    :mod:`scd_core.geo.normalise` for ``scale``), then ``(x - mean) / std`` per band. The default,
+    ``value_range`` 0-255, mean 0 and std 255, feeds the model values in 0..1.
+``tile_size``
+    tile edge in pixels the model was trained at, a multiple of 32 (default 512).
+``threshold``
+    change-probability threshold τ of eq. (1) (default 0.5).
+
+Any further keyword (epoch, metrics, dataset...) is stored as given; values must be plain Python
+data (numbers, strings, lists, dicts) because checkpoints are loaded with ``weights_only=True``.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from scd_core.errors import ScdInputError
+from scd_core.labels import CLASSES
+
+__all__ = ["CheckpointError", "FORMAT", "VERSION", "save", "load", "default_metadata", "validate_metadata"]
+
+FORMAT = "scd-checkpoint"
+VERSION = 1
+#: Every model downsamples by 32 at most, so tiles are multiples of it.
+TILE_MULTIPLE = 32
+DEFAULT_BANDS = {1: ["gray"], 3: ["red", "green", "blue"], 4: ["red", "green", "blue", "nir"]}
+
+
+class CheckpointError(ScdInputError):
+    """A checkpoint is missing, corrupt, or its metadata does not describe its model."""
+
+
+def default_metadata(hparams: dict[str, Any]) -> dict[str, Any]:
+    """Metadata defaults for a model with these hyper-parameters (``in_channels``, ``num_classes``)."""
+    channels = int(hparams.get("in_channels", 3))
+    return {
+        "classes": [{"index": c.index, "name": c.name, "colour": list(c.rgb)} for c in CLASSES],
+        "bands": DEFAULT_BANDS.get(channels, [f"band{i}" for i in range(1, channels + 1)]),
+        "normalisation": {"value_range": [0.0, 255.0], "mean": [0.0] * channels, "std": [255.0] * channels, "scale": "auto"},
+        "tile_size": 512,
+        "threshold": 0.5,
+    }
+
+
+def validate_metadata(metadata: dict[str, Any], source: str | Path = "<metadata>") -> None:
+    """Check that ``metadata`` describes its model consistently; :class:`CheckpointError` says what is not."""
+
+    def fail(message: str) -> None:
+        raise CheckpointError(message, source)
+
+    hparams = metadata.get("hparams", {})
+    channels, num_classes = int(hparams.get("in_channels", 3)), int(hparams.get("num_classes", 6))
+    if len(metadata["bands"]) != channels:
+        fail(f"{len(metadata['bands'])} band names for a model of {channels} input channels")
+    norm = metadata["normalisation"]
+    for key in ("mean", "std"):
+        if len(norm[key]) != channels:
+            fail(f"normalisation {key} has {len(norm[key])} values for {channels} input channels")
+    if min(norm["std"]) <= 0:
+        fail("normalisation std must be positive")
+    low, high = norm["value_range"]
+    if not low < high:
+        fail(f"normalisation value_range {norm['value_range']} is empty")
+    if len(metadata["classes"]) != num_classes + 1:
+        fail(f"{len(metadata['classes'])} classes listed for a model of {num_classes} classes plus 'no change'")
+    tile = metadata["tile_size"]
+    if not (isinstance(tile, int) and tile > 0 and tile % TILE_MULTIPLE == 0):
+        fail(f"tile_size must be a positive multiple of {TILE_MULTIPLE}, got {tile!r}")
+    if not 0 < float(metadata["threshold"]) < 1:
+        fail(f"threshold must lie in (0, 1), got {metadata['threshold']!r}")
+
+
+def save(model: nn.Module, path: str | Path, **metadata: Any) -> Path:
+    """Write ``model`` and its metadata to ``path`` atomically; returns the path.
+
+    Raises:
+        ValueError: the model was not built by :func:`scd_core.models.build`, or the metadata does not
+            fit it (band count, normalisation length, classes, tile size).
+    """
+    name, hparams = getattr(model, "scd_name", None), getattr(model, "scd_hparams", None)
+    if name is None or hparams is None:
+        raise ValueError("only models built by scd_core.models.build can be saved (they know their name and hparams)")
+    full = {**default_metadata(hparams), **metadata, "model": name, "hparams": dict(hparams)}
+    try:
+        validate_metadata(full)
+    except CheckpointError as error:
+        raise ValueError(str(error)) from None
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "metadata": full,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    path = Path(path)
+    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    try:
+        with handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model saved at ``path`` (weights loaded, eval mode, on ``device``) and its metadata."""
+    from scd_core.models import build
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError("checkpoint not found", path)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for a corrupt or foreign file
+        raise CheckpointError(f"not a readable checkpoint ({type(error).__name__}: {error})", path) from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError("not an scd checkpoint (save it with scd_core.checkpoint.save)", path)
+    if payload.get("version", 0) > VERSION:
+        raise CheckpointError(f"checkpoint format version {payload['version']} is newer than this scd ({VERSION})", path)
+    metadata = payload["metadata"]
+    validate_metadata(metadata, path)
+    hparams = dict(metadata["hparams"])
+    try:
+        model = build(metadata["model"], **hparams)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"cannot rebuild model {metadata['model']!r}: {error}", path) from None
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as error:
+        raise CheckpointError(f"weights do not fit model {metadata['model']!r}: {error}", path) from None
+    return model.to(device).eval(), metadata

@@ -1,0 +1,114 @@
+"""From raw pixel values of any dtype to the values a model was trained on.
+
+Two steps, both described by the checkpoint's ``normalisation``:
+
+1. **Scaling** brings raw values into the checkpoint's ``value_range`` (e.g. 0-255 for a model trained
+   on 8-bit aerial images). The choice, per run (``--scale``, else the checkpoint's ``scale``):
+
+   * ``auto`` (default): 8-bit imagery is used as it is; any other dtype (uint16 reflectance, float)
+     is stretched per band and per date from its 2nd to its 98th percentile, measured on a decimated
+     read of the valid pixels of the output area, onto ``value_range``;
+   * ``none``: raw values are used as they are (for models trained on raw reflectance);
+   * ``(low, high)``, ``--scale LOW,HIGH`` on the command line: the user's own linear scaling of
+     every band from ``[low, high]`` onto ``value_range``, e.g. ``--scale 0,3000`` for Sentinel-2 L1C.
+
+   Scaled values are clipped to ``value_range``.
+2. **Standardisation**: ``(x - mean) / std`` per band.
+
+Pixels that are nodata on either date become 0 after normalisation (the training mean), so they
+disturb their valid neighbours as little as possible; their outputs are nodata anyway.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+
+from scd_core.geo.errors import InvalidOptionError
+
+Scale = Union[str, tuple[float, float]]
+
+STRETCH_PERCENTILES = (2.0, 98.0)
+
+
+def parse_scale(text: str) -> Scale:
+    """``auto``, ``none`` or ``LOW,HIGH`` (the ``--scale`` option) as a :data:`Scale`."""
+    if text in ("auto", "none"):
+        return text
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidOptionError(f"--scale takes auto, none or LOW,HIGH (e.g. 0,3000), got {text!r}") from None
+    if not low < high:
+        raise InvalidOptionError(f"--scale LOW,HIGH needs LOW < HIGH, got {text!r}")
+    return (low, high)
+
+
+@dataclass(frozen=True)
+class Normaliser:
+    """Maps raw C×H×W pixels to model inputs: optional linear scaling per band, then standardisation."""
+
+    mean: np.ndarray
+    std: np.ndarray
+    value_range: tuple[float, float]
+    #: per-band raw values that map to ``value_range``'s ends; ``None`` uses raw values as they are.
+    raw_low: np.ndarray | None = None
+    raw_high: np.ndarray | None = None
+
+    def __call__(self, raw: np.ndarray) -> np.ndarray:
+        x = raw.astype(np.float32, copy=False)
+        if self.raw_low is not None:
+            low, high = self.value_range
+            span = (self.raw_high - self.raw_low)[:, None, None]
+            x = low + (x - self.raw_low[:, None, None]) * ((high - low) / span)
+            x = np.clip(x, low, high)
+        return (x - self.mean[:, None, None]) / self.std[:, None, None]
+
+    def describe(self) -> str:
+        if self.raw_low is None:
+            return "raw values used as they are"
+        ranges = ", ".join(f"[{lo:g}, {hi:g}]" for lo, hi in zip(self.raw_low, self.raw_high))
+        return f"bands scaled from {ranges} to [{self.value_range[0]:g}, {self.value_range[1]:g}]"
+
+
+def percentile_range(sample: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-band 2nd and 98th percentiles of the valid pixels of a C×H×W sample (``high > low``)."""
+    low, high = [], []
+    for band in sample:
+        values = band[valid & np.isfinite(band)]
+        if values.size == 0:
+            values = np.zeros(1, dtype=np.float32)
+        p_low, p_high = np.percentile(values, STRETCH_PERCENTILES)
+        low.append(float(p_low))
+        high.append(float(p_high) if p_high > p_low else float(p_low) + 1.0)
+    return np.array(low, dtype=np.float32), np.array(high, dtype=np.float32)
+
+
+def make_normaliser(
+    normalisation: dict[str, Any],
+    scale: Scale,
+    dtype: str,
+    sample: np.ndarray | None = None,
+    valid: np.ndarray | None = None,
+) -> Normaliser:
+    """The normaliser for one date's raster of ``dtype``; ``sample``/``valid`` feed the ``auto`` stretch."""
+    mean = np.asarray(normalisation["mean"], dtype=np.float32)
+    std = np.asarray(normalisation["std"], dtype=np.float32)
+    value_range = tuple(float(v) for v in normalisation["value_range"])
+    if scale == "auto" and np.dtype(dtype) == np.uint8:
+        scale = (0.0, 255.0) if value_range != (0.0, 255.0) else "none"
+    if scale == "none":
+        return Normaliser(mean, std, value_range)
+    if scale == "auto":
+        if sample is None or valid is None:
+            raise ValueError("the auto stretch needs a sample of the raster")
+        low, high = percentile_range(sample, valid)
+        return Normaliser(mean, std, value_range, low, high)
+    if isinstance(scale, Sequence) and len(scale) == 2:
+        channels = len(mean)
+        return Normaliser(
+            mean, std, value_range, np.full(channels, scale[0], np.float32), np.full(channels, scale[1], np.float32)
+        )
+    raise InvalidOptionError(f"scale must be 'auto', 'none' or (low, high), got {scale!r}")

@@ -1,0 +1,114 @@
+"""Progress events of a detection run, and the JSON-lines protocol the QGIS plugin reads.
+
+The engine reports what happens as *events*: plain dicts with an ``"event"`` key. A reporter is any
+callable that takes one event. The command line picks one with ``--progress``:
+
+* ``bar`` (default): a tqdm bar and human-readable lines on stderr;
+* ``json``: the worker protocol below, on stdout;
+* ``none``: no bar; messages and warnings still go to stderr.
+
+The worker protocol (``scd detect ... --progress json``)
+--------------------------------------------------------
+stdout carries one JSON object per line, each flushed as soon as it is written, and nothing else
+(human text goes to stderr). Every object has an ``"event"`` key:
+
+``{"event": "start", "total": <int tiles>, "out_dir": "...", "width": W, "height": H, "crs": "EPSG:..."}``
+    Once, after the inputs are validated and before the first tile. ``width``/``height``/``crs``
+    describe the output grid (BEFORE's grid clipped to both footprints and the AOI).
+``{"event": "progress", "done": <int>, "total": <int>}``
+    Tiles computed so far; ``done`` only grows and ends at ``total``.
+``{"event": "message", "text": "..."}``
+    Something the user should know, e.g. that AFTER is resampled onto BEFORE's grid.
+``{"event": "warning", "text": "..."}``
+    Something that may make the result wrong or surprising.
+``{"event": "done", "outputs": {...}, "counts": {...}}``
+    Last event of a successful run. ``outputs`` maps ``change_type``, ``before_class``,
+    ``after_class``, ``change_prob``, ``changes``, ``summary``, ``run`` and ``preview`` to absolute
+    paths; ``counts`` holds at least ``features`` and ``changed_pixels``.
+``{"event": "error", "text": "...", "path": "<file or null>"}``
+    Last event of a failed run: exit code 2 for bad input (``path`` names the file at fault),
+    1 for an internal error.
+
+Exit codes: 0 success, 2 bad input, 1 internal error, 130 on SIGINT, 143 on SIGTERM. A cancelled run
+leaves the output folder exactly as it was.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+Event = dict[str, Any]
+Reporter = Callable[[Event], None]
+
+STYLES = ("bar", "json", "none")
+
+
+def silent(event: Event) -> None:
+    """The API's default reporter: a library prints nothing unless asked to."""
+
+
+class JsonLines:
+    """Writes each event as one JSON line and flushes it (the worker protocol)."""
+
+    def __init__(self, stream: TextIO | None = None, **extra: Any) -> None:
+        self.stream = stream or sys.stdout
+        self.extra = extra
+
+    def __call__(self, event: Event) -> None:
+        self.stream.write(json.dumps({**event, **self.extra}, ensure_ascii=False) + "\n")
+        self.stream.flush()
+
+
+class HumanText:
+    """A tqdm progress bar on stderr (``bar=True``) and messages, warnings and errors as text lines."""
+
+    def __init__(self, bar: bool = True, stream: TextIO | None = None, label: str = "scd detect") -> None:
+        self.bar_wanted = bar
+        self.stream = stream or sys.stderr
+        self.label = label
+        self._bar = None
+
+    def _write(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def __call__(self, event: Event) -> None:
+        kind = event["event"]
+        if kind == "start":
+            self._write(
+                f"{self.label}: {event['width']}×{event['height']} px on {event['crs']}, "
+                f"{event['total']} tiles → {event['out_dir']}"
+            )
+            if self.bar_wanted:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=event["total"], unit="tile", file=self.stream, desc=self.label)
+        elif kind == "progress" and self._bar is not None:
+            self._bar.update(event["done"] - self._bar.n)
+        elif kind == "message":
+            self._write(f"{self.label}: {event['text']}")
+        elif kind == "warning":
+            self._write(f"{self.label}: warning: {event['text']}")
+        elif kind in ("done", "error"):
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None
+            if kind == "done":
+                counts = event["counts"]
+                self._write(
+                    f"{self.label}: done: {counts['features']} change polygons, "
+                    f"{counts['changed_pixels']} changed pixels"
+                )
+
+
+def reporter(style: str, **extra: Any) -> Reporter:
+    """The reporter of a ``--progress`` style; ``extra`` keys are added to JSON events (e.g. a pair id)."""
+    if style == "json":
+        return JsonLines(**extra)
+    if style in ("bar", "none"):
+        return HumanText(bar=style == "bar", label=f"scd detect {extra['pair']}" if "pair" in extra else "scd detect")
+    raise ValueError(f"unknown progress style {style!r}; choose from {', '.join(STYLES)}")
