@@ -47,16 +47,16 @@ class Grid:
 
     @property
     def bounds(self) -> Bounds:
-        left, top = self.transform * (0, 0)
-        right, bottom = self.transform * (self.width, self.height)
+        left, top = self.transform @ (0, 0)
+        right, bottom = self.transform @ (self.width, self.height)
         return (min(left, right), min(top, bottom), max(left, right), max(top, bottom))
 
     def window_transform(self, window: Window) -> Affine:
         return self.transform * Affine.translation(window.col_off, window.row_off)
 
     def window_bounds(self, window: Window) -> Bounds:
-        left, top = self.transform * (window.col_off, window.row_off)
-        right, bottom = self.transform * (window.col_off + window.width, window.row_off + window.height)
+        left, top = self.transform @ (window.col_off, window.row_off)
+        right, bottom = self.transform @ (window.col_off + window.width, window.row_off + window.height)
         return (min(left, right), min(top, bottom), max(left, right), max(top, bottom))
 
 
@@ -75,8 +75,8 @@ def covering_window(transform: Affine, width: int, height: int, bounds: Sequence
     col_lo, row_lo, col_hi, row_hi = 0.0, 0.0, float(width), float(height)
     inverse = ~transform
     for left, bottom, right, top in bounds:
-        c0, r0 = inverse * (left, top)
-        c1, r1 = inverse * (right, bottom)
+        c0, r0 = inverse @ (left, top)
+        c1, r1 = inverse @ (right, bottom)
         col_lo, col_hi = max(col_lo, min(c0, c1)), min(col_hi, max(c0, c1))
         row_lo, row_hi = max(row_lo, min(r0, r1)), min(row_hi, max(r0, r1))
     eps = 1e-6
@@ -94,7 +94,7 @@ def pixel_offset(grid: Affine, other: Affine, tolerance: float = 1e-6) -> tuple[
         return None
     if not (math.isclose(grid.a, other.a, rel_tol=1e-9) and math.isclose(grid.e, other.e, rel_tol=1e-9)):
         return None
-    col, row = ~other * (grid.c, grid.f)
+    col, row = ~other @ (grid.c, grid.f)
     if abs(col - round(col)) > tolerance or abs(row - round(row)) > tolerance:
         return None
     return int(round(col)), int(round(row))

@@ -1,0 +1,162 @@
+"""``scd batch PAIRS.csv -o OUT_ROOT --model CKPT [...]``: ``scd detect`` over many pairs.
+
+PAIRS.csv has a header with the columns ``id``, ``before``, ``after`` and optionally ``aoi``; relative
+paths are relative to the CSV's folder. Each pair's outputs go to ``OUT_ROOT/<id>``.
+
+* A pair whose folder already holds ``run.json`` (the last file a finished run writes) is skipped, so
+  a re-run after an interruption or a failure does only what is left.
+* A pair that fails is reported and the others go on; its folder is left as it was.
+* The run ends with a report table on stderr (and ``OUT_ROOT/batch_report.csv``); with
+  ``--progress json`` stdout carries each pair's detect events with an added ``"pair"`` key, one
+  ``{"event": "pair", "id", "status", "seconds", "features", "message"}`` per pair, then
+  ``{"event": "batch", "done": n, "skipped": n, "failed": n}``.
+
+Exit code: 0 when every pair is done or skipped, 1 when at least one failed, 2 for a bad PAIRS.csv,
+130/143 when interrupted (the pair in progress leaves nothing behind).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from scd_core.cli.detect import EXIT_TERMINATED, Terminated, add_detection_options, detection_kwargs, sigterm_raises
+from scd_core.errors import ScdInputError
+from scd_core.geo.progress import JsonLines, reporter
+
+REQUIRED_COLUMNS = ("id", "before", "after")
+REPORT = "batch_report.csv"
+
+
+class PairsFileError(ScdInputError):
+    """PAIRS.csv is missing, unreadable, or its columns or ids are wrong."""
+
+
+@dataclass(frozen=True)
+class Pair:
+    id: str
+    before: Path
+    after: Path
+    aoi: Path | None
+
+
+@dataclass
+class Outcome:
+    id: str
+    status: str  # done, skipped or failed
+    seconds: float = 0.0
+    features: int | None = None
+    message: str = ""
+
+
+def read_pairs(path: str | Path) -> list[Pair]:
+    """The pairs of a PAIRS.csv, paths resolved against its folder; ids must be unique folder names."""
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+            columns = rows[0].keys() if rows else []
+    except OSError as error:
+        raise PairsFileError(f"cannot read the pairs file ({error.strerror})", path) from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise PairsFileError(f"needs a header with columns id,before,after[,aoi]; missing {', '.join(missing)}", path)
+    pairs, seen = [], set()
+    for line, row in enumerate(rows, start=2):
+        pair_id = (row["id"] or "").strip()
+        if not pair_id or pair_id in (".", "..") or "/" in pair_id or "\\" in pair_id:
+            raise PairsFileError(f"line {line}: id {pair_id!r} cannot name a folder", path)
+        if pair_id in seen:
+            raise PairsFileError(f"line {line}: id {pair_id!r} appears twice", path)
+        seen.add(pair_id)
+        aoi = (row.get("aoi") or "").strip()
+        pairs.append(
+            Pair(pair_id, path.parent / row["before"].strip(), path.parent / row["after"].strip(), path.parent / aoi if aoi else None)
+        )
+    return pairs
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "batch",
+        help="run scd detect over the pairs listed in a CSV file",
+        description="Run scd detect over every pair of PAIRS.csv (columns id,before,after[,aoi]) into OUT_ROOT/<id>. "
+        "Finished pairs are skipped on a re-run; a failed pair is reported and the others go on.",
+    )
+    parser.add_argument("pairs", help="CSV file with columns id,before,after and optionally aoi")
+    parser.add_argument("-o", "--out-root", required=True, help="folder that receives one output folder per pair")
+    add_detection_options(parser)
+    return parser
+
+
+def _run_pair(pair: Pair, out_root: Path, args: argparse.Namespace) -> Outcome:
+    from scd_core.detection import detect
+
+    out_dir = out_root / pair.id
+    if (out_dir / "run.json").is_file():
+        return Outcome(pair.id, "skipped", message="finished before (run.json present)")
+    report = reporter(args.progress, pair=pair.id)
+    started = time.perf_counter()
+    try:
+        result = detect(pair.before, pair.after, args.model, out_dir, aoi=pair.aoi, progress=report, **detection_kwargs(args))
+    except ScdInputError as error:
+        report({"event": "error", "text": str(error), "path": error.path})
+        return Outcome(pair.id, "failed", time.perf_counter() - started, message=str(error))
+    except KeyboardInterrupt:
+        raise
+    except Exception as error:  # one pair's bug must not stop the others; its traceback goes to stderr
+        traceback.print_exc(file=sys.stderr)
+        report({"event": "error", "text": f"internal error: {type(error).__name__}: {error}", "path": None})
+        return Outcome(pair.id, "failed", time.perf_counter() - started, message=f"internal error: {type(error).__name__}: {error}")
+    return Outcome(pair.id, "done", time.perf_counter() - started, result.counts["features"])
+
+
+def _table(outcomes: list[Outcome]) -> str:
+    rows = [("id", "status", "seconds", "features", "message")]
+    for o in outcomes:
+        rows.append((o.id, o.status, f"{o.seconds:.1f}", "" if o.features is None else str(o.features), o.message))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r[:4], widths)) + "  " + r[4] for r in rows)
+
+
+def _write_report(path: Path, outcomes: list[Outcome]) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "status", "seconds", "features", "message"])
+        for o in outcomes:
+            writer.writerow([o.id, o.status, f"{o.seconds:.1f}", "" if o.features is None else o.features, o.message])
+    temporary.replace(path)
+
+
+def run(args: argparse.Namespace) -> int:
+    pairs = read_pairs(args.pairs)
+    out_root = Path(args.out_root)
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PairsFileError(f"cannot create the output root ({error.strerror})", out_root) from None
+    outcomes: list[Outcome] = []
+    with sigterm_raises():
+        try:
+            for pair in pairs:
+                outcome = _run_pair(pair, out_root, args)
+                outcomes.append(outcome)
+                if args.progress == "json":
+                    JsonLines()({"event": "pair", **vars(outcome)})
+        except Terminated:
+            print("scd batch: terminated; the pair in progress left nothing behind", file=sys.stderr)
+            return EXIT_TERMINATED
+        finally:
+            if outcomes:
+                _write_report(out_root / REPORT, outcomes)
+    counts = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}
+    print(_table(outcomes), file=sys.stderr)
+    print(f"scd batch: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed", file=sys.stderr)
+    if args.progress == "json":
+        JsonLines()({"event": "batch", **counts})
+    return 1 if counts["failed"] else 0
