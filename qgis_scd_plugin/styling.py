@@ -1,16 +1,24 @@
 """Styles and names of the algorithm's outputs.
 
-The style travels with the output files, so the result looks the same however it is opened: loaded by
-Processing on completion, run with qgis_process and dragged in later, or opened in another project.
-The polygons' style is saved in their GeoPackage as its default style; the change-type raster gets a
-``.qml`` beside it, which QGIS reads as the raster's default style.
+The style travels with the output files, so the result looks the same however it is opened later
+(after qgis_process, dragged in, in another project): the polygons' style is saved in their GeoPackage
+as its default style, and the change-type raster gets a ``.qml`` beside it, which QGIS reads as the
+raster's default style. Processing itself loads outputs without their default styles, so the layers it
+adds to the map get the same QML from a layer post-processor.
 """
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-from qgis.core import QgsProcessingException, QgsVectorLayer
+from qgis.core import (
+    QgsMapLayer,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsVectorLayer,
+)
 
 from .paths import CHANGE_TYPE_STYLE, CHANGES_STYLE
 
@@ -45,3 +53,23 @@ def embed_changes_style(geopackage: str) -> None:
 def write_change_types_style(raster: str) -> None:
     """Put the paletted change-type style beside ``raster``, where QGIS looks for its default style."""
     shutil.copyfile(CHANGE_TYPE_STYLE, Path(raster).with_suffix(".qml"))
+
+
+class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
+    """Applies a QML style to a layer Processing has just added to the map (on the main thread)."""
+
+    def __init__(self, style: Path) -> None:
+        super().__init__()
+        self.style = style
+
+    def postProcessLayer(self, layer: QgsMapLayer, context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> None:
+        message, loaded = layer.loadNamedStyle(str(self.style))
+        if not loaded:
+            feedback.pushWarning(f"Could not style {layer.name()} with {self.style}: {message}")
+        layer.triggerRepaint()
+
+
+# Processing does not own post-processors and calls them after the algorithm (and, run from a dialog,
+# its copy) is gone, so they live here, made once on the main thread when the plugin is imported.
+STYLE_CHANGES_ON_LOAD = StyleOnLoad(CHANGES_STYLE)
+STYLE_CHANGE_TYPES_ON_LOAD = StyleOnLoad(CHANGE_TYPE_STYLE)

@@ -71,8 +71,11 @@ class _EventRelay:
             self.error = event
 
 
-def run_worker(command: List[str], environment: Mapping[str, str], feedback: QgsProcessingFeedback) -> Event:
-    """Run the worker to the end and return its ``done`` event.
+def run_worker(command: List[str], environment: Mapping[str, str], feedback: QgsProcessingFeedback, folder: str) -> Event:
+    """Run the worker in ``folder`` to the end and return its ``done`` event.
+
+    The worker runs in a folder of its own because ``python -m`` imports from its working folder first:
+    run from QGIS's, a stray ``scd_core`` folder there would shadow the backend's engine.
 
     Raises:
         WorkerCancelled: the feedback was cancelled; the worker is stopped and reaped.
@@ -84,10 +87,12 @@ def run_worker(command: List[str], environment: Mapping[str, str], feedback: Qgs
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=dict(environment),
+        cwd=folder,
         encoding="utf-8",
         errors="replace",
         **_own_process_group(),
     )
+    feedback.pushInfo(f"Started the worker, process {process.pid}.")
     lines: "queue.Queue[Tuple[str, Optional[str]]]" = queue.Queue()
     for name, stream in (("stdout", process.stdout), ("stderr", process.stderr)):
         threading.Thread(target=_drain, args=(name, stream, lines), daemon=True).start()

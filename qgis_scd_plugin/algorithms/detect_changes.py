@@ -39,7 +39,15 @@ from ..backend import Backend, BackendNotFoundError, find_backend, worker_enviro
 from ..detect_request import DEVICES, DetectRequest
 from ..inputs import export_raster, extent_in, local_file, require_crs, write_aoi
 from ..paths import DEMO_MODEL, ICON
-from ..styling import CHANGES_LAYER, change_types_layer_name, changes_layer_name, embed_changes_style, write_change_types_style
+from ..styling import (
+    CHANGES_LAYER,
+    STYLE_CHANGE_TYPES_ON_LOAD,
+    STYLE_CHANGES_ON_LOAD,
+    change_types_layer_name,
+    changes_layer_name,
+    embed_changes_style,
+    write_change_types_style,
+)
 from ..worker import WorkerCancelled, WorkerFailed, run_worker
 
 BEFORE, AFTER, MODEL, AOI, EXTENT = "BEFORE", "AFTER", "MODEL", "AOI", "EXTENT"
@@ -67,15 +75,16 @@ With <i>Selected features only</i>, only the selected AOI polygons are used.</li
 </ul>
 <h3>Advanced</h3>
 <ul>
-<li><b>Bands</b>: the before image's bands that feed the model, in order (default: the model's own choice,
+<li><b>Bands</b>: the bands of both images that feed the model, in order (empty: the model's own choice,
 usually bands 1, 2, 3 as red, green, blue).</li>
 <li><b>Tile size</b> and <b>Overlap</b> (pixels): the image is processed in overlapping tiles; larger tiles
-need more memory, overlap hides tile seams.</li>
-<li><b>Batch size</b>: tiles per model call (empty: chosen from the device).</li>
+need more memory, overlap hides tile seams. Tile size is a multiple of 32 (empty: the model's own; overlap
+empty: an eighth of the tile).</li>
+<li><b>Batch size</b>: tiles per model call (empty: 8 on a GPU, 2 on the CPU).</li>
 <li><b>Device</b>: <i>auto</i> uses a CUDA GPU when the backend has one, otherwise the CPU.</li>
 <li><b>Change threshold</b> (0–1): how confident the model must be to call a pixel changed (empty: the
 threshold the model learnt). Lower finds more changes and more false alarms.</li>
-<li><b>Minimum area</b> (m²): smaller change polygons are dropped.</li>
+<li><b>Minimum area</b> (m²): smaller change polygons are dropped (empty: none are).</li>
 </ul>
 <p>The model runs in a separate Python environment, the <i>backend</i>, never inside QGIS. Set it up under
 Raster ▸ Semantic change detection ▸ Settings (there, <i>Check backend</i> shows PyTorch's version and the
@@ -123,8 +132,8 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterExtent(EXTENT, "Extent", optional=True))
         for parameter in (
             QgsProcessingParameterBand(BANDS, "Bands", parentLayerParameterName=BEFORE, optional=True, allowMultiple=True),
-            QgsProcessingParameterNumber(TILE_SIZE, "Tile size (pixels)", QgsProcessingParameterNumber.Integer, 512, minValue=64),
-            QgsProcessingParameterNumber(OVERLAP, "Tile overlap (pixels)", QgsProcessingParameterNumber.Integer, 64, minValue=0),
+            QgsProcessingParameterNumber(TILE_SIZE, "Tile size (pixels)", QgsProcessingParameterNumber.Integer, optional=True, minValue=32),
+            QgsProcessingParameterNumber(OVERLAP, "Tile overlap (pixels)", QgsProcessingParameterNumber.Integer, optional=True, minValue=0),
             QgsProcessingParameterNumber(BATCH_SIZE, "Batch size", QgsProcessingParameterNumber.Integer, optional=True, minValue=1),
             QgsProcessingParameterEnum(DEVICE, "Device", options=list(DEVICES), defaultValue=0),
             QgsProcessingParameterNumber(
@@ -160,7 +169,7 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         work_dir = tempfile.mkdtemp(prefix="scd_detect_", dir=QgsProcessingUtils.tempFolder())
         try:
             request = self._request(parameters, context, feedback, before, after, model, work_dir)
-            outputs = self._detect(backend, request, feedback)
+            outputs = self._detect(backend, request, feedback, work_dir)
             shutil.copyfile(outputs["changes"], output)
             embed_changes_style(output)
             if output_raster:
@@ -168,7 +177,7 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
                 write_change_types_style(output_raster)
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
-        self._name_outputs(context, output, output_raster, before, after)
+        self._prepare_map_layers(context, output, output_raster, before, after)
         feedback.pushInfo(f"{_count_changes(output)} change polygons written to {output}.")
         return {OUTPUT: output, OUTPUT_RASTER: output_raster or None}
 
@@ -236,20 +245,20 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
             return self.parameterAsInt(parameters, name, context)
         return self.parameterAsDouble(parameters, name, context)
 
-    def _detect(self, backend: Backend, request: DetectRequest, feedback: QgsProcessingFeedback) -> Dict[str, str]:
+    def _detect(self, backend: Backend, request: DetectRequest, feedback: QgsProcessingFeedback, work_dir: str) -> Dict[str, str]:
         """Run the worker; its ``done`` event's output paths."""
         command = backend.command(*request.arguments())
         feedback.pushInfo(f"Backend from {backend.found_in}: {backend.python}")
         feedback.pushCommandInfo(shlex.join(command))
         try:
-            done = run_worker(command, worker_environment(os.environ), feedback)
+            done = run_worker(command, worker_environment(os.environ), feedback, work_dir)
         except WorkerCancelled:
             raise QgsProcessingException("Cancelled; the worker was stopped and no output was written.") from None
         except WorkerFailed as failure:
             raise QgsProcessingException(str(failure)) from None
         return done["outputs"]
 
-    def _name_outputs(
+    def _prepare_map_layers(
         self,
         context: QgsProcessingContext,
         output: str,
@@ -257,13 +266,15 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         before: QgsRasterLayer,
         after: QgsRasterLayer,
     ) -> None:
-        """Name the layers Processing adds to the map after the two images they compare."""
-        for path, name in (
-            (output, changes_layer_name(before.name(), after.name())),
-            (output_raster, change_types_layer_name(before.name(), after.name())),
+        """Name and style the layers Processing adds to the map: what they are and which images they compare."""
+        for path, name, post_processor in (
+            (output, changes_layer_name(before.name(), after.name()), STYLE_CHANGES_ON_LOAD),
+            (output_raster, change_types_layer_name(before.name(), after.name()), STYLE_CHANGE_TYPES_ON_LOAD),
         ):
             if path and context.willLoadLayerOnCompletion(path):
-                context.layerToLoadOnCompletionDetails(path).name = name
+                details = context.layerToLoadOnCompletionDetails(path)
+                details.name = name
+                details.setPostProcessor(post_processor)
 
 
 def _count_changes(geopackage: str) -> int:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import Dict, Iterator, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 import pytest
@@ -26,6 +26,7 @@ from qgis.core import (
     QgsField,
     QgsFields,
     QgsGeometry,
+    QgsProcessingFeedback,
     QgsVectorFileWriter,
     QgsWkbTypes,
 )
@@ -37,6 +38,30 @@ PLUGIN = "qgis_scd_plugin"
 TEST_CRS = "EPSG:32631"
 
 gdal.UseExceptions()
+
+
+class RecordingFeedback(QgsProcessingFeedback):
+    """QGIS's feedback, keeping what it was told."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.infos: List[str] = []
+        self.warnings: List[str] = []
+        self.console: List[str] = []
+        self.progress_seen: List[float] = []
+        self.progressChanged.connect(self.progress_seen.append)
+
+    def pushInfo(self, info: str) -> None:
+        self.infos.append(info)
+        super().pushInfo(info)
+
+    def pushWarning(self, warning: str) -> None:
+        self.warnings.append(warning)
+        super().pushWarning(warning)
+
+    def pushConsoleInfo(self, info: str) -> None:
+        self.console.append(info)
+        super().pushConsoleInfo(info)
 
 
 @pytest.fixture(scope="session")
@@ -80,9 +105,9 @@ def scd_python() -> str:
     return python
 
 
-def run_backend(python: str, code: str, *arguments: str) -> str:
-    """Run ``code`` in the backend Python (never in this process: QGIS's Python has no torch)."""
-    done = subprocess.run([python, "-c", code, *arguments], capture_output=True, text=True, timeout=300)
+def run_backend(python: str, folder: Path, code: str, *arguments: str) -> str:
+    """Run ``code`` in the backend Python, in ``folder`` (never in this process: QGIS's Python has no torch)."""
+    done = subprocess.run([python, "-c", code, *arguments], cwd=folder, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -140,4 +165,32 @@ def write_changes_geopackage(path: Path, polygons: Dict[int, str], crs: str = TE
         )
         assert writer.addFeature(feature)
     del writer
+    return path
+
+
+@pytest.fixture(scope="session")
+def geo_pair(scd_python: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic georeferenced 256 × 256 before/after pair (UTM 31N), written by the engine."""
+    folder = tmp_path_factory.mktemp("pair")
+    run_backend(
+        scd_python,
+        folder,
+        "import sys; from scd_core import synth; synth.write_geo_pair(sys.argv[1], size=256, seed=7, crs=sys.argv[2])",
+        str(folder),
+        TEST_CRS,
+    )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model(scd_python: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained, small checkpoint in the engine's format: enough to run the whole pipeline."""
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    run_backend(
+        scd_python,
+        path.parent,
+        "import sys; from scd_core import checkpoint; from scd_core.models import build; "
+        "checkpoint.save(build('fc_ef', width=8), sys.argv[1])",
+        str(path),
+    )
     return path

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
+from qgis.core import QgsVectorLayer
 
 from conftest import PLUGIN
 
@@ -49,3 +50,24 @@ def test_the_enabled_plugin_brings_the_algorithm_to_qgis_process(profile_environ
     described = run_qgis_process(["help", "scd:detectchanges"], profile_environment).stdout
     for parameter in ("BEFORE", "AFTER", "MODEL", "AOI", "EXTENT", "OUTPUT", "OUTPUT_RASTER"):
         assert parameter in described
+
+
+def test_qgis_process_runs_the_detection_from_the_shell(profile_environment, geo_pair, tiny_model, tmp_path):
+    output = tmp_path / "changes.gpkg"
+    run = run_qgis_process(
+        [
+            "run", "scd:detectchanges", "--",
+            f"BEFORE={geo_pair / 'before.tif'}",
+            f"AFTER={geo_pair / 'after.tif'}",
+            f"MODEL={tiny_model}",
+            "TILE_SIZE=128",
+            "THRESHOLD=0.05",
+            f"OUTPUT={output}",
+        ],
+        profile_environment,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"OUTPUT:\t{output}" in run.stdout
+    layer = QgsVectorLayer(f"{output}|layername=changes", "changes", "ogr")
+    assert layer.featureCount() > 0
+    assert layer.renderer().type() == "categorizedSymbol", "the style is saved in the GeoPackage"

@@ -15,31 +15,8 @@ from pathlib import Path
 from typing import List
 
 import pytest
-from qgis.core import QgsProcessingFeedback
 
-
-class RecordingFeedback(QgsProcessingFeedback):
-    """QGIS's feedback, keeping what it was told."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.infos: List[str] = []
-        self.warnings: List[str] = []
-        self.console: List[str] = []
-        self.progress_seen: List[float] = []
-        self.progressChanged.connect(self.progress_seen.append)
-
-    def pushInfo(self, info: str) -> None:
-        self.infos.append(info)
-        super().pushInfo(info)
-
-    def pushWarning(self, warning: str) -> None:
-        self.warnings.append(warning)
-        super().pushWarning(warning)
-
-    def pushConsoleInfo(self, info: str) -> None:
-        self.console.append(info)
-        super().pushConsoleInfo(info)
+from conftest import RecordingFeedback
 
 
 def stand_in(tmp_path: Path, body: str) -> List[str]:
@@ -62,7 +39,7 @@ def test_events_become_progress_messages_and_warnings(plugin, tmp_path):
         say(event="done", outputs={"changes": "o/changes.gpkg"}, counts={})
     """)
     feedback = RecordingFeedback()
-    done = run_worker(command, dict(os.environ), feedback)
+    done = run_worker(command, dict(os.environ), feedback, str(tmp_path))
     assert done["outputs"] == {"changes": "o/changes.gpkg"}
     assert feedback.progress_seen == [25.0, 50.0, 75.0, 100.0]
     assert any("256 × 256" in info and "4 tiles" in info for info in feedback.infos)
@@ -79,7 +56,7 @@ def test_an_error_event_becomes_the_failure_message(plugin, tmp_path):
         sys.exit(2)
     """)
     with pytest.raises(WorkerFailed, match=r"^/data/before.tif: the model expects 3 bands, the image has 1$"):
-        run_worker(command, dict(os.environ), RecordingFeedback())
+        run_worker(command, dict(os.environ), RecordingFeedback(), str(tmp_path))
 
 
 def test_a_worker_that_dies_silently_is_reported_with_its_exit_code_and_stderr(plugin, tmp_path):
@@ -90,7 +67,7 @@ def test_a_worker_that_dies_silently_is_reported_with_its_exit_code_and_stderr(p
         os._exit(139)
     """)
     with pytest.raises(WorkerFailed) as failure:
-        run_worker(command, dict(os.environ), RecordingFeedback())
+        run_worker(command, dict(os.environ), RecordingFeedback(), str(tmp_path))
     assert "exit code 139" in str(failure.value) and "libtorch_cpu.so" in str(failure.value)
 
 
@@ -116,7 +93,7 @@ def test_cancel_stops_even_a_worker_that_ignores_sigterm_within_two_seconds(plug
 
     feedback.progressChanged.connect(cancel_on_first_progress)
     with pytest.raises(WorkerCancelled):
-        run_worker(command, dict(os.environ), feedback)
+        run_worker(command, dict(os.environ), feedback, str(tmp_path))
     assert time.monotonic() - cancelled_at[0] < 2.0
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid_file.read_text()), 0)

@@ -1,0 +1,137 @@
+"""``scd:detectchanges`` end to end in real QGIS with the real engine as its worker: a synthetic
+georeferenced pair, a tiny untrained checkpoint, a GeoPackage of from-to polygons, styled."""
+from __future__ import annotations
+
+import glob
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+import processing
+from qgis.core import (
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingUtils,
+    QgsProject,
+    QgsRasterLayer,
+    QgsVectorLayer,
+)
+
+from conftest import TEST_CRS, RecordingFeedback
+
+#: An untrained model's change probabilities hover around one half; a low threshold makes it call
+#: changes, so that the polygons, their codes and their styling are exercised.
+THRESHOLD = 0.05
+
+
+def parameters(geo_pair: Path, tiny_model: Path, **more) -> dict:
+    return {
+        "BEFORE": str(geo_pair / "before.tif"),
+        "AFTER": str(geo_pair / "after.tif"),
+        "MODEL": str(tiny_model),
+        "TILE_SIZE": 128,
+        "THRESHOLD": THRESHOLD,
+        "DEVICE": 1,  # cpu
+        **more,
+    }
+
+
+def work_folders() -> set:
+    return set(glob.glob(os.path.join(QgsProcessingUtils.tempFolder(), "scd_detect_*")))
+
+
+def test_detect_changes_writes_from_to_polygons_styled_in_a_geopackage(plugin, geo_pair, tiny_model, tmp_path):
+    from qgis_scd_plugin.change_types import change_types
+
+    output, codes = tmp_path / "changes.gpkg", tmp_path / "change_type.tif"
+    feedback = RecordingFeedback()
+    before = work_folders()
+    results = processing.run(
+        "scd:detectchanges", parameters(geo_pair, tiny_model, OUTPUT=str(output), OUTPUT_RASTER=str(codes)), feedback=feedback
+    )
+    assert results["OUTPUT"] == str(output) and results["OUTPUT_RASTER"] == str(codes)
+    assert feedback.progress_seen[-1] == pytest.approx(100.0)
+    assert any(info.startswith("Detecting changes on a 256 × 256 pixel grid") for info in feedback.infos)
+
+    layer = QgsVectorLayer(f"{output}|layername=changes", "changes", "ogr")
+    assert layer.isValid() and layer.crs().authid() == TEST_CRS
+    assert layer.featureCount() > 0
+    names = {change.code: change for change in change_types()}
+    for feature in layer.getFeatures():
+        change = names[feature["change_type"]]
+        assert (feature["from_class"], feature["to_class"]) == (change.from_class.index, change.to_class.index)
+        assert (feature["from_name"], feature["to_name"]) == (change.from_class.name, change.to_class.name)
+        assert feature["area_m2"] > 0 and feature.geometry().area() > 0
+    renderer = layer.renderer()
+    assert renderer.type() == "categorizedSymbol" and renderer.classAttribute() == "change_type"
+    assert [category.label() for category in renderer.categories()] == [change.label for change in change_types()]
+
+    raster = QgsRasterLayer(str(codes), "codes")
+    assert raster.isValid() and raster.crs().authid() == TEST_CRS
+    assert raster.renderer().type() == "paletted"
+    assert work_folders() == before, "the worker's temporary folder is removed"
+
+
+def test_results_load_on_the_map_named_after_the_images_and_styled(plugin, geo_pair, tiny_model, tmp_path):
+    project = QgsProject.instance()
+    before_layer = QgsRasterLayer(str(geo_pair / "before.tif"), "ortho 2019")
+    after_layer = QgsRasterLayer(str(geo_pair / "after.tif"), "ortho 2021")
+    project.addMapLayers([before_layer, after_layer])
+    try:
+        processing.runAndLoadResults(
+            "scd:detectchanges",
+            {
+                **parameters(geo_pair, tiny_model),
+                "BEFORE": before_layer.id(),
+                "AFTER": after_layer.id(),
+                "OUTPUT": str(tmp_path / "changes.gpkg"),
+                "OUTPUT_RASTER": str(tmp_path / "codes.tif"),
+            },
+        )
+        loaded = {layer.name(): layer for layer in project.mapLayers().values()}
+        polygons = loaded["Changes ortho 2019 → ortho 2021"]
+        assert polygons.renderer().type() == "categorizedSymbol"
+        assert polygons.featureCount() > 0
+        codes = loaded["Change types ortho 2019 → ortho 2021"]
+        assert codes.renderer().type() == "paletted"
+    finally:
+        project.clear()
+
+
+def test_cancel_stops_the_worker_within_two_seconds_and_leaves_no_output(plugin, geo_pair, tiny_model, tmp_path):
+    output, codes = tmp_path / "changes.gpkg", tmp_path / "codes.tif"
+    feedback = RecordingFeedback()
+    cancelled_at = []
+
+    def cancel_once_tiles_are_done(progress: float) -> None:
+        if progress > 0 and not cancelled_at:
+            cancelled_at.append(time.monotonic())
+            feedback.cancel()
+
+    feedback.progressChanged.connect(cancel_once_tiles_are_done)
+    before = work_folders()
+    # 64 tiles of 32 pixels, one per batch: the worker is still busy when the first is done.
+    slow = parameters(geo_pair, tiny_model, TILE_SIZE=32, OVERLAP=0, BATCH_SIZE=1, OUTPUT=str(output), OUTPUT_RASTER=str(codes))
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
+        processing.run("scd:detectchanges", slow, feedback=feedback)
+    assert cancelled_at, "the worker reported progress"
+    assert time.monotonic() - cancelled_at[0] < 2.0
+    pid = int(re.search(r"process (\d+)", " ".join(feedback.infos)).group(1))
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert not output.exists() and not codes.exists()
+    assert work_folders() == before
+
+
+def test_a_worker_failure_carries_the_workers_message(plugin, geo_pair, tmp_path):
+    not_a_model = tmp_path / "model.pt"
+    not_a_model.write_bytes(b"this is no checkpoint")
+    with pytest.raises(QgsProcessingException) as error:
+        processing.run(
+            "scd:detectchanges",
+            {"BEFORE": str(geo_pair / "before.tif"), "AFTER": str(geo_pair / "after.tif"), "MODEL": str(not_a_model), "OUTPUT": str(tmp_path / "c.gpkg")},
+        )
+    assert str(not_a_model) in str(error.value)
+    assert not (tmp_path / "c.gpkg").exists()
