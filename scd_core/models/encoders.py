@@ -1,0 +1,72 @@
+"""The encoder of the HRSCD family, built on any of the three basic blocks of the ASN paper.
+
+ASN "keeps the same basic architecture as HRSCD.str4, which contains 10 basic blocks in encoders"
+(§VI-A), and every model of Tables I, III and IV is trained with encoders built on residual, Xception
+or squeeze-and-excitation blocks. The encoder here has five levels of two blocks: a block at the
+level's resolution, whose output is the level's skip feature, then a strided block that halves the
+resolution and doubles the channels. With base width ``w`` the features are
+
+====== ====== ======== ====================================
+index  stride channels role
+====== ====== ======== ====================================
+0      1      w        skip of decoder level 0
+1      2      2w       skip of decoder level 1
+2      4      4w       skip of decoder level 2 (ASN's shallow features)
+3      8      8w       skip of decoder level 3
+4      16     16w      skip of decoder level 4
+5      32     32w      bottom, where the decoder starts
+====== ====== ======== ====================================
+
+The base width defaults to 8, the base depth of Daudt et al.'s residual FC-EF (FC-EF-Res, used by
+HRSCD); ASN's Fig. 11 shows 16-channel change features, i.e. ``2w`` at stride 2.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from scd_core.models.blocks import ResidualBlock, SEBlock, XceptionBlock
+
+#: The basic blocks an encoder can be built on, by the ``encoder`` hyper-parameter's value.
+BLOCKS: dict[str, type[nn.Module]] = {"residual": ResidualBlock, "xception": XceptionBlock, "se": SEBlock}
+#: Downsampling levels; inputs need H and W divisible by ``2 ** LEVELS``.
+LEVELS = 5
+#: Default base width (channels at full resolution).
+WIDTH = 8
+
+
+def level_channels(width: int) -> tuple[int, ...]:
+    """Channels of the features at strides 1, 2, 4, 8, 16 and 32 for base width ``width``."""
+    return tuple(width * 2**level for level in range(LEVELS + 1))
+
+
+def block_type(encoder: str) -> type[nn.Module]:
+    """The basic block named ``encoder``; ``ValueError`` lists the valid names."""
+    try:
+        return BLOCKS[encoder]
+    except KeyError:
+        raise ValueError(f"unknown encoder block {encoder!r}; choose from {', '.join(BLOCKS)}") from None
+
+
+class Encoder(nn.Module):
+    """Ten basic blocks in five levels; returns the five skip features and the bottom feature."""
+
+    def __init__(self, in_channels: int, width: int = WIDTH, encoder: str = "residual") -> None:
+        super().__init__()
+        block = block_type(encoder)
+        self.channels = level_channels(width)
+        blocks = []
+        previous = in_channels
+        for level in range(LEVELS):
+            blocks.append(block(previous, self.channels[level]))
+            blocks.append(block(self.channels[level], self.channels[level + 1], stride=2))
+            previous = self.channels[level + 1]
+        self.blocks = nn.ModuleList(blocks)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        features = []
+        for same_resolution, downsample in zip(self.blocks[0::2], self.blocks[1::2]):
+            x = same_resolution(x)
+            features.append(x)
+            x = downsample(x)
+        return [*features, x]
