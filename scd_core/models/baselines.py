@@ -1,0 +1,188 @@
+"""The baselines of ASN Table I: FC-EF, FC-Siam-conc, FC-Siam-diff and HRSCD strategies 1-4.
+
+As in the ASN paper (§VI), every baseline is trained "using backbones with different basic blocks":
+all of them share the HRSCD encoder (10 basic blocks of the ``encoder`` type, :mod:`.encoders`) and
+decoder (13 residual blocks, :mod:`.decoders`), so Tables I, III and IV compare structures, not sizes.
+
+Binary change detectors extended to SCD (FC-*, Daudt et al. ICIP 2018):
+    the decoder ends in three 1×1 classifiers (land cover of each date and change,
+    :class:`~scd_core.models.heads.SemanticChangeHead`) and trains with eq. (9).
+
+* **FC-EF**: one encoder-decoder on the two images stacked along channels.
+* **FC-Siam-conc**: a siamese encoder; the decoder's skips concatenate both dates' features.
+* **FC-Siam-diff**: a siamese encoder; the decoder's skips are the absolute differences.
+
+  In both siamese variants the decoder starts from the two bottom features concatenated: the BCD
+  originals start from one date's bottom, which would leave the other date's land cover nothing but
+  the skips (with differences as skips, nothing at all).
+
+HRSCD (Daudt et al. CVIU 2019), as ASN §III and §VI-A describe the strategies:
+
+* **str1**, the "intuitive solution" (eq. 2): a siamese land-cover network; a pixel changed when the
+  two land-cover labels differ. The exposed change logit is that event's probability under the
+  independence eq. 2 assumes, ``P(l1 ≠ l2) = 1 - Σ_c M1(c)·M2(c)``; only the land-cover terms train.
+* **str2**, direct classification: one encoder-decoder on the stacked pair classifies each pixel into
+  ``1 + N²`` classes (no change, and each from-to pair). The exposed outputs are its marginals: the
+  change logit is ``log Σ_changed exp z − z_no-change`` and each date's land-cover logits are the
+  log-sums of the joint logits over the other date's class. The joint logits are also returned, as
+  ``change_type``, for the loss: cross entropy over the ``1 + N²`` classes.
+* **str3**, separate land-cover mapping and change detection: a siamese semantic branch and an
+  independent change branch (FC-EF), no connection between them.
+* **str4**, integrated: as str3, with "difference skip connections from siamese encoders to the
+  decoder of change detection branch": each change-decoder skip is ``[E_c, |E_1 - E_2|]``.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+
+from scd_core.labels import IGNORE
+from scd_core.models.base import SCDModel
+from scd_core.models.branches import ChangeBranch, SemanticBranch, skip_widths
+from scd_core.models.decoders import Decoder
+from scd_core.models.encoders import WIDTH, Encoder
+from scd_core.models.fusion import absolute_difference, concatenated
+from scd_core.models.heads import Classifier, SemanticChangeHead
+from scd_core.models.losses import change_type_targets, semantic_loss
+
+Outputs = dict[str, torch.Tensor]
+
+
+class FCEF(SCDModel):
+    """FC-EF: early fusion, one encoder-decoder on ``[I1, I2]``."""
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH) -> None:
+        super().__init__()
+        self.encoder = Encoder(2 * in_channels, width, encoder)
+        channels = self.encoder.channels
+        self.decoder = Decoder(channels[-1], channels[:-1], width)
+        self.head = SemanticChangeHead(width, num_classes)
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Outputs:
+        *skips, bottom = self.encoder(torch.cat([x1, x2], dim=1))
+        return self.head(self.decoder(bottom, skips))
+
+
+class FCSiamConc(SCDModel):
+    """FC-Siam-conc: siamese encoder, skips ``[E1, E2]``."""
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH) -> None:
+        super().__init__()
+        self.encoder = Encoder(in_channels, width, encoder)
+        channels = self.encoder.channels
+        self.decoder = Decoder(2 * channels[-1], [2 * c for c in channels[:-1]], width)
+        self.head = SemanticChangeHead(width, num_classes)
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Outputs:
+        *skips1, bottom1 = self.encoder(x1)
+        *skips2, bottom2 = self.encoder(x2)
+        bottom = torch.cat([bottom1, bottom2], dim=1)
+        return self.head(self.decoder(bottom, concatenated(skips1, skips2)))
+
+
+class FCSiamDiff(SCDModel):
+    """FC-Siam-diff: siamese encoder, skips ``|E1 - E2|``."""
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH) -> None:
+        super().__init__()
+        self.encoder = Encoder(in_channels, width, encoder)
+        channels = self.encoder.channels
+        self.decoder = Decoder(2 * channels[-1], channels[:-1], width)
+        self.head = SemanticChangeHead(width, num_classes)
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Outputs:
+        *skips1, bottom1 = self.encoder(x1)
+        *skips2, bottom2 = self.encoder(x2)
+        bottom = torch.cat([bottom1, bottom2], dim=1)
+        return self.head(self.decoder(bottom, absolute_difference(skips1, skips2)))
+
+
+def _land_cover(branch: SemanticBranch, x: torch.Tensor) -> torch.Tensor:
+    *skips, bottom = branch.encoder(x)
+    return branch.classifier(branch.decoder(bottom, skips))
+
+
+class HRSCDStr1(SCDModel):
+    """HRSCD strategy 1: siamese land-cover mapping; change where the two labels differ (eq. 2)."""
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH) -> None:
+        super().__init__()
+        self.semantic = SemanticBranch(in_channels, num_classes, width, encoder)
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Outputs:
+        sem1, sem2 = _land_cover(self.semantic, x1), _land_cover(self.semantic, x2)
+        # log P(l1 = l2) = log Σ_c M1(c)·M2(c); the change logit is log P(l1 ≠ l2) - log P(l1 = l2).
+        log_same = torch.logsumexp(F.log_softmax(sem1, dim=1) + F.log_softmax(sem2, dim=1), dim=1, keepdim=True)
+        log_same = log_same.clamp(max=-torch.finfo(log_same.dtype).eps)
+        change = torch.log(-torch.expm1(log_same)) - log_same
+        return {"sem1": sem1, "sem2": sem2, "change": change}
+
+    def loss(self, outputs: Mapping[str, torch.Tensor], label1: torch.Tensor, label2: torch.Tensor) -> torch.Tensor:
+        """Only the land-cover mapping trains: cross entropy of each date (changed pixels)."""
+        return semantic_loss(outputs["sem1"], label1) + semantic_loss(outputs["sem2"], label2)
+
+
+class HRSCDStr2(SCDModel):
+    """HRSCD strategy 2: direct ``1 + N²``-way classification of the stacked pair."""
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        self.encoder = Encoder(2 * in_channels, width, encoder)
+        channels = self.encoder.channels
+        self.decoder = Decoder(channels[-1], channels[:-1], width)
+        self.classifier = Classifier(width, 1 + num_classes * num_classes)
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Outputs:
+        *skips, bottom = self.encoder(torch.cat([x1, x2], dim=1))
+        joint = self.classifier(self.decoder(bottom, skips))
+        batch, _, height, width = joint.shape
+        unchanged = joint[:, :1]
+        pairs = joint[:, 1:].reshape(batch, self.num_classes, self.num_classes, height, width)  # [from, to]
+        return {
+            "sem1": torch.logsumexp(pairs, dim=2),
+            "sem2": torch.logsumexp(pairs, dim=1),
+            "change": torch.logsumexp(joint[:, 1:], dim=1, keepdim=True) - unchanged,
+            "change_type": joint,
+        }
+
+    def loss(self, outputs: Mapping[str, torch.Tensor], label1: torch.Tensor, label2: torch.Tensor) -> torch.Tensor:
+        """Cross entropy over no change and the ``N²`` from-to classes."""
+        target = change_type_targets(label1, label2, self.num_classes)
+        return F.cross_entropy(outputs["change_type"], target, ignore_index=IGNORE)
+
+
+class HRSCDStr3(SCDModel):
+    """HRSCD strategy 3: a siamese semantic branch and an independent FC-EF change branch."""
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH) -> None:
+        super().__init__()
+        self.semantic = SemanticBranch(in_channels, num_classes, width, encoder)
+        self.change = ChangeBranch(in_channels, width, encoder)
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Outputs:
+        *skips, bottom = self.change.encoder(torch.cat([x1, x2], dim=1))
+        change = self.change.classifier(self.change.decoder(bottom, skips))
+        return {"sem1": _land_cover(self.semantic, x1), "sem2": _land_cover(self.semantic, x2), "change": change}
+
+
+class HRSCDStr4(SCDModel):
+    """HRSCD strategy 4: str3 with skips ``[E_c, |E_1 - E_2|]`` into the change decoder."""
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH) -> None:
+        super().__init__()
+        self.semantic = SemanticBranch(in_channels, num_classes, width, encoder)
+        self.change = ChangeBranch(in_channels, width, encoder, [2 * c for c in skip_widths(width)])
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Outputs:
+        semantic = self.semantic
+        *skips1, bottom1 = semantic.encoder(x1)
+        *skips2, bottom2 = semantic.encoder(x2)
+        sem1 = semantic.classifier(semantic.decoder(bottom1, skips1))
+        sem2 = semantic.classifier(semantic.decoder(bottom2, skips2))
+        *skips_c, bottom_c = self.change.encoder(torch.cat([x1, x2], dim=1))
+        skips = concatenated(skips_c, absolute_difference(skips1, skips2))
+        change = self.change.classifier(self.change.decoder(bottom_c, skips))
+        return {"sem1": sem1, "sem2": sem2, "change": change}
