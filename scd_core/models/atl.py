@@ -1,0 +1,120 @@
+"""ASN-ATL: ASN with Adaptive Threshold Learning (journal §III-D5, eqs. 10-12).
+
+After ASN is trained, two small convolution series revise its raw outputs (logits, "before softmax"):
+
+    M̂_t = M_t + γ·ψ1(M_t)                      for t = 1, 2      (10)
+    Ĉ   = softmax(C + γ·ψ2([M̂_1, M̂_2]))                         (11)
+
+and the model is retrained "with everything else frozen", on eq. (9) computed from the revised outputs
+"with categorical weights"; eq. (12) is then eq. (1) on the revised outputs. γ = 0.5, and 0.4 with
+the Xception encoder (§VI-A).
+
+Readings chosen where the paper is ambiguous:
+
+* **ψ1, ψ2** ("convolution layer series with length of 2"): 3×3 convolution, ReLU, 3×3 convolution,
+  with ``psi_channels`` (16) in between. 3×3 because ATL "explores the logical relationships between
+  semantic categories within considered neighbourhood". The last convolution starts at zero, so
+  training starts from ASN's own outputs.
+* **One change logit**: our change output is the logit ``z`` with ``sigmoid(z)`` the change
+  probability; the softmax of eq. (11) over two logits depends only on their difference, so ψ2 has
+  one output channel, the correction of ``z``.
+* **Categorical weights**: the paper gives none. By default each batch is weighted by inverse class
+  frequency (land-cover classes over changed pixels, and change against no change), normalised to a
+  mean weight of 1; pass ``semantic_weights`` (N values) and ``change_weights`` (no change, change)
+  for dataset-wide weights.
+* **Frozen** means frozen parameters *and* frozen batch-norm statistics: ASN stays in eval mode
+  whatever mode the whole model is put in.
+
+Training protocol: train ``asn`` (50 epochs in the paper), load its weights into this model's ``asn``
+(``model.asn.load_state_dict(...)``), then train this model (20 epochs): only ψ1 and ψ2 require grad.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from scd_core.labels import IGNORE
+from scd_core.models.asn import ASN
+from scd_core.models.base import SCDModel
+from scd_core.models.losses import change_targets, inverse_frequency_weights, scd_loss, semantic_targets
+
+#: γ of eqs. (10), (11) by encoder (§VI-A).
+GAMMA = {"residual": 0.5, "se": 0.5, "xception": 0.4}
+
+
+class ConvSeries(nn.Sequential):
+    """ψ: a series of two 3×3 convolutions with a ReLU between; the last starts at zero."""
+
+    def __init__(self, in_channels: int, hidden: int, out_channels: int) -> None:
+        super().__init__(
+            nn.Conv2d(in_channels, hidden, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, out_channels, 3, padding=1),
+        )
+        nn.init.zeros_(self[2].weight)
+        nn.init.zeros_(self[2].bias)
+
+
+class ASNWithATL(SCDModel):
+    """ASN followed by ATL; only ψ1 and ψ2 train.
+
+    Args:
+        gamma: γ of eqs. (10), (11); defaults to :data:`GAMMA` for the encoder.
+        psi_channels: hidden channels of ψ1 and ψ2.
+        semantic_weights, change_weights: categorical weights of the loss; ``None``: per batch.
+        **asn_hparams: the hyper-parameters of the underlying :class:`~scd_core.models.asn.ASN`.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        num_classes: int = 6,
+        *,
+        gamma: float | None = None,
+        psi_channels: int = 16,
+        semantic_weights: Sequence[float] | None = None,
+        change_weights: Sequence[float] | None = None,
+        **asn_hparams: Any,
+    ) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        self.asn = ASN(in_channels, num_classes, **asn_hparams)
+        self.asn.requires_grad_(False)
+        self.gamma = GAMMA[asn_hparams.get("encoder", "residual")] if gamma is None else gamma
+        self.psi1 = ConvSeries(num_classes, psi_channels, num_classes)
+        self.psi2 = ConvSeries(2 * num_classes, psi_channels, 1)
+        self.semantic_weights = None if semantic_weights is None else tuple(semantic_weights)
+        self.change_weights = None if change_weights is None else tuple(change_weights)
+
+    def train(self, mode: bool = True) -> ASNWithATL:
+        super().train(mode)
+        self.asn.eval()
+        return self
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> dict[str, torch.Tensor]:
+        raw = self.asn(x1, x2)
+        sem1 = raw["sem1"] + self.gamma * self.psi1(raw["sem1"])  # eq. 10
+        sem2 = raw["sem2"] + self.gamma * self.psi1(raw["sem2"])
+        change = raw["change"] + self.gamma * self.psi2(torch.cat([sem1, sem2], dim=1))  # eq. 11
+        return {"sem1": sem1, "sem2": sem2, "change": change}
+
+    def loss(self, outputs: Mapping[str, torch.Tensor], label1: torch.Tensor, label2: torch.Tensor) -> torch.Tensor:
+        """Eq. (9) on the revised outputs, with categorical weights."""
+        device = outputs["change"].device
+        if self.semantic_weights is None:
+            targets = torch.cat([semantic_targets(label1).flatten(), semantic_targets(label2).flatten()])
+            semantic_weight = inverse_frequency_weights(targets, self.num_classes)
+        else:
+            semantic_weight = torch.tensor(self.semantic_weights, device=device)
+        if self.change_weights is None:
+            changed, valid = change_targets(label1)
+            change_weight = inverse_frequency_weights(changed.long().masked_fill(~valid, IGNORE), 2)
+        else:
+            change_weight = torch.tensor(self.change_weights, device=device)
+        # Weighting the positives of the BCE by w_change / w_no-change is the weighted two-class CE up to
+        # scale; with only one class present there is nothing to balance.
+        pos_weight = change_weight[1] / change_weight[0] if bool((change_weight > 0).all()) else None
+        return scd_loss(outputs, label1, label2, semantic_weight=semantic_weight.to(device), change_pos_weight=pos_weight)
