@@ -5,6 +5,7 @@ from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 #: Every model downsamples by 32 at most.
 STRIDE = 32
@@ -21,6 +22,13 @@ def pad_to_multiple(x: torch.Tensor, multiple: int = STRIDE) -> tuple[torch.Tens
         mode = "reflect" if pad_h < height and pad_w < width else "replicate"
         x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
     return x, (height, width)
+
+
+def forward_padded(model: nn.Module, x1: torch.Tensor, x2: torch.Tensor, multiple: int = STRIDE) -> dict[str, torch.Tensor]:
+    """Run ``model`` on a pair of any size: pad both to ``multiple``, crop every output back to H×W."""
+    padded1, (height, width) = pad_to_multiple(x1, multiple)
+    padded2, _ = pad_to_multiple(x2, multiple)
+    return {key: value[..., :height, :width] for key, value in model(padded1, padded2).items()}
 
 
 def class_maps(outputs: Mapping[str, torch.Tensor], tau: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,48 @@
+"""One row per model and encoder variant: its paper, its size and its cost.
+
+Costs are counted, not estimated: each model is built on the ``meta`` device, which records shapes
+but allocates no memory and computes nothing, and run on one pair of 3×512×512 images (SECOND's tile
+size) under :class:`torch.utils.flop_counter.FlopCounterMode`. A multiply-accumulate is two of its
+FLOPs; the counter sees convolutions and matrix products, so normalisation, activations and sums are
+not in the MACs, as is usual for such tables.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from scd_core.models import available, build, spec
+
+#: Side of the square images the MACs are counted for.
+TILE = 512
+
+
+def count(name: str, size: int = TILE, **hparams: Any) -> tuple[int, int]:
+    """Learned parameters and MACs of model ``name`` for one pair of 3×size×size images.
+
+    Parameters count every learned weight, frozen or not (ASN-ATL's include ASN's, learned in its
+    first stage), and no buffers.
+    """
+    with torch.device("meta"):
+        model = build(name, **hparams).eval()
+        image = torch.empty(1, 3, size, size)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(image, image)
+    return sum(p.numel() for p in model.parameters()), counter.get_total_flops() // 2
+
+
+def model_table(size: int = TILE) -> list[dict[str, Any]]:
+    """Rows ``{name, encoder, paper, params, macs}`` for every registered model and encoder variant.
+
+    ``encoder`` is ``None`` for models without encoder variants.
+    """
+    rows = []
+    for name in available():
+        entry = spec(name)
+        for encoder in entry.encoders or (None,):
+            hparams = {} if encoder is None else {"encoder": encoder}
+            params, macs = count(name, size, **hparams)
+            rows.append({"name": name, "encoder": encoder, "paper": entry.paper, "params": params, "macs": macs})
+    return rows
