@@ -52,7 +52,7 @@ class Grid:
         return (min(left, right), min(top, bottom), max(left, right), max(top, bottom))
 
     def window_transform(self, window: Window) -> Affine:
-        return self.transform * Affine.translation(window.col_off, window.row_off)
+        return self.transform @ Affine.translation(window.col_off, window.row_off)
 
     def window_bounds(self, window: Window) -> Bounds:
         left, top = self.transform @ (window.col_off, window.row_off)

@@ -1,0 +1,77 @@
+"""The checkpoint format: round trip, atomic writes, clear errors, every registry model."""
+from __future__ import annotations
+
+import pytest
+import torch
+from geo_testing import tiny_checkpoint
+
+from scd_core import checkpoint
+from scd_core.checkpoint import CheckpointError
+from scd_core.models import available, build
+
+
+def test_round_trip_keeps_weights_and_metadata(tmp_path):
+    torch.manual_seed(3)
+    model = build("fc_siam_diff", width=4)
+    path = checkpoint.save(model, tmp_path / "m.ckpt", tile_size=256, epoch=7, bands=["red", "green", "blue"])
+    loaded, meta = checkpoint.load(path)
+    assert meta["model"] == "fc_siam_diff" and meta["hparams"]["width"] == 4
+    assert meta["tile_size"] == 256 and meta["epoch"] == 7
+    assert [c["name"] for c in meta["classes"]][:2] == ["no change", "water"]
+    assert not loaded.training
+    x = torch.rand(1, 3, 64, 64)
+    with torch.inference_mode():
+        expected, got = model.eval()(x, x), loaded(x, x)
+    assert torch.equal(expected["change"], got["change"])
+
+
+def test_save_is_atomic_and_leaves_no_temporary_file(tmp_path):
+    path = tiny_checkpoint(tmp_path / "m.ckpt")
+    before = path.read_bytes()
+    with pytest.raises(ValueError):  # metadata that does not fit the model: nothing is replaced
+        checkpoint.save(build("fc_ef", width=4), path, bands=["red"])
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.ckpt"]
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [{"bands": ["red", "green"]}, {"tile_size": 100}, {"threshold": 1.5}, {"normalisation": {"value_range": [0, 255], "mean": [0], "std": [1], "scale": "auto"}}],
+)
+def test_metadata_that_does_not_fit_is_refused(tmp_path, metadata):
+    with pytest.raises(ValueError):
+        checkpoint.save(build("fc_ef", width=4), tmp_path / "m.ckpt", **metadata)
+
+
+def test_only_registry_models_can_be_saved(tmp_path):
+    with pytest.raises(ValueError, match="scd_core.models.build"):
+        checkpoint.save(torch.nn.Conv2d(3, 3, 1), tmp_path / "m.ckpt")
+
+
+def test_missing_corrupt_and_foreign_files_are_input_errors(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        checkpoint.load(tmp_path / "absent.ckpt")
+    corrupt = tmp_path / "corrupt.ckpt"
+    corrupt.write_bytes(b"\x00not a checkpoint" * 10)
+    with pytest.raises(CheckpointError, match="corrupt.ckpt"):
+        checkpoint.load(corrupt)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {}}, foreign)
+    with pytest.raises(CheckpointError, match="not an scd checkpoint"):
+        checkpoint.load(foreign)
+
+
+def test_weights_that_do_not_fit_the_model_are_an_input_error(tmp_path):
+    path = tiny_checkpoint(tmp_path / "m.ckpt")
+    payload = torch.load(path, weights_only=True)
+    payload["metadata"]["hparams"]["width"] = 8
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="do not fit"):
+        checkpoint.load(path)
+
+
+@pytest.mark.parametrize("name", available())
+def test_every_registry_model_round_trips(tmp_path, name):
+    model = build(name, width=4)
+    _, meta = checkpoint.load(checkpoint.save(model, tmp_path / f"{name}.ckpt"))
+    assert meta["model"] == name
