@@ -46,7 +46,7 @@ showTips322=false
 EOF
 
 # The data: a synthetic pair and a model, made by the backend (QGIS's Python never imports torch).
-(cd "$work" && "$python" -c 'import sys; from scd_core import synth; synth.write_geo_pair(sys.argv[1], size=512, seed=11, crs="EPSG:32631")' pair)
+(cd "$work" && "$python" -m scd_core synth geo pair --size 512 --seed 11 --crs EPSG:32631 >/dev/null)
 if [ -z "$model" ] && [ -f resources/models/demo.pt ]; then model=$repo/resources/models/demo.pt; fi
 threshold=()
 if [ -z "$model" ]; then

@@ -105,13 +105,6 @@ def scd_python() -> str:
     return python
 
 
-def run_backend(python: str, folder: Path, code: str, *arguments: str) -> str:
-    """Run ``code`` in the backend Python, in ``folder`` (never in this process: QGIS's Python has no torch)."""
-    done = subprocess.run([python, "-c", code, *arguments], cwd=folder, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def write_raster(path: Path, bands: np.ndarray, crs: Optional[str] = TEST_CRS, pixel: float = 1.0) -> Path:
     """A GeoTIFF of ``bands`` (bands × rows × columns, uint8) at 500000, 4600000, or without a CRS."""
     count, rows, columns = bands.shape
@@ -170,27 +163,24 @@ def write_changes_geopackage(path: Path, polygons: Dict[int, str], crs: str = TE
 
 @pytest.fixture(scope="session")
 def geo_pair(scd_python: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A synthetic georeferenced 256 × 256 before/after pair (UTM 31N), written by the engine."""
+    """A synthetic georeferenced 256 × 256 before/after pair (UTM 31N), written by ``scd synth geo``."""
     folder = tmp_path_factory.mktemp("pair")
-    run_backend(
-        scd_python,
-        folder,
-        "import sys; from scd_core import synth; synth.write_geo_pair(sys.argv[1], size=256, seed=7, crs=sys.argv[2])",
-        str(folder),
-        TEST_CRS,
+    done = subprocess.run(
+        [scd_python, "-m", "scd_core", "synth", "geo", str(folder), "--size", "256", "--seed", "7", "--crs", TEST_CRS],
+        cwd=folder, capture_output=True, text=True, timeout=300,
     )
+    assert done.returncode == 0, done.stderr
     return folder
 
 
 @pytest.fixture(scope="session")
 def tiny_model(scd_python: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An untrained, small checkpoint in the engine's format: enough to run the whole pipeline."""
+    """An untrained, small checkpoint in the engine's format: enough to run the whole pipeline.
+
+    Made by the backend Python in a subprocess: this process is QGIS's Python, which has no torch.
+    """
     path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    run_backend(
-        scd_python,
-        path.parent,
-        "import sys; from scd_core import checkpoint; from scd_core.models import build; "
-        "checkpoint.save(build('fc_ef', width=8), sys.argv[1])",
-        str(path),
-    )
+    code = "import sys; from scd_core import checkpoint; from scd_core.models import build; checkpoint.save(build('fc_ef', width=8), sys.argv[1])"
+    done = subprocess.run([scd_python, "-c", code, str(path)], cwd=path.parent, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
     return path
