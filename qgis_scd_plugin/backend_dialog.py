@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Callable, List, Optional
 
-from qgis.core import QgsApplication
+from qgis.core import QgsApplication, QgsProcessingUtils
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import QProcess, QProcessEnvironment
 from qgis.PyQt.QtWidgets import (
@@ -51,6 +51,9 @@ class BackendDialog(QDialog):
         self.install_button.clicked.connect(self.install)
         self.process = QProcess(self)
         self.process.setProcessEnvironment(_environment())
+        # Not QGIS's working folder: Python imports from the working folder first, and a checkout of scd
+        # there would shadow the backend's own scd_core.
+        self.process.setWorkingDirectory(QgsProcessingUtils.tempFolder())
         self.process.readyReadStandardOutput.connect(self._read_stdout)
         self.process.readyReadStandardError.connect(self._read_stderr)
         self.process.finished.connect(self._finished)
@@ -123,7 +126,8 @@ class BackendDialog(QDialog):
     def _start_next(self) -> None:
         program, *arguments = self._queue.pop(0)
         self._stdout = ""
-        self.log.appendPlainText("$ " + " ".join([program, *arguments]).strip())
+        shown = [program, *("<check script>" if "\n" in argument else argument for argument in arguments)]
+        self.log.appendPlainText("$ " + " ".join(shown))
         self.process.start(program, arguments)
 
     def _read_stdout(self) -> None:

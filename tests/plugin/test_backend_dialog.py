@@ -1,7 +1,10 @@
-"""The settings dialog's "Check backend": the backend reports its PyTorch and CUDA devices."""
+"""The settings dialog: "Check backend" shows PyTorch and the CUDA devices, "Install backend" makes one."""
 from __future__ import annotations
 
+import subprocess
 import time
+import zipfile
+from pathlib import Path
 
 from qgis.PyQt.QtCore import QProcess
 from qgis.PyQt.QtWidgets import QApplication
@@ -19,7 +22,7 @@ def test_check_backend_shows_torch_version_and_cuda_devices(plugin, scd_python):
     from qgis_scd_plugin import settings
     from qgis_scd_plugin.backend_dialog import BackendDialog
 
-    torch_version = __import__("subprocess").run(
+    torch_version = subprocess.run(
         [scd_python, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True, check=True
     ).stdout.strip()
     dialog = BackendDialog()
@@ -48,3 +51,42 @@ def test_check_backend_without_one_explains_the_set_up(plugin, monkeypatch):
     dialog.check()
     assert "No scd backend found" in dialog.log.toPlainText()
     dialog.close()
+
+
+def write_wheel(folder: Path, name: str, version: str) -> Path:
+    """A minimal pure-Python wheel, so that pip installs offline (a stand-in for scd-core and PyTorch,
+    which would be downloaded)."""
+    package, info = name.replace("-", "_"), f"{name.replace('-', '_')}-{version}.dist-info"
+    files = {
+        f"{package}/__init__.py": f'__version__ = "{version}"\n',
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    wheel = folder / f"{package}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+        archive.writestr(f"{info}/RECORD", "".join(f"{path},,\n" for path in [*files, f"{info}/RECORD"]))
+    return wheel
+
+
+def test_install_backend_creates_a_venv_installs_with_pip_and_selects_it(plugin, tmp_path):
+    from qgis_scd_plugin import settings
+    from qgis_scd_plugin.backend_dialog import BackendDialog
+    from qgis_scd_plugin.backend_setup import venv_python
+
+    dialog = BackendDialog()
+    try:
+        assert dialog.base_python.filePath(), "QGIS's own Python interpreter is found to create the venv with"
+        dialog.venv = tmp_path / "profile" / "scd-backend"
+        dialog.pip_spec.setText(str(write_wheel(tmp_path, "scd-core", "0.0.1")))
+        dialog.install()
+        wait_until_idle(dialog, seconds=300)
+        log = dialog.log.toPlainText()
+        assert venv_python(dialog.venv).is_file(), log
+        assert settings.backend_python() == str(venv_python(dialog.venv)), "the new backend is selected"
+        assert "scd-core: 0.0.1" in log and "PyTorch: missing" in log, log
+        assert "The backend cannot run the model yet." in log
+    finally:
+        dialog.python.setFilePath("")
+        dialog.close()

@@ -5,17 +5,23 @@ from __future__ import annotations
 import glob
 import os
 import re
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import processing
 from qgis.core import (
+    QgsApplication,
+    QgsFeature,
+    QgsGeometry,
+    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingUtils,
     QgsProject,
     QgsRasterLayer,
+    QgsRectangle,
     QgsVectorLayer,
 )
 
@@ -135,3 +141,34 @@ def test_a_worker_failure_carries_the_workers_message(plugin, geo_pair, tmp_path
         )
     assert str(not_a_model) in str(error.value)
     assert not (tmp_path / "c.gpkg").exists()
+
+
+def test_batch_runs_many_pairs_through_one_algorithm_each_in_its_area(plugin, geo_pair, tiny_model, scd_python, tmp_path):
+    """What the Processing batch interface does: one algorithm instance, one run per row."""
+    second_pair = tmp_path / "second_pair"
+    subprocess.run(
+        [scd_python, "-m", "scd_core", "synth", "geo", str(second_pair), "--size", "128", "--seed", "8", "--crs", TEST_CRS],
+        cwd=tmp_path, check=True, capture_output=True,
+    )
+    image = QgsRasterLayer(str(geo_pair / "before.tif"), "before")
+    quarter = QgsRectangle(image.extent().xMinimum(), image.extent().center().y(), image.extent().center().x(), image.extent().yMaximum())
+    aoi = QgsVectorLayer(f"Polygon?crs={TEST_CRS}", "aoi", "memory")
+    feature = QgsFeature()
+    feature.setGeometry(QgsGeometry.fromRect(quarter))
+    aoi.dataProvider().addFeatures([feature])
+
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("scd:detectchanges")
+    assert algorithm.flags() & QgsProcessingAlgorithm.FlagSupportsBatch
+    rows = [
+        parameters(second_pair, tiny_model, OUTPUT=str(tmp_path / "second.gpkg")),
+        parameters(geo_pair, tiny_model, AOI=aoi, OUTPUT=str(tmp_path / "first_quarter.gpkg")),
+    ]
+    for row in rows:
+        context = QgsProcessingContext()
+        results, ok = algorithm.run(row, context, RecordingFeedback())
+        assert ok, results
+    second = QgsVectorLayer(f"{tmp_path / 'second.gpkg'}|layername=changes", "second", "ogr")
+    assert second.featureCount() > 0 and second.extent().width() <= 128 * 0.5 + 1e-6
+    first_quarter = QgsVectorLayer(f"{tmp_path / 'first_quarter.gpkg'}|layername=changes", "quarter", "ogr")
+    assert first_quarter.featureCount() > 0
+    assert quarter.buffered(1.0).contains(first_quarter.extent()), "the AOI limits the run"
