@@ -50,6 +50,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from scd_core.models.blocks import ConvBNReLU
+from scd_core.models.heads import Classifier
 from scd_core.models.losses import change_loss, change_targets, semantic_loss
 from scd_core.models.mit import HierarchicalTransformer
 
@@ -104,7 +105,7 @@ class SemanticHead(nn.Module):
     def __init__(self, in_channels: Sequence[int], embed_dim: int, num_classes: int) -> None:
         super().__init__()
         self.fusion = MLPFusion(in_channels, embed_dim)
-        self.classifier = nn.Conv2d(embed_dim, num_classes, 1)
+        self.classifier = Classifier(embed_dim, num_classes)
 
     def forward(self, features: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         x_s = self.fusion(features)

@@ -43,9 +43,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from scd_core.models.blocks import ConvBNReLU
+from scd_core.models.blocks import ConvBNReLU, ResidualBlock
+from scd_core.models.heads import Classifier
 from scd_core.models.losses import change_loss, change_targets, semantic_loss
-from scd_core.models.resnet import BasicBlock, ResNet34, kaiming_init
+from scd_core.models.resnet import ResNet34, kaiming_init
 
 __all__ = ["LSAFNet", "semantic_consistency_loss"]
 
@@ -131,7 +132,7 @@ class ConvBlock(nn.Module):
     def __init__(self, high_channels: int, low_channels: int, out_channels: int) -> None:
         super().__init__()
         self.residual = nn.Sequential(
-            BasicBlock(high_channels + low_channels, out_channels), BasicBlock(out_channels, out_channels)
+            ResidualBlock(high_channels + low_channels, out_channels), ResidualBlock(out_channels, out_channels)
         )
         self.depthwise = ConvBNReLU(out_channels, out_channels, kernel_size=3, groups=out_channels)
 
@@ -208,9 +209,9 @@ class LSAFNet(nn.Module):
         c_l, c_m, c_1, c_2, c_3 = self.encoder.channels
         self.sfm = SemanticFusionModule(c_1, c_2, c_3)
         self.semantic_decoder = SemanticDecoder(c_l, c_m, c_1)
-        self.semantic_classifier = nn.Conv2d(c_l, num_classes, 1)
+        self.semantic_classifier = Classifier(c_l, num_classes)
         self.change_decoder = ChangeDecoder(c_l, c_m, c_1)
-        self.change_classifier = nn.Conv2d(c_l, 1, 1)
+        self.change_classifier = Classifier(c_l, 1)
         kaiming_init(self)  # §III-B: the whole network starts from Kaiming initialisation
 
     def _decode(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:

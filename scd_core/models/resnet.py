@@ -3,7 +3,9 @@
 LSAFNet trains its ResNet-34 backbone from scratch ("we initialize our network with Kaiming
 Initialization [16]"), so nothing here loads weights. The encoder keeps the paper's block counts
 (3, 4, 6, 3) and scales every channel count by ``width`` (64 in the original network), so tests can
-train a narrow but equally deep copy.
+train a narrow but equally deep copy. Its residual unit is the shared
+:class:`~scd_core.models.blocks.ResidualBlock`: ResNet-34's basic block of two 3×3 Conv-BN layers
+with a strided 1×1 projection shortcut where the shape changes.
 
 :class:`ResNet34` returns the five feature maps a U-shaped decoder needs, named as in LSAFNet §II-A:
 ``F_L`` (stem, stride 2), ``F_M`` (stage 1, stride 4), ``F_1``, ``F_2``, ``F_3`` (stages 2-4, strides
@@ -14,7 +16,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["BasicBlock", "ResNet34", "kaiming_init"]
+from scd_core.models.blocks import ResidualBlock
+
+__all__ = ["ResNet34", "kaiming_init"]
 
 #: Residual blocks per stage of ResNet-34.
 RESNET34_BLOCKS = (3, 4, 6, 3)
@@ -36,31 +40,9 @@ def kaiming_init(module: nn.Module) -> None:
             nn.init.zeros_(layer.bias)
 
 
-class BasicBlock(nn.Module):
-    """Two 3×3 convolutions with an identity (or 1×1 projection) shortcut: ResNet-34's residual unit."""
-
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU(inplace=True)
-        self.shortcut: nn.Module = nn.Identity()
-        if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels)
-            )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return self.relu(out + self.shortcut(x))
-
-
 def _stage(in_channels: int, out_channels: int, blocks: int, stride: int) -> nn.Sequential:
-    layers = [BasicBlock(in_channels, out_channels, stride)]
-    layers += [BasicBlock(out_channels, out_channels) for _ in range(blocks - 1)]
+    layers = [ResidualBlock(in_channels, out_channels, stride)]
+    layers += [ResidualBlock(out_channels, out_channels) for _ in range(blocks - 1)]
     return nn.Sequential(*layers)
 
 
