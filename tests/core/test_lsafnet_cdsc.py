@@ -1,6 +1,8 @@
-"""LSAFNet and CdSC against their papers: shapes, training behaviour, and each paper's equations.
+"""LSAFNet and CdSC against their papers: output shapes and each paper's equations and modules.
 
-Models are built narrow (``width=8``) so everything runs in seconds on a CPU.
+The contract every registered model meets (finite gradients, deterministic evaluation, a few
+optimiser steps that reduce the loss) is tested for these two in ``test_models.py``. Models are built
+narrow (``width=8``) so everything runs in seconds on a CPU.
 """
 from __future__ import annotations
 
@@ -25,19 +27,7 @@ def tiny(name: str) -> nn.Module:
     return build(name, **TINY[name])
 
 
-def synthetic_batch(height: int = 64, width: int = 96, batch: int = 2) -> tuple[torch.Tensor, ...]:
-    """Two images and SECOND labels that agree on where change is (0 on both dates or a class on both)."""
-    generator = torch.Generator().manual_seed(1)
-    x1 = torch.randn(batch, 3, height, width, generator=generator)
-    x2 = torch.randn(batch, 3, height, width, generator=generator)
-    changed = torch.rand(batch, height, width, generator=generator) < 0.5
-    label1 = torch.randint(1, 7, (batch, height, width), generator=generator) * changed
-    label2 = torch.randint(1, 7, (batch, height, width), generator=generator) * changed
-    label1[:, :2] = label2[:, :2] = 255
-    return x1, x2, label1, label2
-
-
-# --- The shared contract ---------------------------------------------------------------------------
+# --- Output shapes ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -49,39 +39,6 @@ def test_output_shapes(name: str, batch: int, height: int, width: int) -> None:
         outputs = model(x, x)
     assert outputs["sem1"].shape == outputs["sem2"].shape == (batch, 6, height, width)
     assert outputs["change"].shape == (batch, 1, height, width)
-
-
-@pytest.mark.parametrize("name", MODELS)
-def test_backward_gives_finite_gradients_everywhere(name: str) -> None:
-    model = tiny(name).train()
-    x1, x2, label1, label2 = synthetic_batch()
-    model.loss(model(x1, x2), label1, label2).backward()
-    missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
-    assert not missing
-
-
-@pytest.mark.parametrize("name", MODELS)
-def test_eval_outputs_are_deterministic(name: str) -> None:
-    model = tiny(name).eval()
-    x1, x2, _, _ = synthetic_batch()
-    with torch.no_grad():
-        first, second = model(x1, x2), model(x1, x2)
-    assert all(torch.equal(first[key], second[key]) for key in ("sem1", "sem2", "change"))
-
-
-@pytest.mark.parametrize("name", MODELS)
-def test_a_few_steps_reduce_the_loss(name: str) -> None:
-    model = tiny(name).train()
-    x1, x2, label1, label2 = synthetic_batch()
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
-    losses = []
-    for _ in range(6):
-        optimiser.zero_grad()
-        loss = model.loss(model(x1, x2), label1, label2)
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
-    assert losses[-1] < losses[0]
 
 
 # --- Hand-built outputs for the loss equations -------------------------------------------------------
