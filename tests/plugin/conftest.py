@@ -1,8 +1,8 @@
 """Fixtures of the plugin tests, which run in Debian's real QGIS (offscreen) through pytest-qgis.
 
-The plugin under test is the distributable one: ``make plugin`` builds dist/qgis_scd_plugin.zip, the
-zip is unpacked into a temporary QGIS profile's plugin folder, as "Install from ZIP" does, and QGIS's
-own plugin loader (``qgis.utils.loadPlugin``/``startPlugin``) imports it and calls ``classFactory``.
+The plugin under test is the distributable one: ``make plugin`` builds dist/qgis_scd_plugin.zip and
+QGIS's own "Install from ZIP" installs it into a temporary plugin folder, imports it and starts it
+(``classFactory``, then ``initGui``).
 
 Nothing here imports torch or the engine: what needs the engine (a synthetic image pair, a tiny
 checkpoint) is made by the backend Python, ``$SCD_PYTHON``, in a subprocess.
@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence
 
@@ -72,29 +71,29 @@ def plugin_zip() -> Path:
 
 
 @pytest.fixture(scope="session")
-def profile_plugins(plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A QGIS profile's python/plugins folder with the plugin zip unpacked into it."""
+def plugin(qgis_processing, qgis_iface, plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The plugin as an analyst gets it: QGIS's own "Install from ZIP" (the plugin manager's installer)
+    unpacks the zip into the profile's plugin folder, imports it, calls classFactory and initGui."""
+    import qgis.utils
+    from qgis.core import QgsApplication, QgsSettings
+
+    sys.path.append(os.path.join(QgsApplication.pkgDataPath(), "python"))  # where QGIS keeps the installer
+    from pyplugin_installer.installer import QgsPluginInstaller
+
     plugins = tmp_path_factory.mktemp("profile") / "python" / "plugins"
     plugins.mkdir(parents=True)
-    with zipfile.ZipFile(plugin_zip) as archive:
-        archive.extractall(plugins)
-    return plugins
-
-
-@pytest.fixture(scope="session")
-def plugin(qgis_processing, qgis_iface, profile_plugins: Path) -> Iterator[object]:
-    """The installed plugin, loaded and started by QGIS's plugin loader (classFactory, then initGui)."""
-    import qgis.utils
-
-    sys.path.insert(0, str(profile_plugins))
-    qgis.utils.plugin_paths.insert(0, str(profile_plugins))
-    qgis.utils.updateAvailablePlugins()
-    assert qgis.utils.loadPlugin(PLUGIN), "QGIS could not import the plugin"
-    assert qgis.utils.startPlugin(PLUGIN), "classFactory() or initGui() failed"
+    qgis.utils.home_plugin_path = str(plugins)
+    qgis.utils.plugin_paths.insert(0, str(plugins))
+    sys.path.insert(0, str(plugins))
+    settings = QgsSettings()  # a profile that has never seen the plugin, and no fetching of plugins.qgis.org
+    settings.remove(f"PythonPlugins/{PLUGIN}")
+    settings.setValue("app/plugin_installer/checkOnStart", False)
+    QgsPluginInstaller().installFromZipFile(str(plugin_zip))
+    assert PLUGIN in qgis.utils.active_plugins, "Install from ZIP did not start the plugin"
     yield qgis.utils.plugins[PLUGIN]
     qgis.utils.unloadPlugin(PLUGIN)
-    sys.path.remove(str(profile_plugins))
-    qgis.utils.plugin_paths.remove(str(profile_plugins))
+    sys.path.remove(str(plugins))
+    qgis.utils.plugin_paths.remove(str(plugins))
 
 
 @pytest.fixture(scope="session")
