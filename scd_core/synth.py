@@ -922,6 +922,7 @@ class _Parcel:
     box: _Box
     use: str
     vegetated: bool  # is the ground at its centre low vegetation
+    inside: bool  # is its centre inside the scene
     items: list
     items_after: list
     rebuilt: list[_Box] = field(default_factory=list)
@@ -1080,7 +1081,7 @@ def _furnish(
     parcels = []
     for number, box in enumerate(boxes):
         items = _contents(rng, uses[number], box, ground)
-        parcels.append(_Parcel(box, uses[number], bool(vegetated[number]), items, items))
+        parcels.append(_Parcel(box, uses[number], bool(vegetated[number]), bool(inside[number]), items, items))
     return parcels
 
 
@@ -1157,12 +1158,13 @@ _CHANGES = (
 def _change(rng: np.random.Generator, parcels: list[_Parcel], ground: _Ground, has_river: bool, area_scale: float) -> None:
     """Change 18-32 % of the parcels (at least a few per 512×512), cycling through every kind of change.
 
-    The last unchanged parcel of trees, of courts and (without a river) of ponds is never taken, so
-    that every class still occurs on the second date.
+    Parcels centred inside the scene are changed first, so that changes are seen even in small
+    scenes. The last unchanged parcel inside the scene of trees, of courts and (without a river) of
+    ponds is never taken, so that every class still occurs on the second date.
     """
-    pools: dict[tuple[str, bool], list[_Parcel]] = {}
+    pools: dict[tuple[str, bool, bool], list[_Parcel]] = {}
     for parcel in parcels:
-        pools.setdefault((parcel.use, parcel.vegetated), []).append(parcel)
+        pools.setdefault((parcel.use, parcel.vegetated, parcel.inside), []).append(parcel)
     protected = {"trees", "courts"} | (set() if has_river else {"pond"})
     wanted = max(math.ceil(6 * area_scale), round(len(parcels) * rng.uniform(0.18, 0.32)))
     done = 0
@@ -1170,11 +1172,10 @@ def _change(rng: np.random.Generator, parcels: list[_Parcel], ground: _Ground, h
         before = done
         for position in rng.permutation(len(_CHANGES)):
             kind = _CHANGES[position]
-            eligible = [pools.get((use, wet), []) for use, vegetated in kind.sources for wet in (True, False) if vegetated in (None, wet)]
             use = kind.sources[0][0]
-            if use in protected and len(pools.get((use, True), [])) + len(pools.get((use, False), [])) <= 1:
+            if use in protected and len(pools.get((use, True, True), [])) + len(pools.get((use, False, True), [])) <= 1:
                 continue
-            parcel = _take(rng, eligible)
+            parcel = _take(rng, _eligible(pools, kind, inside=True)) or _take(rng, _eligible(pools, kind, inside=False))
             if parcel is None:
                 continue
             parcel.items_after = kind.make(rng, parcel, ground)
@@ -1184,6 +1185,14 @@ def _change(rng: np.random.Generator, parcels: list[_Parcel], ground: _Ground, h
                 return
         if done == before:
             return
+
+
+def _eligible(pools: dict, kind: _ChangeKind, inside: bool) -> list[list[_Parcel]]:
+    """The pools of unchanged parcels that ``kind`` may act on, inside the scene or not."""
+    return [
+        pools.get((use, wet, inside), [])
+        for use, vegetated in kind.sources for wet in (True, False) if vegetated in (None, wet)
+    ]
 
 
 def _take(rng: np.random.Generator, pools: list[list[_Parcel]]) -> _Parcel | None:
@@ -1229,9 +1238,10 @@ def _render(plan: _Plan) -> Iterator[_Tile]:
             cols = slice(col0, min(col0 + _TILE, plan.width))
             here = _View.of(rows.start, rows.stop, cols.start, cols.stop)
             there = _View.of(rows.start, rows.stop, cols.start, cols.stop, plan.misregistration)
-            ground = _ground_cover(plan, here)
-            image1, cover1 = _paint(plan, 0, here, canopies, ground.copy())
-            image2, _ = _paint(plan, 1, there, canopies, None)
+            layout = _Layout.of(plan, here)
+            ground = layout.cover()
+            image1, cover1 = _paint(plan, 0, here, layout, canopies, ground.copy())
+            image2, _ = _paint(plan, 1, there, _Layout.of(plan, there), canopies, None)
             cover2 = _second_cover(plan, here, cover1, ground)
             changed = cover1 != cover2
             _mark_rebuilt(plan, here, changed)
@@ -1239,13 +1249,13 @@ def _render(plan: _Plan) -> Iterator[_Tile]:
 
 
 def _paint(
-    plan: _Plan, date: int, view: _View, canopies: dict | None, cover: np.ndarray | None
+    plan: _Plan, date: int, view: _View, layout: _Layout, canopies: dict | None, cover: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Image of one date over ``view`` and, if given the ground ``cover`` to paint on, its land cover:
     ground, rivers, roads, then the parcels' contents."""
     look = plan.looks[date]
     grain = plan.ground.grain.grid(view.ys, view.xs)
-    image = _ground_image(plan, look, view, grain)
+    image = _ground_image(plan, look, view, layout, grain)
     canvas = _Canvas(view, date, look, image, cover, grain, canopies)
     _paint_items(plan.indexes[date].query(view.extent()), canvas)
     return image, cover
@@ -1267,36 +1277,41 @@ def _paint_items(items: list, canvas: _Canvas) -> None:
         building.paint(canvas)
 
 
-def _water_distance(plan: _Plan, view: _View) -> np.ndarray | None:
-    """Signed distance to the nearest river, or None where no river comes near the view."""
-    extent = view.extent()
-    distances = [river.distance(view.ys, view.xs) for river in plan.rivers if river.reaches(extent)]
-    return None if not distances else distances[0] if len(distances) == 1 else np.minimum.reduce(distances)
+@dataclass(frozen=True)
+class _Layout:
+    """Signed distances that decide the ground's classes over a view, the same on both dates: to low
+    vegetation, to the nearest river (None if none is near) and to the nearest road."""
+
+    vegetation: np.ndarray
+    water: np.ndarray | None
+    roads: np.ndarray
+
+    @classmethod
+    def of(cls, plan: _Plan, view: _View) -> _Layout:
+        extent = view.extent()
+        rivers = [river.distance(view.ys, view.xs) for river in plan.rivers if river.reaches(extent)]
+        water = None if not rivers else rivers[0] if len(rivers) == 1 else np.minimum.reduce(rivers)
+        return cls(-plan.ground.vegetation.grid(view.ys, view.xs), water, plan.roads.distance(view.ys, view.xs))
+
+    def cover(self) -> np.ndarray:
+        """Land cover under the parcels' contents."""
+        cover = np.where(self.vegetation <= 0, np.uint8(LOW_VEGETATION), np.uint8(GROUND))
+        if self.water is not None:
+            cover[self.water <= 0] = WATER
+        cover[self.roads <= 0] = GROUND  # roads bridge rivers
+        return cover
 
 
-def _ground_cover(plan: _Plan, view: _View) -> np.ndarray:
-    """Land cover under the parcels' contents, the same on both dates: vegetation, rivers, roads."""
-    cover = np.where(plan.ground.vegetation.grid(view.ys, view.xs) >= 0, np.uint8(LOW_VEGETATION), np.uint8(GROUND))
-    water = _water_distance(plan, view)
-    if water is not None:
-        cover[water <= 0] = WATER
-    cover[plan.roads.distance(view.ys, view.xs) <= 0] = GROUND  # roads bridge rivers
-    return cover
-
-
-def _ground_image(plan: _Plan, look: _Look, view: _View, grain: np.ndarray) -> np.ndarray:
+def _ground_image(plan: _Plan, look: _Look, view: _View, layout: _Layout, grain: np.ndarray) -> np.ndarray:
     """Pavement and bare soil mottled at two scales, grass where vegetated, then rivers and roads."""
-    vegetation = plan.ground.vegetation.grid(view.ys, view.xs)
-    water = _water_distance(plan, view)
-    roads = plan.roads.distance(view.ys, view.xs)
     mottle = plan.ground.soil.grid(view.ys, view.xs)
     image = look.pavement + (look.soil - look.pavement) * (np.float32(0.5) + np.float32(0.5) * mottle)
     image *= 1 + np.float32(0.05) * mottle + np.float32(0.1) * grain
     grass = look.grass * (1 + np.float32(0.1) * mottle + np.float32(0.08) * grain)
-    _blend(image, grass, _alpha(-vegetation, 1 / 30))
-    if water is not None:
-        _blend(image, look.water * (1 + np.float32(0.05) * mottle), _alpha(water, 1.5))
-    _blend(image, look.asphalt * (1 + np.float32(0.04) * grain), _alpha(roads))
+    _blend(image, grass, _alpha(layout.vegetation, 1 / 30))
+    if layout.water is not None:
+        _blend(image, look.water * (1 + np.float32(0.05) * mottle), _alpha(layout.water, 1.5))
+    _blend(image, look.asphalt * (1 + np.float32(0.04) * grain), _alpha(layout.roads))
     return image
 
 
@@ -1356,8 +1371,10 @@ def _size(size: Size) -> tuple[int, int]:
 def make_scene(size: Size = 512, seed: int = 0) -> Scene:
     """Draw one bitemporal scene of ``size`` (an int for a square, or ``(height, width)``).
 
-    Every class occurs on both dates of scenes from about 256×256 up; the same ``seed`` and ``size``
-    always give byte-identical arrays.
+    The same ``seed`` and ``size`` always give byte-identical arrays. Objects keep their size in pixels
+    (about SECOND's 0.5 m), so a scene's content scales with its area: from about 256×256 up every
+    class occurs on both dates, while a scene of a few dozen pixels may show one parcel, or only a
+    river, and no change at all.
     """
     height, width = _size(size)
     plan = _plan(height, width, seed)
@@ -1738,5 +1755,5 @@ def _regrid(source: Path, destination: Path, after_crs, after_grid, dtype: str, 
             src_nodata=_NODATA,
             dst_nodata=_NODATA,
             resampling=Resampling.bilinear,
-            warp_mem_limit=256,
+            warp_mem_limit=64,
         )
