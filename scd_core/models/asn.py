@@ -24,7 +24,9 @@ aRP (eqs. 7-8)
 
 Hyper-parameters (§VI-A): spatial {d_j} = {0, 6, 12}, multipliers {r_k} = {16, 32, 64}, channel
 factors {c_i} = {1, 2, 3, 4, 5}, every convolution 3×3. Multipliers default to ``(2, 4, 8) × width``,
-which is {16, 32, 64} at the default width 8 and shrinks with tiny test models.
+which is {16, 32, 64} at the default width 8 and shrinks with tiny test models. With these values the
+sequences reach 320 channels at stride 4, so aSP and aRP hold most of ASN's parameters and MACs
+(``scd models`` lists both).
 
 Readings chosen where the papers are ambiguous
 ----------------------------------------------
@@ -62,8 +64,8 @@ Readings chosen where the papers are ambiguous
   Σ_k F^(t)_k, the fusion along j of eq. (6) summed over the pyramid's multipliers (the weights w_k are
   already inside h_k). The change stream continues (into D^c_2) as F^c + aSP's fused pairs + aRP's
   fused pairs: summations, like the skips.
-* **Ablations**: ``asp=False`` (hence ``arp=False``) is "w/o-R&S" of Table VI: ASN without both
-  modules, HRSCD.str4 with summed skips. ``arp=False`` is "w/o-R". ``asymmetric_pairs=False`` is
+* **Ablations**: ``asp=False, arp=False`` is "w/o-R&S" of Table VI: ASN without both modules,
+  HRSCD.str4 with summed skips (aRP is built on aSP's pyramids, so it cannot stay alone). ``arp=False`` is "w/o-R". ``asymmetric_pairs=False`` is
   "w/o-AF" of Table V: only the symmetric pairs j1 = j2 (eq. 5) and k1 = k2 (eq. 8) are kept, the
   multi-scale pyramids stay.
 * **Loss**: eq. (9) with α = β = 1 (§VI-A); the semantic terms on changed pixels (SECOND §IV) and the
@@ -121,7 +123,9 @@ class BranchWeights(nn.Module):
     def __init__(self, channels: int, num_v: int, num_w: int) -> None:
         super().__init__()
         self.sizes = [num_v, num_w]
-        self.mlp = nn.Sequential(nn.Linear(channels, channels), nn.ReLU(inplace=True), nn.Linear(channels, num_v + num_w))
+        self.mlp = nn.Sequential(
+            nn.Linear(channels, channels), nn.ReLU(inplace=True), nn.Linear(channels, num_v + num_w)
+        )
 
     def forward(self, shallow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         v, w = self.mlp(shallow.mean(dim=(2, 3))).split(self.sizes, dim=1)

@@ -117,4 +117,6 @@ class ASNWithATL(SCDModel):
         # Weighting the positives of the BCE by w_change / w_no-change is the weighted two-class CE up to
         # scale; with only one class present there is nothing to balance.
         pos_weight = change_weight[1] / change_weight[0] if bool((change_weight > 0).all()) else None
-        return scd_loss(outputs, label1, label2, semantic_weight=semantic_weight.to(device), change_pos_weight=pos_weight)
+        return scd_loss(
+            outputs, label1, label2, semantic_weight=semantic_weight.to(device), change_pos_weight=pos_weight
+        )

@@ -53,7 +53,9 @@ Outputs = dict[str, torch.Tensor]
 class FCEF(SCDModel):
     """FC-EF: early fusion, one encoder-decoder on ``[I1, I2]``."""
 
-    def __init__(self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH) -> None:
+    def __init__(
+        self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH
+    ) -> None:
         super().__init__()
         self.encoder = Encoder(2 * in_channels, width, encoder)
         channels = self.encoder.channels
@@ -68,7 +70,9 @@ class FCEF(SCDModel):
 class FCSiamConc(SCDModel):
     """FC-Siam-conc: siamese encoder, skips ``[E1, E2]``."""
 
-    def __init__(self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH) -> None:
+    def __init__(
+        self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH
+    ) -> None:
         super().__init__()
         self.encoder = Encoder(in_channels, width, encoder)
         channels = self.encoder.channels
@@ -85,7 +89,9 @@ class FCSiamConc(SCDModel):
 class FCSiamDiff(SCDModel):
     """FC-Siam-diff: siamese encoder, skips ``|E1 - E2|``."""
 
-    def __init__(self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH) -> None:
+    def __init__(
+        self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH
+    ) -> None:
         super().__init__()
         self.encoder = Encoder(in_channels, width, encoder)
         channels = self.encoder.channels
@@ -107,7 +113,9 @@ def _land_cover(branch: SemanticBranch, x: torch.Tensor) -> torch.Tensor:
 class HRSCDStr1(SCDModel):
     """HRSCD strategy 1: siamese land-cover mapping; change where the two labels differ (eq. 2)."""
 
-    def __init__(self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH) -> None:
+    def __init__(
+        self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH
+    ) -> None:
         super().__init__()
         self.semantic = SemanticBranch(in_channels, num_classes, width, encoder)
 
@@ -127,7 +135,9 @@ class HRSCDStr1(SCDModel):
 class HRSCDStr2(SCDModel):
     """HRSCD strategy 2: direct ``1 + N²``-way classification of the stacked pair."""
 
-    def __init__(self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH) -> None:
+    def __init__(
+        self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH
+    ) -> None:
         super().__init__()
         self.num_classes = num_classes
         self.encoder = Encoder(2 * in_channels, width, encoder)
@@ -157,7 +167,9 @@ class HRSCDStr2(SCDModel):
 class HRSCDStr3(SCDModel):
     """HRSCD strategy 3: a siamese semantic branch and an independent FC-EF change branch."""
 
-    def __init__(self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH) -> None:
+    def __init__(
+        self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH
+    ) -> None:
         super().__init__()
         self.semantic = SemanticBranch(in_channels, num_classes, width, encoder)
         self.change = ChangeBranch(in_channels, width, encoder)
@@ -171,7 +183,9 @@ class HRSCDStr3(SCDModel):
 class HRSCDStr4(SCDModel):
     """HRSCD strategy 4: str3 with skips ``[E_c, |E_1 - E_2|]`` into the change decoder."""
 
-    def __init__(self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH) -> None:
+    def __init__(
+        self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH
+    ) -> None:
         super().__init__()
         self.semantic = SemanticBranch(in_channels, num_classes, width, encoder)
         self.change = ChangeBranch(in_channels, width, encoder, [2 * c for c in skip_widths(width)])

@@ -24,7 +24,9 @@ def pad_to_multiple(x: torch.Tensor, multiple: int = STRIDE) -> tuple[torch.Tens
     return x, (height, width)
 
 
-def forward_padded(model: nn.Module, x1: torch.Tensor, x2: torch.Tensor, multiple: int = STRIDE) -> dict[str, torch.Tensor]:
+def forward_padded(
+    model: nn.Module, x1: torch.Tensor, x2: torch.Tensor, multiple: int = STRIDE
+) -> dict[str, torch.Tensor]:
     """Run ``model`` on a pair of any size: pad both to ``multiple``, crop every output back to H×W."""
     padded1, (height, width) = pad_to_multiple(x1, multiple)
     padded2, _ = pad_to_multiple(x2, multiple)
