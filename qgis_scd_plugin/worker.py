@@ -22,7 +22,8 @@ from qgis.core import QgsProcessingFeedback
 
 _POLL_SECONDS = 0.1
 _GRACE_SECONDS = 1.5
-_STDERR_LINES_KEPT = 20
+#: Lines of the worker's own text (not protocol events) quoted when it dies without an error event.
+_TEXT_LINES_KEPT = 20
 
 Event = Dict[str, Any]
 
@@ -81,23 +82,16 @@ def run_worker(command: List[str], environment: Mapping[str, str], feedback: Qgs
         WorkerCancelled: the feedback was cancelled; the worker is stopped and reaped.
         WorkerFailed: the worker sent an ``error`` event, exited non-zero or never said ``done``.
     """
-    process = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=dict(environment),
-        cwd=folder,
-        encoding="utf-8",
-        errors="replace",
-        **_own_process_group(),
-    )
+    try:
+        process = _start(command, environment, folder)
+    except OSError as error:
+        raise WorkerFailed(f"Cannot start the backend {command[0]}: {error}") from None
     feedback.pushInfo(f"Started the worker, process {process.pid}.")
     lines: "queue.Queue[Tuple[str, Optional[str]]]" = queue.Queue()
     for name, stream in (("stdout", process.stdout), ("stderr", process.stderr)):
         threading.Thread(target=_drain, args=(name, stream, lines), daemon=True).start()
     relay = _EventRelay(feedback)
-    stderr_tail: Deque[str] = collections.deque(maxlen=_STDERR_LINES_KEPT)
+    last_lines: Deque[str] = collections.deque(maxlen=_TEXT_LINES_KEPT)
     open_streams = 2
     while open_streams or process.poll() is None:
         if feedback.isCanceled():
@@ -115,18 +109,32 @@ def run_worker(command: List[str], environment: Mapping[str, str], feedback: Qgs
         if event is not None:
             relay.relay(event)
         elif line:
-            stderr_tail.append(line)
+            last_lines.append(line)
             feedback.pushConsoleInfo(line)
-    return _outcome(process.returncode, relay, stderr_tail)
+    return _outcome(process.returncode, relay, last_lines)
 
 
-def _outcome(exit_code: int, relay: _EventRelay, stderr_tail: Deque[str]) -> Event:
+def _start(command: List[str], environment: Mapping[str, str], folder: str) -> "subprocess.Popen[str]":
+    return subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(environment),
+        cwd=folder,
+        encoding="utf-8",
+        errors="replace",
+        **_own_process_group(),
+    )
+
+
+def _outcome(exit_code: int, relay: _EventRelay, last_lines: Deque[str]) -> Event:
     if relay.error is not None:
         path = relay.error.get("path")
         text = str(relay.error.get("text", "unknown error"))
         raise WorkerFailed(f"{path}: {text}" if path and str(path) not in text else text)
     if exit_code != 0 or relay.done is None:
-        said = "\n".join(stderr_tail) or "(it printed nothing)"
+        said = "\n".join(last_lines) or "(it printed nothing)"
         raise WorkerFailed(f"The scd worker stopped with exit code {exit_code} before finishing. Its last words:\n{said}")
     return relay.done
 

@@ -170,10 +170,10 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         try:
             request = self._request(parameters, context, feedback, before, after, model, work_dir)
             outputs = self._detect(backend, request, feedback, work_dir)
-            shutil.copyfile(outputs["changes"], output)
+            _copy(outputs["changes"], output)
             embed_changes_style(output)
             if output_raster:
-                shutil.copyfile(outputs["change_type"], output_raster)
+                _copy(outputs["change_type"], output_raster)
                 write_change_types_style(output_raster)
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
@@ -275,6 +275,12 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
                 details = context.layerToLoadOnCompletionDetails(path)
                 details.name = name
                 details.setPostProcessor(post_processor)
+
+
+def _copy(source: str, destination: str) -> None:
+    """Copy a worker output to its destination, making the destination's folder when needed."""
+    os.makedirs(os.path.dirname(os.path.abspath(destination)), exist_ok=True)
+    shutil.copyfile(source, destination)
 
 
 def _count_changes(geopackage: str) -> int:
