@@ -142,8 +142,9 @@ def pair_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0])
 
 
-def _sensor_noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Noise in [-1, 1] with a triangular distribution (close enough to a sensor's Gaussian).
+def _sensor_noise(rng: np.random.Generator, shape: tuple[int, ...], amplitude: float, offset: np.ndarray) -> np.ndarray:
+    """Noise in [-amplitude, amplitude] with a triangular distribution (close enough to a sensor's
+    Gaussian), plus ``offset``.
 
     Drawn as raw 64-bit integers viewed as bytes: ten times faster than a float normal draw, and the
     noise is the single largest random draw of a scene.
@@ -153,8 +154,8 @@ def _sensor_noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarra
     first, second = words.view(np.uint8)[: 2 * count].reshape(2, *shape)
     noise = first.astype(np.float32)
     noise += second
-    noise *= np.float32(1 / 255)
-    noise -= np.float32(1)
+    noise *= np.float32(amplitude / 255)
+    noise += offset - np.float32(amplitude)
     return noise
 
 
@@ -1291,6 +1292,8 @@ class _Layout:
         extent = view.extent()
         rivers = [river.distance(view.ys, view.xs) for river in plan.rivers if river.reaches(extent)]
         water = None if not rivers else rivers[0] if len(rivers) == 1 else np.minimum.reduce(rivers)
+        if water is not None and water.min() >= 1.5:  # near, but not in, this view
+            water = None
         return cls(-plan.ground.vegetation.grid(view.ys, view.xs), water, plan.roads.distance(view.ys, view.xs))
 
     def cover(self) -> np.ndarray:
@@ -1311,7 +1314,8 @@ def _ground_image(plan: _Plan, look: _Look, view: _View, layout: _Layout, grain:
     _blend(image, grass, _alpha(layout.vegetation, 1 / 30))
     if layout.water is not None:
         _blend(image, look.water * (1 + np.float32(0.05) * mottle), _alpha(layout.water, 1.5))
-    _blend(image, look.asphalt * (1 + np.float32(0.04) * grain), _alpha(layout.roads))
+    if layout.roads.min() < 0.5:  # else no road reaches this tile
+        _blend(image, look.asphalt * (1 + np.float32(0.04) * grain), _alpha(layout.roads))
     return image
 
 
@@ -1343,10 +1347,8 @@ def _finish(plan: _Plan, date: int, view: _View, image: np.ndarray) -> np.ndarra
     across = (np.float32(slope_x / plan.width) * (view.xs - np.float32(plan.width / 2)))[None, :]
     down = (np.float32(slope_y / plan.height) * (view.ys - np.float32(plan.height / 2)))[:, None]
     image *= (1 + across + down) * look.gain
-    image += look.offset
-    noise = _sensor_noise(_rng(plan.seed, 1, date, view.row0 // _TILE, view.col0 // _TILE), (3, *view.shape))
-    noise *= np.float32(look.noise)
-    image += noise
+    rng = _rng(plan.seed, 1, date, view.row0 // _TILE, view.col0 // _TILE)
+    image += _sensor_noise(rng, (3, *view.shape), look.noise, look.offset)
     return image
 
 
@@ -1425,6 +1427,8 @@ def write_second(root: str | Path, n_pairs: int, size: Size = 512, seed: int = 0
 # --------------------------------------------------------------------------------------------------
 # Public API: georeferenced pairs
 # --------------------------------------------------------------------------------------------------
+# rasterio and pyproj are imported by the functions that georeference: scenes and SECOND folders need
+# neither, and importing this module stays cheap for training workers.
 #: Where scenes are put when no origin is given: Berlin, inside the default CRS (UTM 33N).
 _DEFAULT_PLACE = (13.40, 52.52)  # longitude, latitude
 _METRES_PER_DEGREE = 111_320.0
@@ -1595,11 +1599,12 @@ def write_geo_pair(
 ) -> GeoPair:
     """Write a georeferenced pair: ``before.tif``, ``after.tif``, and the truth on BEFORE's grid.
 
-    The scene is :func:`make_scene` ``(size, seed)``, written as tiled, deflate-compressed GeoTIFFs in
-    row bands, so that even 8192×8192 needs well under 1 GB. Truth files: ``label1.tif``/``label2.tif``
-    (class indices as in SECOND, with SECOND's colour table) and ``change_type.tif`` (from-to codes of
-    :func:`scd_core.labels.change_code`); 255 marks pixels without data on either date, declared as
-    their nodata.
+    The scene is :func:`make_scene` ``(size, seed)``, rendered tile by tile into tiled,
+    deflate-compressed GeoTIFFs, a row of blocks at a time: writing 8192×8192 takes about 160 MB of
+    memory, plus 8 bytes per pixel for the arrays if ``keep_scene``. Truth files:
+    ``label1.tif``/``label2.tif`` (class indices as in SECOND, with SECOND's colour table) and
+    ``change_type.tif`` (from-to codes of :func:`scd_core.labels.change_code`); 255 marks pixels
+    without data on either date, declared as their nodata.
 
     Args:
         size: an int for a square, or ``(height, width)`` in pixels.
@@ -1617,7 +1622,6 @@ def write_geo_pair(
         bands: 3 (RGB), 4 (RGB and a near-infrared band) or 1 (panchromatic).
         keep_scene: keep the arrays in :attr:`GeoPair.scene` (set False for very large pairs).
     """
-    import rasterio
     from rasterio.crs import CRS
     from rasterio.transform import from_origin
 
@@ -1627,6 +1631,9 @@ def write_geo_pair(
         raise ValueError(f"bands must be 1, 3 or 4, got {bands!r}")
     if nodata_collar < 0:
         raise ValueError(f"nodata_collar must be ≥ 0, got {nodata_collar}")
+    for name, value in (("resolution", resolution), ("after_resolution", after_resolution)):
+        if value is not None and value <= 0:
+            raise ValueError(f"{name} must be positive, got {value}")
     height, width = _size(size)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -1646,20 +1653,13 @@ def write_geo_pair(
 
     with ExitStack() as stack:
         after_path = paths["after"]
-        if regrid:
+        if regrid:  # AFTER is first written on BEFORE's grid, then reprojected
             staging = stack.enter_context(tempfile.TemporaryDirectory(dir=out_dir, prefix=".after-"))
             after_path = Path(staging) / "after.tif"
+        rasters = {**paths, "after": after_path}
         image_profile = _image_profile(before_crs, transform, height, width, dtype, bands, image_nodata)
-        label_profile = _label_profile(before_crs, transform, height, width)
-        datasets = [
-            stack.enter_context(rasterio.open(paths["before"], "w", **image_profile)),
-            stack.enter_context(rasterio.open(after_path, "w", **{**image_profile, "nodata": _NODATA if regrid else image_nodata})),
-            *(stack.enter_context(rasterio.open(paths[name], "w", **label_profile)) for name in ("label1", "label2", "change_type")),
-        ]
-        for dataset in datasets[:2]:
-            _describe_bands(dataset, bands)
-        for dataset in datasets[2:4]:
-            dataset.write_colormap(1, {c.index: (*c.rgb, 255) for c in CLASSES})
+        after_profile = {**image_profile, "nodata": _NODATA if regrid else image_nodata}
+        datasets = _open_rasters(stack, rasters, image_profile, after_profile, _label_profile(before_crs, transform, height, width), bands)
         blocks = _RowBlocks(datasets, width)
         for tile in _render(plan):
             encoded, scene_part = _geo_tile(tile, footprints, dtype, bands)
@@ -1672,6 +1672,20 @@ def write_geo_pair(
             datasets[1].close()
             _regrid(after_path, paths["after"], after_crs, after_grid, dtype, bands)
     return GeoPair(**paths, scene=arrays.scene() if arrays is not None else None)
+
+
+def _open_rasters(stack: ExitStack, paths: dict, image_profile: dict, after_profile: dict, label_profile: dict, bands: int) -> list:
+    """Open the five rasters for writing, in the order before, after, label1, label2, change_type."""
+    import rasterio
+
+    profiles = {"before": image_profile, "after": after_profile}
+    names = ("before", "after", "label1", "label2", "change_type")
+    datasets = [stack.enter_context(rasterio.open(paths[name], "w", **profiles.get(name, label_profile))) for name in names]
+    for dataset in datasets[:2]:
+        _describe_bands(dataset, bands)
+    for dataset in datasets[2:4]:
+        dataset.write_colormap(1, {c.index: (*c.rgb, 255) for c in CLASSES})
+    return datasets
 
 
 def _draw_footprints(seed: int, height: int, width: int, collar: int) -> tuple[_Footprint, _Footprint]:
