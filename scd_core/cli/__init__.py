@@ -13,7 +13,7 @@ from scd_core import __version__
 from scd_core.errors import ScdInputError
 
 #: Sub-commands, in the order ``scd --help`` lists them; each is ``scd_core.cli.<name>``.
-COMMANDS = ("evaluate", "models", "synth")
+COMMANDS = ("evaluate", "models", "detect", "batch", "synth")
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
