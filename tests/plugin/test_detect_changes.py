@@ -13,7 +13,10 @@ import pytest
 import processing
 from qgis.core import (
     QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransformContext,
     QgsFeature,
+    QgsFields,
     QgsGeometry,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
@@ -22,7 +25,9 @@ from qgis.core import (
     QgsProject,
     QgsRasterLayer,
     QgsRectangle,
+    QgsVectorFileWriter,
     QgsVectorLayer,
+    QgsWkbTypes,
 )
 
 from conftest import TEST_CRS, RecordingFeedback
@@ -143,6 +148,35 @@ def test_a_worker_failure_carries_the_workers_message(plugin, geo_pair, tmp_path
     assert not (tmp_path / "c.gpkg").exists()
 
 
+def top_left_quarter(raster: Path) -> QgsRectangle:
+    extent = QgsRasterLayer(str(raster), "raster").extent()
+    return QgsRectangle(extent.xMinimum(), extent.center().y(), extent.center().x(), extent.yMaximum())
+
+
+def write_aoi(path: Path, rectangle: QgsRectangle) -> Path:
+    """A GeoPackage holding one AOI polygon."""
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    writer = QgsVectorFileWriter.create(
+        str(path), QgsFields(), QgsWkbTypes.Polygon, QgsCoordinateReferenceSystem(TEST_CRS), QgsCoordinateTransformContext(), options
+    )
+    feature = QgsFeature()
+    feature.setGeometry(QgsGeometry.fromRect(rectangle))
+    assert writer.addFeature(feature)
+    del writer
+    return path
+
+
+def run_as_batch(rows: list) -> list:
+    """Run each row with one algorithm instance, as the batch dialog does; whether each succeeded.
+
+    QGIS objects that a failed test's traceback keeps alive are destroyed after QGIS has exited, which
+    crashes it; so the instance lives only in here, and the AOI is a file rather than a memory layer.
+    """
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("scd:detectchanges")
+    return [algorithm.run(row, QgsProcessingContext(), RecordingFeedback())[1] for row in rows]
+
+
 def test_batch_runs_many_pairs_through_one_algorithm_each_in_its_area(plugin, geo_pair, tiny_model, scd_python, tmp_path):
     """What the Processing batch interface does: one algorithm instance, one run per row."""
     second_pair = tmp_path / "second_pair"
@@ -150,23 +184,14 @@ def test_batch_runs_many_pairs_through_one_algorithm_each_in_its_area(plugin, ge
         [scd_python, "-m", "scd_core", "synth", "geo", str(second_pair), "--size", "128", "--seed", "8", "--crs", TEST_CRS],
         cwd=tmp_path, check=True, capture_output=True,
     )
-    image = QgsRasterLayer(str(geo_pair / "before.tif"), "before")
-    quarter = QgsRectangle(image.extent().xMinimum(), image.extent().center().y(), image.extent().center().x(), image.extent().yMaximum())
-    aoi = QgsVectorLayer(f"Polygon?crs={TEST_CRS}", "aoi", "memory")
-    feature = QgsFeature()
-    feature.setGeometry(QgsGeometry.fromRect(quarter))
-    aoi.dataProvider().addFeatures([feature])
-
-    algorithm = QgsApplication.processingRegistry().createAlgorithmById("scd:detectchanges")
-    assert algorithm.flags() & QgsProcessingAlgorithm.FlagSupportsBatch
+    quarter = top_left_quarter(geo_pair / "before.tif")
+    aoi = write_aoi(tmp_path / "aoi.gpkg", quarter)
+    assert QgsApplication.processingRegistry().algorithmById("scd:detectchanges").flags() & QgsProcessingAlgorithm.FlagSupportsBatch
     rows = [
         parameters(second_pair, tiny_model, OUTPUT=str(tmp_path / "second.gpkg")),
-        parameters(geo_pair, tiny_model, AOI=aoi, OUTPUT=str(tmp_path / "first_quarter.gpkg")),
+        parameters(geo_pair, tiny_model, AOI=str(aoi), OUTPUT=str(tmp_path / "first_quarter.gpkg")),
     ]
-    for row in rows:
-        context = QgsProcessingContext()
-        results, ok = algorithm.run(row, context, RecordingFeedback())
-        assert ok, results
+    assert run_as_batch(rows) == [True, True]
     second = QgsVectorLayer(f"{tmp_path / 'second.gpkg'}|layername=changes", "second", "ogr")
     assert second.featureCount() > 0 and second.extent().width() <= 128 * 0.5 + 1e-6
     first_quarter = QgsVectorLayer(f"{tmp_path / 'first_quarter.gpkg'}|layername=changes", "quarter", "ogr")
