@@ -31,7 +31,7 @@ change brightness), independent sensor noise, and a misregistration of the secon
 **Determinism.** Everything random comes from one :class:`numpy.random.Generator` stream per purpose,
 derived from the seed with :class:`numpy.random.SeedSequence`; rendering uses only arithmetic that
 numpy computes exactly whatever the array size (no transcendental functions on arrays, no BLAS). A
-scene is rendered in 128×128 tiles, each pixel from its own coordinates, with sensor noise drawn per
+scene is rendered in 256×256 tiles, each pixel from its own coordinates, with sensor noise drawn per
 tile: the same seed and size give byte-identical arrays, in memory (:func:`make_scene`) or on disk
 (:func:`write_geo_pair` holds the very same scene).
 """
@@ -54,10 +54,12 @@ __all__ = ["Scene", "GeoPair", "make_scene", "pair_seed", "write_second", "write
 # SECOND class indices, named once from scd_core.labels so that nothing here can disagree with it.
 WATER, GROUND, LOW_VEGETATION, TREE, BUILDING, PLAYGROUND = (c.index for c in CLASSES[1:])
 
-#: Side of the square tiles a scene is rendered in. Small, so that temporaries are reused from the heap
-#: rather than freshly mapped (faulting in new megabytes costs more than computing on them) and memory
-#: stays bounded on large scenes. Fixed, because each tile's sensor noise has its own random stream.
-_TILE = 128
+#: Side of the square tiles a scene is rendered in: small enough for a tile's temporaries to stay in
+#: the CPU's cache and memory to stay bounded on large scenes, large enough that few shapes straddle
+#: tiles. Fixed, because each tile's sensor noise has its own random stream.
+_TILE = 256
+#: Bytes of one block allocated and freed before rendering: see :func:`_reuse_freed_memory`.
+_ALLOCATOR_WARM_UP = 8 << 20
 #: Scene area, in pixels, for which the counts of guaranteed parcel uses below are meant.
 _REFERENCE_AREA = 512 * 512
 
@@ -311,9 +313,14 @@ def _alpha(distance: np.ndarray, softness: float = 1.0) -> np.ndarray:
     Coverage ≥ 0.5 exactly where the distance is ≤ 0, which is where the label says the shape is: the
     image and its label never disagree about a pixel.
     """
-    alpha = np.float32(0.5) - distance * np.float32(1 / softness)
-    np.maximum(alpha, 0, out=alpha)
-    return np.minimum(alpha, 1, out=alpha)  # np.clip has a slow Python wrapper
+    alpha = np.float32(0.5) - (distance if softness == 1 else distance * np.float32(1 / softness))
+    return _clamp(alpha, 0, 1)
+
+
+def _clamp(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Clip a temporary in place: np.clip's Python wrapper costs more than the clipping on small arrays."""
+    np.maximum(values, np.float32(low), out=values)
+    return np.minimum(values, np.float32(high), out=values)
 
 
 def _rgb(colour: Sequence[float]) -> np.ndarray:
@@ -734,8 +741,8 @@ class _Clump:
         canopy = self.canopy(crowns)
         slope_y, slope_x = np.gradient(canopy)
         sun_x, sun_y = canvas.look.sun
-        lit = np.clip(-(slope_x * np.float32(sun_x) + slope_y * np.float32(sun_y)), -1, 1)
-        shade = (1 + np.float32(0.35) * lit) * (np.float32(0.75) + np.float32(0.25) * np.clip(canopy * np.float32(0.3), 0, 1))
+        lit = _clamp(slope_x * np.float32(-sun_x) - slope_y * np.float32(sun_y), -1, 1)
+        shade = (1 + np.float32(0.35) * lit) * (np.float32(0.75) + np.float32(0.25) * _clamp(canopy * np.float32(0.3), 0, 1))
         shaded = crowns, canopy, _alpha(-canopy), shade
         if canvas.canopies is not None:
             canvas.canopies[key] = shaded
@@ -803,9 +810,9 @@ class _Building:
         if self.style == "gabled":
             sun_x, sun_y = canvas.look.sun
             facing = sun_y * self.box.cos - sun_x * self.box.sin  # sun along the roof's v axis
-            shade = 1 + np.float32(0.22 * facing) * np.clip(v * np.float32(1.5), -1, 1)
+            shade = 1 + np.float32(0.22 * facing) * _clamp(v * np.float32(1.5), -1, 1)
         else:
-            shade = 1 - np.float32(0.18) * np.clip(distance + np.float32(2.5), 0, 1)  # parapet
+            shade = 1 - np.float32(0.18) * _clamp(distance + np.float32(2.5), 0, 1)  # parapet
             if self.style == "ribbed":
                 shade *= 1 + np.float32(0.06) * _triangle_wave(u * np.float32(1 / 3))
         shade *= 1 + np.float32(0.04) * canvas.grain[part]
@@ -1228,8 +1235,22 @@ class _Tile:
         return np.where(self.changed, self.cover1, no_change), np.where(self.changed, self.cover2, no_change)
 
 
+def _reuse_freed_memory() -> None:
+    """Make the C allocator keep freed tile-sized blocks for reuse.
+
+    glibc maps each large block afresh and unmaps it when freed, until freeing a mapped block raises
+    its thresholds to that block's size (mallopt(3), dynamic mmap threshold): blocks up to that size
+    then come from, and go back to, the heap. Rendering allocates and frees tile-sized temporaries by
+    the thousand, and faulting a fresh mapping in page by page costs more than the arithmetic on it.
+    One block larger than any temporary, allocated and freed here, raises the thresholds once; on
+    other allocators it is merely an allocation.
+    """
+    np.empty(_ALLOCATOR_WARM_UP, np.uint8)
+
+
 def _render(plan: _Plan) -> Iterator[_Tile]:
     """Render the scene tile by tile, row by row: both images, both land covers, where they changed."""
+    _reuse_freed_memory()
     canopies: dict = {}  # a tree clump spans tiles: shade it once, keep it while rows still need it
     for row0 in range(0, plan.height, _TILE):
         for key in [key for key, shaded in canopies.items() if shaded[0].row0 + shaded[0].shape[0] < row0]:
@@ -1711,7 +1732,8 @@ def _geo_tile(tile: _Tile, footprints: tuple[_Footprint, _Footprint] | None, dty
     return (encoded1, encoded2, label1, label2, codes), (image1, image2, label1, label2)
 
 
-#: Rows of the GeoTIFFs' internal tiles; the rasters are written one row of them at a time.
+#: Rows of the GeoTIFFs' internal tiles, a multiple of :data:`_TILE`; the rasters are written one row
+#: of them at a time.
 _BLOCK = 256
 
 
