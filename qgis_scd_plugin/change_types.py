@@ -37,8 +37,6 @@ CLASSES: Tuple[LandCover, ...] = (
 NO_CHANGE = 0
 NO_CHANGE_NAME = "no change"
 NUM_CLASSES = len(CLASSES)
-#: Codes 0..36: "no change" and one per ordered (from, to) pair, same class included.
-NUM_CHANGE_TYPES = 1 + NUM_CLASSES * NUM_CLASSES
 
 #: Lightness of a change *from* class 1..6: darker for water, lighter for playground.
 _LIGHTNESS = tuple(0.30 + 0.09 * i for i in range(NUM_CLASSES))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import colorsys
 import itertools
+import json
+import subprocess
 
 import numpy as np
 from qgis.core import QgsRasterLayer, QgsVectorLayer
@@ -19,6 +21,15 @@ def test_change_types_cover_the_36_from_to_pairs_in_the_engines_code_order(plugi
     assert [change.code for change in types] == list(range(1, 37))
     assert types[16].label == "low vegetation → building"  # 1 + 6*(3-1) + (5-1) = 17
     assert types[0].label == "water → water" and types[35].label == "playground → playground"
+
+
+def test_the_plugins_table_matches_the_engines(plugin, scd_python, tmp_path):
+    """The plugin keeps its own copy of the code table (QGIS's Python has no engine); it must not drift."""
+    from qgis_scd_plugin.change_types import NO_CHANGE_NAME, change_types
+
+    code = "import json; from scd_core.labels import change_type_names; print(json.dumps(change_type_names()))"
+    engine = json.loads(subprocess.run([scd_python, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True).stdout)
+    assert engine == [NO_CHANGE_NAME, *(change.label for change in change_types())]
 
 
 def test_hue_says_what_the_land_became_and_lightness_what_it_was(plugin):
