@@ -73,10 +73,28 @@ NUM_CLASSES = len(CLASSES) - 1
 #: From-to change-type codes: 0 (no change) and one per ordered (from, to) pair, same-class included.
 NUM_CHANGE_TYPES = 1 + NUM_CLASSES * NUM_CLASSES
 
-_PACKED_COLOURS = np.array([(r << 16) | (g << 8) | b for r, g, b in (c.rgb for c in CLASSES)], dtype=np.uint32)
-_COLOUR_ORDER = np.argsort(_PACKED_COLOURS)
-_SORTED_COLOURS = _PACKED_COLOURS[_COLOUR_ORDER]
+_UNKNOWN = 255
 _RGB_TABLE = np.array([c.rgb for c in CLASSES], dtype=np.uint8)
+_colour_lookup: np.ndarray | None = None
+
+
+def _class_of_colour() -> np.ndarray:
+    """Class index of every 24-bit colour (``_UNKNOWN`` for non-SECOND colours): a 16 MiB table,
+    built on first use, that decodes a label with one gather instead of a search per pixel."""
+    global _colour_lookup
+    if _colour_lookup is None:
+        table = np.full(1 << 24, _UNKNOWN, dtype=np.uint8)
+        table[_pack(_RGB_TABLE)] = np.arange(len(CLASSES), dtype=np.uint8)
+        _colour_lookup = table
+    return _colour_lookup
+
+
+def _pack(rgb: np.ndarray) -> np.ndarray:
+    """24-bit keys ``r | g << 8 | b << 16`` of H×W×3 uint8 colours, via a zero-padded RGBX buffer read
+    as little-endian uint32 (one copy, no per-channel arithmetic)."""
+    rgbx = np.zeros(rgb.shape[:-1] + (4,), dtype=np.uint8)
+    rgbx[..., :3] = rgb
+    return rgbx.view("<u4")[..., 0]
 
 
 def class_name(index: int) -> str:
@@ -141,17 +159,17 @@ def rgb_to_index(rgb: np.ndarray, source: str | Path = "<array>") -> np.ndarray:
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ScdInputError(f"expected an H×W×3 RGB label, got shape {rgb.shape}", source)
-    packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
-    position = np.searchsorted(_SORTED_COLOURS, packed).clip(max=len(_SORTED_COLOURS) - 1)
-    known = _SORTED_COLOURS[position] == packed
-    if not known.all():
-        values, counts = np.unique(packed[~known], return_counts=True)
+    packed = _pack(rgb)
+    index = _class_of_colour()[packed]
+    unknown = index == _UNKNOWN
+    if unknown.any():
+        values, counts = np.unique(packed[unknown], return_counts=True)
         listed = ", ".join(
-            f"({v >> 16 & 255},{v >> 8 & 255},{v & 255}) × {n} px" for v, n in zip(values[:10], counts[:10])
+            f"({v & 255},{v >> 8 & 255},{v >> 16 & 255}) × {n} px" for v, n in zip(values[:10], counts[:10])
         )
         more = f" and {len(values) - 10} more" if len(values) > 10 else ""
         raise UnknownColourError(f"colours that are not SECOND classes: {listed}{more}", source)
-    return _COLOUR_ORDER[position].astype(np.uint8)
+    return index
 
 
 def index_to_rgb(index: np.ndarray) -> np.ndarray:
@@ -187,7 +205,9 @@ def read_label(path: str | Path) -> np.ndarray:
         return _check_indices(np.asarray(image), path)
     if image.mode == "P" and _has_second_palette(image):
         return _check_indices(np.asarray(image), path)
-    if image.mode in ("RGB", "RGBA", "P"):
+    if image.mode == "RGB":
+        return rgb_to_index(np.asarray(image), path)
+    if image.mode in ("RGBA", "P"):
         return rgb_to_index(np.asarray(image.convert("RGB")), path)
     raise ScdInputError(f"unsupported label image mode {image.mode!r}; use RGB or a one-band index PNG", path)
 

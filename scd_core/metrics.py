@@ -45,6 +45,7 @@ import numpy as np
 from scd_core.labels import (
     CLASSES,
     IGNORE,
+    NO_CHANGE,
     NUM_CHANGE_TYPES,
     NUM_CLASSES,
     change_code,
@@ -55,7 +56,6 @@ from scd_core.tensors import is_torch_tensor
 __all__ = [
     "CONVENTIONS",
     "SCORE_KEYS",
-    "ConfusionMatrix",
     "SCDConfusion",
     "InconsistentChangeError",
     "scores",
@@ -124,93 +124,122 @@ def scores(q: np.ndarray) -> dict[str, float]:
     return result
 
 
-class ConfusionMatrix:
-    """``q[pred, gt]`` over ``num_classes`` classes, accumulated from numpy arrays or torch tensors."""
-
-    def __init__(self, num_classes: int) -> None:
-        self.num_classes = num_classes
-        self._counts: Any = np.zeros((num_classes, num_classes), dtype=np.int64)
-
-    def update(self, pred: Any, gt: Any) -> None:
-        """Count pixel pairs; ``pred`` and ``gt`` hold class indices below ``num_classes``, any shape."""
-        n = self.num_classes
-        if is_torch_tensor(pred) or is_torch_tensor(gt):
-            import torch
-
-            cells = pred.reshape(-1).long() * n + gt.reshape(-1).long()
-            counts = torch.bincount(cells, minlength=n * n).reshape(n, n)
-            if not is_torch_tensor(self._counts):
-                self._counts = torch.as_tensor(self._counts, device=counts.device)
-            self._counts = self._counts.to(counts.device) + counts
-        else:
-            cells = np.asarray(pred).reshape(-1).astype(np.int64) * n + np.asarray(gt).reshape(-1)
-            self._counts = self._counts + np.bincount(cells, minlength=n * n).reshape(n, n)
-
-    @property
-    def counts(self) -> np.ndarray:
-        """The matrix as int64 numpy (copied from the device for torch-accumulated matrices)."""
-        if is_torch_tensor(self._counts):
-            return self._counts.cpu().numpy().astype(np.int64)
-        return self._counts.copy()
-
-    def scores(self) -> dict[str, float]:
-        """:func:`scores` of the matrix accumulated so far."""
-        return scores(self.counts)
-
-
 class InconsistentChangeError(ValueError):
     """A pixel is "no change" on one date and a class on the other, so it has no from-to type."""
 
-    def __init__(self, side: str, message: str) -> None:
+    def __init__(self, side: str, pixels: int) -> None:
         self.side = side  # "prediction" or "ground truth"
-        super().__init__(f"{side}: {message}")
+        super().__init__(
+            f"{side}: {pixels} pixels are 'no change' on one date but a class on the other; "
+            "a changed pixel needs a class on both dates"
+        )
 
 
-def _change_codes(before: Any, after: Any, side: str) -> Any:
-    try:
-        return change_code(before, after)
-    except ValueError as error:
-        raise InconsistentChangeError(side, str(error)) from None
-
-
-def _as_pairs(arrays: tuple[Any, ...]) -> tuple[Any, ...]:
-    if any(is_torch_tensor(a) for a in arrays):
-        import torch
-
-        device = next(a.device for a in arrays if is_torch_tensor(a))
-        return tuple(torch.as_tensor(a, device=device).long() for a in arrays)
-    return tuple(np.asarray(a).astype(np.int64) for a in arrays)
+_N = len(CLASSES)
+# For each (first date, second date) class pair: its from-to code, or -1 where it has none.
+_PAIR_CODE = np.array(
+    [[change_code(np.array(a), np.array(b)) if (a == NO_CHANGE) == (b == NO_CHANGE) else -1 for b in range(_N)]
+     for a in range(_N)]
+)
 
 
 class SCDConfusion:
-    """Both conventions' matrices of a semantic change detection evaluation, filled pair by pair."""
+    """Both conventions' confusion matrices ``q[pred, gt]``, filled pair by pair.
+
+    One joint histogram over (pred1, pred2, gt1, gt2), 7⁴ cells, is accumulated with a single
+    ``bincount`` per update; both conventions are marginals of it. torch inputs are counted on their
+    device (GPU included) and stay there until the matrices are read.
+    """
 
     def __init__(self) -> None:
-        self.per_date = ConfusionMatrix(len(CLASSES))
-        self.from_to = ConfusionMatrix(NUM_CHANGE_TYPES)
+        self._joint: Any = np.zeros(_N**4, dtype=np.int64)
 
     def update(self, pred1: Any, pred2: Any, gt1: Any, gt2: Any) -> None:
         """Add one (batch of) pair(s) of per-date class maps (0 no change, 1..6, ground truth 255 = ignore).
 
-        Pixels whose ground truth is ignored on either date are not counted. A value outside
-        0..6 raises ``ValueError``; a pixel that is "no change" on one date and a class on the other
-        (it has no from-to type) raises :class:`InconsistentChangeError`.
+        Pixels whose ground truth is ignored on either date are not counted. A value outside 0..6
+        raises ``ValueError``; a pixel that is "no change" on one date and a class on the other (it
+        has no from-to type) raises :class:`InconsistentChangeError`.
         """
-        pred1, pred2, gt1, gt2 = _as_pairs((pred1, pred2, gt1, gt2))
-        if pred1.shape != gt1.shape or pred2.shape != gt2.shape or pred1.shape != pred2.shape:
-            raise ValueError(f"shape mismatch: predictions {tuple(pred1.shape)}, ground truth {tuple(gt1.shape)}")
-        valid = (gt1 != IGNORE) & (gt2 != IGNORE)
-        pred1, pred2, gt1, gt2 = pred1[valid], pred2[valid], gt1[valid], gt2[valid]
-        for name, values in (("prediction", pred1), ("prediction", pred2), ("ground truth", gt1), ("ground truth", gt2)):
-            if bool((values < 0).any()) or bool((values > NUM_CLASSES).any()):
-                raise ValueError(f"{name} holds values outside 0..{NUM_CLASSES}")
-        self.per_date.update(pred1, gt1)
-        self.per_date.update(pred2, gt2)
-        self.from_to.update(_change_codes(pred1, pred2, "prediction"), _change_codes(gt1, gt2, "ground truth"))
+        maps = (pred1, pred2, gt1, gt2)
+        if len({tuple(m.shape) for m in maps}) != 1:
+            raise ValueError(f"shape mismatch: {', '.join(str(tuple(m.shape)) for m in maps)}")
+        counts = _joint_counts_torch(maps) if any(is_torch_tensor(m) for m in maps) else _joint_counts_numpy(maps)
+        _check_consistent(counts)
+        if is_torch_tensor(counts):
+            if not is_torch_tensor(self._joint):
+                self._joint = counts.new_tensor(self._joint)
+            self._joint = self._joint.to(counts.device) + counts
+        else:
+            self._joint = self._joint + counts
+
+    def _joint_array(self) -> np.ndarray:
+        joint = self._joint.cpu().numpy() if is_torch_tensor(self._joint) else self._joint
+        return joint.reshape(_N, _N, _N, _N).astype(np.int64)
+
+    @property
+    def per_date(self) -> np.ndarray:
+        """7×7 ``q[pred, gt]`` over both dates' class maps: each changed pixel counts twice."""
+        joint = self._joint_array()
+        return joint.sum(axis=(1, 3)) + joint.sum(axis=(0, 2))
+
+    @property
+    def from_to(self) -> np.ndarray:
+        """37×37 ``q[pred, gt]`` over from-to change-type codes."""
+        joint = self._joint_array()
+        pred_code = np.broadcast_to(_PAIR_CODE[:, :, None, None], joint.shape).ravel()
+        gt_code = np.broadcast_to(_PAIR_CODE[None, None, :, :], joint.shape).ravel()
+        matrix = np.zeros((NUM_CHANGE_TYPES, NUM_CHANGE_TYPES), dtype=np.int64)
+        counted = joint.ravel() > 0  # cells without a code are empty: update() refuses them
+        np.add.at(matrix, (pred_code[counted], gt_code[counted]), joint.ravel()[counted])
+        return matrix
 
     def scores(self) -> dict[str, dict[str, float]]:
         """``{"per_date": {...}, "from_to": {...}}`` with the keys of :data:`SCORE_KEYS`."""
-        return {"per_date": self.per_date.scores(), "from_to": self.from_to.scores()}
+        return {"per_date": scores(self.per_date), "from_to": scores(self.from_to)}
+
+
+def _check_range(name: str, low: Any, high: Any) -> None:
+    if int(low) < 0 or int(high) > NUM_CLASSES:
+        raise ValueError(f"{name} holds values outside 0..{NUM_CLASSES}")
+
+
+def _joint_counts_numpy(maps: tuple[Any, ...]) -> np.ndarray:
+    pred1, pred2, gt1, gt2 = (np.asarray(m) for m in maps)
+    ignored = (gt1 == IGNORE) | (gt2 == IGNORE)
+    if ignored.any():
+        keep = ~ignored
+        pred1, pred2, gt1, gt2 = pred1[keep], pred2[keep], gt1[keep], gt2[keep]
+    for name, values in (("prediction", (pred1, pred2)), ("ground truth", (gt1, gt2))):
+        for array in values:
+            if array.size:
+                _check_range(name, array.min(), array.max())
+    cells = ((pred1.astype(np.int16) * _N + pred2) * _N + gt1) * _N + gt2
+    return np.bincount(cells.ravel(), minlength=_N**4)
+
+
+def _joint_counts_torch(maps: tuple[Any, ...]) -> Any:
+    import torch
+
+    device = next(m.device for m in maps if is_torch_tensor(m))
+    pred1, pred2, gt1, gt2 = (torch.as_tensor(m, device=device).long().reshape(-1) for m in maps)
+    keep = (gt1 != IGNORE) & (gt2 != IGNORE)
+    pred1, pred2, gt1, gt2 = pred1[keep], pred2[keep], gt1[keep], gt2[keep]
+    for name, values in (("prediction", (pred1, pred2)), ("ground truth", (gt1, gt2))):
+        for tensor in values:
+            if tensor.numel():
+                _check_range(name, tensor.min(), tensor.max())
+    cells = ((pred1 * _N + pred2) * _N + gt1) * _N + gt2
+    return torch.bincount(cells, minlength=_N**4)
+
+
+def _check_consistent(counts: Any) -> None:
+    """Raise for counted pixels whose date pair has no from-to code (2,401 counts read from the device)."""
+    joint = (counts.cpu().numpy() if is_torch_tensor(counts) else counts).reshape(_N, _N, _N, _N)
+    for side, pair_counts in (("prediction", joint.sum(axis=(2, 3))), ("ground truth", joint.sum(axis=(0, 1)))):
+        inconsistent = int(pair_counts[_PAIR_CODE < 0].sum())
+        if inconsistent:
+            raise InconsistentChangeError(side, inconsistent)
 
 
 def categorical_sek(q_from_to: np.ndarray) -> dict[int, dict[str, float]]:

@@ -42,5 +42,5 @@ def run(args: argparse.Namespace) -> int:
     for name in CONVENTIONS:
         print(f"{name}: {_CONVENTION_NOTES[name]}")
     print("\nCategorical SeK per change type (from_to; rows: first date, columns: second date):\n")
-    print(categorical_table_markdown(confusion.from_to.counts))
+    print(categorical_table_markdown(confusion.from_to))
     return 0

@@ -33,11 +33,15 @@ def test_hand_computed_matrix():
 
 
 def test_orientation_rows_are_predictions():
-    matrix = metrics.ConfusionMatrix(3)
-    matrix.update(np.array([1, 2, 2]), np.array([0, 0, 1]))
-    counts = matrix.counts
-    assert counts[1, 0] == 1 and counts[2, 0] == 1 and counts[2, 1] == 1
-    assert counts.sum() == 3
+    confusion = metrics.SCDConfusion()
+    pred, gt = np.array([1, 2, 2]), np.array([0, 0, 1])
+    # date 1 = date 2 keeps every pixel's from-to pair consistent
+    with pytest.raises(metrics.InconsistentChangeError):
+        confusion.update(pred, pred, gt, np.array([3, 0, 1]))
+    confusion.update(pred, pred, gt, gt)
+    per_date = confusion.per_date
+    assert per_date[1, 0] == 2 and per_date[2, 0] == 2 and per_date[2, 1] == 2
+    assert per_date.sum() == 6
 
 
 def _pair(seed: int, size: int = 48) -> tuple[np.ndarray, np.ndarray]:
@@ -50,7 +54,7 @@ def test_per_date_counts_a_changed_pixel_twice_from_to_once():
     gt1, gt2 = np.array([[0, 3]]), np.array([[0, 5]])
     confusion = metrics.SCDConfusion()
     confusion.update(gt1, gt2, gt1, gt2)
-    per_date, from_to = confusion.per_date.counts, confusion.from_to.counts
+    per_date, from_to = confusion.per_date, confusion.from_to
     assert per_date[0, 0] == 2 and per_date[3, 3] == 1 and per_date[5, 5] == 1
     code = change_code(np.array([3]), np.array([5]))[0]
     assert from_to[0, 0] == 1 and from_to[code, code] == 1 and from_to.sum() == 2
@@ -126,7 +130,7 @@ def test_ignored_ground_truth_is_not_counted():
     gt1, gt2 = np.array([0, 3, 255]), np.array([0, 4, 2])
     confusion = metrics.SCDConfusion()
     confusion.update(np.array([0, 3, 1]), np.array([0, 4, 1]), gt1, gt2)
-    assert confusion.per_date.counts.sum() == 4 and confusion.from_to.counts.sum() == 2
+    assert confusion.per_date.sum() == 4 and confusion.from_to.sum() == 2
 
 
 def test_half_changed_prediction_is_rejected():
@@ -150,8 +154,8 @@ def test_torch_accumulation_matches_numpy():
     for _ in range(2):
         from_numpy.update(pred1, pred2, gt1, gt2)
         from_torch.update(*(torch.from_numpy(a) for a in (pred1, pred2, gt1, gt2)))
-    assert np.array_equal(from_numpy.per_date.counts, from_torch.per_date.counts)
-    assert np.array_equal(from_numpy.from_to.counts, from_torch.from_to.counts)
+    assert np.array_equal(from_numpy.per_date, from_torch.per_date)
+    assert np.array_equal(from_numpy.from_to, from_torch.from_to)
 
 
 # An independent implementation of the formulas, straight from the ASN paper's eqs. 13-18, computed
@@ -213,7 +217,7 @@ def test_categorical_sek_table():
     pred2 = np.array([5, 5, 5, 0, 4, 4, 0, 0])
     confusion = metrics.SCDConfusion()
     confusion.update(pred1, pred2, gt1, gt2)
-    table = metrics.categorical_sek(confusion.from_to.counts)
+    table = metrics.categorical_sek(confusion.from_to)
     veg_to_building = change_code(np.array([3]), np.array([5]))[0]
     ground_to_water = change_code(np.array([2]), np.array([1]))[0]
     assert table[veg_to_building]["gt_pixels"] == 4 and table[veg_to_building]["pred_pixels"] == 3
@@ -222,6 +226,6 @@ def test_categorical_sek_table():
     # beyond chance.
     assert table[veg_to_building]["SeK"] == pytest.approx(0.0)
     assert table[ground_to_water]["SeK"] == 0.0 and table[ground_to_water]["gt_pixels"] == 2
-    markdown = metrics.categorical_table_markdown(confusion.from_to.counts)
+    markdown = metrics.categorical_table_markdown(confusion.from_to)
     assert "| low vegetation |" in markdown and "IoU_1 (no change)" in markdown
     assert markdown.count("–") == 36 - 3  # types in neither prediction nor ground truth
