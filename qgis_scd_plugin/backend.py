@@ -16,7 +16,7 @@ from typing import Dict, List, Mapping
 
 #: Variables of QGIS's Python that would make the backend's Python import QGIS's packages.
 _PYTHON_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")
-#: Prefixes of the GDAL and PROJ variables QGIS sets for its own libraries.
+#: Prefixes of the GDAL (GDAL_*, and CPL_* configuration options) and PROJ variables QGIS sets for its own libraries.
 _GEO_PREFIXES = ("GDAL_", "PROJ_", "CPL_")
 
 SETUP_HELP = (

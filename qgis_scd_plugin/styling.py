@@ -64,7 +64,7 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
 
     def postProcessLayer(self, layer: QgsMapLayer, context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> None:
         message, loaded = layer.loadNamedStyle(str(self.style))
-        if not loaded:
+        if not loaded and feedback is not None:
             feedback.pushWarning(f"Could not style {layer.name()} with {self.style}: {message}")
         layer.triggerRepaint()
 
