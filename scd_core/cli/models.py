@@ -24,9 +24,17 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows))
         return 0
-    print(f"{'model':14}{'encoder':10}{'params (M)':>12}{'MACs (G)':>11}  paper")
-    for row in rows:
-        encoder = row["encoder"] or "-"
-        print(f"{row['name']:14}{encoder:10}{row['params'] / 1e6:12.2f}{row['macs'] / 1e9:11.1f}  {row['paper']}")
+    print(markdown_table(rows))
     print(f"\nMACs: one forward pass on a pair of 3×{TILE}×{TILE} images.")
     return 0
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """The rows as the Markdown table the README shows (readable in a terminal too)."""
+    lines = ["| model | encoder | params (M) | MACs (G) | paper |", "|---|---|---:|---:|---|"]
+    for row in rows:
+        lines.append(
+            f"| {row['name']} | {row['encoder'] or '-'} | {row['params'] / 1e6:.2f} | {row['macs'] / 1e9:.1f} "
+            f"| {row['paper']} |"
+        )
+    return "\n".join(lines)

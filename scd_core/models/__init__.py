@@ -36,7 +36,7 @@ class ModelSpec:
     encoders: tuple[str, ...] = ()
 
 
-_ASN_PAPER = "Yang et al., Asymmetric Siamese Networks for SCD (TGRS 2021)"
+_ASN_PAPER = "Yang et al., Semantic Change Detection with Asymmetric Siamese Networks"
 _HRSCD_PAPER = "Daudt et al., Multitask learning for large-scale SCD (CVIU 2019)"
 _FC_PAPER = "Daudt et al., Fully convolutional siamese networks for CD (ICIP 2018)"
 _BLOCK_ENCODERS = ("residual", "xception", "se")
@@ -51,8 +51,8 @@ _SPECS: tuple[ModelSpec, ...] = (
     ModelSpec("hrscd_str2", "baselines:HRSCDStr2", _HRSCD_PAPER, encoders=_BLOCK_ENCODERS),
     ModelSpec("hrscd_str3", "baselines:HRSCDStr3", _HRSCD_PAPER, encoders=_BLOCK_ENCODERS),
     ModelSpec("hrscd_str4", "baselines:HRSCDStr4", _HRSCD_PAPER, encoders=_BLOCK_ENCODERS),
-    ModelSpec("lsafnet", "lsafnet:LSAFNet", "LSAFNet: late-stage fusion for SCD"),
-    ModelSpec("cdsc", "cdsc:CdSC", "CdSC: cross-difference semantic consistency network"),
+    ModelSpec("lsafnet", "lsafnet:LSAFNet", "Zhou et al., A Late-Stage Bitemporal Feature Fusion Network for SCD"),
+    ModelSpec("cdsc", "cdsc:CdSC", "Wang et al., Cross-Difference Semantic Consistency Network for SCD"),
 )
 _BY_NAME = {s.name: s for s in _SPECS}
 

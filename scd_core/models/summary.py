@@ -8,6 +8,7 @@ not in the MACs, as is usual for such tables.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import torch
@@ -19,18 +20,24 @@ from scd_core.models import available, build, spec
 TILE = 512
 
 
-def count(name: str, size: int = TILE, **hparams: Any) -> tuple[int, int]:
-    """Learned parameters and MACs of model ``name`` for one pair of 3×size×size images.
-
-    Parameters count every learned weight, frozen or not (ASN-ATL's include ASN's, learned in its
-    first stage), and no buffers.
-    """
+@lru_cache(maxsize=None)
+def _count(name: str, size: int, hparams: tuple[tuple[str, Any], ...]) -> tuple[int, int]:
     with torch.device("meta"):
-        model = build(name, **hparams).eval()
+        model = build(name, **dict(hparams)).eval()
         image = torch.empty(1, 3, size, size)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         model(image, image)
     return sum(p.numel() for p in model.parameters()), counter.get_total_flops() // 2
+
+
+def count(name: str, size: int = TILE, **hparams: Any) -> tuple[int, int]:
+    """Learned parameters and MACs of model ``name`` for one pair of 3×size×size images.
+
+    Parameters count every learned weight, frozen or not (ASN-ATL's include ASN's, learned in its
+    first stage), and no buffers. Counts are remembered per process: the meta-device pass is slow
+    (about half a second per variant) and its result never changes.
+    """
+    return _count(name, size, tuple(sorted(hparams.items())))
 
 
 def model_table(size: int = TILE) -> list[dict[str, Any]]:
