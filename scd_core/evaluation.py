@@ -22,9 +22,7 @@ import numpy as np
 from scd_core.errors import LabelMismatchError, ScdInputError
 from scd_core.labels import read_label
 from scd_core.metrics import InconsistentChangeError, SCDConfusion
-
-LABEL_FOLDERS = ("label1", "label2")
-
+from scd_core.second_layout import listing, pair_names
 
 @dataclass(frozen=True)
 class LabelPair:
@@ -37,38 +35,14 @@ class LabelPair:
     gt2: Path
 
 
-def _png_names(folder: Path) -> set[str]:
-    if not folder.is_dir():
-        raise ScdInputError("folder not found; a SECOND-layout root holds label1/ and label2/", folder)
-    return {p.name for p in folder.iterdir() if p.suffix.lower() == ".png"}
-
-
-def _listing(names: set[str]) -> str:
-    shown = ", ".join(sorted(names)[:5])
-    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-
-
-def _names_in_root(root: Path) -> list[str]:
-    first, second = (_png_names(root / folder) for folder in LABEL_FOLDERS)
-    if first != second:
-        raise LabelMismatchError(
-            f"label1/ and label2/ differ: only in label1/: {_listing(first - second) or '-'}; "
-            f"only in label2/: {_listing(second - first) or '-'}",
-            root,
-        )
-    if not first:
-        raise ScdInputError("no PNG labels in label1/", root)
-    return sorted(first)
-
-
 def match_label_pairs(pred_root: str | Path, gt_root: str | Path) -> list[LabelPair]:
     """Pair prediction and ground-truth label files by name; every file must have its partner."""
     pred_root, gt_root = Path(pred_root), Path(gt_root)
-    predicted, truth = set(_names_in_root(pred_root)), set(_names_in_root(gt_root))
+    predicted, truth = set(pair_names(pred_root)), set(pair_names(gt_root))
     if missing := truth - predicted:
-        raise LabelMismatchError(f"no prediction for {len(missing)} ground-truth labels: {_listing(missing)}", pred_root)
+        raise LabelMismatchError(f"no prediction for {len(missing)} ground-truth labels: {listing(missing)}", pred_root)
     if extra := predicted - truth:
-        raise LabelMismatchError(f"{len(extra)} predictions have no ground truth: {_listing(extra)}", pred_root)
+        raise LabelMismatchError(f"{len(extra)} predictions have no ground truth: {listing(extra)}", pred_root)
     return [
         LabelPair(
             name,
