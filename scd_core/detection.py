@@ -39,6 +39,9 @@ OUTPUT_FILES = {
     "run": "run.json",
     "preview": "preview.png",
 }
+#: GDAL's block cache (MB). Its default, 5 % of RAM, fills with blocks of ever more tiles and makes
+#: memory grow with the raster; a fixed cache keeps it flat.
+GDAL_CACHE_MB = 128
 PREVIEW_SIZE = 640
 SAMPLE_SIZE = 1024
 DEFAULT_BATCH = {"cuda": 8, "cpu": 2}
@@ -182,6 +185,13 @@ def detect(
     Raises:
         ScdInputError: a subclass naming the file at fault; nothing has been written then.
     """
+    import rasterio
+
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+        return _detect(before, after, model, out_dir, aoi=aoi, bbox=bbox, bands=bands, tile=tile, overlap=overlap, batch=batch, device=device, threshold=threshold, min_area=min_area, simplify=simplify, scale=scale, overwrite=overwrite, tile_offset=tile_offset, progress=progress)
+
+
+def _detect(before, after, model, out_dir, *, aoi, bbox, bands, tile, overlap, batch, device, threshold, min_area, simplify, scale, overwrite, tile_offset, progress) -> DetectResult:
     report = progress or silent
     started = time.perf_counter()
     timings: dict[str, float] = {}
