@@ -695,20 +695,22 @@ class _Clump:
         height, width = view.shape
         shift_x, shift_y = view.shift
         reach = self.radius + 1
-        # Each crown's window in the view, as view.part would give it, for all crowns at once.
-        rows0 = np.clip(np.floor(self.cy - reach - shift_y - 0.5).astype(int) - view.row0, 0, height).tolist()
-        rows1 = np.clip(np.ceil(self.cy + reach - shift_y + 0.5).astype(int) - view.row0, 0, height).tolist()
-        cols0 = np.clip(np.floor(self.cx - reach - shift_x - 0.5).astype(int) - view.col0, 0, width).tolist()
-        cols1 = np.clip(np.ceil(self.cx + reach - shift_x + 0.5).astype(int) - view.col0, 0, width).tolist()
-        crowns = zip(self.cx.tolist(), self.cy.tolist(), self.radius.tolist(), rows0, rows1, cols0, cols1)
-        for x, y, r, row0, row1, col0, col1 in crowns:
-            if row0 >= row1 or col0 >= col1:
-                continue
-            dx = view.xs[col0:col1] - np.float32(x)
-            dy = view.ys[row0:row1] - np.float32(y)
-            dome = (np.float32(r * r) - (dy * dy)[:, None] - dx * dx) * np.float32(0.5 / r)
-            window = canopy[row0:row1, col0:col1]
-            np.maximum(window, dome, out=window)
+        # Each crown's window in the view, as view.part would give it, for all crowns at once ...
+        rows0 = np.clip(np.floor(self.cy - reach - shift_y - 0.5).astype(int) - view.row0, 0, height)
+        rows1 = np.clip(np.ceil(self.cy + reach - shift_y + 0.5).astype(int) - view.row0, 0, height)
+        cols0 = np.clip(np.floor(self.cx - reach - shift_x - 0.5).astype(int) - view.col0, 0, width)
+        cols1 = np.clip(np.ceil(self.cx + reach - shift_x + 0.5).astype(int) - view.col0, 0, width)
+        # ... and the dome separated, r²-dy²-dx² over 2r = rise(dy) - fall(dx), for all crowns at once,
+        # so that each crown costs two operations on its window.
+        half_inverse = (np.float32(0.5) / self.radius)[:, None]
+        dy = view.ys[np.minimum(rows0[:, None] + np.arange(max(int((rows1 - rows0).max()), 1)), height - 1)] - self.cy[:, None]
+        dx = view.xs[np.minimum(cols0[:, None] + np.arange(max(int((cols1 - cols0).max()), 1)), width - 1)] - self.cx[:, None]
+        rise = ((self.radius * self.radius)[:, None] - dy * dy) * half_inverse
+        fall = dx * dx * half_inverse
+        for crown, (row0, row1, col0, col1) in enumerate(zip(rows0.tolist(), rows1.tolist(), cols0.tolist(), cols1.tolist())):
+            if row0 < row1 and col0 < col1:
+                window = canopy[row0:row1, col0:col1]
+                np.maximum(window, rise[crown, : row1 - row0, None] - fall[crown, None, : col1 - col0], out=window)
         return canopy
 
     def paint(self, canvas: _Canvas) -> None:
@@ -1373,12 +1375,13 @@ def _finish(plan: _Plan, date: int, view: _View, image: np.ndarray) -> np.ndarra
     return image
 
 
-def _to_uint8(image: np.ndarray) -> np.ndarray:
-    """A rendered 3×H×W image (consumed) as H×W×3 grey levels 1-255: 0 is kept free for nodata, so
-    that valid pixels never read as nodata."""
+def _quantise(image: np.ndarray) -> np.ndarray:
+    """A rendered 3×H×W image (consumed) as 3×H×W uint8 grey levels 1-255: 0 is kept free for nodata,
+    so that valid pixels never read as nodata. Still band-first: the uint8 copy into H×W×3 arrays is
+    where the layout changes, on a third of the bytes."""
     np.clip(image, 1, 255, out=image)
     image += np.float32(0.5)
-    return image.transpose(1, 2, 0).astype(np.uint8, order="C")
+    return image.astype(np.uint8)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1406,8 +1409,8 @@ def make_scene(size: Size = 512, seed: int = 0) -> Scene:
     label1, label2, cover1, cover2 = (np.empty((height, width), np.uint8) for _ in range(4))
     for tile in _render(plan):
         where = tile.rows, tile.cols
-        image1[where] = _to_uint8(tile.image1)
-        image2[where] = _to_uint8(tile.image2)
+        image1[where] = _quantise(tile.image1).transpose(1, 2, 0)
+        image2[where] = _quantise(tile.image2).transpose(1, 2, 0)
         cover1[where], cover2[where] = tile.cover1, tile.cover2
         label1[where], label2[where] = tile.labels()
     return Scene(image1, image2, label1, label2, cover1, cover2, plan.misregistration)
@@ -1717,18 +1720,18 @@ def _draw_footprints(seed: int, height: int, width: int, collar: int) -> tuple[_
 
 def _geo_tile(tile: _Tile, footprints: tuple[_Footprint, _Footprint] | None, dtype: str, bands: int):
     """A tile as the five rasters hold it (images encoded, nodata and ignore applied), and as the
-    scene's uint8 arrays hold it."""
+    scene's arrays hold it (images band-first)."""
     label1, label2 = tile.labels()
     codes = change_code(label1, label2)
     encoded1, encoded2 = _encode(tile.image1, dtype, bands), _encode(tile.image2, dtype, bands)
-    image1, image2 = _to_uint8(tile.image1), _to_uint8(tile.image2)
+    image1, image2 = _quantise(tile.image1), _quantise(tile.image2)
     if footprints is not None:
         view = _View.of(tile.rows.start, tile.rows.stop, tile.cols.start, tile.cols.stop)
         valid1, valid2 = footprints[0].valid(view), footprints[1].valid(view)
         for array in (label1, label2, codes):
             array[~(valid1 & valid2)] = IGNORE
-        image1[~valid1] = encoded1[:, ~valid1] = _NODATA
-        image2[~valid2] = encoded2[:, ~valid2] = _NODATA
+        image1[:, ~valid1] = encoded1[:, ~valid1] = _NODATA
+        image2[:, ~valid2] = encoded2[:, ~valid2] = _NODATA
     return (encoded1, encoded2, label1, label2, codes), (image1, image2, label1, label2)
 
 
@@ -1769,7 +1772,10 @@ class _SceneArrays:
         self.misregistration = misregistration
 
     def put(self, tile: _Tile, image1: np.ndarray, image2: np.ndarray, label1: np.ndarray, label2: np.ndarray) -> None:
-        for target, array in zip(self.images + self.maps, (image1, image2, label1, label2, tile.cover1, tile.cover2)):
+        """Store a tile; ``image1``/``image2`` band-first."""
+        for target, image in zip(self.images, (image1, image2)):
+            target[tile.rows, tile.cols] = image.transpose(1, 2, 0)
+        for target, array in zip(self.maps, (label1, label2, tile.cover1, tile.cover2)):
             target[tile.rows, tile.cols] = array
 
     def scene(self) -> Scene:
