@@ -1127,8 +1127,8 @@ def _rebuild(rng, parcel, ground):  # building → building: SECOND labels it al
     return _buildings(rng, parcel.box)
 
 
-def _dig_pond(rng, parcel, ground):  # ground → water
-    return parcel.items + _pond(rng, parcel.box, ground.shore)
+def _dig_pond(rng, parcel, ground):  # ground → water, in a construction site or open ground (trees felled)
+    return [item for item in parcel.items if isinstance(item, _Patch)] + _pond(rng, parcel.box, ground.shore)
 
 
 def _to_bare_ground(rng, parcel, ground):  # demolition, clearing trees or vegetation, filling a pond
