@@ -34,6 +34,13 @@ numpy computes exactly whatever the array size (no transcendental functions on a
 scene is rendered in 256×256 tiles, each pixel from its own coordinates, with sensor noise drawn per
 tile: the same seed and size give byte-identical arrays, in memory (:func:`make_scene`) or on disk
 (:func:`write_geo_pair` holds the very same scene).
+
+**Speed**, measured on the development machine (two vCPUs of an AMD EPYC virtual machine, shared with
+other jobs, load ≈ 2.5): ``make_scene(512, seed)`` takes a median of 45 ms (10th percentile 38 ms;
+best of three runs for each of seeds 0-49, one thread), above the 30 ms aimed at. About half is
+per-pixel work on the ground, light and noise; half is the shapes, where numpy's cost per call on
+small windows dominates. Writing an 8192×8192 pair takes 22 s and 175 MB of memory with
+``keep_scene=False``, 46 s and 1.1 GB keeping the arrays and reprojecting AFTER to EPSG:4326.
 """
 from __future__ import annotations
 
@@ -1406,7 +1413,7 @@ def make_scene(size: Size = 512, seed: int = 0) -> Scene:
     The same ``seed`` and ``size`` always give byte-identical arrays. Objects keep their size in pixels
     (about SECOND's 0.5 m), so a scene's content scales with its area: from about 256×256 up every
     class occurs on both dates, while a scene of a few dozen pixels may show one parcel, or only a
-    river, and no change at all.
+    river, and no change at all. About 45 ms for 512×512 on one core (see the module's notes).
     """
     height, width = _size(size)
     plan = _plan(height, width, seed)
