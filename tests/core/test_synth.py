@@ -253,6 +253,15 @@ def test_after_shift_moves_the_grid_not_the_ground(tmp_path):
     assert_lands_where_it_was_rendered(pair)
 
 
+def test_after_at_another_resolution_on_the_same_crs(tmp_path):
+    pair = write_geo_pair(tmp_path, 128, seed=5, after_resolution=0.7)
+    with rasterio.open(pair.before) as before, rasterio.open(pair.after) as after:
+        assert after.crs == before.crs and after.res == (0.7, 0.7)
+        assert after.shape == (92, 92)  # 64 m covered by 0.7 m pixels
+        assert (after.transform.c, after.transform.f) == (before.transform.c, before.transform.f)
+    assert_lands_where_it_was_rendered(pair)
+
+
 def test_geographic_crs_works_in_degrees(tmp_path):
     pair = write_geo_pair(tmp_path, (64, 96), seed=0, crs="EPSG:4326", dtype="float32", after_crs="EPSG:32633")
     with rasterio.open(pair.before) as before:
