@@ -4,9 +4,11 @@
 
 The recipe is the ASN paper's (§VI-A): SGD with momentum 0.9 and weight decay 1e-4, learning rate
 0.005 decayed by the 'poly' policy with power 0.9, batch size 4, random flips and scales in
-[0.5, 2]; every value can be changed in the YAML config or with ``--set``. After each epoch the model
+[0.5, 2]; every value can be changed in the YAML config or with ``--set`` (``optimizer: adam`` for
+short runs such as the demo model's). After each epoch the model
 is scored on ``val_root`` (when given) in both conventions of :mod:`scd_core.metrics`; the checkpoint
-keeps the last epoch's weights and its scores.
+keeps the last epoch's weights and its scores, and the threshold τ: the configured one, or with
+``calibrate_threshold`` the one of :data:`CALIBRATION_GRID` that scores the best SeK on ``val_root``.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ class TrainConfig:
     val_root: str | None = None
     epochs: int = 50
     batch_size: int = 4
+    optimizer: str = "sgd"
     learning_rate: float = 0.005
     momentum: float = 0.9
     weight_decay: float = 1e-4
@@ -48,6 +51,8 @@ class TrainConfig:
     crop: int = 512
     scale_range: tuple[float, float] = (0.5, 2.0)
     threshold: float = 0.5
+    #: pick the threshold τ that maximises SeK (from_to) on ``val_root`` after training, instead of ``threshold``
+    calibrate_threshold: bool = False
     seed: int = 0
     workers: int = 0
     device: str = "auto"
@@ -73,21 +78,35 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def make_optimiser(config: TrainConfig, parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    """SGD with momentum, the paper's choice, or Adam, which converges in far fewer steps (the demo model)."""
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(parameters, lr=config.learning_rate, momentum=config.momentum, weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
+    raise ValueError(f"optimizer must be 'sgd' or 'adam', got {config.optimizer!r}")
+
+
 def poly_learning_rate(base: float, step: int, total: int, power: float) -> float:
     """The 'poly' policy: ``base · (1 - step/total)^power``."""
     return base * (1 - step / total) ** power
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device, threshold: float) -> dict:
-    """Both conventions' scores of ``model`` on ``loader`` (eq. 1 maps at ``threshold``)."""
+def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device, thresholds: list[float]) -> list[dict]:
+    """Both conventions' scores of ``model`` on ``loader``, one entry per threshold τ of eq. (1)."""
     model.eval()
-    confusion = SCDConfusion()
+    confusions = [SCDConfusion() for _ in thresholds]
     for batch in loader:
         outputs = forward_padded(model, batch["image1"].to(device), batch["image2"].to(device))
-        before, after = class_maps(outputs, threshold)
-        confusion.update(before, after, batch["label1"].to(device), batch["label2"].to(device))
-    return confusion.scores()
+        label1, label2 = batch["label1"].to(device), batch["label2"].to(device)
+        for threshold, confusion in zip(thresholds, confusions):
+            confusion.update(*class_maps(outputs, threshold), label1, label2)
+    return [confusion.scores() for confusion in confusions]
+
+
+#: Thresholds tried by ``calibrate_threshold``.
+CALIBRATION_GRID = [round(0.05 * i, 2) for i in range(1, 20)]
 
 
 def train(config: TrainConfig, log=print) -> Path:
@@ -106,10 +125,7 @@ def train(config: TrainConfig, log=print) -> Path:
     if config.val_root:
         val_loader = DataLoader(SecondDataset(config.val_root, normalisation), 1, num_workers=config.workers)
 
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimiser = torch.optim.SGD(
-        trainable, lr=config.learning_rate, momentum=config.momentum, weight_decay=config.weight_decay
-    )
+    optimiser = make_optimiser(config, [p for p in model.parameters() if p.requires_grad])
     total, step, scores = config.epochs * len(loader), 0, None
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
@@ -127,15 +143,24 @@ def train(config: TrainConfig, log=print) -> Path:
             step += 1
         message = f"epoch {epoch}/{config.epochs}: loss {running / len(loader):.4f}"
         if val_loader is not None:
-            scores = evaluate(model, val_loader, device, config.threshold)
+            (scores,) = evaluate(model, val_loader, device, [config.threshold])
             message += "".join(f" · {name} SeK {s['SeK']:.2f} mIoU {s['mIoU']:.2f}" for name, s in scores.items())
         log(f"{message} ({time.perf_counter() - started:.0f} s)")
+
+    threshold = config.threshold
+    if config.calibrate_threshold:
+        if val_loader is None:
+            raise ValueError("calibrate_threshold needs a val_root")
+        candidates = evaluate(model, val_loader, device, CALIBRATION_GRID)
+        best = max(range(len(CALIBRATION_GRID)), key=lambda i: candidates[i]["from_to"]["SeK"])
+        threshold, scores = CALIBRATION_GRID[best], candidates[best]
+        log(f"calibrated threshold {threshold}: from_to SeK {scores['from_to']['SeK']:.2f}")
 
     output = Path(config.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     extra = {"scores": scores} if scores is not None else {}
     return checkpoint.save(
-        model, output, normalisation=normalisation, tile_size=config.crop, threshold=config.threshold,
+        model, output, normalisation=normalisation, tile_size=config.crop, threshold=threshold,
         epochs=config.epochs, training=json.loads(json.dumps(asdict(config))), **extra,
     )
 

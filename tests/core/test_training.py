@@ -8,7 +8,7 @@ import yaml
 from scd_core import checkpoint, synth
 from scd_core.labels import IGNORE
 from training.datasets import SecondDataset
-from training.train import TrainConfig, main, poly_learning_rate, train
+from training.train import CALIBRATION_GRID, TrainConfig, main, poly_learning_rate, train
 from training.transforms import Augment, random_crop, rescale
 
 NORMALISATION = checkpoint.default_metadata({"in_channels": 3})["normalisation"]
@@ -64,6 +64,7 @@ def test_short_training_run_writes_a_checkpoint_detection_can_load(second_root, 
     config = TrainConfig(
         model="fc_siam_diff", hparams={"width": 4}, train_root=str(second_root), val_root=str(second_root),
         output=str(tmp_path / "model.pt"), epochs=2, batch_size=2, crop=64, learning_rate=0.01,
+        calibrate_threshold=True,
     )
     logged = []
     path = train(config, log=logged.append)
@@ -71,7 +72,8 @@ def test_short_training_run_writes_a_checkpoint_detection_can_load(second_root, 
     assert metadata["model"] == "fc_siam_diff" and metadata["hparams"]["width"] == 4
     assert metadata["tile_size"] == 64 and metadata["normalisation"] == NORMALISATION
     assert set(metadata["scores"]) == {"per_date", "from_to"}
-    assert len(logged) == 2 and "from_to SeK" in logged[-1]
+    assert len(logged) == 3 and "from_to SeK" in logged[1] and logged[2].startswith("calibrated threshold")
+    assert metadata["threshold"] in CALIBRATION_GRID
     with torch.no_grad():
         outputs = model(torch.zeros(1, 3, 64, 64), torch.zeros(1, 3, 64, 64))
     assert outputs["change"].shape == (1, 1, 64, 64)
