@@ -173,7 +173,7 @@ def detect(
         aoi: a vector file whose polygons limit the run; ``bbox``: ``"xmin,ymin,xmax,ymax[,CRS]"``.
         bands: 1-based band indices to read from both dates (default: from the checkpoint).
         tile, overlap: tile edge and minimum overlap in pixels (defaults: the checkpoint's tile
-            size and an eighth of it). ``batch``: tiles per forward pass.
+            size and a quarter of it). ``batch``: tiles per forward pass.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:i``; AMP is used on a GPU.
         threshold: change-probability threshold τ (default: the checkpoint's).
         min_area: polygons under this many m² are dropped; ``simplify``: tolerance in metres.
@@ -210,7 +210,7 @@ def _detect(before, after, model, out_dir, *, aoi, bbox, bands, tile, overlap, b
     else:
         checkpoint_path, (net, meta) = None, model
     tile = tile or meta["tile_size"]
-    overlap = tile // 8 if overlap is None else overlap
+    overlap = tile // 4 if overlap is None else overlap
     batch = batch or DEFAULT_BATCH[torch_device.type]
     threshold = meta["threshold"] if threshold is None else threshold
     _check_options(tile, overlap, batch, threshold, min_area, simplify)

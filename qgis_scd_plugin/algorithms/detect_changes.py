@@ -79,7 +79,7 @@ With <i>Selected features only</i>, only the selected AOI polygons are used.</li
 usually bands 1, 2, 3 as red, green, blue).</li>
 <li><b>Tile size</b> and <b>Overlap</b> (pixels): the image is processed in overlapping tiles; larger tiles
 need more memory, overlap hides tile seams. Tile size is a multiple of 32 (empty: the model's own; overlap
-empty: an eighth of the tile).</li>
+empty: a quarter of the tile).</li>
 <li><b>Batch size</b>: tiles per model call (empty: 8 on a GPU, 2 on the CPU).</li>
 <li><b>Device</b>: <i>auto</i> uses a CUDA GPU when the backend has one, otherwise the CPU.</li>
 <li><b>Change threshold</b> (0–1): how confident the model must be to call a pixel changed (empty: the

