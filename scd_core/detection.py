@@ -39,9 +39,10 @@ OUTPUT_FILES = {
     "run": "run.json",
     "preview": "preview.png",
 }
-#: GDAL's block cache (MB). Its default, 5 % of RAM, fills with blocks of ever more tiles and makes
-#: memory grow with the raster; a fixed cache keeps it flat.
-GDAL_CACHE_MB = 128
+#: GDAL's block cache in bytes. Its default, 5 % of RAM, fills with blocks of ever more tiles and makes
+#: memory grow with the raster; a fixed cache keeps it flat. (rasterio passes GDAL_CACHEMAX to
+#: GDALSetCacheMax, which counts bytes: a bare 128 would be a 128-byte cache that rereads every block.)
+GDAL_CACHE_BYTES = 128 * 1024 * 1024
 PREVIEW_SIZE = 640
 SAMPLE_SIZE = 1024
 DEFAULT_BATCH = {"cuda": 8, "cpu": 2}
@@ -187,7 +188,7 @@ def detect(
     """
     import rasterio
 
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
         return _detect(before, after, model, out_dir, aoi=aoi, bbox=bbox, bands=bands, tile=tile, overlap=overlap, batch=batch, device=device, threshold=threshold, min_area=min_area, simplify=simplify, scale=scale, overwrite=overwrite, tile_offset=tile_offset, progress=progress)
 
 
