@@ -7,7 +7,7 @@ QGIS_VENV := .venv-qgis
 TORCH_SPEC ?= torch==2.13.0
 export TORCH_SPEC
 
-.PHONY: setup setup-qgis test test-core test-plugin demo plugin bench clean
+.PHONY: setup setup-qgis test test-core test-plugin demo demo-model demo-sample plugin bench clean
 
 setup: $(VENV)/.scd-installed
 
@@ -39,8 +39,27 @@ plugin:
 	if [ -f resources/models/demo.pt ]; then mkdir -p build/plugin/qgis_scd_plugin/models && cp resources/models/demo.pt build/plugin/qgis_scd_plugin/models/; fi
 	cd build/plugin && zip -qr ../../dist/qgis_scd_plugin.zip qgis_scd_plugin
 
+# The main job on the embedded sample: the demo model on the synthetic pair in resources/sample/.
+demo: setup
+	$(VENV)/bin/scd detect resources/sample/before.tif resources/sample/after.tif -o out/demo --overwrite
+	@echo "Outputs: out/demo (change_type.tif, changes.gpkg, summary.csv, preview.png, run.json)"
+
+# How the committed demo files were made (deterministic; minutes on a CPU). Not part of `make demo`.
+demo-sample: setup
+	rm -rf build/demo-sample
+	$(VENV)/bin/scd synth geo build/demo-sample --size 1024 --seed 2026 --crs EPSG:32633 --resolution 0.5 \
+		--after-resolution 0.6 --nodata-collar 40
+	mkdir -p resources/sample
+	cp build/demo-sample/before.tif build/demo-sample/after.tif resources/sample/
+
+demo-model: setup
+	$(VENV)/bin/scd synth second build/demo-data/train --pairs 160 --size 256 --seed 1
+	$(VENV)/bin/scd synth second build/demo-data/val --pairs 16 --size 256 --seed 2
+	$(VENV)/bin/python -m training.train training/configs/demo.yaml
+
 bench: setup
 	$(VENV)/bin/python benchmarks/bench_evaluate.py
+	$(VENV)/bin/python benchmarks/bench_detect.py
 
 clean:
 	rm -rf $(VENV) $(QGIS_VENV) dist build *.egg-info

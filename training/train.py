@@ -49,6 +49,8 @@ class TrainConfig:
     weight_decay: float = 1e-4
     poly_power: float = 0.9
     crop: int = 512
+    #: tile edge ``scd detect`` uses by default (the checkpoint's ``tile_size``); None: the crop
+    tile_size: int | None = None
     scale_range: tuple[float, float] = (0.5, 2.0)
     threshold: float = 0.5
     #: pick the threshold τ that maximises SeK (from_to) on ``val_root`` after training, instead of ``threshold``
@@ -160,7 +162,7 @@ def train(config: TrainConfig, log=print) -> Path:
     output.parent.mkdir(parents=True, exist_ok=True)
     extra = {"scores": scores} if scores is not None else {}
     return checkpoint.save(
-        model, output, normalisation=normalisation, tile_size=config.crop, threshold=threshold,
+        model, output, normalisation=normalisation, tile_size=config.tile_size or config.crop, threshold=threshold,
         epochs=config.epochs, training=json.loads(json.dumps(asdict(config))), **extra,
     )
 

@@ -1,4 +1,4 @@
-"""``scd detect BEFORE AFTER -o OUT_DIR --model CKPT [...]``: semantic change detection on two rasters.
+"""``scd detect BEFORE AFTER -o OUT_DIR [--model CKPT] [...]``: semantic change detection on two rasters.
 
 SIGINT exits with 130 and SIGTERM with 143, both within seconds and leaving OUT_DIR as it was.
 With ``--progress json`` stdout carries only the worker protocol (:mod:`scd_core.geo.progress`).
@@ -14,6 +14,7 @@ from typing import Any
 
 from scd_core.errors import ScdInputError
 from scd_core.geo.progress import STYLES, Reporter, reporter
+from scd_core.resources import DEMO_MODEL
 
 EXIT_TERMINATED = 143
 
@@ -45,7 +46,11 @@ def _int_list(text: str) -> list[int]:
 
 def add_detection_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``scd detect`` and ``scd batch``."""
-    parser.add_argument("--model", required=True, metavar="CKPT", help="checkpoint saved by scd_core.checkpoint.save")
+    parser.add_argument(
+        "--model", metavar="CKPT", default=DEMO_MODEL,
+        help="checkpoint saved by scd_core.checkpoint.save (default: the demo model of a source checkout, "
+        "resources/models/demo.pt, trained on synthetic scenes only)",
+    )
     parser.add_argument("--bands", type=_int_list, metavar="1,2,3", help="bands of both rasters to read (default: from the checkpoint)")
     parser.add_argument("--tile", type=int, metavar="PX", help="tile edge in pixels, a multiple of 32 (default: the checkpoint's)")
     parser.add_argument("--overlap", type=int, metavar="PX", help="minimum overlap of neighbouring tiles (default: a quarter of the tile, which keeps seams under 0.5%% of pixels)")
