@@ -28,8 +28,9 @@ test-plugin: setup setup-qgis
 		$(QGIS_VENV)/bin/python -m pytest -p no:cacheprovider tests/plugin
 
 # The QGIS plugin zip ("Install from ZIP"): qgis_scd_plugin/ with the files its links point at copied in
-# (metadata.txt, resources/icons, resources/styles and the demo model when there is one).
-plugin:
+# (metadata.txt, resources/icons, resources/styles and the demo model when there is one), and the
+# scd-core wheel that "Install backend" pip-installs.
+plugin: setup
 	rm -rf build/plugin dist/qgis_scd_plugin.zip
 	mkdir -p build/plugin/qgis_scd_plugin/icons build/plugin/qgis_scd_plugin/styles dist
 	find qgis_scd_plugin -name '*.py' -not -path '*/__pycache__/*' -exec cp --parents {} build/plugin \;
@@ -37,6 +38,7 @@ plugin:
 	cp resources/icons/*.svg build/plugin/qgis_scd_plugin/icons/
 	cp resources/styles/*.qml build/plugin/qgis_scd_plugin/styles/
 	if [ -f resources/models/demo.pt ]; then mkdir -p build/plugin/qgis_scd_plugin/models && cp resources/models/demo.pt build/plugin/qgis_scd_plugin/models/; fi
+	$(VENV)/bin/python -m pip wheel --quiet --no-deps -w build/plugin/qgis_scd_plugin/wheels .
 	cd build/plugin && zip -qr ../../dist/qgis_scd_plugin.zip qgis_scd_plugin
 
 # The main job on the embedded sample: the demo model on the synthetic pair in resources/sample/.

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
-from .paths import metadata
+from .paths import backend_source
 
 #: Runs in the backend's Python; prints one JSON object. Errors are reported, not raised.
 PROBE = """
@@ -96,8 +96,9 @@ def venv_python(venv: Path) -> Path:
 
 
 def default_pip_spec() -> str:
-    """What pip installs: scd-core from the plugin's repository (metadata.txt), with PyTorch as its dependency."""
-    return f"scd-core @ {metadata('repository')}/archive/refs/heads/main.zip"
+    """What pip installs: the scd-core that came with the plugin (its wheel, or the source checkout),
+    with PyTorch and the rest as its dependencies, from the user's package index."""
+    return str(backend_source())
 
 
 def install_commands(base_python: str, venv: Path, pip_spec: str) -> List[List[str]]:

@@ -20,6 +20,13 @@ CHANGES_STYLE = PLUGIN_DIR / "styles" / "changes.qml"
 CHANGE_TYPE_STYLE = PLUGIN_DIR / "styles" / "change_type.qml"
 
 
+def backend_source() -> Path:
+    """What "Install backend" pip-installs: the scd-core wheel ``make plugin`` bundles in ``wheels/``,
+    or, in a source checkout (no wheel there), the checkout itself."""
+    wheels = sorted((PLUGIN_DIR / "wheels").glob("scd_core-*.whl"))
+    return wheels[-1] if wheels else PLUGIN_DIR.parent
+
+
 def metadata(key: str) -> str:
     """A value of ``metadata.txt``'s ``[general]`` section, e.g. ``metadata("version")``."""
     parser = configparser.ConfigParser(interpolation=None)

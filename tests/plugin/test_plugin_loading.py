@@ -90,3 +90,15 @@ def test_settings_entry_opens_the_backend_dialog(plugin):
     assert dialog.check_button.text() == "Check backend"
     dialog.close()
     QApplication.processEvents()
+
+
+def test_zip_bundles_the_scd_core_wheel_that_install_backend_installs(plugin_zip: Path, plugin):
+    from qgis_scd_plugin.backend_setup import default_pip_spec
+
+    with zipfile.ZipFile(plugin_zip) as archive:
+        wheels = [name for name in archive.namelist() if name.startswith(f"{PLUGIN}/wheels/scd_core-")]
+    assert len(wheels) == 1 and wheels[0].endswith(".whl")
+    spec = Path(default_pip_spec())
+    assert spec.name == Path(wheels[0]).name and spec.is_file()  # the installed copy points at its own wheel
+    with zipfile.ZipFile(spec) as wheel:
+        assert {"scd_core/__init__.py", "scd_core/cli/detect.py"} <= set(wheel.namelist())
