@@ -3,9 +3,10 @@
 # Quick when both are already there. zip builds the plugin (make plugin), which the plugin tests install.
 set -euo pipefail
 venv=${1:-.venv-qgis}
-packages="qgis python3-qgis qgis-providers xvfb zip"
+packages="qgis python3-qgis qgis-providers python3-venv xvfb zip"
 
-if ! command -v qgis_process >/dev/null || ! command -v zip >/dev/null || ! /usr/bin/python3 -c 'import qgis.core' 2>/dev/null; then
+if ! command -v qgis_process >/dev/null || ! command -v zip >/dev/null \
+    || ! /usr/bin/python3 -c 'import qgis.core, ensurepip' 2>/dev/null; then
     sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $packages

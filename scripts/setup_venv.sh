@@ -9,6 +9,12 @@ python=${PYTHON:-python3}
 if [ ! -x "$venv/bin/python" ]; then
     "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
         || { echo "error: $python is $("$python" --version 2>&1); scd needs Python 3.10 or newer (set PYTHON=...)" >&2; exit 2; }
+    if ! "$python" -c 'import ensurepip' 2>/dev/null && command -v apt-get >/dev/null; then
+        # Debian's Python makes venvs only with python3-venv installed.
+        sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv
+    fi
     "$python" -m venv "$venv"
 fi
 if ! "$venv/bin/python" -c 'import torch' 2>/dev/null; then
