@@ -11,15 +11,16 @@ tensors of SECOND class indices (0 = no change, 1..6 = classes, 255 = ignore). `
 name and hyper-parameters on the module (``model.scd_name``, ``model.scd_hparams``) so that
 ``scd_core.checkpoint`` can rebuild it.
 
-Modules are imported when a model is built, so listing names costs nothing.
+Modules (and torch) are imported when a model is built, so listing names costs nothing.
 """
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
+if TYPE_CHECKING:  # torch is imported by the model modules, when a model is built
+    from torch import nn
 
 __all__ = ["ModelSpec", "available", "build", "spec"]
 

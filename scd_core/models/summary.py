@@ -11,17 +11,18 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-import torch
-from torch.utils.flop_counter import FlopCounterMode
-
 from scd_core.models import available, build, spec
 
-#: Side of the square images the MACs are counted for.
+#: Side of the square images the MACs are counted for (SECOND's tile). This module imports torch only
+#: when it counts, so the command line can read this without loading it.
 TILE = 512
 
 
 @lru_cache(maxsize=None)
 def _count(name: str, size: int, hparams: tuple[tuple[str, Any], ...]) -> tuple[int, int]:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
     with torch.device("meta"):
         model = build(name, **dict(hparams)).eval()
         image = torch.empty(1, 3, size, size)
