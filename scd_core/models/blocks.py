@@ -60,16 +60,17 @@ class _ShortcutBlock(nn.Module):
         return self.relu(self.body(x) + self.shortcut(x))
 
 
+def _residual_body(in_channels: int, out_channels: int, stride: int) -> list[nn.Module]:
+    """Two 3×3 Conv-BN, the first strided, ReLU between them: the body of the residual and SE blocks."""
+    return [_conv_bn(in_channels, out_channels, stride=stride), nn.ReLU(inplace=True), _conv_bn(out_channels, out_channels)]
+
+
 class ResidualBlock(_ShortcutBlock):
     """Basic residual block: two 3×3 Conv-BN, the first strided, ReLU between them."""
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
         super().__init__(in_channels, out_channels, stride)
-        self.body = nn.Sequential(
-            _conv_bn(in_channels, out_channels, stride=stride),
-            nn.ReLU(inplace=True),
-            _conv_bn(out_channels, out_channels),
-        )
+        self.body = nn.Sequential(*_residual_body(in_channels, out_channels, stride))
 
 
 class SeparableConv2d(nn.Sequential):
@@ -126,9 +127,4 @@ class SEBlock(_ShortcutBlock):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
         super().__init__(in_channels, out_channels, stride)
-        self.body = nn.Sequential(
-            _conv_bn(in_channels, out_channels, stride=stride),
-            nn.ReLU(inplace=True),
-            _conv_bn(out_channels, out_channels),
-            SqueezeExcitation(out_channels),
-        )
+        self.body = nn.Sequential(*_residual_body(in_channels, out_channels, stride), SqueezeExcitation(out_channels))
