@@ -582,6 +582,23 @@ class _Canvas:
         """The image (3×h×w) under ``part``, a view to paint into."""
         return self.image[:, part[0], part[1]]
 
+    def box_footprint(
+        self, box: _Box, land_cover: int
+    ) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray, np.ndarray] | None:
+        """Record ``land_cover`` inside ``box`` in the cover, and give what an image painter shades with:
+        the view's part within 3 px of the box, box-local coordinates ``u``, ``v`` and the signed distance
+        to its edge. None when the box misses the view or no image is painted."""
+        part = self.view.part(box.extent(3))
+        if part is None:
+            return None
+        u, v = box.local(self.view.ys[part[0]], self.view.xs[part[1]])
+        distance = box.distance(u, v)
+        if self.cover is not None:
+            self.cover[part][distance <= 0] = land_cover
+        if self.image is None:
+            return None
+        return part, u, v, distance
+
 
 @dataclass(frozen=True)
 class _Patch:
@@ -594,15 +611,10 @@ class _Patch:
         return self.box.extent(3)
 
     def paint(self, canvas: _Canvas) -> None:
-        part = canvas.view.part(self.extent(0))
-        if part is None:
+        footprint = canvas.box_footprint(self.box, LOW_VEGETATION if self.lawn else GROUND)
+        if footprint is None:
             return
-        u, v = self.box.local(canvas.view.ys[part[0]], canvas.view.xs[part[1]])
-        distance = self.box.distance(u, v)
-        if canvas.cover is not None:
-            canvas.cover[part][distance <= 0] = LOW_VEGETATION if self.lawn else GROUND
-        if canvas.image is None:
-            return
+        part, u, v, distance = footprint
         grain = canvas.grain[part]
         if self.lawn:
             shade = 1 + np.float32(0.05) * np.sign(_triangle_wave(v * np.float32(1 / 9))) + np.float32(0.05) * grain
@@ -659,15 +671,10 @@ class _Court:
         return self.box.extent(3)
 
     def paint(self, canvas: _Canvas) -> None:
-        part = canvas.view.part(self.extent(0))
-        if part is None:
+        footprint = canvas.box_footprint(self.box, PLAYGROUND)
+        if footprint is None:
             return
-        u, v = self.box.local(canvas.view.ys[part[0]], canvas.view.xs[part[1]])
-        distance = self.box.distance(u, v)
-        if canvas.cover is not None:
-            canvas.cover[part][distance <= 0] = PLAYGROUND
-        if canvas.image is None:
-            return
+        part, u, v, distance = footprint
         inner = distance + np.float32(self.margin)
         surround = _rgb(self.surround)
         surface = surround + (_rgb(self.surface) - surround) * _alpha(inner)
@@ -813,15 +820,10 @@ class _Building:
         canvas.pixels(part)[...] *= 1 - _alpha(distance) * canvas.look.shadow_tint
 
     def paint(self, canvas: _Canvas) -> None:
-        part = canvas.view.part(self.box.extent(3))
-        if part is None:
+        footprint = canvas.box_footprint(self.box, BUILDING)
+        if footprint is None:
             return
-        u, v = self.box.local(canvas.view.ys[part[0]], canvas.view.xs[part[1]])
-        distance = self.box.distance(u, v)
-        if canvas.cover is not None:
-            canvas.cover[part][distance <= 0] = BUILDING
-        if canvas.image is None:
-            return
+        part, u, v, distance = footprint
         if self.style == "gabled":
             sun_x, sun_y = canvas.look.sun
             facing = sun_y * self.box.cos - sun_x * self.box.sin  # sun along the roof's v axis
