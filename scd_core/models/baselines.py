@@ -33,7 +33,7 @@ HRSCD (Daudt et al. CVIU 2019), as ASN §III and §VI-A describe the strategies:
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -67,42 +67,41 @@ class FCEF(SCDModel):
         return self.head(self.decoder(bottom, skips))
 
 
-class FCSiamConc(SCDModel):
+class _FCSiam(SCDModel):
+    """The FC-Siam pair: a siamese encoder, both dates' deepest features concatenated into one decoder.
+    The two differ only in how the dates' skips are fused (``fuse_skips``, ``skip_factor`` channels each)."""
+
+    fuse_skips: Callable[[list[torch.Tensor], list[torch.Tensor]], list[torch.Tensor]]
+    skip_factor: int
+
+    def __init__(
+        self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH
+    ) -> None:
+        super().__init__()
+        self.encoder = Encoder(in_channels, width, encoder)
+        channels = self.encoder.channels
+        self.decoder = Decoder(2 * channels[-1], [self.skip_factor * c for c in channels[:-1]], width)
+        self.head = SemanticChangeHead(width, num_classes)
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Outputs:
+        *skips1, bottom1 = self.encoder(x1)
+        *skips2, bottom2 = self.encoder(x2)
+        bottom = torch.cat([bottom1, bottom2], dim=1)
+        return self.head(self.decoder(bottom, self.fuse_skips(skips1, skips2)))
+
+
+class FCSiamConc(_FCSiam):
     """FC-Siam-conc: siamese encoder, skips ``[E1, E2]``."""
 
-    def __init__(
-        self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH
-    ) -> None:
-        super().__init__()
-        self.encoder = Encoder(in_channels, width, encoder)
-        channels = self.encoder.channels
-        self.decoder = Decoder(2 * channels[-1], [2 * c for c in channels[:-1]], width)
-        self.head = SemanticChangeHead(width, num_classes)
-
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Outputs:
-        *skips1, bottom1 = self.encoder(x1)
-        *skips2, bottom2 = self.encoder(x2)
-        bottom = torch.cat([bottom1, bottom2], dim=1)
-        return self.head(self.decoder(bottom, concatenated(skips1, skips2)))
+    fuse_skips = staticmethod(concatenated)
+    skip_factor = 2
 
 
-class FCSiamDiff(SCDModel):
+class FCSiamDiff(_FCSiam):
     """FC-Siam-diff: siamese encoder, skips ``|E1 - E2|``."""
 
-    def __init__(
-        self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH
-    ) -> None:
-        super().__init__()
-        self.encoder = Encoder(in_channels, width, encoder)
-        channels = self.encoder.channels
-        self.decoder = Decoder(2 * channels[-1], channels[:-1], width)
-        self.head = SemanticChangeHead(width, num_classes)
-
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Outputs:
-        *skips1, bottom1 = self.encoder(x1)
-        *skips2, bottom2 = self.encoder(x2)
-        bottom = torch.cat([bottom1, bottom2], dim=1)
-        return self.head(self.decoder(bottom, absolute_difference(skips1, skips2)))
+    fuse_skips = staticmethod(absolute_difference)
+    skip_factor = 1
 
 
 def _land_cover(branch: SemanticBranch, x: torch.Tensor) -> torch.Tensor:
