@@ -38,6 +38,8 @@ from scd_core.models.inference import pad_to_multiple
 PROB_SCALE = 250
 #: Rows are finalised in whole blocks of this many rows (the tile height of the GeoTIFFs written).
 BLOCK = 256
+#: Finished rows are decoded this many columns at a time (bounds the float32 working copy).
+DECODE_COLUMNS = 512
 _POLL = 0.1
 
 
@@ -146,6 +148,10 @@ class Blender:
         self.row_total = torch.from_numpy(coverage(plan.row_starts, plan.tile_height, plan.height, plan.overlap)).to(device)
         self.col_total = torch.from_numpy(coverage(plan.col_starts, plan.tile_width, plan.width, plan.overlap)).to(device)
         self.rows = plan.tile_height + BLOCK
+        # One accumulator, as wide as the widest panel, serves every panel in turn (no reallocation).
+        widest = max(plan.panel_span(panel) for panel in plan.panels)
+        self._sum_buffer = torch.empty((13, self.rows, widest), dtype=torch.float16, device=device)
+        self._valid_buffer = torch.empty((self.rows, widest), dtype=torch.bool, device=device)
         self.panel_index = -1
         self.sums = self.valid = None
         self.top = 0  # output row of the accumulator's first row
@@ -153,8 +159,9 @@ class Blender:
     def _start(self, index: int) -> Panel:
         panel = self.plan.panels[index]
         span = self.plan.panel_span(panel)
-        self.sums = torch.zeros((13, self.rows, span), dtype=torch.float16, device=self.device)
-        self.valid = torch.ones((self.rows, span), dtype=torch.bool, device=self.device)
+        self.sums, self.valid = self._sum_buffer[:, :, :span], self._valid_buffer[:, :span]
+        self.sums.zero_()
+        self.valid.fill_(True)
         self.panel_index, self.top = index, 0
         return panel
 
@@ -172,25 +179,38 @@ class Blender:
         if end <= self.top:
             return None
         region = self._decode(panel, end)
-        shift = end - self.top
-        self.sums[:, : self.rows - shift] = self.sums[:, shift:].clone()
-        self.sums[:, self.rows - shift :] = 0
-        self.valid[: self.rows - shift] = self.valid[shift:].clone()
-        self.valid[self.rows - shift :] = True
+        self._drop_rows(end - self.top)
         self.top = end
         return region
 
+    def _drop_rows(self, shift: int) -> None:
+        """Move the accumulator up by ``shift`` finished rows, in place: each copy moves at most
+        ``shift`` rows, so its source and destination never overlap and no second accumulator is made."""
+        keep = self.rows - shift
+        for lo in range(0, keep, shift):
+            hi = min(lo + shift, keep)
+            self.sums[:, lo:hi] = self.sums[:, lo + shift : hi + shift]
+            self.valid[lo:hi] = self.valid[lo + shift : hi + shift]
+        self.sums[:, keep:] = 0
+        self.valid[keep:] = True
+
     def _decode(self, panel: Panel, end: int) -> Region:
+        """Class maps of the finished rows, decoded ``DECODE_COLUMNS`` columns at a time so that the
+        float32 means never cost more than a small slice of the panel."""
         height, x0 = end - self.top, panel.x0
-        cols = slice(panel.col_lo - x0, panel.col_hi - x0)
-        total = self.row_total[self.top : end, None] * self.col_total[None, panel.col_lo : panel.col_hi]
-        mean = self.sums[:, :height, cols].float() / total
-        changed = mean[12] >= self.threshold
-        before = (mean[0:6].argmax(0) + 1) * changed
-        after = (mean[6:12].argmax(0) + 1) * changed
-        prob = torch.round(mean[12].clamp(0, 1) * PROB_SCALE)
-        maps = torch.stack([before, after, prob.to(before.dtype)]).to(torch.uint8).cpu().numpy()
+        maps = np.empty((3, height, panel.col_hi - panel.col_lo), np.uint8)
+        for lo in range(panel.col_lo, panel.col_hi, DECODE_COLUMNS):
+            hi = min(lo + DECODE_COLUMNS, panel.col_hi)
+            total = self.row_total[self.top : end, None] * self.col_total[None, lo:hi]
+            mean = self.sums[:, :height, lo - x0 : hi - x0].float() / total
+            changed = mean[12] >= self.threshold
+            before = (mean[0:6].argmax(0) + 1) * changed
+            after = (mean[6:12].argmax(0) + 1) * changed
+            prob = torch.round(mean[12].clamp(0, 1) * PROB_SCALE)
+            chunk = torch.stack([before, after, prob.to(before.dtype)]).to(torch.uint8)
+            maps[:, :, lo - panel.col_lo : hi - panel.col_lo] = chunk.cpu().numpy()
         window = Window(panel.col_lo, self.top, panel.col_hi - panel.col_lo, height)
+        cols = slice(panel.col_lo - x0, panel.col_hi - x0)
         valid = self.valid[:height, cols].to("cpu", copy=True).numpy()  # a copy: the accumulator moves on
         return Region(window, maps[0], maps[1], maps[2], valid)
 
