@@ -20,6 +20,7 @@ from rasterio.enums import Resampling
 from torch import nn
 
 from scd_core import __version__, checkpoint
+from scd_core.cpu_memory import release_freed_memory
 from scd_core.geo import engine, outputs, rasters, vectorize
 from scd_core.geo.errors import InvalidOptionError
 from scd_core.geo.grid import Grid, TilePlan
@@ -40,9 +41,12 @@ OUTPUT_FILES = {
     "preview": "preview.png",
 }
 #: GDAL's block cache in bytes. Its default, 5 % of RAM, fills with blocks of ever more tiles and makes
-#: memory grow with the raster; a fixed cache keeps it flat. (rasterio passes GDAL_CACHEMAX to
-#: GDALSetCacheMax, which counts bytes: a bare 128 would be a 128-byte cache that rereads every block.)
-GDAL_CACHE_BYTES = 128 * 1024 * 1024
+#: memory grow with the raster; a fixed cache keeps it flat. 64 MiB holds the blocks of a row of tiles
+#: of both dates 8,192 pixels wide (tiled inputs) and the outputs' blocks being written. With 128 MiB,
+#: an 8192² run peaked at 1.32× the memory of a 2048² one (benchmarks/bench_detect.py), with 64 MiB at
+#: 1.16×, equally fast within the noise of the measurement. (rasterio passes GDAL_CACHEMAX to GDALSetCacheMax,
+#: which counts bytes: a bare 64 would be a 64-byte cache that rereads every block.)
+GDAL_CACHE_BYTES = 64 * 1024 * 1024
 PREVIEW_SIZE = 640
 SAMPLE_SIZE = 1024
 DEFAULT_BATCH = {"cuda": 8, "cpu": 2}
@@ -267,6 +271,7 @@ def _detect(before, after, model, out_dir, *, aoi, bbox, bands, tile, overlap, b
                 )
             finally:
                 writer.close()
+            release_freed_memory()
             timings["inference"] = stats.loop_seconds
             timings["model"] = stats.model_seconds
 

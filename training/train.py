@@ -25,6 +25,7 @@ import yaml
 from torch.utils.data import DataLoader
 
 from scd_core import checkpoint
+from scd_core.cpu_memory import keep_freed_memory
 from scd_core.metrics import SCDConfusion
 from scd_core.models import build
 from scd_core.models.inference import class_maps, forward_padded
@@ -173,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
     args = parser.parse_args(argv)
     config = TrainConfig.from_yaml(args.config, args.set)
+    keep_freed_memory()  # this process is ours: let the model reuse its memory (scd_core.cpu_memory)
     path = train(config, log=lambda text: print(text, file=sys.stderr, flush=True))
     print(path)
     return 0

@@ -10,6 +10,7 @@ import importlib
 import sys
 
 from scd_core import __version__
+from scd_core.cpu_memory import keep_freed_memory
 from scd_core.errors import ScdInputError
 
 #: Sub-commands, in the order ``scd --help`` lists them; each is ``scd_core.cli.<name>``.
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    keep_freed_memory()  # this process is ours: let the model reuse its memory (scd_core.cpu_memory)
     try:
         return args.handler(args) or 0
     except ScdInputError as error:
