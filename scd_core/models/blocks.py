@@ -9,7 +9,13 @@ where the shape changes), a sum and a ReLU.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+
+def resize_like(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Bilinear resampling of ``x`` to the height and width of ``like`` (decoders joining scales)."""
+    return F.interpolate(x, size=like.shape[-2:], mode="bilinear", align_corners=False)
 
 
 class ConvBNReLU(nn.Sequential):

@@ -49,7 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from scd_core.models.blocks import ConvBNReLU
+from scd_core.models.blocks import ConvBNReLU, resize_like
 from scd_core.models.heads import Classifier
 from scd_core.models.losses import change_loss, change_targets, semantic_loss
 from scd_core.models.mit import HierarchicalTransformer
@@ -58,11 +58,6 @@ __all__ = ["CdSC", "cross_stitch", "semantic_co_alignment_loss"]
 
 #: Balancing factor α of the SCA loss, "empirically set to 0.8" (eq. 17).
 SCA_ALPHA = 0.8
-
-
-def _resize(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Bilinear resampling of ``x`` to the height and width of ``like``."""
-    return F.interpolate(x, size=like.shape[-2:], mode="bilinear", align_corners=False)
 
 
 def cross_stitch(x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
@@ -95,7 +90,7 @@ class MLPFusion(nn.Module):
         self.fuse = ConvBNReLU(len(in_channels) * embed_dim, embed_dim, kernel_size=1)
 
     def forward(self, features: Sequence[torch.Tensor]) -> torch.Tensor:
-        projected = [_resize(proj(f), features[0]) for proj, f in zip(self.project, features)]
+        projected = [resize_like(proj(f), features[0]) for proj, f in zip(self.project, features)]
         return self.fuse(torch.cat(projected, dim=1))
 
 
@@ -195,7 +190,7 @@ class CdSC(nn.Module):
         p_s2, x_s2 = self.semantic_head(features2)  # eq. (3), t = 2
         x_diff = self.difference_decoder(features1, features2)  # eq. (2)
         p_bcd = self.change_head(self.sce(x_s1, x_diff, x_s2))  # eqs. (4)-(6)
-        return {"sem1": _resize(p_s1, x1), "sem2": _resize(p_s2, x1), "change": _resize(p_bcd, x1)}
+        return {"sem1": resize_like(p_s1, x1), "sem2": resize_like(p_s2, x1), "change": resize_like(p_bcd, x1)}
 
     def loss(self, outputs: dict[str, torch.Tensor], label1: torch.Tensor, label2: torch.Tensor) -> torch.Tensor:
         """Eq. (18): ``L_s + L_c + L_sca``."""

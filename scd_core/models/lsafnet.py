@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from scd_core.models.blocks import ConvBNReLU, ResidualBlock
+from scd_core.models.blocks import ConvBNReLU, ResidualBlock, resize_like
 from scd_core.models.heads import Classifier
 from scd_core.models.losses import change_loss, change_targets, semantic_loss
 from scd_core.models.resnet import ResNet34, kaiming_init
@@ -52,11 +52,6 @@ __all__ = ["LSAFNet", "semantic_consistency_loss"]
 
 #: Hidden-channel reduction of the local and global attention branches (r of [14]).
 ATTENTION_REDUCTION = 4
-
-
-def _resize(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Bilinear resampling of ``x`` to the height and width of ``like``."""
-    return F.interpolate(x, size=like.shape[-2:], mode="bilinear", align_corners=False)
 
 
 class LocalGlobalChannelAttention(nn.Module):
@@ -122,8 +117,8 @@ class SemanticFusionModule(nn.Module):
         self.fuse_1 = LGAA(c1)
 
     def forward(self, f_1: torch.Tensor, f_2: torch.Tensor, f_3: torch.Tensor) -> torch.Tensor:
-        f_2 = self.fuse_2(f_2, _resize(self.reduce_3(f_3), f_2))  # eq. (1): F'_2
-        return self.fuse_1(f_1, _resize(self.reduce_2(f_2), f_1))  # eq. (2): F_H
+        f_2 = self.fuse_2(f_2, resize_like(self.reduce_3(f_3), f_2))  # eq. (1): F'_2
+        return self.fuse_1(f_1, resize_like(self.reduce_2(f_2), f_1))  # eq. (2): F_H
 
 
 class ConvBlock(nn.Module):
@@ -137,7 +132,7 @@ class ConvBlock(nn.Module):
         self.depthwise = ConvBNReLU(out_channels, out_channels, kernel_size=3, groups=out_channels)
 
     def forward(self, high: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
-        return self.depthwise(self.residual(torch.cat([_resize(high, low), low], dim=1)))
+        return self.depthwise(self.residual(torch.cat([resize_like(high, low), low], dim=1)))
 
 
 class SemanticDecoder(nn.Module):
@@ -222,9 +217,9 @@ class LSAFNet(nn.Module):
         decoded_1, decoded_2 = self._decode(x1), self._decode(x2)
         change = self.change_classifier(self.change_decoder(decoded_1, decoded_2))
         return {
-            "sem1": _resize(self.semantic_classifier(decoded_1[-1]), x1),  # X_1
-            "sem2": _resize(self.semantic_classifier(decoded_2[-1]), x2),  # X_2
-            "change": _resize(change, x1),  # X_C
+            "sem1": resize_like(self.semantic_classifier(decoded_1[-1]), x1),  # X_1
+            "sem2": resize_like(self.semantic_classifier(decoded_2[-1]), x2),  # X_2
+            "change": resize_like(change, x1),  # X_C
         }
 
     def loss(self, outputs: dict[str, torch.Tensor], label1: torch.Tensor, label2: torch.Tensor) -> torch.Tensor:
