@@ -39,9 +39,18 @@ def worker_detect(args: argparse.Namespace) -> dict:
     import scd_core
 
     started = time.perf_counter()
-    result = scd_core.detect(args.before, args.after, args.ckpt, args.out, tile=args.tile, overlap=args.overlap, batch=args.batch, device=args.device, overwrite=True)
+    result = scd_core.detect(
+        args.before, args.after, args.ckpt, args.out, tile=args.tile, overlap=args.overlap, batch=args.batch, device=args.device, threshold=args.threshold, overwrite=True
+    )
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "loop_seconds": result.timings["inference"], "model_seconds": result.timings["model"], "tiles": result.counts["tiles"], "peak_rss_mb": peak_rss_mb()}
+    return {
+        "seconds": seconds,
+        "loop_seconds": result.timings["inference"],
+        "model_seconds": result.timings["model"],
+        "tiles": result.counts["tiles"],
+        "features": result.counts["features"],
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def _tiles_in_memory(args: argparse.Namespace):
@@ -122,6 +131,18 @@ def worker_naive(args: argparse.Namespace) -> dict:
 
 
 WORKERS = {"detect": worker_detect, "model": worker_model, "naive": worker_naive}
+#: Threshold of the untrained speed models' runs: it changes no compute of the loop, but keeps their
+#: near-0.5 noise from becoming millions of one-pixel polygons whose vectorising would dwarf the model.
+SPEED_RUN_THRESHOLD = 0.99
+
+
+def geo_pair(root: Path, size: int) -> tuple[Path, Path]:
+    """The synthetic SIZE² pair in ``root``, made once: an 8192² pair takes minutes, so later runs with
+    the same ``--workdir`` reuse it."""
+    folder = root / f"pair{size}"
+    if not (folder / "after.tif").exists():
+        write_geo_pair(folder, size, seed=1, keep_scene=False)
+    return folder / "before.tif", folder / "after.tif"
 
 
 def spawn(kind: str, **options) -> dict:
@@ -147,7 +168,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3, help="timings of the engine and of the model alone, taken in turn")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--workdir", default=None, help="folder for pairs and outputs; pairs already there are reused")
+    parser.add_argument("--threshold", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     for name in ("before", "after", "ckpt", "out"):
         parser.add_argument(f"--{name}", help=argparse.SUPPRESS)
@@ -161,21 +183,19 @@ def main() -> None:
 
     from scd_core import checkpoint
     from scd_core.models import build
-    from scd_core.synth import write_geo_pair
-
     root = Path(args.workdir or tempfile.mkdtemp(prefix="scd-bench-"))
-    pairs = {size: write_geo_pair(root / f"pair{size}", size, seed=1, keep_scene=False) for size in (args.size, args.big)}
+    pairs = {size: geo_pair(root, size) for size in (args.size, args.big)}
     common = {"tile": args.tile, "overlap": args.overlap, "batch": args.batch}
     report: dict = {"size": args.size, "big": args.big, **common, "threads": torch.get_num_threads(), "models": {}}
     models = args.models.split(",")
     for name in models:
         ckpt = root / f"{name}.ckpt"
         checkpoint.save(build(name, **({"width": args.width} if args.width else {})), ckpt, tile_size=args.tile)
-        pair = pairs[args.size]
-        paths = {"before": pair.before, "after": pair.after, "ckpt": ckpt}
+        before, after = pairs[args.size]
+        paths = {"before": before, "after": after, "ckpt": ckpt}
         engines, alones = [], []
         for _ in range(args.repeats):
-            engines.append(spawn("detect", **paths, out=root / f"out-{name}", device=args.device, **common))
+            engines.append(spawn("detect", **paths, out=root / f"out-{name}", device=args.device, threshold=SPEED_RUN_THRESHOLD, **common))
             alones.append(spawn("model", **paths, out=root / "unused", device=args.device, **common))
         engine = min(engines, key=lambda run: run["loop_seconds"])
         alone = min(alones, key=lambda run: run["seconds"])
@@ -188,19 +208,21 @@ def main() -> None:
             "model_alone_s_runs": [round(run["seconds"], 2) for run in alones],
             "engine_overhead": round(engine["loop_seconds"] / alone["seconds"] - 1, 3),
             "megapixels_per_s_cpu": round(megapixels / engine["seconds"], 3) if args.device == "cpu" else None,
+            "features": engine["features"],
         }
         if torch.cuda.is_available():
-            gpu = spawn("detect", **paths, out=root / f"out-{name}-gpu", device="cuda", **{**common, "batch": 8})
+            gpu = spawn("detect", **paths, out=root / f"out-{name}-gpu", device="cuda", threshold=SPEED_RUN_THRESHOLD, **{**common, "batch": 8})
             entry["megapixels_per_s_gpu_amp"] = round(megapixels / gpu["seconds"], 3)
             entry["gpu_busy_share"] = round(gpu["model_seconds"] / gpu["loop_seconds"], 3)
         report["models"][name] = entry
+        print(json.dumps({name: entry}), file=sys.stderr, flush=True)  # partial results survive an interrupted run
 
     small = Path(args.memory_model)
     memory = {}
     for size, pair in pairs.items():
-        memory[size] = spawn("detect", before=pair.before, after=pair.after, ckpt=small, out=root / f"mem{size}", device=args.device, **common)
-    naive = spawn("naive", before=pairs[args.size].before, after=pairs[args.size].after, ckpt=small, out=root / "naive", device=args.device, **common)
-    naive_big = spawn("naive", before=pairs[args.big].before, after=pairs[args.big].after, ckpt=small, out=root / "naive-big", device=args.device, **common)
+        memory[size] = spawn("detect", before=pair[0], after=pair[1], ckpt=small, out=root / f"mem{size}", device=args.device, **common)
+    naive = spawn("naive", before=pairs[args.size][0], after=pairs[args.size][1], ckpt=small, out=root / "naive", device=args.device, **common)
+    naive_big = spawn("naive", before=pairs[args.big][0], after=pairs[args.big][1], ckpt=small, out=root / "naive-big", device=args.device, **common)
     report["memory"] = {
         "model": small.name,
         f"peak_rss_mb_{args.size}": round(memory[args.size]["peak_rss_mb"], 1),
