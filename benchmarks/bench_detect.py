@@ -9,7 +9,8 @@
 * with a GPU: megapixels per second with AMP, and the share of the loop the GPU was busy.
 
 Usage: ``python benchmarks/bench_detect.py [--size 2048] [--big 8192] [--models asn,fc_siam_diff]``.
-The speed models run untrained (weights do not change their compute); the memory and naive
+The speed models run untrained (weights do not change their compute) at threshold 0.99 (which changes
+no compute either, and keeps their noise from becoming millions of polygons); the memory and naive
 comparisons run the demo model, whose change maps look like real ones. Pairs come from
 :mod:`scd_core.synth`. Every measurement runs in a fresh process set up as ``scd detect``'s is
 (:func:`scd_core.cpu_memory.keep_freed_memory`).
