@@ -2,7 +2,7 @@
 
 * engine overhead: ``scd_core.detect``'s tiled loop against the model alone on the same tiles (already
   in memory, same batches), each timed ``--repeats`` times in turn, the fastest of each kept (timings on
-  a shared 2-core machine vary by ±10 % from run to run); target ≤ 15 %;
+  a shared 2-core machine vary by 10–30 % between identical runs); target ≤ 15 %;
 * memory: peak RSS of a SIZE² pair against a BIG² pair (each run in its own process); target ≤ 1.25;
 * megapixels per second on CPU for each model (ASN and a small baseline by default);
 * the naive way (whole rasters in memory, one tile at a time, no batching): speed and memory ratios;
@@ -140,6 +140,8 @@ SPEED_RUN_THRESHOLD = 0.99
 def geo_pair(root: Path, size: int) -> tuple[Path, Path]:
     """The synthetic SIZE² pair in ``root``, made once: an 8192² pair takes minutes, so later runs with
     the same ``--workdir`` reuse it."""
+    from scd_core.synth import write_geo_pair
+
     folder = root / f"pair{size}"
     if not (folder / "after.tif").exists():
         write_geo_pair(folder, size, seed=1, keep_scene=False)
