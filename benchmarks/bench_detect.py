@@ -15,6 +15,7 @@ comparisons run the demo model, whose change maps look like real ones. Pairs com
 :mod:`scd_core.synth`. Every measurement runs in a fresh process set up as ``scd detect``'s is
 (:func:`scd_core.cpu_memory.keep_freed_memory`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,16 @@ def worker_detect(args: argparse.Namespace) -> dict:
 
     started = time.perf_counter()
     result = scd_core.detect(
-        args.before, args.after, args.ckpt, args.out, tile=args.tile, overlap=args.overlap, batch=args.batch, device=args.device, threshold=args.threshold, overwrite=True
+        args.before,
+        args.after,
+        args.ckpt,
+        args.out,
+        tile=args.tile,
+        overlap=args.overlap,
+        batch=args.batch,
+        device=args.device,
+        threshold=args.threshold,
+        overwrite=True,
     )
     seconds = time.perf_counter() - started
     return {
@@ -72,7 +82,10 @@ def _tiles_in_memory(args: argparse.Namespace):
     arrays = [normaliser(a) for a in arrays]
     plan = TilePlan.build(arrays[0].shape[1], arrays[0].shape[2], args.tile, args.overlap)
     tiles = list({(t.row, t.col): t for t in plan.tiles()}.values())
-    crops = [[torch.from_numpy(a[:, t.row : t.row + t.height, t.col : t.col + t.width].copy()) for t in tiles] for a in arrays]
+    crops = [
+        [torch.from_numpy(a[:, t.row : t.row + t.height, t.col : t.col + t.width].copy()) for t in tiles]
+        for a in arrays
+    ]
     return model, meta, plan, tiles, crops, arrays
 
 
@@ -121,11 +134,19 @@ def worker_naive(args: argparse.Namespace) -> dict:
             weights[where] += w
     mean = sums / weights
     changed = mean[12] >= meta["threshold"]
-    before, after = ((mean[0:6].argmax(0) + 1) * changed).astype(np.uint8), ((mean[6:12].argmax(0) + 1) * changed).astype(np.uint8)
+    before, after = (
+        ((mean[0:6].argmax(0) + 1) * changed).astype(np.uint8),
+        ((mean[6:12].argmax(0) + 1) * changed).astype(np.uint8),
+    )
     with rasterio.open(args.before) as source:
         profile = {**source.profile, "count": 1, "dtype": "uint8", "compress": "deflate", "tiled": True}
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    for name, values in (("change_type", change_code(before, after)), ("before_class", before), ("after_class", after), ("change_prob", np.round(mean[12] * 250).astype(np.uint8))):
+    for name, values in (
+        ("change_type", change_code(before, after)),
+        ("before_class", before),
+        ("after_class", after),
+        ("change_prob", np.round(mean[12] * 250).astype(np.uint8)),
+    ):
         with rasterio.open(Path(args.out) / f"{name}.tif", "w", **profile) as dataset:
             dataset.write(values, 1)
     return {"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()}
@@ -150,7 +171,13 @@ def geo_pair(root: Path, size: int) -> tuple[Path, Path]:
 
 def spawn(kind: str, **options) -> dict:
     """Run one measurement in a fresh process, so peak RSS is its own."""
-    command = [sys.executable, __file__, "--worker", kind, *(f"--{k.replace('_', '-')}={v}" for k, v in options.items())]
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        kind,
+        *(f"--{k.replace('_', '-')}={v}" for k, v in options.items()),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -161,7 +188,8 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=8192)
     parser.add_argument("--models", default="asn,fc_siam_diff", help="registry names, run untrained for speed")
     parser.add_argument(
-        "--memory-model", default=str(DEMO_MODEL),
+        "--memory-model",
+        default=str(DEMO_MODEL),
         help="checkpoint for the memory and naive comparisons (default: the demo model); a trained model draws "
         "realistic change maps, where an untrained one draws noise whose millions of polygons would dominate",
     )
@@ -169,7 +197,9 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=512)
     parser.add_argument("--overlap", type=int, default=128, help="the engine's default for 512-pixel tiles")
     parser.add_argument("--batch", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3, help="timings of the engine and of the model alone, taken in turn")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timings of the engine and of the model alone, taken in turn"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workdir", default=None, help="folder for pairs and outputs; pairs already there are reused")
     parser.add_argument("--threshold", type=float, default=None, help=argparse.SUPPRESS)
@@ -186,6 +216,7 @@ def main() -> None:
 
     from scd_core import checkpoint
     from scd_core.models import build
+
     root = Path(args.workdir or tempfile.mkdtemp(prefix="scd-bench-"))
     pairs = {size: geo_pair(root, size) for size in (args.size, args.big)}
     common = {"tile": args.tile, "overlap": args.overlap, "batch": args.batch}
@@ -198,7 +229,16 @@ def main() -> None:
         paths = {"before": before, "after": after, "ckpt": ckpt}
         engines, alones = [], []
         for _ in range(args.repeats):
-            engines.append(spawn("detect", **paths, out=root / f"out-{name}", device=args.device, threshold=SPEED_RUN_THRESHOLD, **common))
+            engines.append(
+                spawn(
+                    "detect",
+                    **paths,
+                    out=root / f"out-{name}",
+                    device=args.device,
+                    threshold=SPEED_RUN_THRESHOLD,
+                    **common,
+                )
+            )
             alones.append(spawn("model", **paths, out=root / "unused", device=args.device, **common))
         engine = min(engines, key=lambda run: run["loop_seconds"])
         alone = min(alones, key=lambda run: run["seconds"])
@@ -214,7 +254,14 @@ def main() -> None:
             "features": engine["features"],
         }
         if torch.cuda.is_available():
-            gpu = spawn("detect", **paths, out=root / f"out-{name}-gpu", device="cuda", threshold=SPEED_RUN_THRESHOLD, **{**common, "batch": 8})
+            gpu = spawn(
+                "detect",
+                **paths,
+                out=root / f"out-{name}-gpu",
+                device="cuda",
+                threshold=SPEED_RUN_THRESHOLD,
+                **{**common, "batch": 8},
+            )
             entry["megapixels_per_s_gpu_amp"] = round(megapixels / gpu["seconds"], 3)
             entry["gpu_busy_share"] = round(gpu["model_seconds"] / gpu["loop_seconds"], 3)
         report["models"][name] = entry
@@ -223,9 +270,27 @@ def main() -> None:
     small = Path(args.memory_model)
     memory = {}
     for size, pair in pairs.items():
-        memory[size] = spawn("detect", before=pair[0], after=pair[1], ckpt=small, out=root / f"mem{size}", device=args.device, **common)
-    naive = spawn("naive", before=pairs[args.size][0], after=pairs[args.size][1], ckpt=small, out=root / "naive", device=args.device, **common)
-    naive_big = spawn("naive", before=pairs[args.big][0], after=pairs[args.big][1], ckpt=small, out=root / "naive-big", device=args.device, **common)
+        memory[size] = spawn(
+            "detect", before=pair[0], after=pair[1], ckpt=small, out=root / f"mem{size}", device=args.device, **common
+        )
+    naive = spawn(
+        "naive",
+        before=pairs[args.size][0],
+        after=pairs[args.size][1],
+        ckpt=small,
+        out=root / "naive",
+        device=args.device,
+        **common,
+    )
+    naive_big = spawn(
+        "naive",
+        before=pairs[args.big][0],
+        after=pairs[args.big][1],
+        ckpt=small,
+        out=root / "naive-big",
+        device=args.device,
+        **common,
+    )
     report["memory"] = {
         "model": small.name,
         f"peak_rss_mb_{args.size}": round(memory[args.size]["peak_rss_mb"], 1),

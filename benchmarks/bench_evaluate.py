@@ -9,6 +9,7 @@ they agree and prints one JSON object:
 Generating a scene costs more than scoring it, so ``--distinct`` scenes are generated and hard-linked
 under further names up to ``--pairs`` files per folder: every file is still decoded and scored.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,9 @@ def naive_read(path: Path) -> np.ndarray:
 def naive_evaluate(pred_root: Path, gt_root: Path) -> dict:
     confusion = SCDConfusion()
     for path in sorted((gt_root / "label1").glob("*.png")):
-        maps = [naive_read(root / folder / path.name) for root in (pred_root, gt_root) for folder in ("label1", "label2")]
+        maps = [
+            naive_read(root / folder / path.name) for root in (pred_root, gt_root) for folder in ("label1", "label2")
+        ]
         confusion.update(*maps)
     return confusion.scores()
 
@@ -70,7 +73,9 @@ def main() -> None:
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "scd_core", "evaluate", str(root), str(root), "--json"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         ours_seconds = time.perf_counter() - started
         ours = json.loads(done.stdout)
@@ -80,17 +85,22 @@ def main() -> None:
         naive_seconds = time.perf_counter() - started
 
     assert ours["from_to"] == naive["from_to"] and ours["per_date"] == naive["per_date"]
-    print(json.dumps({
-        "pairs": args.pairs,
-        "distinct_scenes": min(args.distinct, args.pairs),
-        "size": args.size,
-        "cpu_cores": os.cpu_count(),
-        "generate_seconds": round(generated, 2),
-        "scd_evaluate_seconds": round(ours_seconds, 2),
-        "scd_evaluate_pairs_per_second": round(args.pairs / ours_seconds, 1),
-        "naive_seconds": round(naive_seconds, 2),
-        "speedup_vs_naive": round(naive_seconds / ours_seconds, 2),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "pairs": args.pairs,
+                "distinct_scenes": min(args.distinct, args.pairs),
+                "size": args.size,
+                "cpu_cores": os.cpu_count(),
+                "generate_seconds": round(generated, 2),
+                "scd_evaluate_seconds": round(ours_seconds, 2),
+                "scd_evaluate_pairs_per_second": round(args.pairs / ours_seconds, 1),
+                "naive_seconds": round(naive_seconds, 2),
+                "speedup_vs_naive": round(naive_seconds / ours_seconds, 2),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

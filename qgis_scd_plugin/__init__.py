@@ -5,7 +5,7 @@ in a separate Python environment (the backend) and reads its JSON-lines progress
 """
 
 
-def classFactory(iface):  # noqa: N802 (QGIS's name)
+def classFactory(iface):
     """Called by QGIS (and qgis_process, with ``iface`` None) to create the plugin."""
     from .plugin import ScdPlugin
 

@@ -6,13 +6,13 @@ is what crashes QGIS in other deep-learning plugins. So the engine always runs a
 started as ``<backend python> -m scd_core``, with QGIS's Python, GDAL and PROJ settings removed from
 its environment (they point at QGIS's copies, not at the ones the backend's packages were built with).
 """
+
 from __future__ import annotations
 
-import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping
 
 #: Variables of QGIS's Python that would make the backend's Python import QGIS's packages.
 _PYTHON_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")
@@ -23,9 +23,9 @@ SETUP_HELP = (
     "The scd plugin runs its model in a separate Python environment (the backend) that has PyTorch "
     "and the scd engine (the scd-core package); QGIS's own Python is never used for it. Set one up in "
     "one of these ways:\n"
-    "  1. In QGIS: Raster ▸ Semantic change detection ▸ Settings…, press \"Install backend\" (it creates "
+    '  1. In QGIS: Raster ▸ Semantic change detection ▸ Settings…, press "Install backend" (it creates '
     "a virtual environment in your QGIS profile and installs scd-core and PyTorch into it with pip), or "
-    "pick the Python of an environment you already have, then press \"Check backend\".\n"
+    'pick the Python of an environment you already have, then press "Check backend".\n'
     "  2. Set the SCD_PYTHON environment variable to that Python before starting QGIS.\n"
     "  3. Put the `scd` command of an installed scd-core on PATH."
 )
@@ -42,7 +42,7 @@ class Backend:
     python: str
     found_in: str
 
-    def command(self, *arguments: str) -> List[str]:
+    def command(self, *arguments: str) -> list[str]:
         """The command line running ``scd <arguments>`` in the backend."""
         return [self.python, "-m", "scd_core", *arguments]
 
@@ -56,7 +56,9 @@ def find_backend(configured_python: str, environ: Mapping[str, str]) -> Backend:
     for python, found_in in ((configured_python, "the plugin settings"), (environ.get("SCD_PYTHON", ""), "SCD_PYTHON")):
         if python:
             if not Path(python).is_file():
-                raise BackendNotFoundError(f"The backend Python set in {found_in}, {python}, does not exist.\n\n{SETUP_HELP}")
+                raise BackendNotFoundError(
+                    f"The backend Python set in {found_in}, {python}, does not exist.\n\n{SETUP_HELP}"
+                )
             return Backend(python, found_in)
     executable = shutil.which("scd", path=environ.get("PATH"))
     if executable:
@@ -81,7 +83,7 @@ def python_of_executable(executable: Path) -> str:
     raise BackendNotFoundError(f"Cannot tell which Python runs {executable}.\n\n{SETUP_HELP}")
 
 
-def worker_environment(environ: Mapping[str, str]) -> Dict[str, str]:
+def worker_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """``environ`` without QGIS's Python, GDAL and PROJ variables, with unbuffered UTF-8 output."""
     cleaned = {
         name: value
@@ -91,4 +93,3 @@ def worker_environment(environ: Mapping[str, str]) -> Dict[str, str]:
     cleaned["PYTHONUNBUFFERED"] = "1"
     cleaned["PYTHONIOENCODING"] = "utf-8"
     return cleaned
-

@@ -3,10 +3,11 @@
 Commands run through QProcess, so QGIS stays responsive while PyTorch loads or pip downloads, and their
 output streams into the dialog.
 """
+
 from __future__ import annotations
 
 import os
-from typing import Callable, List, Optional
+from typing import Callable
 
 from qgis.core import QgsApplication, QgsProcessingUtils
 from qgis.gui import QgsFileWidget
@@ -26,13 +27,21 @@ from qgis.PyQt.QtWidgets import (
 
 from . import settings
 from .backend import BackendNotFoundError, find_backend, worker_environment
-from .backend_setup import base_python, default_pip_spec, default_venv, install_commands, parse_report, probe_command, venv_python
+from .backend_setup import (
+    base_python,
+    default_pip_spec,
+    default_venv,
+    install_commands,
+    parse_report,
+    probe_command,
+    venv_python,
+)
 
 
 class BackendDialog(QDialog):
     """Choose, check and install the backend that runs the model."""
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Semantic change detection: settings")
         self.setMinimumWidth(640)
@@ -59,18 +68,20 @@ class BackendDialog(QDialog):
         self.process.finished.connect(self._finished)
         self.process.errorOccurred.connect(self._failed_to_start)
         self._stdout = ""
-        self._queue: List[List[str]] = []
-        self._on_success: Optional[Callable[[], None]] = None
+        self._queue: list[list[str]] = []
+        self._on_success: Callable[[], None] | None = None
         self._echo_stdout = True
         self._layout()
 
     def _layout(self) -> None:
         form = QFormLayout()
         form.addRow("Backend Python", self.python)
-        form.addRow(QLabel(
-            "Empty: the SCD_PYTHON environment variable, else the scd command on PATH. "
-            "The backend is a Python environment with PyTorch and scd-core; QGIS's own Python is never used for the model."
-        ))
+        form.addRow(
+            QLabel(
+                "Empty: the SCD_PYTHON environment variable, else the scd command on PATH. "
+                "The backend is a Python environment with PyTorch and scd-core; QGIS's own Python is never used for the model."
+            )
+        )
         form.addRow("Python to create the venv with (3.10+)", self.base_python)
         form.addRow("pip installs", self.pip_spec)
         form.addRow(QLabel(f"Install backend creates a virtual environment in {self.venv} and selects it."))
@@ -100,9 +111,13 @@ class BackendDialog(QDialog):
         """Create the venv in the profile, pip-install scd-core into it, select it and check it."""
         python = self.base_python.filePath()
         if not python:
-            self.log.setPlainText("No Python found to create the virtual environment with; choose a Python 3.10 or newer.")
+            self.log.setPlainText(
+                "No Python found to create the virtual environment with; choose a Python 3.10 or newer."
+            )
             return
-        self.log.setPlainText(f"Installing the backend into {self.venv}; this downloads PyTorch and can take minutes.\n")
+        self.log.setPlainText(
+            f"Installing the backend into {self.venv}; this downloads PyTorch and can take minutes.\n"
+        )
         self._run(install_commands(python, self.venv, self.pip_spec.text()), self._select_installed, echo_stdout=True)
 
     def _select_installed(self) -> None:
@@ -115,7 +130,7 @@ class BackendDialog(QDialog):
         except ValueError as error:
             self.log.appendPlainText(f"The check failed: {error}")
 
-    def _run(self, commands: List[List[str]], on_success: Callable[[], None], echo_stdout: bool) -> None:
+    def _run(self, commands: list[list[str]], on_success: Callable[[], None], echo_stdout: bool) -> None:
         """Run ``commands`` one after the other; ``on_success`` once all succeeded."""
         self._queue = list(commands)
         self._on_success = on_success

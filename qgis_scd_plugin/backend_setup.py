@@ -4,6 +4,7 @@ The check runs a few lines in the backend's Python that report its versions and 
 JSON line; QGIS's Python learns them without importing torch itself. The install creates a virtual
 environment in the QGIS profile and pip-installs scd-core (which brings PyTorch) into it.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,6 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
 
 from .paths import backend_source
 
@@ -41,10 +41,10 @@ class BackendReport:
 
     python: str
     executable: str
-    scd: Optional[str] = None
-    torch: Optional[str] = None
-    cuda_devices: List[str] = field(default_factory=list)
-    problems: List[str] = field(default_factory=list)
+    scd: str | None = None
+    torch: str | None = None
+    cuda_devices: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
     @property
     def usable(self) -> bool:
@@ -82,7 +82,7 @@ def parse_report(stdout: str) -> BackendReport:
     raise ValueError(f"the backend printed no report: {stdout.strip()[-500:] or '(nothing)'}")
 
 
-def probe_command(python: str) -> List[str]:
+def probe_command(python: str) -> list[str]:
     return [python, "-c", PROBE]
 
 
@@ -101,7 +101,7 @@ def default_pip_spec() -> str:
     return str(backend_source())
 
 
-def install_commands(base_python: str, venv: Path, pip_spec: str) -> List[List[str]]:
+def install_commands(base_python: str, venv: Path, pip_spec: str) -> list[list[str]]:
     """Create ``venv`` with ``base_python`` (Python 3.10 or newer) and install ``pip_spec`` into it."""
     python = str(venv_python(venv))
     return [
@@ -110,7 +110,7 @@ def install_commands(base_python: str, venv: Path, pip_spec: str) -> List[List[s
     ]
 
 
-def base_python() -> Optional[str]:
+def base_python() -> str | None:
     """A plain Python to create the venv with: QGIS's own Python's interpreter (QGIS's ``sys.executable``
     is QGIS itself), else ``python3`` on PATH; None when there is none."""
     prefix = Path(sys.base_exec_prefix)

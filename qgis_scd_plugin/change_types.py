@@ -7,13 +7,13 @@ contract: 0 is "no change", and ``1 + 6*(c1-1) + (c2-1)`` for a change from clas
 The display colours are chosen to read on imagery, not to copy SECOND's label colours (a tree in
 SECOND's green vanishes over a forest): the hue says what the land became, the lightness what it was.
 """
+
 from __future__ import annotations
 
 import colorsys
 from dataclasses import dataclass
-from typing import List, Tuple
 
-RGB = Tuple[int, int, int]
+RGB = tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class LandCover:
 
 
 #: SECOND's classes, 1-6, in the order of the change-type codes.
-CLASSES: Tuple[LandCover, ...] = (
+CLASSES: tuple[LandCover, ...] = (
     LandCover(1, "water", 205),
     LandCover(2, "non-vegetated ground surface", 30),
     LandCover(3, "low vegetation", 58),
@@ -80,10 +80,8 @@ def change_code(from_index: int, to_index: int) -> int:
     return 1 + NUM_CLASSES * (from_index - 1) + (to_index - 1)
 
 
-def change_types() -> List[ChangeType]:
+def change_types() -> list[ChangeType]:
     """All 36 change types, in code order (1..36)."""
     return [
-        ChangeType(change_code(before.index, after.index), before, after)
-        for before in CLASSES
-        for after in CLASSES
+        ChangeType(change_code(before.index, after.index), before, after) for before in CLASSES for after in CLASSES
     ]

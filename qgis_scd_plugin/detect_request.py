@@ -1,8 +1,9 @@
 """What one run of ``scd detect`` is asked to do, and its command-line arguments (the engine's contract)."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -15,19 +16,19 @@ class DetectRequest:
     after: str
     out_dir: str
     model: str
-    aoi: Optional[str] = None
+    aoi: str | None = None
     #: xmin, ymin, xmax, ymax in ``bbox_crs`` (an authority id such as ``EPSG:32631``).
-    bbox: Optional[Tuple[float, float, float, float]] = None
+    bbox: tuple[float, float, float, float] | None = None
     bbox_crs: str = ""
     bands: Sequence[int] = ()
-    tile_size: Optional[int] = None
-    overlap: Optional[int] = None
-    batch_size: Optional[int] = None
+    tile_size: int | None = None
+    overlap: int | None = None
+    batch_size: int | None = None
     device: str = "auto"
-    threshold: Optional[float] = None
-    min_area: Optional[float] = None
+    threshold: float | None = None
+    min_area: float | None = None
 
-    def arguments(self) -> List[str]:
+    def arguments(self) -> list[str]:
         """``detect ...`` arguments, with JSON-lines progress on stdout."""
         arguments = ["detect", self.before, self.after, "-o", self.out_dir, "--model", self.model]
         if self.aoi:

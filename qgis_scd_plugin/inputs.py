@@ -5,11 +5,11 @@ file is passed as that file. Any other raster layer (WMS, WMTS/XYZ tiles, a virt
 database raster) is first written by QGIS to a GeoTIFF covering the area of interest, so everything
 QGIS can display can be compared. The AOI's features are written to a GeoPackage.
 """
+
 from __future__ import annotations
 
 import math
 import os
-from typing import Optional
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -43,7 +43,7 @@ def require_crs(layer: QgsRasterLayer, role: str) -> None:
         )
 
 
-def local_file(layer: QgsRasterLayer) -> Optional[str]:
+def local_file(layer: QgsRasterLayer) -> str | None:
     """The file behind a GDAL raster layer, or None when the layer is not a plain local file."""
     if layer.providerType() != "gdal":
         return None
@@ -70,7 +70,9 @@ def export_raster(
             f"Exporting '{layer.name()}' over this area would make a {width} × {height} pixel image. "
             "Set EXTENT or AOI to a smaller area."
         )
-    feedback.pushInfo(f"Exporting '{layer.name()}' ({layer.providerType()}) to {width} × {height} pixels for the worker.")
+    feedback.pushInfo(
+        f"Exporting '{layer.name()}' ({layer.providerType()}) to {width} × {height} pixels for the worker."
+    )
     pipe = QgsRasterPipe()
     if not pipe.set(layer.dataProvider().clone()):
         raise QgsProcessingException(f"Cannot read the raster '{layer.name()}' for export.")
@@ -84,11 +86,13 @@ def export_raster(
     if feedback.isCanceled():
         return path
     if error != QgsRasterFileWriter.NoError:
-        raise QgsProcessingException(f"Exporting the raster '{layer.name()}' to {path} failed (QGIS error {int(error)}).")
+        raise QgsProcessingException(
+            f"Exporting the raster '{layer.name()}' to {path} failed (QGIS error {int(error)})."
+        )
     return path
 
 
-def _resolution(layer: QgsRasterLayer) -> "tuple[float, float]":
+def _resolution(layer: QgsRasterLayer) -> tuple[float, float]:
     provider = layer.dataProvider()
     if provider.capabilities() & QgsRasterDataProvider.Size:
         return layer.rasterUnitsPerPixelX(), layer.rasterUnitsPerPixelY()

@@ -4,6 +4,7 @@ In the repository ``metadata.txt``, ``icons/``, ``styles/`` and ``models/`` are 
 ``metadata.txt`` and to folders of ``resources/``; ``make plugin`` copies the files they point at into
 the zip, so the plugin reads the same paths in a checkout and in an installed copy.
 """
+
 from __future__ import annotations
 
 import configparser

@@ -1,7 +1,6 @@
 """The plugin object QGIS loads: registers the Processing provider, adds the menu and toolbar entries."""
-from __future__ import annotations
 
-from typing import List, Optional
+from __future__ import annotations
 
 from qgis.core import QgsApplication
 from qgis.PyQt.QtGui import QIcon
@@ -19,10 +18,10 @@ class ScdPlugin:
 
     def __init__(self, iface) -> None:
         self.iface = iface
-        self.provider: Optional[ScdProvider] = None
-        self.actions: List[QAction] = []
-        self.toolbar: Optional[QToolBar] = None
-        self.dialog: Optional[QDialog] = None
+        self.provider: ScdProvider | None = None
+        self.actions: list[QAction] = []
+        self.toolbar: QToolBar | None = None
+        self.dialog: QDialog | None = None
 
     def initProcessing(self) -> None:
         """Register the provider; qgis_process calls only this, and with no interface."""

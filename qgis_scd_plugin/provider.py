@@ -1,7 +1,6 @@
 """The Processing provider ``scd``: "Semantic change detection" in the Processing toolbox."""
-from __future__ import annotations
 
-from typing import List
+from __future__ import annotations
 
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
@@ -34,10 +33,10 @@ class ScdProvider(QgsProcessingProvider):
     def loadAlgorithms(self) -> None:
         self.addAlgorithm(DetectChangesAlgorithm())
 
-    def supportedOutputVectorLayerExtensions(self) -> List[str]:
+    def supportedOutputVectorLayerExtensions(self) -> list[str]:
         return ["gpkg"]
 
-    def supportedOutputRasterLayerExtensions(self) -> List[str]:
+    def supportedOutputRasterLayerExtensions(self) -> list[str]:
         return ["tif"]
 
     def defaultVectorFileExtension(self, hasGeometry: bool = True) -> str:

@@ -1,4 +1,5 @@
 """The plugin's settings, kept in the QGIS profile (QgsSettings) under ``scd/``."""
+
 from __future__ import annotations
 
 from qgis.core import QgsSettings

@@ -6,6 +6,7 @@ as its default style, and the change-type raster gets a ``.qml`` beside it, whic
 raster's default style. Processing itself loads outputs without their default styles, so the layers it
 adds to the map get the same QML from a layer post-processor.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -62,7 +63,9 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
         super().__init__()
         self.style = style
 
-    def postProcessLayer(self, layer: QgsMapLayer, context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> None:
+    def postProcessLayer(
+        self, layer: QgsMapLayer, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> None:
         message, loaded = layer.loadNamedStyle(str(self.style))
         if not loaded and feedback is not None:
             feedback.pushWarning(f"Could not style {layer.name()} with {self.style}: {message}")

@@ -6,6 +6,7 @@ queue, and everything that touches the feedback happens on the algorithm's own t
 polls the feedback's cancel flag every tenth of a second: a cancelled worker gets SIGTERM (the engine
 then removes its partial outputs) and, if it has not exited within a second and a half, SIGKILL.
 """
+
 from __future__ import annotations
 
 import collections
@@ -16,7 +17,8 @@ import signal
 import subprocess
 import threading
 import time
-from typing import IO, Any, Deque, Dict, List, Mapping, Optional, Tuple
+from collections.abc import Mapping
+from typing import IO, Any
 
 from qgis.core import QgsProcessingFeedback
 
@@ -25,7 +27,7 @@ _GRACE_SECONDS = 1.5
 #: Lines of the worker's own text (not protocol events) quoted when it dies without an error event.
 _TEXT_LINES_KEPT = 20
 
-Event = Dict[str, Any]
+Event = dict[str, Any]
 
 
 class WorkerFailed(Exception):
@@ -36,7 +38,7 @@ class WorkerCancelled(Exception):
     """The analyst cancelled; the worker has been stopped."""
 
 
-def parse_event(line: str) -> Optional[Event]:
+def parse_event(line: str) -> Event | None:
     """The protocol event on one stdout line, or None when the line is not one (a library's print)."""
     try:
         event = json.loads(line)
@@ -50,8 +52,8 @@ class _EventRelay:
 
     def __init__(self, feedback: QgsProcessingFeedback) -> None:
         self.feedback = feedback
-        self.done: Optional[Event] = None
-        self.error: Optional[Event] = None
+        self.done: Event | None = None
+        self.error: Event | None = None
 
     def relay(self, event: Event) -> None:
         kind = event["event"]
@@ -72,7 +74,9 @@ class _EventRelay:
             self.error = event
 
 
-def run_worker(command: List[str], environment: Mapping[str, str], feedback: QgsProcessingFeedback, folder: str) -> Event:
+def run_worker(
+    command: list[str], environment: Mapping[str, str], feedback: QgsProcessingFeedback, folder: str
+) -> Event:
     """Run the worker in ``folder`` to the end and return its ``done`` event.
 
     The worker runs in a folder of its own because ``python -m`` imports from its working folder first:
@@ -87,11 +91,11 @@ def run_worker(command: List[str], environment: Mapping[str, str], feedback: Qgs
     except OSError as error:
         raise WorkerFailed(f"Cannot start the backend {command[0]}: {error}") from None
     feedback.pushInfo(f"Started the worker, process {process.pid}.")
-    lines: "queue.Queue[Tuple[str, Optional[str]]]" = queue.Queue()
+    lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
     for name, stream in (("stdout", process.stdout), ("stderr", process.stderr)):
         threading.Thread(target=_drain, args=(name, stream, lines), daemon=True).start()
     relay = _EventRelay(feedback)
-    last_lines: Deque[str] = collections.deque(maxlen=_TEXT_LINES_KEPT)
+    last_lines: collections.deque[str] = collections.deque(maxlen=_TEXT_LINES_KEPT)
     open_streams = 2
     while open_streams or process.poll() is None:
         if feedback.isCanceled():
@@ -114,7 +118,7 @@ def run_worker(command: List[str], environment: Mapping[str, str], feedback: Qgs
     return _outcome(process.returncode, relay, last_lines)
 
 
-def _start(command: List[str], environment: Mapping[str, str], folder: str) -> "subprocess.Popen[str]":
+def _start(command: list[str], environment: Mapping[str, str], folder: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         command,
         stdin=subprocess.DEVNULL,
@@ -128,31 +132,33 @@ def _start(command: List[str], environment: Mapping[str, str], folder: str) -> "
     )
 
 
-def _outcome(exit_code: int, relay: _EventRelay, last_lines: Deque[str]) -> Event:
+def _outcome(exit_code: int, relay: _EventRelay, last_lines: collections.deque[str]) -> Event:
     if relay.error is not None:
         path = relay.error.get("path")
         text = str(relay.error.get("text", "unknown error"))
         raise WorkerFailed(f"{path}: {text}" if path and str(path) not in text else text)
     if exit_code != 0 or relay.done is None:
         said = "\n".join(last_lines) or "(it printed nothing)"
-        raise WorkerFailed(f"The scd worker stopped with exit code {exit_code} before finishing. Its last words:\n{said}")
+        raise WorkerFailed(
+            f"The scd worker stopped with exit code {exit_code} before finishing. Its last words:\n{said}"
+        )
     return relay.done
 
 
-def _drain(name: str, stream: IO[str], lines: "queue.Queue[Tuple[str, Optional[str]]]") -> None:
+def _drain(name: str, stream: IO[str], lines: queue.Queue[tuple[str, str | None]]) -> None:
     for line in stream:
         lines.put((name, line))
     lines.put((name, None))
 
 
-def _own_process_group() -> Dict[str, Any]:
+def _own_process_group() -> dict[str, Any]:
     """Start the worker in a process group of its own, so that stopping it stops its children too."""
     if os.name == "nt":
         return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW}
     return {"start_new_session": True}
 
 
-def _stop(process: "subprocess.Popen[str]") -> None:
+def _stop(process: subprocess.Popen[str]) -> None:
     """Ask the worker's process group to stop, force it after the grace period, and reap it."""
     _signal_group(process, force=False)
     deadline = time.monotonic() + _GRACE_SECONDS
@@ -163,7 +169,7 @@ def _stop(process: "subprocess.Popen[str]") -> None:
     process.wait()
 
 
-def _signal_group(process: "subprocess.Popen[str]", force: bool) -> None:
+def _signal_group(process: subprocess.Popen[str], force: bool) -> None:
     """SIGTERM (or SIGKILL when forced) to the worker's group; on Windows, where a console-less child
     cannot be asked politely, TerminateProcess."""
     if os.name == "nt":

@@ -32,6 +32,7 @@ Metadata (every key has a default except the model's own):
 Any further keyword (epoch, metrics, dataset...) is stored as given; values must be plain Python
 data (numbers, strings, lists, dicts) because checkpoints are loaded with ``weights_only=True``.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,7 +46,7 @@ from torch import nn
 from scd_core.errors import ScdInputError
 from scd_core.labels import CLASSES
 
-__all__ = ["CheckpointError", "FORMAT", "VERSION", "save", "load", "default_metadata", "validate_metadata"]
+__all__ = ["FORMAT", "VERSION", "CheckpointError", "default_metadata", "load", "save", "validate_metadata"]
 
 FORMAT = "scd-checkpoint"
 VERSION = 1
@@ -64,7 +65,12 @@ def default_metadata(hparams: dict[str, Any]) -> dict[str, Any]:
     return {
         "classes": [{"index": c.index, "name": c.name, "colour": list(c.rgb)} for c in CLASSES],
         "bands": DEFAULT_BANDS.get(channels, [f"band{i}" for i in range(1, channels + 1)]),
-        "normalisation": {"value_range": [0.0, 255.0], "mean": [0.0] * channels, "std": [255.0] * channels, "scale": "auto"},
+        "normalisation": {
+            "value_range": [0.0, 255.0],
+            "mean": [0.0] * channels,
+            "std": [255.0] * channels,
+            "scale": "auto",
+        },
         "tile_size": 512,
         "threshold": 0.5,
     }
@@ -147,7 +153,9 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Modul
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError("not an scd checkpoint (save it with scd_core.checkpoint.save)", path)
     if payload.get("version", 0) > VERSION:
-        raise CheckpointError(f"checkpoint format version {payload['version']} is newer than this scd ({VERSION})", path)
+        raise CheckpointError(
+            f"checkpoint format version {payload['version']} is newer than this scd ({VERSION})", path
+        )
     metadata = payload["metadata"]
     validate_metadata(metadata, path)
     hparams = dict(metadata["hparams"])

@@ -13,6 +13,7 @@ embedding :func:`scd_core.detect` may call it too. :func:`release_freed_memory` 
 back once the model is done (the detection does so before polygonising), so the later phases do not
 stack their memory on top of the model's. On a C library without ``mallopt`` both do nothing.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -4,6 +4,7 @@ This module checks every input before anything is written, fixes the output grid
 work to :mod:`scd_core.geo`: the tiled engine, the map writer, the polygoniser and the reports. All
 outputs are made in a staging folder and appear in OUT_DIR together at the end.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,7 @@ from scd_core.geo.grid import Grid, TilePlan
 from scd_core.geo.normalise import Scale, make_normaliser
 from scd_core.geo.progress import Reporter, silent
 
-__all__ = ["detect", "DetectResult", "OUTPUT_FILES"]
+__all__ = ["OUTPUT_FILES", "DetectResult", "detect"]
 
 #: Protocol name → file name of every output, in the order they are listed.
 OUTPUT_FILES = {
@@ -193,10 +194,49 @@ def detect(
     import rasterio
 
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
-        return _detect(before, after, model, out_dir, aoi=aoi, bbox=bbox, bands=bands, tile=tile, overlap=overlap, batch=batch, device=device, threshold=threshold, min_area=min_area, simplify=simplify, scale=scale, overwrite=overwrite, tile_offset=tile_offset, progress=progress)
+        return _detect(
+            before,
+            after,
+            model,
+            out_dir,
+            aoi=aoi,
+            bbox=bbox,
+            bands=bands,
+            tile=tile,
+            overlap=overlap,
+            batch=batch,
+            device=device,
+            threshold=threshold,
+            min_area=min_area,
+            simplify=simplify,
+            scale=scale,
+            overwrite=overwrite,
+            tile_offset=tile_offset,
+            progress=progress,
+        )
 
 
-def _detect(before, after, model, out_dir, *, aoi, bbox, bands, tile, overlap, batch, device, threshold, min_area, simplify, scale, overwrite, tile_offset, progress) -> DetectResult:
+def _detect(
+    before,
+    after,
+    model,
+    out_dir,
+    *,
+    aoi,
+    bbox,
+    bands,
+    tile,
+    overlap,
+    batch,
+    device,
+    threshold,
+    min_area,
+    simplify,
+    scale,
+    overwrite,
+    tile_offset,
+    progress,
+) -> DetectResult:
     report = progress or silent
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -224,7 +264,10 @@ def _detect(before, after, model, out_dir, *, aoi, bbox, bands, tile, overlap, b
         datasets = []
         for path, role in ((before, "BEFORE"), (after, "AFTER")):
             datasets.append(stack.enter_context(rasters.open_raster(path, role)))
-        chosen = [rasters.select_bands(d, p, meta["bands"], bands, r) for d, p, r in zip(datasets, (before, after), ("BEFORE", "AFTER"))]
+        chosen = [
+            rasters.select_bands(d, p, meta["bands"], bands, r)
+            for d, p, r in zip(datasets, (before, after), ("BEFORE", "AFTER"))
+        ]
         crs = datasets[0].crs.to_string()
         aoi_geometry = aoi_source = None
         if aoi is not None:
@@ -233,7 +276,8 @@ def _detect(before, after, model, out_dir, *, aoi, bbox, bands, tile, overlap, b
             aoi_geometry, aoi_source = rasters.parse_bbox(bbox, crs), "--bbox"
         grid = rasters.output_grid(datasets[0], datasets[1], (before, after), aoi_geometry, aoi_source)
         readers = tuple(
-            rasters.WindowReader(d, b, grid, p, r) for d, b, p, r in zip(datasets, chosen, (before, after), ("BEFORE", "AFTER"))
+            rasters.WindowReader(d, b, grid, p, r)
+            for d, b, p, r in zip(datasets, chosen, (before, after), ("BEFORE", "AFTER"))
         )
         for reader in readers:
             stack.callback(reader.close)
@@ -247,14 +291,29 @@ def _detect(before, after, model, out_dir, *, aoi, bbox, bands, tile, overlap, b
             normaliser = make_normaliser(meta["normalisation"], wanted_scale, dataset.dtypes[0], sample, valid)
             normalisers.append(normaliser)
             if normaliser.raw_low is not None:
-                tell("message", f"{role} is {dataset.dtypes[0]}: {normaliser.describe()} (set your own with --scale LOW,HIGH)")
+                tell(
+                    "message",
+                    f"{role} is {dataset.dtypes[0]}: {normaliser.describe()} (set your own with --scale LOW,HIGH)",
+                )
         if not (samples[0][1] & samples[1][1]).any():
-            tell("warning", "BEFORE and AFTER share almost no valid pixels in the output area; most outputs will be nodata")
+            tell(
+                "warning",
+                "BEFORE and AFTER share almost no valid pixels in the output area; most outputs will be nodata",
+            )
         plan = TilePlan.build(grid.height, grid.width, tile, overlap, offset=tile_offset)
         timings["validate"] = time.perf_counter() - started
 
         with outputs.StagingFolder(out_dir) as stage:
-            report({"event": "start", "total": len(plan), "out_dir": str(out_dir), "width": grid.width, "height": grid.height, "crs": grid.crs})
+            report(
+                {
+                    "event": "start",
+                    "total": len(plan),
+                    "out_dir": str(out_dir),
+                    "width": grid.width,
+                    "height": grid.height,
+                    "crs": grid.crs,
+                }
+            )
             writer = outputs.MapWriter(stage, grid, aoi_geometry)
             try:
                 stats = engine.run(
@@ -279,9 +338,19 @@ def _detect(before, after, model, out_dir, *, aoi, bbox, bands, tile, overlap, b
             class_names = [c["name"] for c in meta["classes"]]
             geometries, codes = vectorize.polygonize(writer.paths["change_type"], writer.paths[outputs.CHANGED_MASK])
             areas = vectorize.geodesic_areas(geometries, grid.crs, abs(grid.transform.a))
-            mean_prob = vectorize.mean_probabilities(geometries, writer.paths["change_prob"], 1 / engine.PROB_SCALE, grid)
+            mean_prob = vectorize.mean_probabilities(
+                geometries, writer.paths["change_prob"], 1 / engine.PROB_SCALE, grid
+            )
             features = vectorize.write_changes(
-                stage / OUTPUT_FILES["changes"], geometries, codes, areas, mean_prob, grid.crs, class_names, min_area, simplify
+                stage / OUTPUT_FILES["changes"],
+                geometries,
+                codes,
+                areas,
+                mean_prob,
+                grid.crs,
+                class_names,
+                min_area,
+                simplify,
             )
             hectares = vectorize.change_matrix(codes, areas)
             timings["vectorize"] = time.perf_counter() - mark
@@ -311,30 +380,65 @@ def _detect(before, after, model, out_dir, *, aoi, bbox, bands, tile, overlap, b
                 "normalisation": meta["normalisation"],
                 "tile_size": meta["tile_size"],
             }
-            parameters = {"scd": __version__, "before": str(before.absolute()), "after": str(after.absolute()), "model": model_record["name"], "checkpoint": model_record["checkpoint"], "options": options}
+            parameters = {
+                "scd": __version__,
+                "before": str(before.absolute()),
+                "after": str(after.absolute()),
+                "model": model_record["name"],
+                "checkpoint": model_record["checkpoint"],
+                "options": options,
+            }
             change_names = outputs.change_type_names(meta["classes"])
             raster_specs = {
-                "change_type": (outputs.change_type_colormap(meta["classes"]), "from-to change type", change_names, True, 1.0),
-                "before_class": (outputs.class_colormap(meta["classes"]), "class at date 1 where changed", class_names, True, 1.0),
-                "after_class": (outputs.class_colormap(meta["classes"]), "class at date 2 where changed", class_names, True, 1.0),
-                "change_prob": (outputs.probability_colormap(), "change probability (value × 0.004)", None, False, 1 / engine.PROB_SCALE),
+                "change_type": (
+                    outputs.change_type_colormap(meta["classes"]),
+                    "from-to change type",
+                    change_names,
+                    True,
+                    1.0,
+                ),
+                "before_class": (
+                    outputs.class_colormap(meta["classes"]),
+                    "class at date 1 where changed",
+                    class_names,
+                    True,
+                    1.0,
+                ),
+                "after_class": (
+                    outputs.class_colormap(meta["classes"]),
+                    "class at date 2 where changed",
+                    class_names,
+                    True,
+                    1.0,
+                ),
+                "change_prob": (
+                    outputs.probability_colormap(),
+                    "change probability (value × 0.004)",
+                    None,
+                    False,
+                    1 / engine.PROB_SCALE,
+                ),
             }
             for name, (colours, description, names, categorical, value_scale) in raster_specs.items():
                 tags = {"scd_parameters": json.dumps(parameters, ensure_ascii=False)}
                 if names is not None:
                     tags["scd_class_names"] = json.dumps(dict(enumerate(names)), ensure_ascii=False)
-                outputs.finish_cog(writer.paths[name], stage / OUTPUT_FILES[name], colours, description, tags, categorical, value_scale)
+                outputs.finish_cog(
+                    writer.paths[name], stage / OUTPUT_FILES[name], colours, description, tags, categorical, value_scale
+                )
 
             outputs.write_summary_csv(stage / OUTPUT_FILES["summary"], hectares, class_names[1:])
             pictures = [outputs.display_rgb(*sample) for sample in (r.overview(PREVIEW_SIZE) for r in readers)]
-            changes_picture = _changes_picture(stage / OUTPUT_FILES["change_type"], pictures[0].shape[:2], raster_specs["change_type"][0])
+            changes_picture = _changes_picture(
+                stage / OUTPUT_FILES["change_type"], pictures[0].shape[:2], raster_specs["change_type"][0]
+            )
             outputs.write_preview(stage / OUTPUT_FILES["preview"], pictures[0], pictures[1], changes_picture)
             timings["outputs"] = time.perf_counter() - mark
 
             changed_pixels = int(writer.code_pixels[1:].sum())
             counts = {
                 "features": features,
-                "regions": int(len(geometries)),
+                "regions": len(geometries),
                 "changed_pixels": changed_pixels,
                 "unchanged_pixels": int(writer.code_pixels[0]),
                 "nodata_pixels": writer.nodata_pixels,
@@ -353,7 +457,12 @@ def _detect(before, after, model, out_dir, *, aoi, bbox, bands, tile, overlap, b
                 },
                 "model": model_record,
                 "options": options,
-                "grid": {"crs": grid.crs, "transform": list(grid.transform)[:6], "width": grid.width, "height": grid.height},
+                "grid": {
+                    "crs": grid.crs,
+                    "transform": list(grid.transform)[:6],
+                    "width": grid.width,
+                    "height": grid.height,
+                },
                 "timings_s": {k: round(v, 3) for k, v in timings.items()},
                 "counts": counts,
                 "messages": messages,

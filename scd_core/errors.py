@@ -4,6 +4,7 @@ Each error is a mistake the user can fix: it names the file and says what is wro
 maps every :class:`ScdInputError` to exit code 2 and prints only its message; anything else is a bug
 and keeps its traceback.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

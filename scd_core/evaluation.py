@@ -7,6 +7,7 @@ change the score without anyone noticing.
 Labels are decoded in a thread pool (PNG decoding and numpy release the GIL) and counted in the
 calling thread, so memory holds only the pairs in flight.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,6 +24,7 @@ from scd_core.errors import LabelMismatchError, ScdInputError
 from scd_core.labels import read_label
 from scd_core.metrics import InconsistentChangeError, SCDConfusion
 from scd_core.second_layout import listing, pair_names
+
 
 @dataclass(frozen=True)
 class LabelPair:
@@ -60,8 +62,9 @@ def _read_pair(pair: LabelPair) -> tuple[LabelPair, tuple[np.ndarray, ...]]:
     reference = maps[2].shape
     for path, array in zip((pair.pred1, pair.pred2, pair.gt1, pair.gt2), maps):
         if array.shape != reference:
-            raise LabelMismatchError(f"size {array.shape[1]}×{array.shape[0]} differs from {pair.gt1} "
-                                     f"({reference[1]}×{reference[0]})", path)
+            raise LabelMismatchError(
+                f"size {array.shape[1]}×{array.shape[0]} differs from {pair.gt1} ({reference[1]}×{reference[0]})", path
+            )
     return pair, maps
 
 

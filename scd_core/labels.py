@@ -15,6 +15,7 @@ shows.
 A colour or index that is not a SECOND class is an error naming the file, the value and its pixel
 count. It is never mapped to "no change": that would silently inflate every score.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,20 +29,20 @@ from scd_core.errors import ScdInputError, UnknownColourError
 from scd_core.tensors import is_torch_tensor
 
 __all__ = [
-    "LandCover",
     "CLASSES",
-    "NO_CHANGE",
     "IGNORE",
-    "NUM_CLASSES",
+    "NO_CHANGE",
     "NUM_CHANGE_TYPES",
-    "class_name",
+    "NUM_CLASSES",
+    "LandCover",
     "change_code",
-    "split_change_code",
     "change_type_name",
     "change_type_names",
-    "rgb_to_index",
+    "class_name",
     "index_to_rgb",
     "read_label",
+    "rgb_to_index",
+    "split_change_code",
     "write_label",
 ]
 

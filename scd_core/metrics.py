@@ -35,6 +35,7 @@ Matrices accumulate incrementally from numpy arrays or torch tensors; torch inpu
 their own device (GPU included) without a host round trip per update. torch is never imported here:
 the evaluator of label folders stays light.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,11 +57,11 @@ from scd_core.tensors import is_torch_tensor
 __all__ = [
     "CONVENTIONS",
     "SCORE_KEYS",
-    "SCDConfusion",
     "InconsistentChangeError",
-    "scores",
+    "SCDConfusion",
     "categorical_sek",
     "categorical_table_markdown",
+    "scores",
 ]
 
 CONVENTIONS = ("per_date", "from_to")
@@ -90,7 +91,7 @@ def scores(q: np.ndarray) -> dict[str, float]:
     q = np.asarray(q, dtype=np.float64)
     total = q.sum()
     if total == 0:
-        return {key: 0.0 for key in SCORE_KEYS}
+        return dict.fromkeys(SCORE_KEYS, 0.0)
     q00 = q[0, 0]
     changed_either = total - q00  # pixels changed in the prediction or in the ground truth
 
@@ -138,8 +139,10 @@ class InconsistentChangeError(ValueError):
 _N = len(CLASSES)
 # For each (first date, second date) class pair: its from-to code, or -1 where it has none.
 _PAIR_CODE = np.array(
-    [[change_code(np.array(a), np.array(b)) if (a == NO_CHANGE) == (b == NO_CHANGE) else -1 for b in range(_N)]
-     for a in range(_N)]
+    [
+        [change_code(np.array(a), np.array(b)) if (a == NO_CHANGE) == (b == NO_CHANGE) else -1 for b in range(_N)]
+        for a in range(_N)
+    ]
 )
 
 

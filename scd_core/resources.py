@@ -1,5 +1,6 @@
 """Files of a source checkout's ``resources/`` folder that the engine uses. Importing this module is
 free (no torch), so the command line can name defaults without loading a model."""
+
 from __future__ import annotations
 
 from pathlib import Path

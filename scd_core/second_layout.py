@@ -4,6 +4,7 @@ pair up by file name. Used by the evaluator (labels only) and by training (image
 A root whose folders do not hold the same names is an error naming what is missing where: a pair
 silently dropped would change a score or a training set without anyone noticing.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -18,7 +19,9 @@ LABEL_FOLDERS = ("label1", "label2")
 def png_names(folder: Path) -> set[str]:
     """Names of the PNG files in ``folder``."""
     if not folder.is_dir():
-        raise ScdInputError(f"folder not found; a SECOND-layout root holds {', '.join(IMAGE_FOLDERS + LABEL_FOLDERS)}/", folder)
+        raise ScdInputError(
+            f"folder not found; a SECOND-layout root holds {', '.join(IMAGE_FOLDERS + LABEL_FOLDERS)}/", folder
+        )
     return {p.name for p in folder.iterdir() if p.suffix.lower() == ".png"}
 
 

@@ -42,6 +42,7 @@ per-pixel work on the ground, light and noise; half is the shapes, where numpy's
 small windows dominates. Writing an 8192×8192 pair takes 22 s and 175 MB of memory with
 ``keep_scene=False``, 46 s and 1.1 GB keeping the arrays and reprojecting AFTER to EPSG:4326.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,7 +57,7 @@ from PIL import Image
 
 from scd_core.labels import CLASSES, IGNORE, NO_CHANGE, change_code, index_to_rgb
 
-__all__ = ["Scene", "GeoPair", "make_scene", "pair_seed", "write_second", "write_geo_pair"]
+__all__ = ["GeoPair", "Scene", "make_scene", "pair_seed", "write_geo_pair", "write_second"]
 
 # SECOND class indices, named once from scd_core.labels so that nothing here can disagree with it.
 WATER, GROUND, LOW_VEGETATION, TREE, BUILDING, PLAYGROUND = (c.index for c in CLASSES[1:])
@@ -102,7 +103,9 @@ class Scene:
     def __repr__(self) -> str:
         height, width = self.label1.shape
         dx, dy = self.misregistration
-        return f"Scene({height}×{width}, {self.change_mask.mean():.1%} changed, misregistration ({dx:+.2f}, {dy:+.2f}) px)"
+        return (
+            f"Scene({height}×{width}, {self.change_mask.mean():.1%} changed, misregistration ({dx:+.2f}, {dy:+.2f}) px)"
+        )
 
     @property
     def change_mask(self) -> np.ndarray:
@@ -278,8 +281,10 @@ class _View:
         top, bottom, left, right = extent
         dx, dy = self.shift
         return (
-            math.floor(top - dy - 0.5), math.ceil(bottom - dy + 0.5),
-            math.floor(left - dx - 0.5), math.ceil(right - dx + 0.5),
+            math.floor(top - dy - 0.5),
+            math.ceil(bottom - dy + 0.5),
+            math.floor(left - dx - 0.5),
+            math.ceil(right - dx + 0.5),
         )
 
     def part(self, extent: Extent) -> tuple[slice, slice] | None:
@@ -495,13 +500,17 @@ class _Roads:
         across_v = self._to_lines(ys, xs, -self.sin, self.cos, self.phase_v, self.period_v)
         return np.minimum(across_u, across_v, out=across_u)
 
-    def _to_lines(self, ys: np.ndarray, xs: np.ndarray, along_x: float, along_y: float, phase: float, period: float) -> np.ndarray:
+    def _to_lines(
+        self, ys: np.ndarray, xs: np.ndarray, along_x: float, along_y: float, phase: float, period: float
+    ) -> np.ndarray:
         """Signed distance to the nearest of the lines where x·along_x + y·along_y = phase + k·period.
 
         Worked in periods: the position is offset by half a period, so that a line sits in the middle
         of each period and the distance to it is how far the fraction is from one half.
         """
-        position = np.add.outer(ys * np.float32(along_y / period), xs * np.float32(along_x / period) + np.float32(0.5 - phase / period))
+        position = np.add.outer(
+            ys * np.float32(along_y / period), xs * np.float32(along_x / period) + np.float32(0.5 - phase / period)
+        )
         position -= np.floor(position)  # np.mod is ten times slower
         position -= np.float32(0.5)
         np.abs(position, out=position)
@@ -540,7 +549,9 @@ class _River:
     def distance_at(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
         """Signed distance at points ``(ys[i], xs[i])``."""
         dx, dy = xs - np.float32(self.cx), ys - np.float32(self.cy)
-        return self._from_axis(dx * np.float32(self.cos) + dy * np.float32(self.sin), dy * np.float32(self.cos) - dx * np.float32(self.sin))
+        return self._from_axis(
+            dx * np.float32(self.cos) + dy * np.float32(self.sin), dy * np.float32(self.cos) - dx * np.float32(self.sin)
+        )
 
     def _from_axis(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Signed distance from coordinates along (u) and across (v) the river's axis."""
@@ -697,8 +708,10 @@ class _Clump:
 
     def crowns_extent(self) -> Extent:
         return (
-            float((self.cy - self.radius).min()) - 1, float((self.cy + self.radius).max()) + 1,
-            float((self.cx - self.radius).min()) - 1, float((self.cx + self.radius).max()) + 1,
+            float((self.cy - self.radius).min()) - 1,
+            float((self.cy + self.radius).max()) + 1,
+            float((self.cx - self.radius).min()) - 1,
+            float((self.cx + self.radius).max()) + 1,
         )
 
     def extent(self, shadow_reach: float) -> Extent:
@@ -723,11 +736,19 @@ class _Clump:
         # ... and the dome separated, r²-dy²-dx² over 2r = rise(dy) - fall(dx), for all crowns at once,
         # so that each crown costs two operations on its window.
         half_inverse = (np.float32(0.5) / self.radius)[:, None]
-        dy = view.ys[np.minimum(rows0[:, None] + np.arange(max(int((rows1 - rows0).max()), 1)), height - 1)] - self.cy[:, None]
-        dx = view.xs[np.minimum(cols0[:, None] + np.arange(max(int((cols1 - cols0).max()), 1)), width - 1)] - self.cx[:, None]
+        dy = (
+            view.ys[np.minimum(rows0[:, None] + np.arange(max(int((rows1 - rows0).max()), 1)), height - 1)]
+            - self.cy[:, None]
+        )
+        dx = (
+            view.xs[np.minimum(cols0[:, None] + np.arange(max(int((cols1 - cols0).max()), 1)), width - 1)]
+            - self.cx[:, None]
+        )
         rise = ((self.radius * self.radius)[:, None] - dy * dy) * half_inverse
         fall = dx * dx * half_inverse
-        for crown, (row0, row1, col0, col1) in enumerate(zip(rows0.tolist(), rows1.tolist(), cols0.tolist(), cols1.tolist())):
+        for crown, (row0, row1, col0, col1) in enumerate(
+            zip(rows0.tolist(), rows1.tolist(), cols0.tolist(), cols1.tolist())
+        ):
             if row0 < row1 and col0 < col1:
                 window = canopy[row0:row1, col0:col1]
                 np.maximum(window, rise[crown, : row1 - row0, None] - fall[crown, None, : col1 - col0], out=window)
@@ -764,7 +785,9 @@ class _Clump:
         slope_y, slope_x = np.gradient(canopy)
         sun_x, sun_y = canvas.look.sun
         lit = _clamp(slope_x * np.float32(-sun_x) - slope_y * np.float32(sun_y), -1, 1)
-        shade = (1 + np.float32(0.35) * lit) * (np.float32(0.75) + np.float32(0.25) * _clamp(canopy * np.float32(0.3), 0, 1))
+        shade = (1 + np.float32(0.35) * lit) * (
+            np.float32(0.75) + np.float32(0.25) * _clamp(canopy * np.float32(0.3), 0, 1)
+        )
         shaded = crowns, canopy, _alpha(-canopy), shade
         if canvas.canopies is not None:
             canvas.canopies[key] = shaded
@@ -816,7 +839,11 @@ class _Building:
         if length > 1e-3:
             across_u, across_v = -dv / length, du / length
             across = np.abs(u * np.float32(across_u) + v * np.float32(across_v))
-            np.maximum(distance, across - np.float32(box.half_length * abs(across_u) + box.half_width * abs(across_v)), out=distance)
+            np.maximum(
+                distance,
+                across - np.float32(box.half_length * abs(across_u) + box.half_width * abs(across_v)),
+                out=distance,
+            )
         canvas.pixels(part)[...] *= 1 - _alpha(distance) * canvas.look.shadow_tint
 
     def paint(self, canvas: _Canvas) -> None:
@@ -840,8 +867,15 @@ class _Building:
 # Filling parcels
 # --------------------------------------------------------------------------------------------------
 _ROOFS = (
-    (158, 156, 150), (196, 194, 188), (120, 122, 126), (176, 88, 74), (196, 102, 92),
-    (84, 118, 158), (118, 150, 176), (206, 210, 214), (150, 120, 96),
+    (158, 156, 150),
+    (196, 194, 188),
+    (120, 122, 126),
+    (176, 88, 74),
+    (196, 102, 92),
+    (84, 118, 158),
+    (118, 150, 176),
+    (206, 210, 214),
+    (150, 120, 96),
 )
 _COURT_COLOURS = (  # (surface, surround)
     ((172, 78, 64), (72, 128, 86)),
@@ -861,7 +895,9 @@ def _buildings(rng: np.random.Generator, parcel: _Box) -> list[_Building]:
     length, width = parcel.half_length, parcel.half_width
     style = rng.choice(("slabs", "hall", "houses"), p=(0.45, 0.3, 0.25))
     if style == "hall":
-        box = parcel.sub(rng.uniform(-2, 2), rng.uniform(-2, 2), length * rng.uniform(0.7, 0.95), width * rng.uniform(0.55, 0.92))
+        box = parcel.sub(
+            rng.uniform(-2, 2), rng.uniform(-2, 2), length * rng.uniform(0.7, 0.95), width * rng.uniform(0.55, 0.92)
+        )
         return [_Building(box, rng.uniform(10, 24), _roof(rng), str(rng.choice(("ribbed", "flat", "gabled"))))]
     if style == "slabs":
         count = max(1, min(4, int(2 * width / rng.uniform(18, 30))))
@@ -919,18 +955,33 @@ def _courts(rng: np.random.Generator, parcel: _Box) -> list[_Court]:
     pitch = 2 * parcel.half_length / count
     half_width = min(parcel.half_width * rng.uniform(0.6, 0.9), 16)
     return [
-        _Court(parcel.sub(-parcel.half_length + pitch * (k + 0.5), 0, pitch * 0.45, half_width), surface, surround, 3.0, 0.0)
+        _Court(
+            parcel.sub(-parcel.half_length + pitch * (k + 0.5), 0, pitch * 0.45, half_width),
+            surface,
+            surround,
+            3.0,
+            0.0,
+        )
         for k in range(count)
     ]
 
 
 def _pond(rng: np.random.Generator, parcel: _Box, shore: _Lattice) -> list[_Pond]:
-    box = parcel.sub(rng.uniform(-3, 3), rng.uniform(-3, 3), parcel.half_length * rng.uniform(0.55, 0.8), parcel.half_width * rng.uniform(0.55, 0.8))
+    box = parcel.sub(
+        rng.uniform(-3, 3),
+        rng.uniform(-3, 3),
+        parcel.half_length * rng.uniform(0.55, 0.8),
+        parcel.half_width * rng.uniform(0.55, 0.8),
+    )
     return [_Pond(box, shore, min(box.half_width, box.half_length) * 0.18)]
 
 
 def _patch(rng: np.random.Generator, parcel: _Box, lawn: bool) -> list[_Patch]:
-    return [_Patch(parcel.sub(0, 0, parcel.half_length * rng.uniform(0.75, 1), parcel.half_width * rng.uniform(0.75, 1)), lawn)]
+    return [
+        _Patch(
+            parcel.sub(0, 0, parcel.half_length * rng.uniform(0.75, 1), parcel.half_width * rng.uniform(0.75, 1)), lawn
+        )
+    ]
 
 
 def _scattered_trees(rng: np.random.Generator, parcel: _Box) -> list[_Clump]:
@@ -976,9 +1027,12 @@ class _Index:
             for col in range(math.floor(left / self.BUCKET), math.floor(right / self.BUCKET) + 1):
                 found.update(self.buckets.get((row, col), ()))
         return [
-            self.items[number] for number in sorted(found)
-            if self.extents[number][0] < bottom and self.extents[number][1] > top
-            and self.extents[number][2] < right and self.extents[number][3] > left
+            self.items[number]
+            for number in sorted(found)
+            if self.extents[number][0] < bottom
+            and self.extents[number][1] > top
+            and self.extents[number][2] < right
+            and self.extents[number][3] > left
         ]
 
 
@@ -1066,7 +1120,9 @@ def _draw_street_grid(rng: np.random.Generator, height: int, width: int) -> tupl
     inset = half_width + 2.5
     parcels = []
     for i in range(math.floor((min(corners_u) - phase_u) / pitch_u), math.ceil((max(corners_u) - phase_u) / pitch_u)):
-        for j in range(math.floor((min(corners_v) - phase_v) / pitch_v), math.ceil((max(corners_v) - phase_v) / pitch_v)):
+        for j in range(
+            math.floor((min(corners_v) - phase_v) / pitch_v), math.ceil((max(corners_v) - phase_v) / pitch_v)
+        ):
             u, v = phase_u + (i + 0.5) * pitch_u, phase_v + (j + 0.5) * pitch_v
             x, y = u * cos - v * sin, u * sin + v * cos
             if -pitch_u / 3 < x < width + pitch_u / 3 and -pitch_v / 3 < y < height + pitch_v / 3:
@@ -1098,7 +1154,11 @@ def _furnish(
     vegetated = ground.vegetated_at(centres_y, centres_x) if boxes else np.zeros(0, bool)
     # The rest at random, built-up where the urban field is high, open where it is low.
     kinds = ("buildings", "trees", "open", "bare", "courts", "pond")
-    weights = np.stack([0.15 + 0.6 * urban, np.full_like(urban, 0.15), 0.1 + 0.3 * (1 - urban)] + [np.full_like(urban, w) for w in (0.1, 0.02, 0.03)], axis=1)
+    weights = np.stack(
+        [0.15 + 0.6 * urban, np.full_like(urban, 0.15), 0.1 + 0.3 * (1 - urban)]
+        + [np.full_like(urban, w) for w in (0.1, 0.02, 0.03)],
+        axis=1,
+    )
     cumulative = np.cumsum(weights, axis=1)
     drawn = (cumulative < rng.uniform(0, 1, (len(boxes), 1)) * cumulative[:, -1:]).sum(axis=1)
     for number, kind in enumerate(drawn.tolist()):
@@ -1180,7 +1240,9 @@ _CHANGES = (
 )
 
 
-def _change(rng: np.random.Generator, parcels: list[_Parcel], ground: _Ground, has_river: bool, area_scale: float) -> None:
+def _change(
+    rng: np.random.Generator, parcels: list[_Parcel], ground: _Ground, has_river: bool, area_scale: float
+) -> None:
     """Change 18-32 % of the parcels (at least a few per 512×512), cycling through every kind of change.
 
     Parcels centred inside the scene are changed first, so that changes are seen even in small
@@ -1216,7 +1278,9 @@ def _eligible(pools: dict, kind: _ChangeKind, inside: bool) -> list[list[_Parcel
     """The pools of unchanged parcels that ``kind`` may act on, inside the scene or not."""
     return [
         pools.get((use, wet, inside), [])
-        for use, vegetated in kind.sources for wet in (True, False) if vegetated in (None, wet)
+        for use, vegetated in kind.sources
+        for wet in (True, False)
+        if vegetated in (None, wet)
     ]
 
 
@@ -1284,7 +1348,9 @@ def _render(plan: _Plan) -> Iterator[_Tile]:
             cover2 = _second_cover(plan, here, cover1, ground)
             changed = cover1 != cover2
             _mark_rebuilt(plan, here, changed)
-            yield _Tile(rows, cols, _finish(plan, 0, here, image1), _finish(plan, 1, here, image2), cover1, cover2, changed)
+            yield _Tile(
+                rows, cols, _finish(plan, 0, here, image1), _finish(plan, 1, here, image2), cover1, cover2, changed
+            )
 
 
 def _paint(
@@ -1365,7 +1431,10 @@ def _second_cover(plan: _Plan, view: _View, cover1: np.ndarray, ground: np.ndarr
         if part is not None:
             cover2[part] = ground[part]
             window = _sub_view(view, part)
-            _paint_items(plan.indexes[1].query(window.extent()), _Canvas(window, 1, plan.looks[1], None, cover2[part], None, None))
+            _paint_items(
+                plan.indexes[1].query(window.extent()),
+                _Canvas(window, 1, plan.looks[1], None, cover2[part], None, None),
+            )
     return cover2
 
 
@@ -1454,8 +1523,10 @@ def write_second(root: str | Path, n_pairs: int, size: Size = 512, seed: int = 0
         scene = make_scene(size, pair_seed(seed, index))
         name = f"{index:0{digits}d}.png"
         arrays = {
-            "im1": scene.image1, "im2": scene.image2,
-            "label1": index_to_rgb(scene.label1), "label2": index_to_rgb(scene.label2),
+            "im1": scene.image1,
+            "im2": scene.image2,
+            "label1": index_to_rgb(scene.label1),
+            "label2": index_to_rgb(scene.label2),
         }
         for folder, array in arrays.items():
             Image.fromarray(array, mode="RGB").save(folders[folder] / name, compress_level=1)
@@ -1528,7 +1599,13 @@ def _encode(image: np.ndarray, dtype: str, bands: int) -> np.ndarray:
         # Near infrared as vegetation shows it: bright where green stands above red and blue.
         red, green, blue = planes
         excess_green = np.maximum(green - (red + blue) * np.float32(0.5), 0)
-        planes.append(np.clip(red * np.float32(0.6) + green * np.float32(0.3) + blue * np.float32(0.1) + excess_green * np.float32(3), 1, 255))
+        planes.append(
+            np.clip(
+                red * np.float32(0.6) + green * np.float32(0.3) + blue * np.float32(0.1) + excess_green * np.float32(3),
+                1,
+                255,
+            )
+        )
     stack = np.stack(planes)
     if dtype == "uint8":
         return (stack + np.float32(0.5)).astype(np.uint8)
@@ -1597,10 +1674,20 @@ def _shifted(transform, width: int, height: int, shift: tuple[float, float]):
 
 def _image_profile(crs, transform, height: int, width: int, dtype: str, bands: int, nodata: int | None) -> dict:
     return {
-        "driver": "GTiff", "height": height, "width": width, "count": bands, "dtype": dtype,
-        "crs": crs, "transform": transform, "nodata": nodata,
-        "tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "deflate",
-        "predictor": 3 if dtype == "float32" else 2, "BIGTIFF": "IF_SAFER",
+        "driver": "GTiff",
+        "height": height,
+        "width": width,
+        "count": bands,
+        "dtype": dtype,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+        "predictor": 3 if dtype == "float32" else 2,
+        "BIGTIFF": "IF_SAFER",
     }
 
 
@@ -1612,8 +1699,11 @@ def _describe_bands(dataset, bands: int) -> None:
     from rasterio.enums import ColorInterp
 
     interpretation = {
-        "panchromatic": ColorInterp.gray, "red": ColorInterp.red, "green": ColorInterp.green,
-        "blue": ColorInterp.blue, "nir": ColorInterp.undefined,
+        "panchromatic": ColorInterp.gray,
+        "red": ColorInterp.red,
+        "green": ColorInterp.green,
+        "blue": ColorInterp.blue,
+        "nir": ColorInterp.undefined,
     }
     names = _BAND_NAMES[bands]
     dataset.colorinterp = [interpretation[name] for name in names]
@@ -1698,7 +1788,9 @@ def write_geo_pair(
         rasters = {**paths, "after": after_path}
         image_profile = _image_profile(before_crs, transform, height, width, dtype, bands, image_nodata)
         after_profile = {**image_profile, "nodata": _NODATA if regrid else image_nodata}
-        datasets = _open_rasters(stack, rasters, image_profile, after_profile, _label_profile(before_crs, transform, height, width), bands)
+        datasets = _open_rasters(
+            stack, rasters, image_profile, after_profile, _label_profile(before_crs, transform, height, width), bands
+        )
         blocks = _RowBlocks(datasets, width)
         for tile in _render(plan):
             encoded, scene_part = _geo_tile(tile, footprints, dtype, bands)
@@ -1713,13 +1805,17 @@ def write_geo_pair(
     return GeoPair(**paths, scene=arrays.scene() if arrays is not None else None)
 
 
-def _open_rasters(stack: ExitStack, paths: dict, image_profile: dict, after_profile: dict, label_profile: dict, bands: int) -> list:
+def _open_rasters(
+    stack: ExitStack, paths: dict, image_profile: dict, after_profile: dict, label_profile: dict, bands: int
+) -> list:
     """Open the five rasters for writing, in the order before, after, label1, label2, change_type."""
     import rasterio
 
     profiles = {"before": image_profile, "after": after_profile}
     names = ("before", "after", "label1", "label2", "change_type")
-    datasets = [stack.enter_context(rasterio.open(paths[name], "w", **profiles.get(name, label_profile))) for name in names]
+    datasets = [
+        stack.enter_context(rasterio.open(paths[name], "w", **profiles.get(name, label_profile))) for name in names
+    ]
     for dataset in datasets[:2]:
         _describe_bands(dataset, bands)
     for dataset in datasets[2:4]:

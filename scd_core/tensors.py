@@ -1,4 +1,5 @@
 """Telling torch tensors from numpy arrays without importing torch, so light modules stay light."""
+
 from __future__ import annotations
 
 from typing import Any

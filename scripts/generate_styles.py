@@ -8,6 +8,7 @@ The QML files are committed; tests/plugin/test_styles.py checks they match this 
 
     /usr/bin/python3 scripts/generate_styles.py [OUT_DIR]     # default resources/styles
 """
+
 from __future__ import annotations
 
 import sys
@@ -53,7 +54,7 @@ def changes_renderer() -> QgsCategorizedSymbolRenderer:
     return QgsCategorizedSymbolRenderer("change_type", categories)
 
 
-def change_type_classes() -> "list[QgsPalettedRasterRenderer.Class]":
+def change_type_classes() -> list[QgsPalettedRasterRenderer.Class]:
     classes = [QgsPalettedRasterRenderer.Class(NO_CHANGE, QColor(0, 0, 0, 0), NO_CHANGE_NAME)]
     for change in change_types():
         classes.append(QgsPalettedRasterRenderer.Class(change.code, QColor(*change.fill, FILL_ALPHA), change.label))

@@ -3,6 +3,7 @@
 With ``CI=true`` a skipped test is a failure: CI must run everything, the optional
 reference data in ``../shared`` and QGIS included. Only tests marked ``gpu`` may skip there.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """SECOND-layout folders as a torch dataset: images normalised the way the checkpoint will say."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -10,6 +10,7 @@ is scored on ``val_root`` (when given) in both conventions of :mod:`scd_core.met
 keeps the last epoch's weights and its scores, and the threshold τ: the configured one, or with
 ``calibrate_threshold`` the one of :data:`CALIBRATION_GRID` that scores the best SeK on ``val_root``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,7 +63,7 @@ class TrainConfig:
     normalisation: dict[str, Any] | None = None
 
     @classmethod
-    def from_yaml(cls, path: str | Path, overrides: list[str] = ()) -> "TrainConfig":
+    def from_yaml(cls, path: str | Path, overrides: list[str] = ()) -> TrainConfig:
         """Read a YAML config; ``overrides`` are ``key=value`` strings whose values are parsed as YAML."""
         values = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         for item in overrides:
@@ -84,7 +85,9 @@ def pick_device(name: str) -> torch.device:
 def make_optimiser(config: TrainConfig, parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
     """SGD with momentum, the paper's choice, or Adam, which converges in far fewer steps (the demo model)."""
     if config.optimizer == "sgd":
-        return torch.optim.SGD(parameters, lr=config.learning_rate, momentum=config.momentum, weight_decay=config.weight_decay)
+        return torch.optim.SGD(
+            parameters, lr=config.learning_rate, momentum=config.momentum, weight_decay=config.weight_decay
+        )
     if config.optimizer == "adam":
         return torch.optim.Adam(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
     raise ValueError(f"optimizer must be 'sgd' or 'adam', got {config.optimizer!r}")
@@ -163,8 +166,14 @@ def train(config: TrainConfig, log=print) -> Path:
     output.parent.mkdir(parents=True, exist_ok=True)
     extra = {"scores": scores} if scores is not None else {}
     return checkpoint.save(
-        model, output, normalisation=normalisation, tile_size=config.tile_size or config.crop, threshold=threshold,
-        epochs=config.epochs, training=json.loads(json.dumps(asdict(config))), **extra,
+        model,
+        output,
+        normalisation=normalisation,
+        tile_size=config.tile_size or config.crop,
+        threshold=threshold,
+        epochs=config.epochs,
+        training=json.loads(json.dumps(asdict(config))),
+        **extra,
     )
 
 

@@ -4,6 +4,7 @@ Both dates and both labels get the same geometry; images are resampled bilinearl
 neighbour so that classes stay classes. A fixed-size random crop (padded with ignored pixels where a
 down-scaled sample is smaller) gives batches of equal shape.
 """
+
 from __future__ import annotations
 
 import torch

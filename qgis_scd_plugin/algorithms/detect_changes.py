@@ -4,13 +4,14 @@ The algorithm only prepares files and talks to the worker: it turns the paramete
 ``scd detect`` command, runs it in the backend (see :mod:`..backend` and :mod:`..worker`), and
 copies the worker's GeoPackage and change-type raster to the destinations, styled.
 """
+
 from __future__ import annotations
 
 import os
 import shlex
 import shutil
 import tempfile
-from typing import Any, Dict, Optional
+from typing import Any
 
 from qgis.core import (
     QgsProcessing,
@@ -110,10 +111,10 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
     def icon(self) -> QIcon:
         return QIcon(str(ICON))
 
-    def createInstance(self) -> "DetectChangesAlgorithm":
+    def createInstance(self) -> DetectChangesAlgorithm:
         return DetectChangesAlgorithm()
 
-    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
         self.addParameter(QgsProcessingParameterRasterLayer(BEFORE, "Before image"))
         self.addParameter(QgsProcessingParameterRasterLayer(AFTER, "After image"))
         self.addParameter(
@@ -131,20 +132,37 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         )
         self.addParameter(QgsProcessingParameterExtent(EXTENT, "Extent", optional=True))
         for parameter in (
-            QgsProcessingParameterBand(BANDS, "Bands", parentLayerParameterName=BEFORE, optional=True, allowMultiple=True),
-            QgsProcessingParameterNumber(TILE_SIZE, "Tile size (pixels)", QgsProcessingParameterNumber.Integer, optional=True, minValue=32),
-            QgsProcessingParameterNumber(OVERLAP, "Tile overlap (pixels)", QgsProcessingParameterNumber.Integer, optional=True, minValue=0),
-            QgsProcessingParameterNumber(BATCH_SIZE, "Batch size", QgsProcessingParameterNumber.Integer, optional=True, minValue=1),
+            QgsProcessingParameterBand(
+                BANDS, "Bands", parentLayerParameterName=BEFORE, optional=True, allowMultiple=True
+            ),
+            QgsProcessingParameterNumber(
+                TILE_SIZE, "Tile size (pixels)", QgsProcessingParameterNumber.Integer, optional=True, minValue=32
+            ),
+            QgsProcessingParameterNumber(
+                OVERLAP, "Tile overlap (pixels)", QgsProcessingParameterNumber.Integer, optional=True, minValue=0
+            ),
+            QgsProcessingParameterNumber(
+                BATCH_SIZE, "Batch size", QgsProcessingParameterNumber.Integer, optional=True, minValue=1
+            ),
             QgsProcessingParameterEnum(DEVICE, "Device", options=list(DEVICES), defaultValue=0),
             QgsProcessingParameterNumber(
-                THRESHOLD, "Change threshold", QgsProcessingParameterNumber.Double, optional=True, minValue=0, maxValue=1
+                THRESHOLD,
+                "Change threshold",
+                QgsProcessingParameterNumber.Double,
+                optional=True,
+                minValue=0,
+                maxValue=1,
             ),
-            QgsProcessingParameterNumber(MIN_AREA, "Minimum area (m²)", QgsProcessingParameterNumber.Double, optional=True, minValue=0),
+            QgsProcessingParameterNumber(
+                MIN_AREA, "Minimum area (m²)", QgsProcessingParameterNumber.Double, optional=True, minValue=0
+            ),
         ):
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(parameter)
         self.addParameter(
-            QgsProcessingParameterVectorDestination(OUTPUT, "Changes (from-to polygons)", QgsProcessing.TypeVectorPolygon)
+            QgsProcessingParameterVectorDestination(
+                OUTPUT, "Changes (from-to polygons)", QgsProcessing.TypeVectorPolygon
+            )
         )
         self.addParameter(
             QgsProcessingParameterRasterDestination(
@@ -153,8 +171,8 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         )
 
     def processAlgorithm(
-        self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
-    ) -> Dict[str, Any]:
+        self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> dict[str, Any]:
         try:
             backend = find_backend(settings.backend_python(), os.environ)
         except BackendNotFoundError as error:
@@ -163,7 +181,9 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         after = self._raster(parameters, AFTER, context, "after")
         model = self.parameterAsFile(parameters, MODEL, context)
         if not model or not os.path.isfile(model):
-            raise QgsProcessingException(f"The model checkpoint '{model}' does not exist; choose an scd checkpoint (.pt).")
+            raise QgsProcessingException(
+                f"The model checkpoint '{model}' does not exist; choose an scd checkpoint (.pt)."
+            )
         output = self.parameterAsOutputLayer(parameters, OUTPUT, context)
         output_raster = self.parameterAsOutputLayer(parameters, OUTPUT_RASTER, context)
         work_dir = tempfile.mkdtemp(prefix="scd_detect_", dir=QgsProcessingUtils.tempFolder())
@@ -181,7 +201,9 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         feedback.pushInfo(f"{_count_changes(output)} change polygons written to {output}.")
         return {OUTPUT: output, OUTPUT_RASTER: output_raster or None}
 
-    def _raster(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext, role: str) -> QgsRasterLayer:
+    def _raster(
+        self, parameters: dict[str, Any], name: str, context: QgsProcessingContext, role: str
+    ) -> QgsRasterLayer:
         layer = self.parameterAsRasterLayer(parameters, name, context)
         if layer is None:
             raise QgsProcessingException(f"The {role} image '{parameters.get(name)}' cannot be opened as a raster.")
@@ -190,7 +212,7 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
 
     def _request(
         self,
-        parameters: Dict[str, Any],
+        parameters: dict[str, Any],
         context: QgsProcessingContext,
         feedback: QgsProcessingFeedback,
         before: QgsRasterLayer,
@@ -225,7 +247,9 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
             out_dir=os.path.join(work_dir, "detect"),
             model=model,
             aoi=write_aoi(aoi, os.path.join(work_dir, "aoi.gpkg"), context) if aoi is not None else None,
-            bbox=None if extent.isNull() else (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()),
+            bbox=None
+            if extent.isNull()
+            else (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()),
             bbox_crs=before.crs().authid(),
             bands=self.parameterAsInts(parameters, BANDS, context),
             tile_size=self._optional(parameters, TILE_SIZE, context, int),
@@ -236,7 +260,7 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
             min_area=self._optional(parameters, MIN_AREA, context, float),
         )
 
-    def _optional(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext, kind: type) -> Any:
+    def _optional(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext, kind: type) -> Any:
         """A number parameter's value, or None when it is empty (the engine's default then applies)."""
         value = parameters.get(name, self.parameterDefinition(name).defaultValue())
         if value is None or value == "":
@@ -245,7 +269,9 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
             return self.parameterAsInt(parameters, name, context)
         return self.parameterAsDouble(parameters, name, context)
 
-    def _detect(self, backend: Backend, request: DetectRequest, feedback: QgsProcessingFeedback, work_dir: str) -> Dict[str, str]:
+    def _detect(
+        self, backend: Backend, request: DetectRequest, feedback: QgsProcessingFeedback, work_dir: str
+    ) -> dict[str, str]:
         """Run the worker; its ``done`` event's output paths."""
         command = backend.command(*request.arguments())
         feedback.pushInfo(f"Backend from {backend.found_in}: {backend.python}")

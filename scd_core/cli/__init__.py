@@ -3,6 +3,7 @@
 User mistakes (:class:`~scd_core.errors.ScdInputError`) print one line naming the file and exit with
 code 2; an interrupted run exits with 130.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,9 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scd", description="Semantic change detection for aerial and satellite imagery.")
+    parser = argparse.ArgumentParser(
+        prog="scd", description="Semantic change detection for aerial and satellite imagery."
+    )
     parser.add_argument("--version", action="version", version=f"scd {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:

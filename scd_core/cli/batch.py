@@ -14,6 +14,7 @@ paths are relative to the CSV's folder. Each pair's outputs go to ``OUT_ROOT/<id
 Exit code: 0 when every pair is done or skipped, 1 when at least one failed, 2 for a bad PAIRS.csv,
 130/143 when interrupted (the pair in progress leaves nothing behind).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,7 +76,12 @@ def read_pairs(path: str | Path) -> list[Pair]:
         seen.add(pair_id)
         aoi = (row.get("aoi") or "").strip()
         pairs.append(
-            Pair(pair_id, path.parent / row["before"].strip(), path.parent / row["after"].strip(), path.parent / aoi if aoi else None)
+            Pair(
+                pair_id,
+                path.parent / row["before"].strip(),
+                path.parent / row["after"].strip(),
+                path.parent / aoi if aoi else None,
+            )
         )
     return pairs
 
@@ -102,7 +108,9 @@ def _run_pair(pair: Pair, out_root: Path, args: argparse.Namespace) -> Outcome:
     report = reporter(args.progress, pair=pair.id)
     started = time.perf_counter()
     try:
-        result = detect(pair.before, pair.after, args.model, out_dir, aoi=pair.aoi, progress=report, **detection_kwargs(args))
+        result = detect(
+            pair.before, pair.after, args.model, out_dir, aoi=pair.aoi, progress=report, **detection_kwargs(args)
+        )
     except ScdInputError as error:
         report({"event": "error", "text": str(error), "path": error.path})
         return Outcome(pair.id, "failed", time.perf_counter() - started, message=str(error))
@@ -111,7 +119,9 @@ def _run_pair(pair: Pair, out_root: Path, args: argparse.Namespace) -> Outcome:
     except Exception as error:  # one pair's bug must not stop the others; its traceback goes to stderr
         traceback.print_exc(file=sys.stderr)
         report({"event": "error", "text": f"internal error: {type(error).__name__}: {error}", "path": None})
-        return Outcome(pair.id, "failed", time.perf_counter() - started, message=f"internal error: {type(error).__name__}: {error}")
+        return Outcome(
+            pair.id, "failed", time.perf_counter() - started, message=f"internal error: {type(error).__name__}: {error}"
+        )
     return Outcome(pair.id, "done", time.perf_counter() - started, result.counts["features"])
 
 

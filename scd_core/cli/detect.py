@@ -3,6 +3,7 @@
 SIGINT exits with 130 and SIGTERM with 143, both within seconds and leaving OUT_DIR as it was.
 With ``--progress json`` stdout carries only the worker protocol (:mod:`scd_core.geo.progress`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,26 +48,51 @@ def _int_list(text: str) -> list[int]:
 def add_detection_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``scd detect`` and ``scd batch``."""
     parser.add_argument(
-        "--model", metavar="CKPT", default=DEMO_MODEL,
+        "--model",
+        metavar="CKPT",
+        default=DEMO_MODEL,
         help="checkpoint saved by scd_core.checkpoint.save (default: the demo model of a source checkout, "
         "resources/models/demo.pt, trained on synthetic scenes only)",
     )
-    parser.add_argument("--bands", type=_int_list, metavar="1,2,3", help="bands of both rasters to read (default: from the checkpoint)")
-    parser.add_argument("--tile", type=int, metavar="PX", help="tile edge in pixels, a multiple of 32 (default: the checkpoint's)")
-    parser.add_argument("--overlap", type=int, metavar="PX", help="minimum overlap of neighbouring tiles (default: a quarter of the tile, which keeps seams under 0.5%% of pixels)")
+    parser.add_argument(
+        "--bands", type=_int_list, metavar="1,2,3", help="bands of both rasters to read (default: from the checkpoint)"
+    )
+    parser.add_argument(
+        "--tile", type=int, metavar="PX", help="tile edge in pixels, a multiple of 32 (default: the checkpoint's)"
+    )
+    parser.add_argument(
+        "--overlap",
+        type=int,
+        metavar="PX",
+        help="minimum overlap of neighbouring tiles (default: a quarter of the tile, which keeps seams under 0.5%% of pixels)",
+    )
     parser.add_argument("--batch", type=int, metavar="N", help="tiles per forward pass (default: 8 on a GPU, 2 on CPU)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:i (default: auto)")
-    parser.add_argument("--threshold", type=float, metavar="TAU", help="change-probability threshold (default: the checkpoint's)")
-    parser.add_argument("--min-area", type=float, default=0.0, metavar="M2", help="drop change polygons under this area in m²")
-    parser.add_argument("--simplify", type=float, default=0.0, metavar="M", help="simplify polygon outlines with this tolerance in metres")
+    parser.add_argument(
+        "--threshold", type=float, metavar="TAU", help="change-probability threshold (default: the checkpoint's)"
+    )
+    parser.add_argument(
+        "--min-area", type=float, default=0.0, metavar="M2", help="drop change polygons under this area in m²"
+    )
+    parser.add_argument(
+        "--simplify",
+        type=float,
+        default=0.0,
+        metavar="M",
+        help="simplify polygon outlines with this tolerance in metres",
+    )
     parser.add_argument(
         "--scale",
         metavar="auto|none|LOW,HIGH",
         help="how raw pixel values reach the model's range: auto (8-bit as is, other dtypes 2-98%% stretched), "
         "none (raw), or LOW,HIGH mapped linearly, e.g. 0,3000 for Sentinel-2 L1C (default: the checkpoint's, else auto)",
     )
-    parser.add_argument("--progress", choices=STYLES, default="bar", help="bar (default), json (worker protocol on stdout) or none")
-    parser.add_argument("--overwrite", action="store_true", help="write into a non-empty output folder, replacing outputs")
+    parser.add_argument(
+        "--progress", choices=STYLES, default="bar", help="bar (default), json (worker protocol on stdout) or none"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="write into a non-empty output folder, replacing outputs"
+    )
 
 
 def detection_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -97,10 +123,16 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("before", help="raster of the first date; its grid is the output grid")
     parser.add_argument("after", help="raster of the second date; resampled onto BEFORE's grid when needed")
-    parser.add_argument("-o", "--out-dir", required=True, help="output folder (created; must be empty unless --overwrite)")
+    parser.add_argument(
+        "-o", "--out-dir", required=True, help="output folder (created; must be empty unless --overwrite)"
+    )
     area = parser.add_mutually_exclusive_group()
-    area.add_argument("--aoi", metavar="FILE", help="vector file (GeoPackage, GeoJSON, Shapefile...) whose polygons limit the run")
-    area.add_argument("--bbox", metavar="xmin,ymin,xmax,ymax[,CRS]", help="box limiting the run, in CRS (default: BEFORE's CRS)")
+    area.add_argument(
+        "--aoi", metavar="FILE", help="vector file (GeoPackage, GeoJSON, Shapefile...) whose polygons limit the run"
+    )
+    area.add_argument(
+        "--bbox", metavar="xmin,ymin,xmax,ymax[,CRS]", help="box limiting the run, in CRS (default: BEFORE's CRS)"
+    )
     add_detection_options(parser)
     return parser
 
@@ -126,7 +158,9 @@ def run(args: argparse.Namespace) -> int:
 
     def call() -> Any:
         kwargs = detection_kwargs(args)
-        return detect(args.before, args.after, args.model, args.out_dir, aoi=args.aoi, bbox=args.bbox, progress=report, **kwargs)
+        return detect(
+            args.before, args.after, args.model, args.out_dir, aoi=args.aoi, bbox=args.bbox, progress=report, **kwargs
+        )
 
     with sigterm_raises():
         try:

@@ -1,4 +1,5 @@
 """``scd evaluate PRED_ROOT GT_ROOT [--json]``: score SECOND-layout label folders in both conventions."""
+
 from __future__ import annotations
 
 import argparse

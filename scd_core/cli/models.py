@@ -1,4 +1,5 @@
 """``scd models [--json]``: every model and encoder variant with its paper, parameters and MACs."""
+
 from __future__ import annotations
 
 import argparse

@@ -4,6 +4,7 @@
 dataset; ``geo`` writes a georeferenced BEFORE/AFTER pair with its truth, to try ``scd detect`` and
 the QGIS plugin on rasters whose answer is known.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,9 +56,18 @@ def _positive(text: str) -> float:
 
 def _common(parser: argparse.ArgumentParser, default_size: int) -> None:
     parser.add_argument("out", help="output folder (created if missing)")
-    parser.add_argument("--size", type=_pixels, nargs="+", action=_SizeAction, default=default_size, metavar="PX",
-                        help=f"HEIGHT [WIDTH] in pixels, one number for a square (default {default_size})")
-    parser.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same bytes (default 0)")
+    parser.add_argument(
+        "--size",
+        type=_pixels,
+        nargs="+",
+        action=_SizeAction,
+        default=default_size,
+        metavar="PX",
+        help=f"HEIGHT [WIDTH] in pixels, one number for a square (default {default_size})",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random seed: the same seed writes the same bytes (default 0)"
+    )
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -69,8 +79,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "pseudo-changes (light, season, shadows, noise, misregistration).",
     )
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
-    second = kinds.add_parser("second", help="a folder in SECOND's layout: im1/ im2/ label1/ label2/ PNGs",
-                              description="Write N pairs as im1/, im2/ and RGB-coded label1/, label2/ PNGs.")
+    second = kinds.add_parser(
+        "second",
+        help="a folder in SECOND's layout: im1/ im2/ label1/ label2/ PNGs",
+        description="Write N pairs as im1/, im2/ and RGB-coded label1/, label2/ PNGs.",
+    )
     _common(second, 512)
     second.add_argument("--pairs", type=_count, default=10, help="number of pairs (default 10)")
 
@@ -82,15 +95,37 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     _common(geo, 1024)
     geo.add_argument("--crs", type=_crs, default="EPSG:32633", help="CRS of BEFORE (default EPSG:32633)")
-    geo.add_argument("--resolution", type=_positive, help="pixel size in CRS units (default 0.5 m, or its equivalent in degrees)")
-    geo.add_argument("--origin", type=float, nargs=2, metavar=("X", "Y"), help="upper-left corner in CRS units (default: Berlin)")
-    geo.add_argument("--dtype", choices=("uint8", "uint16", "float32"), default="uint8",
-                     help="uint8 grey levels, uint16 reflectance ×10000 or float32 reflectance (default uint8)")
-    geo.add_argument("--bands", type=int, choices=(1, 3, 4), default=3, help="1 panchromatic, 3 RGB, 4 RGB+NIR (default 3)")
-    geo.add_argument("--nodata-collar", type=_count, default=0, metavar="PX", help="ragged nodata border about PX pixels wide (default none)")
+    geo.add_argument(
+        "--resolution", type=_positive, help="pixel size in CRS units (default 0.5 m, or its equivalent in degrees)"
+    )
+    geo.add_argument(
+        "--origin", type=float, nargs=2, metavar=("X", "Y"), help="upper-left corner in CRS units (default: Berlin)"
+    )
+    geo.add_argument(
+        "--dtype",
+        choices=("uint8", "uint16", "float32"),
+        default="uint8",
+        help="uint8 grey levels, uint16 reflectance ×10000 or float32 reflectance (default uint8)",
+    )
+    geo.add_argument(
+        "--bands", type=int, choices=(1, 3, 4), default=3, help="1 panchromatic, 3 RGB, 4 RGB+NIR (default 3)"
+    )
+    geo.add_argument(
+        "--nodata-collar",
+        type=_count,
+        default=0,
+        metavar="PX",
+        help="ragged nodata border about PX pixels wide (default none)",
+    )
     geo.add_argument("--after-crs", type=_crs, help="put AFTER on this CRS")
     geo.add_argument("--after-resolution", type=_positive, help="AFTER's pixel size, in AFTER's CRS units")
-    geo.add_argument("--after-shift", type=float, nargs=2, metavar=("DX", "DY"), help="move AFTER's grid by DX east, DY north (CRS units)")
+    geo.add_argument(
+        "--after-shift",
+        type=float,
+        nargs=2,
+        metavar=("DX", "DY"),
+        help="move AFTER's grid by DX east, DY north (CRS units)",
+    )
     return parser
 
 
@@ -100,10 +135,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"Wrote {len(written)} pairs to {args.out} (im1/, im2/, label1/, label2/).")
         return 0
     pair = synth.write_geo_pair(
-        args.out, size=args.size, seed=args.seed, crs=args.crs, resolution=args.resolution,
-        origin=tuple(args.origin) if args.origin else None, dtype=args.dtype, nodata_collar=args.nodata_collar,
-        after_crs=args.after_crs, after_resolution=args.after_resolution,
-        after_shift=tuple(args.after_shift) if args.after_shift else None, bands=args.bands, keep_scene=False,
+        args.out,
+        size=args.size,
+        seed=args.seed,
+        crs=args.crs,
+        resolution=args.resolution,
+        origin=tuple(args.origin) if args.origin else None,
+        dtype=args.dtype,
+        nodata_collar=args.nodata_collar,
+        after_crs=args.after_crs,
+        after_resolution=args.after_resolution,
+        after_shift=tuple(args.after_shift) if args.after_shift else None,
+        bands=args.bands,
+        keep_scene=False,
     )
     for name in ("before", "after", "label1", "label2", "change_type"):
         print(getattr(pair, name))

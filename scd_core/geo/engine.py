@@ -15,6 +15,7 @@ the panel width and the batch, never on the raster's size. Only small uint8 maps
 A KeyboardInterrupt (SIGINT, or SIGTERM turned into one by the command line) in the caller's thread
 stops the other two within a fraction of a second; the interrupt then propagates.
 """
+
 from __future__ import annotations
 
 import queue
@@ -145,8 +146,12 @@ class Blender:
     def __init__(self, plan: TilePlan, device: torch.device, threshold: float) -> None:
         self.plan, self.device, self.threshold = plan, device, threshold
         self.weights = torch.from_numpy(blend_weights(plan.tile_height, plan.tile_width, plan.overlap)).to(device)
-        self.row_total = torch.from_numpy(coverage(plan.row_starts, plan.tile_height, plan.height, plan.overlap)).to(device)
-        self.col_total = torch.from_numpy(coverage(plan.col_starts, plan.tile_width, plan.width, plan.overlap)).to(device)
+        self.row_total = torch.from_numpy(coverage(plan.row_starts, plan.tile_height, plan.height, plan.overlap)).to(
+            device
+        )
+        self.col_total = torch.from_numpy(coverage(plan.col_starts, plan.tile_width, plan.width, plan.overlap)).to(
+            device
+        )
         self.rows = plan.tile_height + BLOCK
         # One accumulator, as wide as the widest panel, serves every panel in turn (no reallocation).
         widest = max(plan.panel_span(panel) for panel in plan.panels)

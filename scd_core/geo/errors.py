@@ -3,6 +3,7 @@
 Every error names the file at fault and says what to do. They are raised while inputs are checked,
 before anything is written.
 """
+
 from __future__ import annotations
 
 from scd_core.errors import ScdInputError

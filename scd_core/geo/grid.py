@@ -19,6 +19,7 @@ or two tile columns that straddle a panel border are computed by both panels; ea
 finalised by exactly one panel from exactly the tiles that cover it, so the result does not depend on
 the panel width.
 """
+
 from __future__ import annotations
 
 import math

@@ -18,6 +18,7 @@ Two steps, both described by the checkpoint's ``normalisation``:
 Pixels that are nodata on either date become 0 after normalisation (the training mean), so they
 disturb their valid neighbours as little as possible; their outputs are nodata anyway.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

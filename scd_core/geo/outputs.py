@@ -17,6 +17,7 @@ after_class.tif     uint8  class of date 2 where changed, 0 where not      255
 change_prob.tif     uint8  change probability × 250 (scale 0.004 is set)   255
 ==================  =====  ==============================================  ========
 """
+
 from __future__ import annotations
 
 import csv
@@ -95,7 +96,9 @@ def signals_deferred() -> Iterator[None]:
         yield
         return
     received: list[int] = []
-    previous = {s: signal.signal(s, lambda number, frame: received.append(number)) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        s: signal.signal(s, lambda number, frame: received.append(number)) for s in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
@@ -120,7 +123,9 @@ class StagingFolder:
         try:
             self.path = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.scd-", dir=parent))
         except OSError as error:
-            raise UnwritableOutputError(f"cannot write next to the output folder ({error.strerror})", self.out_dir) from None
+            raise UnwritableOutputError(
+                f"cannot write next to the output folder ({error.strerror})", self.out_dir
+            ) from None
         return self
 
     def __truediv__(self, name: str) -> Path:
@@ -213,7 +218,13 @@ class MapWriter:
 
     def __init__(self, folder: StagingFolder, grid: Grid, aoi: shapely.Geometry | None) -> None:
         self.grid, self.aoi = grid, aoi
-        profile = {**_WORKING_PROFILE, "crs": grid.crs, "transform": grid.transform, "width": grid.width, "height": grid.height}
+        profile = {
+            **_WORKING_PROFILE,
+            "crs": grid.crs,
+            "transform": grid.transform,
+            "width": grid.width,
+            "height": grid.height,
+        }
         self.paths = {name: folder / f".working-{name}.tif" for name in (*RASTERS, CHANGED_MASK)}
         self.files = {}
         for name, path in self.paths.items():
@@ -227,7 +238,12 @@ class MapWriter:
             transform = self.grid.window_transform(region.window)
             valid = valid & geometry_mask([self.aoi], valid.shape, transform, invert=True)
         codes = change_code(region.before, region.after)
-        maps = {"change_type": codes, "before_class": region.before, "after_class": region.after, "change_prob": region.prob}
+        maps = {
+            "change_type": codes,
+            "before_class": region.before,
+            "after_class": region.after,
+            "change_prob": region.prob,
+        }
         for name, values in maps.items():
             self.files[name].write(np.where(valid, values, NODATA).astype(np.uint8), 1, window=region.window)
         self.files[CHANGED_MASK].write(((codes > 0) & valid).astype(np.uint8), 1, window=region.window)
@@ -240,7 +256,13 @@ class MapWriter:
 
 
 def finish_cog(
-    working: Path, final: Path, colormap: dict, description: str, tags: dict[str, str], categorical: bool, scale: float = 1.0
+    working: Path,
+    final: Path,
+    colormap: dict,
+    description: str,
+    tags: dict[str, str],
+    categorical: bool,
+    scale: float = 1.0,
 ) -> None:
     """Copy a working GeoTIFF into a COG with its colour table, description and tags."""
     with rasterio.open(working, "r+") as dataset:

@@ -32,6 +32,7 @@ stdout carries one JSON object per line, each flushed as soon as it is written, 
 Exit codes: 0 success, 2 bad input, 1 internal error, 130 on SIGINT, 143 on SIGTERM. A cancelled run
 leaves the output folder exactly as it was.
 """
+
 from __future__ import annotations
 
 import json

@@ -7,11 +7,11 @@ The output grid is BEFORE's grid clipped to the overlap of both footprints and t
 read directly when it lies on that grid up to a whole-pixel shift, and through a ``WarpedVRT``
 (resampled on the fly, window by window) when its CRS, pixel size or origin differs.
 """
+
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -197,10 +197,16 @@ class WindowReader:
     Not thread-safe (GDAL handles are not): the engine gives each reader to one thread at a time.
     """
 
-    def __init__(self, dataset: rasterio.DatasetReader, bands: Sequence[int], grid: Grid, path: Path, role: str) -> None:
+    def __init__(
+        self, dataset: rasterio.DatasetReader, bands: Sequence[int], grid: Grid, path: Path, role: str
+    ) -> None:
         self.path, self.role, self.bands = path, role, list(bands)
         self.dataset = dataset
-        offset = pixel_offset(grid.transform, dataset.transform) if dataset.crs == rasterio.CRS.from_user_input(grid.crs) else None
+        offset = (
+            pixel_offset(grid.transform, dataset.transform)
+            if dataset.crs == rasterio.CRS.from_user_input(grid.crs)
+            else None
+        )
         self.resampled = offset is None
         if self.resampled:
             ratio = abs(grid.transform.a) / max(abs(dataset.res[0]), 1e-300)
@@ -233,7 +239,9 @@ class WindowReader:
         source_window, boundless = self._source_window(window)
         shape = None if out_shape is None else (len(self.bands), *out_shape)
         try:
-            data = self.source.read(self.bands, window=source_window, boundless=boundless, out_shape=shape, out_dtype="float32")
+            data = self.source.read(
+                self.bands, window=source_window, boundless=boundless, out_shape=shape, out_dtype="float32"
+            )
             masks = self.source.read_masks(self.bands, window=source_window, boundless=boundless, out_shape=shape)
         except RasterioError as error:
             raise UnreadableRasterError(f"{self.role} cannot be read at {window} ({error})", self.path) from None

@@ -9,6 +9,7 @@ Each feature's mean change probability is measured by burning the polygons back,
 the probability map; its area is geodesic, on the ellipsoid of the CRS (``pyproj.Geod``), so
 ``area_m2`` is in true square metres in any CRS, geographic (EPSG:4326) and Web Mercator included.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -37,7 +38,9 @@ def polygonize(change_type: Path, changed_mask: Path) -> tuple[np.ndarray, np.nd
     """Polygons (in the raster's CRS) and change codes of the connected changed regions."""
     geometries, codes = [], []
     with rasterio.open(change_type) as values, rasterio.open(changed_mask) as mask:
-        for geojson, code in shapes(rasterio.band(values, 1), mask=rasterio.band(mask, 1), connectivity=4, transform=values.transform):
+        for geojson, code in shapes(
+            rasterio.band(values, 1), mask=rasterio.band(mask, 1), connectivity=4, transform=values.transform
+        ):
             geometries.append(shapely.geometry.shape(geojson))
             codes.append(int(code))
     geometries = np.array(geometries, dtype=object)
@@ -154,4 +157,4 @@ def write_changes(
         promote_to_multi=bool(multi),
         crs=CRS.from_user_input(crs).to_wkt(),
     )
-    return int(len(geometries))
+    return len(geometries)

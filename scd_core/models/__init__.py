@@ -13,6 +13,7 @@ name and hyper-parameters on the module (``model.scd_name``, ``model.scd_hparams
 
 Modules (and torch) are imported when a model is built, so listing names costs nothing.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -71,6 +71,7 @@ Readings chosen where the papers are ambiguous
 * **Loss**: eq. (9) with α = β = 1 (§VI-A); the semantic terms on changed pixels (SECOND §IV) and the
   change term a binary cross entropy on one logit, which equals the two-class softmax cross entropy.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -159,7 +160,7 @@ class GlobalContext(nn.Module):
 
 
 class PairFusion(nn.Sequential):
-    """"After the convolution operations": concatenated feature pairs → two 3×3 Conv-BN-ReLU."""
+    """ "After the convolution operations": concatenated feature pairs → two 3×3 Conv-BN-ReLU."""
 
     def __init__(self, in_channels: int, channels: int) -> None:
         super().__init__(ConvBNReLU(in_channels, channels), ConvBNReLU(channels, channels))
@@ -263,9 +264,7 @@ class AsymmetricRepresentationPyramid(nn.Module):
     ) -> None:
         super().__init__()
         self.pyramid = SpatialPyramid(channels, dilations, multipliers, channel_factors)
-        self.representations = nn.ModuleList(
-            ConvBNReLU((len(dilations) + 1) * channels, channels) for _ in multipliers
-        )
+        self.representations = nn.ModuleList(ConvBNReLU((len(dilations) + 1) * channels, channels) for _ in multipliers)
         self.pairs = feature_pairs(len(multipliers), asymmetric_pairs)
         self.pair_fusion = PairFusion(len(self.pairs) * channels, channels)
 

@@ -28,6 +28,7 @@ Readings chosen where the paper is ambiguous:
 Training protocol: train ``asn`` (50 epochs in the paper), load its weights into this model's ``asn``
 (``model.asn.load_state_dict(...)``), then train this model (20 epochs): only ψ1 and ψ2 require grad.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

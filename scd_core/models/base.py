@@ -1,4 +1,5 @@
 """What every model of the ASN family shares: the output contract and the multitask loss."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -31,6 +31,7 @@ HRSCD (Daudt et al. CVIU 2019), as ASN §III and §VI-A describe the strategies:
 * **str4**, integrated: as str3, with "difference skip connections from siamese encoders to the
   decoder of change detection branch": each change-decoder skip is ``[E_c, |E_1 - E_2|]``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping

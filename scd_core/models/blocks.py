@@ -6,6 +6,7 @@ squeeze-and-excitation residual blocks (Hu et al.). All three take ``(in_channel
 stride)`` and keep the same outer shape: a body, a shortcut (identity, or a strided 1×1 projection
 where the shape changes), a sum and a ReLU.
 """
+
 from __future__ import annotations
 
 import torch
@@ -68,7 +69,11 @@ class _ShortcutBlock(nn.Module):
 
 def _residual_body(in_channels: int, out_channels: int, stride: int) -> list[nn.Module]:
     """Two 3×3 Conv-BN, the first strided, ReLU between them: the body of the residual and SE blocks."""
-    return [_conv_bn(in_channels, out_channels, stride=stride), nn.ReLU(inplace=True), _conv_bn(out_channels, out_channels)]
+    return [
+        _conv_bn(in_channels, out_channels, stride=stride),
+        nn.ReLU(inplace=True),
+        _conv_bn(out_channels, out_channels),
+    ]
 
 
 class ResidualBlock(_ShortcutBlock):

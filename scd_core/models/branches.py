@@ -9,6 +9,7 @@
 
 The branches only hold their parts: each model runs them, so ASN can stop its decoders at the bridge.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -41,6 +41,7 @@ Readings where the paper leaves a choice open:
   apart) and unchanged pixels ``−(1 − α) · cos`` (pulled together), so the loss lies in
   [−(1 − α), α].
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -70,9 +71,7 @@ class CrossDifference3D(nn.Module):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.conv3d = nn.Sequential(
-            nn.Conv3d(1, 1, 3, padding=1, bias=False), nn.BatchNorm3d(1), nn.ReLU(inplace=True)
-        )
+        self.conv3d = nn.Sequential(nn.Conv3d(1, 1, 3, padding=1, bias=False), nn.BatchNorm3d(1), nn.ReLU(inplace=True))
         self.conv2d = ConvBNReLU(2 * channels, channels, kernel_size=3)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:

@@ -27,6 +27,7 @@ always residual. The blocks, with ``c_l = w·2^l`` channels at level ``l`` (stri
 interpolation followed by a residual block. Skips are passed in by the model, so one decoder serves
 plain U-Nets, concatenated or differenced siamese features, and ASN's summed ones.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -20,6 +20,7 @@ index  stride channels role
 The base width defaults to 8, the base depth of Daudt et al.'s residual FC-EF (FC-EF-Res, used by
 HRSCD); ASN's Fig. 11 shows 16-channel change features, i.e. ``2w`` at stride 2.
 """
+
 from __future__ import annotations
 
 import torch

@@ -5,6 +5,7 @@ and returns one list: concatenation (FC-Siam-conc), absolute difference (FC-Siam
 "difference skip connections") and summation (ASN, which "replace[s] the difference skip connections
 with simple summations", §VI-A).
 """
+
 from __future__ import annotations
 
 import operator

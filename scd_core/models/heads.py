@@ -1,4 +1,5 @@
 """Output heads: 1×1 classifiers that turn decoder features into the contract's logits."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """From images to model inputs and from model outputs to maps, the same for every model."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

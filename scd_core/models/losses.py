@@ -5,6 +5,7 @@ training protocol (ASN paper §IV: the non-change masks "blacken the unchanged p
 segmentation branches"), the semantic terms are computed on changed pixels only: unchanged pixels carry
 no land-cover label.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

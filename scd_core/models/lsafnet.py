@@ -37,6 +37,7 @@ Readings where the paper leaves a choice open:
   its source [3] and its stated purpose (semantic consistency) pull *unchanged* pixels together and
   push changed ones apart, and so do we: ``1 − cos`` where unchanged, ``cos`` where changed.
 """
+
 from __future__ import annotations
 
 import torch
@@ -165,9 +166,7 @@ class ChangeDecoder(nn.Module):
         self.up_mid = ConvBlock(mid_channels, mid_channels, mid_channels)
         self.up_low = ConvBlock(mid_channels, low_channels, low_channels)
 
-    def forward(
-        self, decoded_1: tuple[torch.Tensor, ...], decoded_2: tuple[torch.Tensor, ...]
-    ) -> torch.Tensor:
+    def forward(self, decoded_1: tuple[torch.Tensor, ...], decoded_2: tuple[torch.Tensor, ...]) -> torch.Tensor:
         (h_1, m_1, l_1), (h_2, m_2, l_2) = decoded_1, decoded_2
         f_h = self.reduce(self.merge(h_1, h_2))  # eqs. (9)-(10): F̃'_H
         f_m = torch.abs(m_1 - m_2)  # eq. (11): F̃'_M
@@ -175,9 +174,7 @@ class ChangeDecoder(nn.Module):
         return self.up_low(self.up_mid(f_h, f_m), f_l)  # eqs. (13)-(14): F_C
 
 
-def semantic_consistency_loss(
-    sem1: torch.Tensor, sem2: torch.Tensor, label1: torch.Tensor
-) -> torch.Tensor:
+def semantic_consistency_loss(sem1: torch.Tensor, sem2: torch.Tensor, label1: torch.Tensor) -> torch.Tensor:
     """``L_SC`` of eq. (17) (Bi-SRNet's semantic consistency loss), averaged over non-ignored pixels.
 
     ``cos`` is the cosine between the two dates' softmax probability vectors of a pixel: the loss is

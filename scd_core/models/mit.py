@@ -16,6 +16,7 @@ heads (1, 2, 5, 8 heads) and depths (3, 3, 4, 3); ``width`` scales every stage's
 widths are ``width × (1, 2, 5, 8)``), keeping the heads and the depths. No stochastic depth or
 dropout: the paper names no regulariser.
 """
+
 from __future__ import annotations
 
 import math

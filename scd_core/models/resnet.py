@@ -11,6 +11,7 @@ with a strided 1×1 projection shortcut where the shape changes.
 ``F_L`` (stem, stride 2), ``F_M`` (stage 1, stride 4), ``F_1``, ``F_2``, ``F_3`` (stages 2-4, strides
 8, 16, 32) with ``width × (1, 1, 2, 4, 8)`` channels.
 """
+
 from __future__ import annotations
 
 import torch

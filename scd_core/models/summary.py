@@ -6,9 +6,10 @@ size) under :class:`torch.utils.flop_counter.FlopCounterMode`. A multiply-accumu
 FLOPs; the counter sees convolutions and matrix products, so normalisation, activations and sums are
 not in the MACs, as is usual for such tables.
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from scd_core.models import available, build, spec
@@ -18,7 +19,7 @@ from scd_core.models import available, build, spec
 TILE = 512
 
 
-@lru_cache(maxsize=None)
+@cache
 def _count(name: str, size: int, hparams: tuple[tuple[str, Any], ...]) -> tuple[int, int]:
     import torch
     from torch.utils.flop_counter import FlopCounterMode

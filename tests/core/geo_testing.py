@@ -1,4 +1,5 @@
 """Helpers shared by the detection tests: tiny checkpoints and running the ``scd`` command."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """``scd batch``: many pairs, finished ones skipped on a re-run, a failure does not stop the others."""
+
 from __future__ import annotations
 
 import csv
@@ -22,14 +23,31 @@ def test_batch_runs_skips_and_reports(tmp_path, capsys):
         f"two,{second.before},{second.after},\n"
     )
     out = tmp_path / "results"
-    args = ["batch", str(pairs), "-o", str(out), "--model", str(ckpt), "--progress", "none", "--tile", "128", "--device", "cpu"]
+    args = [
+        "batch",
+        str(pairs),
+        "-o",
+        str(out),
+        "--model",
+        str(ckpt),
+        "--progress",
+        "none",
+        "--tile",
+        "128",
+        "--device",
+        "cpu",
+    ]
     assert main(args) == 1
     table = capsys.readouterr().err
     assert "1 failed" in table and "missing.tif" in table
     assert (out / "one" / "run.json").is_file() and (out / "two" / "run.json").is_file()
     assert not (out / "broken").exists()
     with open(out / "batch_report.csv", newline="") as handle:
-        assert [(r["id"], r["status"]) for r in csv.DictReader(handle)] == [("one", "done"), ("broken", "failed"), ("two", "done")]
+        assert [(r["id"], r["status"]) for r in csv.DictReader(handle)] == [
+            ("one", "done"),
+            ("broken", "failed"),
+            ("two", "done"),
+        ]
 
     stamp = (out / "one" / "change_type.tif").stat().st_mtime_ns
     assert main(args) == 1
@@ -40,7 +58,11 @@ def test_batch_runs_skips_and_reports(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "content, problem",
-    [("name,before,after\nx,a.tif,b.tif\n", "missing id"), ("id,before,after\nx,a,b\nx,c,d\n", "appears twice"), ("id,before,after\n../x,a,b\n", "cannot name a folder")],
+    [
+        ("name,before,after\nx,a.tif,b.tif\n", "missing id"),
+        ("id,before,after\nx,a,b\nx,c,d\n", "appears twice"),
+        ("id,before,after\n../x,a,b\n", "cannot name a folder"),
+    ],
 )
 def test_a_bad_pairs_file_is_an_input_error(tmp_path, capsys, content, problem):
     pairs = tmp_path / "pairs.csv"

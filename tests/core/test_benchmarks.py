@@ -3,6 +3,7 @@
 Figures are not judged here (timings belong to the scripts, never to tests); this keeps the scripts
 from rotting between the long runs that produce the README's numbers.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,12 +17,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(script: str, *args: str) -> dict:
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True, text=True, check=True
+    )
     return json.loads(done.stdout)
 
 
 def test_bench_detect_reports_every_figure(tmp_path: Path) -> None:
-    report = _run("bench_detect.py", "--size=256", "--big=512", "--models=fc_siam_diff", "--width=4", "--repeats=2", f"--workdir={tmp_path}")
+    report = _run(
+        "bench_detect.py",
+        "--size=256",
+        "--big=512",
+        "--models=fc_siam_diff",
+        "--width=4",
+        "--repeats=2",
+        f"--workdir={tmp_path}",
+    )
     entry = report["models"]["fc_siam_diff"]
     assert len(entry["engine_loop_s_runs"]) == len(entry["model_alone_s_runs"]) == 2
     assert entry["engine_loop_s"] == min(entry["engine_loop_s_runs"])
@@ -29,10 +40,20 @@ def test_bench_detect_reports_every_figure(tmp_path: Path) -> None:
     assert entry["engine_overhead"] > -1 and entry["megapixels_per_s_cpu"] > 0
     memory = report["memory"]
     # the ratio is of the unrounded peaks; the peaks are printed rounded to 0.1 MB
-    assert memory["rss_ratio_big_over_small"] == pytest.approx(memory["peak_rss_mb_512"] / memory["peak_rss_mb_256"], abs=2e-3)
+    assert memory["rss_ratio_big_over_small"] == pytest.approx(
+        memory["peak_rss_mb_512"] / memory["peak_rss_mb_256"], abs=2e-3
+    )
     assert report["naive"]["naive_peak_rss_mb_512"] > 0
     # the pairs stay in --workdir and a second run reuses them instead of making them again
     made = {p: p.stat().st_mtime_ns for size in (256, 512) for p in (tmp_path / f"pair{size}").glob("*.tif")}
     assert {p.name for p in made} >= {"before.tif", "after.tif"}
-    _run("bench_detect.py", "--size=256", "--big=512", "--models=fc_siam_diff", "--width=4", "--repeats=1", f"--workdir={tmp_path}")
+    _run(
+        "bench_detect.py",
+        "--size=256",
+        "--big=512",
+        "--models=fc_siam_diff",
+        "--width=4",
+        "--repeats=1",
+        f"--workdir={tmp_path}",
+    )
     assert {p: p.stat().st_mtime_ns for p in made} == made

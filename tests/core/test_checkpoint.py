@@ -1,4 +1,5 @@
 """The checkpoint format: round trip, atomic writes, clear errors, every registry model."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,7 +37,12 @@ def test_save_is_atomic_and_leaves_no_temporary_file(tmp_path):
 
 @pytest.mark.parametrize(
     "metadata",
-    [{"bands": ["red", "green"]}, {"tile_size": 100}, {"threshold": 1.5}, {"normalisation": {"value_range": [0, 255], "mean": [0], "std": [1], "scale": "auto"}}],
+    [
+        {"bands": ["red", "green"]},
+        {"tile_size": 100},
+        {"threshold": 1.5},
+        {"normalisation": {"value_range": [0, 255], "mean": [0], "std": [1], "scale": "auto"}},
+    ],
 )
 def test_metadata_that_does_not_fit_is_refused(tmp_path, metadata):
     with pytest.raises(ValueError):

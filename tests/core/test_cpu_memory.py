@@ -2,6 +2,7 @@
 
 Each case runs in a fresh interpreter: the setting changes the whole process.
 """
+
 from __future__ import annotations
 
 import subprocess

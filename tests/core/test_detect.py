@@ -1,4 +1,5 @@
 """``scd_core.detect`` and ``scd detect`` end to end, on synthetic georeferenced pairs."""
+
 from __future__ import annotations
 
 import csv
@@ -83,7 +84,12 @@ def test_nodata_of_either_date_is_nodata_everywhere_and_never_a_polygon(collared
     frame = pyogrio.read_dataframe(result.outputs["changes"], layer="changes")
     with rasterio.open(collared.before) as dataset:
         nodata_area = shapely.union_all(
-            [shapely.geometry.shape(g) for g, v in rasterio.features.shapes(invalid.astype(np.uint8), mask=invalid, transform=dataset.transform)]
+            [
+                shapely.geometry.shape(g)
+                for g, v in rasterio.features.shapes(
+                    invalid.astype(np.uint8), mask=invalid, transform=dataset.transform
+                )
+            ]
         )
     assert frame.geometry.is_valid.all()
     assert (frame.geometry.intersection(nodata_area).area < 1e-6).all()
@@ -93,13 +99,29 @@ def test_polygons_summary_and_counts_agree(collared_run):
     result, events = collared_run
     frame = pyogrio.read_dataframe(result.outputs["changes"], layer="changes")
     assert len(frame) == result.counts["features"] > 0
-    assert set(frame.columns) >= {"change_type", "from_class", "to_class", "from_name", "to_name", "area_m2", "mean_prob"}
+    assert set(frame.columns) >= {
+        "change_type",
+        "from_class",
+        "to_class",
+        "from_name",
+        "to_name",
+        "area_m2",
+        "mean_prob",
+    }
     # 0.5 m pixels: a region's geodesic area is its pixel count × 0.25 m², within UTM's scale error
     pixels = result.counts["changed_pixels"]
     assert frame["area_m2"].sum() == pytest.approx(pixels * 0.25, rel=2e-3)
     with open(result.outputs["summary"], newline="") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0][1:] == ["water", "non-vegetated ground surface", "low vegetation", "tree", "building", "playground", "total"]
+    assert rows[0][1:] == [
+        "water",
+        "non-vegetated ground surface",
+        "low vegetation",
+        "tree",
+        "building",
+        "playground",
+        "total",
+    ]
     assert float(rows[-1][-1]) == pytest.approx(frame["area_m2"].sum() / 10_000, abs=1e-3)
     run = json.loads(result.outputs["run"].read_text())
     assert run["inputs"]["before"]["sha256"] and run["model"]["name"] == "fc_ef"
@@ -129,7 +151,9 @@ def test_an_aoi_in_another_crs_clips_the_grid_and_masks_outside(tmp_path, collar
     from pyproj import Transformer
 
     to_lonlat = Transformer.from_crs("EPSG:32633", "EPSG:4326", always_xy=True)
-    lonlat = shapely.transform(shapely.segmentize(triangle, 1.0), lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])))
+    lonlat = shapely.transform(
+        shapely.segmentize(triangle, 1.0), lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1]))
+    )
     aoi = tmp_path / "aoi.geojson"
     pyogrio.write_dataframe(__import__("geopandas").GeoDataFrame(geometry=[lonlat], crs="EPSG:4326"), aoi)
     result = scd_core.detect(collared.before, collared.after, ckpt, tmp_path / "out", aoi=aoi, **FAST)
@@ -148,7 +172,9 @@ def test_areas_are_square_metres_on_a_geographic_grid(tmp_path, ckpt):
     frame = pyogrio.read_dataframe(result.outputs["changes"], layer="changes")
     # a 1e-4° pixel at 60° N is ≈ 11.13 m (north) × 5.58 m (east) ≈ 62 m²
     assert frame["area_m2"].sum() / result.counts["changed_pixels"] == pytest.approx(62.1, rel=0.01)
-    equal_area = frame.set_crs("EPSG:4326", allow_override=True).to_crs("+proj=laea +lat_0=60 +lon_0=13 +datum=WGS84").area
+    equal_area = (
+        frame.set_crs("EPSG:4326", allow_override=True).to_crs("+proj=laea +lat_0=60 +lon_0=13 +datum=WGS84").area
+    )
     assert np.allclose(frame["area_m2"], equal_area, rtol=2e-3)
 
 
@@ -158,7 +184,10 @@ def test_uint16_imagery_is_stretched_and_the_user_can_scale_it(tmp_path, ckpt):
     scd_core.detect(pair.before, pair.after, ckpt, tmp_path / "auto", progress=events.append, **FAST)
     assert any("BEFORE is uint16: bands scaled from" in e.get("text", "") for e in events)
     run = scd_core.detect(pair.before, pair.after, ckpt, tmp_path / "own", scale=(0, 3000), **FAST)
-    assert json.loads(run.outputs["run"].read_text())["options"]["scale"][0] == "bands scaled from [0, 3000], [0, 3000], [0, 3000] to [0, 255]"
+    assert (
+        json.loads(run.outputs["run"].read_text())["options"]["scale"][0]
+        == "bands scaled from [0, 3000], [0, 3000], [0, 3000] to [0, 255]"
+    )
 
 
 # ------------------------------------------------------------------------------------ bad input
@@ -178,7 +207,9 @@ def bad_inputs(tmp_path_factory, collared):
     corrupt = root / "corrupt.tif"
     corrupt.write_bytes(collared.before.read_bytes()[:2000])
     empty_aoi = root / "empty.geojson"
-    empty_aoi.write_text('{"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "EPSG:4326"}}, "features": []}')
+    empty_aoi.write_text(
+        '{"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "EPSG:4326"}}, "features": []}'
+    )
     occupied = root / "occupied"
     occupied.mkdir()
     (occupied / "notes.txt").write_text("mine")
@@ -194,7 +225,17 @@ def bad_inputs(tmp_path_factory, collared):
         "occupied": (["{before}", "{after}", "-o", "{occupied}"], occupied, None),
         "unwritable": (["{before}", "{after}", "-o", "{a_file}/out"], None, None),
         "proc": (["{before}", "{after}", "-o", "/proc/scd-out"], None, None),
-    }, {"no_crs": root / "no_crs.tif", "far": far.after, "two_bands": two_bands, "corrupt": corrupt, "empty_aoi": empty_aoi, "occupied": occupied, "a_file": a_file, "before": collared.before, "after": collared.after}
+    }, {
+        "no_crs": root / "no_crs.tif",
+        "far": far.after,
+        "two_bands": two_bands,
+        "corrupt": corrupt,
+        "empty_aoi": empty_aoi,
+        "occupied": occupied,
+        "a_file": a_file,
+        "before": collared.before,
+        "after": collared.after,
+    }
 
 
 CASES = ["no_crs", "no_overlap", "bands", "corrupt", "empty_aoi", "aoi_outside", "occupied", "unwritable", "proc"]
@@ -227,14 +268,36 @@ def test_errors_named_in_the_api_are_input_errors(collared, ckpt, tmp_path):
 
 
 def test_json_protocol_on_stdout_and_error_event(tmp_path, collared, ckpt):
-    done = run_scd("detect", collared.before, collared.after, "-o", tmp_path / "out", "--model", ckpt, "--tile", "128", "--progress", "json")
+    done = run_scd(
+        "detect",
+        collared.before,
+        collared.after,
+        "-o",
+        tmp_path / "out",
+        "--model",
+        ckpt,
+        "--tile",
+        "128",
+        "--progress",
+        "json",
+    )
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines()]
     assert [e["event"] for e in events][0] == "start" and events[-1]["event"] == "done"
     assert {"total", "out_dir", "width", "height", "crs"} <= events[0].keys() and events[0]["crs"] == "EPSG:32633"
     assert set(events[-1]["outputs"]) == set(OUTPUT_FILES)
     assert {"features", "changed_pixels"} <= events[-1]["counts"].keys()
-    bad = run_scd("detect", tmp_path / "missing.tif", collared.after, "-o", tmp_path / "out2", "--model", ckpt, "--progress", "json")
+    bad = run_scd(
+        "detect",
+        tmp_path / "missing.tif",
+        collared.after,
+        "-o",
+        tmp_path / "out2",
+        "--model",
+        ckpt,
+        "--progress",
+        "json",
+    )
     assert bad.returncode == 2
     (error,) = [json.loads(line) for line in bad.stdout.splitlines()]
     assert error["event"] == "error" and error["path"] == str(tmp_path / "missing.tif")
@@ -258,7 +321,9 @@ def test_a_failing_run_leaves_the_output_folder_as_it_was(tmp_path, collared, ck
     assert {p.name: p.read_bytes() for p in out.iterdir()} == snapshot
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     again = scd_core.detect(collared.before, collared.after, ckpt, out, overwrite=True, **FAST)
-    assert (out / "notes.txt").read_text() == "mine" and again.outputs["run"].stat().st_mtime >= (out / "notes.txt").stat().st_mtime
+    assert (out / "notes.txt").read_text() == "mine" and again.outputs["run"].stat().st_mtime >= (
+        out / "notes.txt"
+    ).stat().st_mtime
 
 
 @pytest.fixture(scope="module")
@@ -269,7 +334,21 @@ def big_pair(tmp_path_factory):
 @pytest.mark.parametrize("signal_number, exit_code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_cancel_stops_within_seconds_and_leaves_nothing(tmp_path, big_pair, ckpt, signal_number, exit_code):
     out = tmp_path / "out"
-    command = scd_command("detect", big_pair.before, big_pair.after, "-o", out, "--model", ckpt, "--tile", "128", "--batch", "1", "--progress", "json")
+    command = scd_command(
+        "detect",
+        big_pair.before,
+        big_pair.after,
+        "-o",
+        out,
+        "--model",
+        ckpt,
+        "--tile",
+        "128",
+        "--batch",
+        "1",
+        "--progress",
+        "json",
+    )
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in process.stdout:
         if json.loads(line)["event"] == "progress":
@@ -330,7 +409,9 @@ def _train(steps: int, seed: int) -> torch.nn.Module:
 @pytest.fixture(scope="session")
 def trained_ckpt(tmp_path_factory):
     model, threshold = train_briefly()
-    return checkpoint.save(model, tmp_path_factory.mktemp("trained") / "trained.ckpt", tile_size=128, threshold=threshold)
+    return checkpoint.save(
+        model, tmp_path_factory.mktemp("trained") / "trained.ckpt", tile_size=128, threshold=threshold
+    )
 
 
 def test_shifting_the_tile_grid_by_half_a_tile_changes_under_half_a_percent(tmp_path, trained_ckpt):
@@ -340,7 +421,9 @@ def test_shifting_the_tile_grid_by_half_a_tile_changes_under_half_a_percent(tmp_
     pair = write_geo_pair(tmp_path / "pair", 1024, seed=3)
     maps = []
     for offset in (0, 256):
-        result = scd_core.detect(pair.before, pair.after, trained_ckpt, tmp_path / f"out{offset}", tile=512, tile_offset=offset, device="cpu")
+        result = scd_core.detect(
+            pair.before, pair.after, trained_ckpt, tmp_path / f"out{offset}", tile=512, tile_offset=offset, device="cpu"
+        )
         maps.append((read(result.outputs["change_type"]), read(result.outputs["change_prob"]) / 250))
     (codes, prob), (shifted_codes, shifted_prob) = maps
     assert 0.005 < (codes > 0).mean() < 0.95  # the model draws changes, not a constant

@@ -1,4 +1,5 @@
 """`scd evaluate`: SECOND-layout folders in, scores in both conventions out; bad folders exit 2."""
+
 from __future__ import annotations
 
 import json
@@ -74,7 +75,9 @@ def test_readable_report_names_both_conventions_and_table_ii(second_root, capsys
 def test_json_output_is_exactly_one_object_on_stdout(second_root):
     done = subprocess.run(
         [sys.executable, "-m", "scd_core", "evaluate", str(second_root), str(second_root), "--json"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert len(done.stdout.strip().splitlines()) == 1
     assert set(json.loads(done.stdout)) == {"pairs", "per_date", "from_to"}

@@ -1,4 +1,5 @@
 """The blending engine: tiles land where they belong, panels and strips do not change the result."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,7 +28,11 @@ def blend(plan: TilePlan, threshold: float = 0.5, valid=None):
     validity = np.zeros((plan.height, plan.width), bool)
     written = np.zeros((plan.height, plan.width), int)
     for tile in plan.tiles():
-        tile_valid = np.ones((tile.height, tile.width), bool) if valid is None else valid[tile.row : tile.row + tile.height, tile.col : tile.col + tile.width]
+        tile_valid = (
+            np.ones((tile.height, tile.width), bool)
+            if valid is None
+            else valid[tile.row : tile.row + tile.height, tile.col : tile.col + tile.width]
+        )
         region = blender.add(tile, tile_probabilities(tile), torch.from_numpy(tile_valid.copy()))
         if region is not None:
             w = region.window

@@ -1,4 +1,5 @@
 """Pure pixel geometry: tile windows, panels, blending weights, output windows."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,8 @@ from scd_core.geo.grid import (
     TilePlan,
     blend_ramp,
     blend_weights,
-    covering_window,
     coverage,
+    covering_window,
     pixel_offset,
     split_columns,
     tile_starts,
@@ -26,7 +27,7 @@ def test_tile_starts_cover_everything_inside_with_the_overlap(length, offset):
     size = min(tile, length)
     covered = np.zeros(length, int)
     for start in starts:
-        assert 0 <= start and start + size <= length
+        assert start >= 0 and start + size <= length
         covered[start : start + size] += 1
     assert covered.min() >= 1
     assert starts == sorted(set(starts))

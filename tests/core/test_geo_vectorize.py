@@ -1,4 +1,5 @@
 """Polygons from the change map: one valid feature per region, across blocks; geodesic areas."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,19 @@ NAMES = [class_name(i) for i in range(7)]
 
 
 def write_band(path, array, crs, transform, nodata=None):
-    profile = dict(driver="GTiff", width=array.shape[1], height=array.shape[0], count=1, dtype="uint8", crs=crs, transform=transform, tiled=True, blockxsize=256, blockysize=256, nodata=nodata)
+    profile = dict(
+        driver="GTiff",
+        width=array.shape[1],
+        height=array.shape[0],
+        count=1,
+        dtype="uint8",
+        crs=crs,
+        transform=transform,
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        nodata=nodata,
+    )
     with rasterio.open(path, "w", **profile) as dataset:
         dataset.write(array, 1)
     return path
@@ -84,9 +97,16 @@ def equal_area(geometry, crs):
 
 @pytest.mark.parametrize("crs, size", [("EPSG:4326", 0.01), ("EPSG:3857", 2000.0), ("EPSG:32633", 1000.0)])
 def test_areas_are_true_square_metres_in_any_crs(crs, size):
-    origin = {"EPSG:4326": (13.0, 60.0), "EPSG:3857": (1_447_000.0, 8_400_000.0), "EPSG:32633": (400_000.0, 6_650_000.0)}[crs]
+    origin = {
+        "EPSG:4326": (13.0, 60.0),
+        "EPSG:3857": (1_447_000.0, 8_400_000.0),
+        "EPSG:32633": (400_000.0, 6_650_000.0),
+    }[crs]
     x, y = origin
-    holed = shapely.Polygon(shapely.box(x, y, x + size, y + size).exterior.coords, [shapely.box(x + size / 4, y + size / 4, x + size / 2, y + size / 2).exterior.coords])
+    holed = shapely.Polygon(
+        shapely.box(x, y, x + size, y + size).exterior.coords,
+        [shapely.box(x + size / 4, y + size / 4, x + size / 2, y + size / 2).exterior.coords],
+    )
     areas = geodesic_areas(np.array([holed], dtype=object), crs, size / 100)
     assert areas[0] == pytest.approx(equal_area(holed, crs), rel=1e-3)
     if crs == "EPSG:4326":
@@ -107,10 +127,21 @@ def test_gpkg_layer_fields_min_area_and_simplify(change_map, tmp_path):
     geometries, values = polygonize(codes_path, mask_path)
     areas = geodesic_areas(geometries, grid.crs, 2.0)
     path = tmp_path / "changes.gpkg"
-    kept = write_changes(path, geometries, values, areas, np.full(len(values), 0.8), grid.crs, NAMES, min_area=100.0, simplify=3.0)
+    kept = write_changes(
+        path, geometries, values, areas, np.full(len(values), 0.8), grid.crs, NAMES, min_area=100.0, simplify=3.0
+    )
     assert kept == 2  # the 4 m² speck is gone
     frame = pyogrio.read_dataframe(path, layer="changes")
-    assert list(frame.columns) == ["change_type", "from_class", "to_class", "from_name", "to_name", "area_m2", "mean_prob", "geometry"]
+    assert list(frame.columns) == [
+        "change_type",
+        "from_class",
+        "to_class",
+        "from_name",
+        "to_name",
+        "area_m2",
+        "mean_prob",
+        "geometry",
+    ]
     assert set(frame["from_name"]) == {"low vegetation", "tree"}
     assert frame.geometry.is_valid.all()
     assert frame.crs.to_epsg() == 32633
@@ -120,7 +151,10 @@ def test_gpkg_layer_fields_min_area_and_simplify(change_map, tmp_path):
 def test_an_empty_change_map_gives_an_empty_layer(tmp_path):
     transform = from_origin(0, 100, 1, 1)
     zeros = np.zeros((50, 50), np.uint8)
-    geometries, values = polygonize(write_band(tmp_path / "c.tif", zeros, "EPSG:32633", transform), write_band(tmp_path / "m.tif", zeros, "EPSG:32633", transform))
+    geometries, values = polygonize(
+        write_band(tmp_path / "c.tif", zeros, "EPSG:32633", transform),
+        write_band(tmp_path / "m.tif", zeros, "EPSG:32633", transform),
+    )
     path = tmp_path / "changes.gpkg"
     assert write_changes(path, geometries, values, np.zeros(0), np.zeros(0), "EPSG:32633", NAMES) == 0
     assert pyogrio.read_info(path, layer="changes")["features"] == 0

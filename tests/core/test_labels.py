@@ -1,4 +1,5 @@
 """SECOND label codecs: colours, indices, from-to codes and names."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,6 +4,7 @@ The contract every registered model meets (finite gradients, deterministic evalu
 optimiser steps that reduce the loss) is tested for these two in ``test_models.py``. Models are built
 narrow (``width=8``) so everything runs in seconds on a CPU.
 """
+
 from __future__ import annotations
 
 import math

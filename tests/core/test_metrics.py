@@ -1,4 +1,5 @@
 """SECOND metrics: hand-computed matrices, both conventions, degenerate cases, an independent reference."""
+
 from __future__ import annotations
 
 import math
@@ -76,7 +77,7 @@ def test_perfect_prediction_scores_100_everywhere():
     confusion = metrics.SCDConfusion()
     confusion.update(gt1, gt2, gt1, gt2)
     for convention in metrics.CONVENTIONS:
-        assert confusion.scores()[convention] == pytest.approx({k: 100.0 for k in metrics.SCORE_KEYS})
+        assert confusion.scores()[convention] == pytest.approx(dict.fromkeys(metrics.SCORE_KEYS, 100.0))
 
 
 def test_collapsed_no_change_prediction_sek_zero_oa_high():
@@ -123,7 +124,7 @@ def test_all_changed_and_perfect_has_no_no_change_class():
 
 
 def test_empty_matrix_scores_zero():
-    assert metrics.scores(np.zeros((7, 7))) == {k: 0.0 for k in metrics.SCORE_KEYS}
+    assert metrics.scores(np.zeros((7, 7))) == dict.fromkeys(metrics.SCORE_KEYS, 0.0)
 
 
 def test_ignored_ground_truth_is_not_counted():

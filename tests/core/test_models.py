@@ -4,6 +4,7 @@ The contract tests are parametrized over the registry, so every model, present a
 Models are built narrow (``width=4``), fed 32×64 batches and run on one thread (intra-op threads only
 cost time on models this small), so that the file runs in well under two minutes on two CPU cores.
 """
+
 from __future__ import annotations
 
 import argparse

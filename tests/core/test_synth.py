@@ -1,12 +1,13 @@
 """``scd_core.synth``: the project's test and benchmark data must be deterministic, hold every class
 and the changes SECOND annotates, keep pseudo-changes unlabelled, and write what it says it writes."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import rasterio
-from PIL import Image
 import rasterio.warp
+from PIL import Image
 from rasterio.warp import Resampling, reproject
 
 from scd_core.cli import main
@@ -100,10 +101,15 @@ def estimated_shift(first: np.ndarray, second: np.ndarray, reach: int = 3) -> tu
     shifts, refined to sub-pixel by a parabola through the peak and its neighbours on each axis."""
     inner = (slice(reach + 1, -reach - 1), slice(reach + 1, -reach - 1))
     shifts = range(-reach - 1, reach + 2)
-    score = np.array([
-        [np.corrcoef(np.roll(first, (-dy, -dx), axis=(0, 1))[inner].ravel(), second[inner].ravel())[0, 1] for dx in shifts]
-        for dy in shifts
-    ])
+    score = np.array(
+        [
+            [
+                np.corrcoef(np.roll(first, (-dy, -dx), axis=(0, 1))[inner].ravel(), second[inner].ravel())[0, 1]
+                for dx in shifts
+            ]
+            for dy in shifts
+        ]
+    )
     row, col = np.unravel_index(np.argmax(score[1:-1, 1:-1]), (2 * reach + 1, 2 * reach + 1))
     row, col = row + 1, col + 1
 
@@ -217,8 +223,14 @@ def warp_back(pair, band: int = 1) -> np.ndarray:
     """AFTER resampled onto BEFORE's grid."""
     with rasterio.open(pair.before) as before, rasterio.open(pair.after) as after:
         back = np.zeros(before.shape, np.float32)
-        reproject(rasterio.band(after, band), back, dst_transform=before.transform, dst_crs=before.crs,
-                  dst_nodata=0, resampling=Resampling.bilinear)
+        reproject(
+            rasterio.band(after, band),
+            back,
+            dst_transform=before.transform,
+            dst_crs=before.crs,
+            dst_nodata=0,
+            resampling=Resampling.bilinear,
+        )
     return back
 
 
@@ -279,7 +291,12 @@ def test_geographic_crs_works_in_degrees(tmp_path):
 def test_scd_synth_writes_both_kinds(tmp_path, capsys):
     assert main(["synth", "second", str(tmp_path / "second"), "--pairs", "2", "--size", "64", "--seed", "3"]) == 0
     assert len(list((tmp_path / "second" / "label2").glob("*.png"))) == 2
-    assert main(["synth", "geo", str(tmp_path / "geo"), "--size", "64", "80", "--crs", "EPSG:3857", "--nodata-collar", "4"]) == 0
+    assert (
+        main(
+            ["synth", "geo", str(tmp_path / "geo"), "--size", "64", "80", "--crs", "EPSG:3857", "--nodata-collar", "4"]
+        )
+        == 0
+    )
     with rasterio.open(tmp_path / "geo" / "after.tif") as after:
         assert after.crs == "EPSG:3857" and after.shape == (64, 80) and after.nodata == 0
     assert "change_type.tif" in capsys.readouterr().out

@@ -1,4 +1,5 @@
 """Training: SECOND-layout dataset, the paper's augmentation, a short run ending in a loadable checkpoint."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,7 +27,7 @@ def test_dataset_reads_normalised_images_and_labels(second_root):
     sample = dataset[0]
     assert len(dataset) == 4
     assert sample["image1"].shape == (3, 64, 64) and sample["image1"].dtype == torch.float32
-    assert 0.0 <= sample["image1"].min() and sample["image2"].max() <= 1.0  # mean 0, std 255
+    assert sample["image1"].min() >= 0.0 and sample["image2"].max() <= 1.0  # mean 0, std 255
     assert sample["label1"].dtype == torch.int64 and int(sample["label1"].max()) <= 6
     assert torch.equal(sample["label1"] == 0, sample["label2"] == 0)
 
@@ -62,8 +63,15 @@ def test_poly_policy():
 
 def test_short_training_run_writes_a_checkpoint_detection_can_load(second_root, tmp_path):
     config = TrainConfig(
-        model="fc_siam_diff", hparams={"width": 4}, train_root=str(second_root), val_root=str(second_root),
-        output=str(tmp_path / "model.pt"), epochs=2, batch_size=2, crop=64, learning_rate=0.01,
+        model="fc_siam_diff",
+        hparams={"width": 4},
+        train_root=str(second_root),
+        val_root=str(second_root),
+        output=str(tmp_path / "model.pt"),
+        epochs=2,
+        batch_size=2,
+        crop=64,
+        learning_rate=0.01,
         calibrate_threshold=True,
     )
     logged = []
@@ -88,10 +96,19 @@ def test_config_rejects_unknown_settings(tmp_path):
 
 def test_command_line_overrides(second_root, tmp_path, capsys):
     path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump({
-        "model": "fc_ef", "hparams": {"width": 4}, "train_root": str(second_root),
-        "output": str(tmp_path / "out.pt"), "epochs": 5, "batch_size": 2, "crop": 32,
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "model": "fc_ef",
+                "hparams": {"width": 4},
+                "train_root": str(second_root),
+                "output": str(tmp_path / "out.pt"),
+                "epochs": 5,
+                "batch_size": 2,
+                "crop": 32,
+            }
+        )
+    )
     assert main([str(path), "--set", "epochs=1"]) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "out.pt")
     assert checkpoint.load(tmp_path / "out.pt")[1]["epochs"] == 1

@@ -7,13 +7,14 @@ QGIS's own "Install from ZIP" installs it into a temporary plugin folder, import
 Nothing here imports torch or the engine: what needs the engine (a synthetic image pair, a tiny
 checkpoint) is made by the backend Python, ``$SCD_PYTHON``, in a subprocess.
 """
+
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 import pytest
@@ -44,10 +45,10 @@ class RecordingFeedback(QgsProcessingFeedback):
 
     def __init__(self) -> None:
         super().__init__()
-        self.infos: List[str] = []
-        self.warnings: List[str] = []
-        self.console: List[str] = []
-        self.progress_seen: List[float] = []
+        self.infos: list[str] = []
+        self.warnings: list[str] = []
+        self.console: list[str] = []
+        self.progress_seen: list[float] = []
         self.progressChanged.connect(self.progress_seen.append)
 
     def pushInfo(self, info: str) -> None:
@@ -104,7 +105,7 @@ def scd_python() -> str:
     return python
 
 
-def write_raster(path: Path, bands: np.ndarray, crs: Optional[str] = TEST_CRS, pixel: float = 1.0) -> Path:
+def write_raster(path: Path, bands: np.ndarray, crs: str | None = TEST_CRS, pixel: float = 1.0) -> Path:
     """A GeoTIFF of ``bands`` (bands × rows × columns, uint8) at 500000, 4600000, or without a CRS."""
     count, rows, columns = bands.shape
     dataset = gdal.GetDriverByName("GTiff").Create(str(path), columns, rows, count, gdal.GDT_Byte)
@@ -132,7 +133,7 @@ CHANGES_FIELDS: Sequence[tuple] = (
 )
 
 
-def write_changes_geopackage(path: Path, polygons: Dict[int, str], crs: str = TEST_CRS) -> Path:
+def write_changes_geopackage(path: Path, polygons: dict[int, str], crs: str = TEST_CRS) -> Path:
     """A GeoPackage laid out like the worker's (layer "changes"): one polygon (WKT) per change code."""
     from qgis_scd_plugin.change_types import change_types
 
@@ -144,7 +145,12 @@ def write_changes_geopackage(path: Path, polygons: Dict[int, str], crs: str = TE
     options.driverName = "GPKG"
     options.layerName = "changes"
     writer = QgsVectorFileWriter.create(
-        str(path), fields, QgsWkbTypes.Polygon, QgsCoordinateReferenceSystem(crs), QgsCoordinateTransformContext(), options
+        str(path),
+        fields,
+        QgsWkbTypes.Polygon,
+        QgsCoordinateReferenceSystem(crs),
+        QgsCoordinateTransformContext(),
+        options,
     )
     assert writer.hasError() == QgsVectorFileWriter.NoError, writer.errorMessage()
     for code, wkt in polygons.items():
@@ -153,7 +159,15 @@ def write_changes_geopackage(path: Path, polygons: Dict[int, str], crs: str = TE
         geometry = QgsGeometry.fromWkt(wkt)
         feature.setGeometry(geometry)
         feature.setAttributes(
-            [code, change.from_class.index, change.to_class.index, change.from_class.name, change.to_class.name, geometry.area(), 0.9]
+            [
+                code,
+                change.from_class.index,
+                change.to_class.index,
+                change.from_class.name,
+                change.to_class.name,
+                geometry.area(),
+                0.9,
+            ]
         )
         assert writer.addFeature(feature)
     del writer
@@ -166,7 +180,10 @@ def geo_pair(scd_python: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("pair")
     done = subprocess.run(
         [scd_python, "-m", "scd_core", "synth", "geo", str(folder), "--size", "256", "--seed", "7", "--crs", TEST_CRS],
-        cwd=folder, capture_output=True, text=True, timeout=300,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     return folder
@@ -180,6 +197,8 @@ def tiny_model(scd_python: str, tmp_path_factory: pytest.TempPathFactory) -> Pat
     """
     path = tmp_path_factory.mktemp("model") / "tiny.pt"
     code = "import sys; from scd_core import checkpoint; from scd_core.models import build; checkpoint.save(build('fc_ef', width=8), sys.argv[1])"
-    done = subprocess.run([scd_python, "-c", code, str(path)], cwd=path.parent, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [scd_python, "-c", code, str(path)], cwd=path.parent, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     return path

@@ -1,16 +1,16 @@
 """What the algorithm checks and prepares before the worker starts: a CRS on both images, a backend,
 one area, and files for layers that are not files."""
+
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import processing
+import pytest
+from conftest import write_raster
 from qgis.core import QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback, QgsRasterLayer
 
-from conftest import write_raster
 
-
-@pytest.fixture()
+@pytest.fixture
 def rgb(tmp_path):
     pixels = np.random.default_rng(0).integers(0, 255, (3, 64, 64), dtype=np.uint8)
     return str(write_raster(tmp_path / "rgb.tif", pixels))
@@ -31,15 +31,26 @@ def test_without_a_backend_the_algorithm_says_how_to_set_one_up(plugin, tmp_path
     monkeypatch.delenv("SCD_PYTHON", raising=False)
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     with pytest.raises(QgsProcessingException, match="(?s)No scd backend found.*Install backend"):
-        processing.run("scd:detectchanges", {"BEFORE": rgb, "AFTER": rgb, "MODEL": rgb, "OUTPUT": str(tmp_path / "c.gpkg")})
+        processing.run(
+            "scd:detectchanges", {"BEFORE": rgb, "AFTER": rgb, "MODEL": rgb, "OUTPUT": str(tmp_path / "c.gpkg")}
+        )
 
 
 def test_an_area_of_interest_and_an_extent_together_are_refused(plugin, tmp_path, rgb):
-    layer = processing.run("native:extenttolayer", {"INPUT": "500000,500032,4599968,4600000 [EPSG:32631]", "OUTPUT": "memory:"})["OUTPUT"]
+    layer = processing.run(
+        "native:extenttolayer", {"INPUT": "500000,500032,4599968,4600000 [EPSG:32631]", "OUTPUT": "memory:"}
+    )["OUTPUT"]
     with pytest.raises(QgsProcessingException, match="not both"):
         processing.run(
             "scd:detectchanges",
-            {"BEFORE": rgb, "AFTER": rgb, "MODEL": rgb, "AOI": layer, "EXTENT": "500000,500032,4599968,4600000 [EPSG:32631]", "OUTPUT": str(tmp_path / "c.gpkg")},
+            {
+                "BEFORE": rgb,
+                "AFTER": rgb,
+                "MODEL": rgb,
+                "AOI": layer,
+                "EXTENT": "500000,500032,4599968,4600000 [EPSG:32631]",
+                "OUTPUT": str(tmp_path / "c.gpkg"),
+            },
         )
 
 

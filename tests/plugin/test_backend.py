@@ -1,12 +1,12 @@
 """Finding the backend: the plugin setting, then SCD_PYTHON, then an ``scd`` command on PATH; and the
 worker's environment, cleaned of QGIS's Python, GDAL and PROJ variables."""
+
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 
@@ -69,6 +69,9 @@ def test_worker_environment_drops_qgis_python_gdal_and_proj_variables(plugin, sc
     assert cleaned["PATH"] == "/usr/bin:/bin" and cleaned["HOME"] == "/home/analyst"
     seen = subprocess.run(
         [scd_python, "-c", "import os, sys; print(sorted(os.environ)); print(sys.path)"],
-        env=cleaned, capture_output=True, text=True, check=True,
+        env=cleaned,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "PYTHONPATH" not in seen and "/usr/share/qgis/python" not in seen

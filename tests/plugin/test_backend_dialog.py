@@ -1,4 +1,5 @@
 """The settings dialog: "Check backend" shows PyTorch and the CUDA devices, "Install backend" makes one."""
+
 from __future__ import annotations
 
 import subprocess
@@ -12,7 +13,9 @@ from qgis.PyQt.QtWidgets import QApplication
 
 def wait_until_idle(dialog, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
-    while (dialog.process.state() != QProcess.NotRunning or not dialog.check_button.isEnabled()) and time.monotonic() < deadline:
+    while (
+        dialog.process.state() != QProcess.NotRunning or not dialog.check_button.isEnabled()
+    ) and time.monotonic() < deadline:
         QApplication.processEvents()
         time.sleep(0.02)
     QApplication.processEvents()

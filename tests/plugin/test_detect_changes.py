@@ -1,5 +1,6 @@
 """``scd:detectchanges`` end to end in real QGIS with the real engine as its worker: a synthetic
 georeferenced pair, a tiny untrained checkpoint, a GeoPackage of from-to polygons, styled."""
+
 from __future__ import annotations
 
 import glob
@@ -9,8 +10,9 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
 import processing
+import pytest
+from conftest import TEST_CRS, RecordingFeedback
 from qgis.core import (
     QgsApplication,
     QgsCoordinateReferenceSystem,
@@ -29,8 +31,6 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-
-from conftest import TEST_CRS, RecordingFeedback
 
 #: An untrained model's change probabilities hover around one half; a low threshold makes it call
 #: changes, so that the polygons, their codes and their styling are exercised.
@@ -60,7 +60,9 @@ def test_detect_changes_writes_from_to_polygons_styled_in_a_geopackage(plugin, g
     feedback = RecordingFeedback()
     before = work_folders()
     results = processing.run(
-        "scd:detectchanges", parameters(geo_pair, tiny_model, OUTPUT=str(output), OUTPUT_RASTER=str(codes)), feedback=feedback
+        "scd:detectchanges",
+        parameters(geo_pair, tiny_model, OUTPUT=str(output), OUTPUT_RASTER=str(codes)),
+        feedback=feedback,
     )
     assert results["OUTPUT"] == str(output) and results["OUTPUT_RASTER"] == str(codes)
     assert feedback.progress_seen[-1] == pytest.approx(100.0)
@@ -124,7 +126,9 @@ def test_cancel_stops_the_worker_within_two_seconds_and_leaves_no_output(plugin,
     feedback.progressChanged.connect(cancel_once_tiles_are_done)
     before = work_folders()
     # 64 tiles of 32 pixels, one per batch: the worker is still busy when the first is done.
-    slow = parameters(geo_pair, tiny_model, TILE_SIZE=32, OVERLAP=0, BATCH_SIZE=1, OUTPUT=str(output), OUTPUT_RASTER=str(codes))
+    slow = parameters(
+        geo_pair, tiny_model, TILE_SIZE=32, OVERLAP=0, BATCH_SIZE=1, OUTPUT=str(output), OUTPUT_RASTER=str(codes)
+    )
     with pytest.raises(QgsProcessingException, match="Cancelled"):
         processing.run("scd:detectchanges", slow, feedback=feedback)
     assert cancelled_at, "the worker reported progress"
@@ -142,7 +146,12 @@ def test_a_worker_failure_carries_the_workers_message(plugin, geo_pair, tmp_path
     with pytest.raises(QgsProcessingException) as error:
         processing.run(
             "scd:detectchanges",
-            {"BEFORE": str(geo_pair / "before.tif"), "AFTER": str(geo_pair / "after.tif"), "MODEL": str(not_a_model), "OUTPUT": str(tmp_path / "c.gpkg")},
+            {
+                "BEFORE": str(geo_pair / "before.tif"),
+                "AFTER": str(geo_pair / "after.tif"),
+                "MODEL": str(not_a_model),
+                "OUTPUT": str(tmp_path / "c.gpkg"),
+            },
         )
     assert str(not_a_model) in str(error.value)
     assert not (tmp_path / "c.gpkg").exists()
@@ -158,7 +167,12 @@ def write_aoi(path: Path, rectangle: QgsRectangle) -> Path:
     options = QgsVectorFileWriter.SaveVectorOptions()
     options.driverName = "GPKG"
     writer = QgsVectorFileWriter.create(
-        str(path), QgsFields(), QgsWkbTypes.Polygon, QgsCoordinateReferenceSystem(TEST_CRS), QgsCoordinateTransformContext(), options
+        str(path),
+        QgsFields(),
+        QgsWkbTypes.Polygon,
+        QgsCoordinateReferenceSystem(TEST_CRS),
+        QgsCoordinateTransformContext(),
+        options,
     )
     feature = QgsFeature()
     feature.setGeometry(QgsGeometry.fromRect(rectangle))
@@ -177,16 +191,36 @@ def run_as_batch(rows: list) -> list:
     return [algorithm.run(row, QgsProcessingContext(), RecordingFeedback())[1] for row in rows]
 
 
-def test_batch_runs_many_pairs_through_one_algorithm_each_in_its_area(plugin, geo_pair, tiny_model, scd_python, tmp_path):
+def test_batch_runs_many_pairs_through_one_algorithm_each_in_its_area(
+    plugin, geo_pair, tiny_model, scd_python, tmp_path
+):
     """What the Processing batch interface does: one algorithm instance, one run per row."""
     second_pair = tmp_path / "second_pair"
     subprocess.run(
-        [scd_python, "-m", "scd_core", "synth", "geo", str(second_pair), "--size", "128", "--seed", "8", "--crs", TEST_CRS],
-        cwd=tmp_path, check=True, capture_output=True,
+        [
+            scd_python,
+            "-m",
+            "scd_core",
+            "synth",
+            "geo",
+            str(second_pair),
+            "--size",
+            "128",
+            "--seed",
+            "8",
+            "--crs",
+            TEST_CRS,
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
     )
     quarter = top_left_quarter(geo_pair / "before.tif")
     aoi = write_aoi(tmp_path / "aoi.gpkg", quarter)
-    assert QgsApplication.processingRegistry().algorithmById("scd:detectchanges").flags() & QgsProcessingAlgorithm.FlagSupportsBatch
+    assert (
+        QgsApplication.processingRegistry().algorithmById("scd:detectchanges").flags()
+        & QgsProcessingAlgorithm.FlagSupportsBatch
+    )
     rows = [
         parameters(second_pair, tiny_model, OUTPUT=str(tmp_path / "second.gpkg")),
         parameters(geo_pair, tiny_model, AOI=str(aoi), OUTPUT=str(tmp_path / "first_quarter.gpkg")),

@@ -1,7 +1,9 @@
 """A map render of the styled result, as the analyst sees it: polygons over imagery, written to a PNG."""
+
 from __future__ import annotations
 
 import numpy as np
+from conftest import write_changes_geopackage, write_raster
 from qgis.core import (
     QgsMapRendererSequentialJob,
     QgsMapSettings,
@@ -11,8 +13,6 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor, QImage
-
-from conftest import write_changes_geopackage, write_raster
 
 # Two 30 m squares in a 100 m image whose top-left corner is at (500000, 4600000).
 BUILT = "POLYGON((500010 4599990, 500040 4599990, 500040 4599960, 500010 4599960, 500010 4599990))"

@@ -1,25 +1,32 @@
 """The plugin installs from its zip, loads through classFactory and registers its Processing provider."""
+
 from __future__ import annotations
 
 import configparser
 import zipfile
 from pathlib import Path
 
+from conftest import PLUGIN, REPO
 from qgis.core import QgsApplication, QgsProcessingParameterDefinition
 from qgis.gui import QgsBrowserGuiModel
 from qgis.PyQt.QtWidgets import QApplication, QDialog, QToolBar
-
-from conftest import PLUGIN, REPO
 
 
 def test_zip_holds_the_plugin_folder_with_its_metadata_icon_and_styles(plugin_zip: Path):
     with zipfile.ZipFile(plugin_zip) as archive:
         names = set(archive.namelist())
         metadata = archive.read(f"{PLUGIN}/metadata.txt").decode("utf-8")
-    assert {f"{PLUGIN}/__init__.py", f"{PLUGIN}/icons/scd.svg", f"{PLUGIN}/styles/changes.qml", f"{PLUGIN}/styles/change_type.qml"} <= names
+    assert {
+        f"{PLUGIN}/__init__.py",
+        f"{PLUGIN}/icons/scd.svg",
+        f"{PLUGIN}/styles/changes.qml",
+        f"{PLUGIN}/styles/change_type.qml",
+    } <= names
     assert all(name.startswith(f"{PLUGIN}/") for name in names)
     assert not any("__pycache__" in name for name in names)
-    assert metadata == (REPO / "metadata.txt").read_text(encoding="utf-8"), "the zip's metadata.txt is the top-level one"
+    assert metadata == (REPO / "metadata.txt").read_text(encoding="utf-8"), (
+        "the zip's metadata.txt is the top-level one"
+    )
 
 
 def test_metadata_declares_what_the_plugin_repository_requires():
@@ -54,12 +61,32 @@ def test_algorithm_has_the_parameters_an_analyst_sets(plugin):
     algorithm = QgsApplication.processingRegistry().algorithmById("scd:detectchanges")
     definitions = {definition.name(): definition for definition in algorithm.parameterDefinitions()}
     assert list(definitions) == [
-        "BEFORE", "AFTER", "MODEL", "AOI", "EXTENT", "BANDS", "TILE_SIZE", "OVERLAP", "BATCH_SIZE",
-        "DEVICE", "THRESHOLD", "MIN_AREA", "OUTPUT", "OUTPUT_RASTER",
+        "BEFORE",
+        "AFTER",
+        "MODEL",
+        "AOI",
+        "EXTENT",
+        "BANDS",
+        "TILE_SIZE",
+        "OVERLAP",
+        "BATCH_SIZE",
+        "DEVICE",
+        "THRESHOLD",
+        "MIN_AREA",
+        "OUTPUT",
+        "OUTPUT_RASTER",
     ]
-    advanced = {name for name, definition in definitions.items() if definition.flags() & QgsProcessingParameterDefinition.FlagAdvanced}
+    advanced = {
+        name
+        for name, definition in definitions.items()
+        if definition.flags() & QgsProcessingParameterDefinition.FlagAdvanced
+    }
     assert advanced == {"BANDS", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE", "THRESHOLD", "MIN_AREA"}
-    optional = {name for name, definition in definitions.items() if definition.flags() & QgsProcessingParameterDefinition.FlagOptional}
+    optional = {
+        name
+        for name, definition in definitions.items()
+        if definition.flags() & QgsProcessingParameterDefinition.FlagOptional
+    }
     assert {"AOI", "EXTENT", "BANDS", "BATCH_SIZE", "THRESHOLD", "MIN_AREA", "OUTPUT_RASTER"} <= optional
     assert definitions["DEVICE"].options() == ["auto", "cpu", "cuda"]
     assert definitions["OUTPUT"].type() == "vectorDestination"

@@ -1,4 +1,5 @@
 """The plugin tests run in Debian's real QGIS, offscreen; this checks that is what we got."""
+
 from qgis.core import Qgis, QgsApplication
 
 

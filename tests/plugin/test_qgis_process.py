@@ -1,4 +1,5 @@
 """The plugin in qgis_process: installed from its zip into a temporary QGIS profile and enabled there."""
+
 from __future__ import annotations
 
 import os
@@ -6,12 +7,10 @@ import shutil
 import subprocess
 import zipfile
 from pathlib import Path
-from typing import Dict, List
 
 import pytest
-from qgis.core import QgsVectorLayer
-
 from conftest import PLUGIN
+from qgis.core import QgsVectorLayer
 
 
 def qgis_process_program() -> str:
@@ -23,7 +22,7 @@ def qgis_process_program() -> str:
 
 
 @pytest.fixture(scope="session")
-def profile_environment(plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
+def profile_environment(plugin_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """An environment whose QGIS settings live in a fresh folder, with the plugin installed and enabled."""
     config = tmp_path_factory.mktemp("qgis_config")
     plugins = config / "profiles" / "default" / "python" / "plugins"
@@ -36,7 +35,9 @@ def profile_environment(plugin_zip: Path, tmp_path_factory: pytest.TempPathFacto
     return environment
 
 
-def run_qgis_process(arguments: List[str], environment: Dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
+def run_qgis_process(
+    arguments: list[str], environment: dict[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [qgis_process_program(), *arguments], env=environment, capture_output=True, text=True, timeout=timeout
     )
@@ -56,7 +57,9 @@ def test_qgis_process_runs_the_detection_from_the_shell(profile_environment, geo
     output = tmp_path / "changes.gpkg"
     run = run_qgis_process(
         [
-            "run", "scd:detectchanges", "--",
+            "run",
+            "scd:detectchanges",
+            "--",
             f"BEFORE={geo_pair / 'before.tif'}",
             f"AFTER={geo_pair / 'after.tif'}",
             f"MODEL={tiny_model}",

@@ -1,4 +1,5 @@
 """The outputs' styles: from-to legend labels, colours that read on imagery, carried by the files."""
+
 from __future__ import annotations
 
 import colorsys
@@ -7,9 +8,8 @@ import json
 import subprocess
 
 import numpy as np
-from qgis.core import QgsRasterLayer, QgsVectorLayer
-
 from conftest import write_changes_geopackage, write_raster
+from qgis.core import QgsRasterLayer, QgsVectorLayer
 
 SQUARE = "POLYGON((500010 4599990, 500040 4599990, 500040 4599960, 500010 4599960, 500010 4599990))"
 
@@ -28,7 +28,9 @@ def test_the_plugins_table_matches_the_engines(plugin, scd_python, tmp_path):
     from qgis_scd_plugin.change_types import NO_CHANGE_NAME, change_types
 
     code = "import json; from scd_core.labels import change_type_names; print(json.dumps(change_type_names()))"
-    engine = json.loads(subprocess.run([scd_python, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True).stdout)
+    engine = json.loads(
+        subprocess.run([scd_python, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    )
     assert engine == [NO_CHANGE_NAME, *(change.label for change in change_types())]
 
 
@@ -79,7 +81,9 @@ def test_raster_style_is_paletted_with_no_change_transparent(plugin, tmp_path):
     assert renderer.type() == "paletted", "the .qml beside the raster is its default style"
     classes = renderer.classes()
     assert classes[0].value == 0 and classes[0].color.alpha() == 0 and classes[0].label == "no change"
-    assert [(int(entry.value), entry.label) for entry in classes[1:]] == [(change.code, change.label) for change in change_types()]
+    assert [(int(entry.value), entry.label) for entry in classes[1:]] == [
+        (change.code, change.label) for change in change_types()
+    ]
     assert [entry.color.getRgb()[:3] for entry in classes[1:]] == [change.fill for change in change_types()]
 
 

@@ -5,6 +5,7 @@ Stand-in workers (a few lines of Python speaking the protocol) make the hard cas
 a worker that ignores SIGTERM, one that dies without a word. The real engine is exercised by
 test_detect_changes.py.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,23 +13,27 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import List
 
 import pytest
-
 from conftest import RecordingFeedback
 
 
-def stand_in(tmp_path: Path, body: str) -> List[str]:
+def stand_in(tmp_path: Path, body: str) -> list[str]:
     script = tmp_path / "worker.py"
-    script.write_text("import json, os, signal, sys, time\n" + "def say(**event): print(json.dumps(event), flush=True)\n" + textwrap.dedent(body))
+    script.write_text(
+        "import json, os, signal, sys, time\n"
+         "def say(**event): print(json.dumps(event), flush=True)\n"
+        + textwrap.dedent(body)
+    )
     return [sys.executable, str(script)]
 
 
 def test_events_become_progress_messages_and_warnings(plugin, tmp_path):
     from qgis_scd_plugin.worker import run_worker
 
-    command = stand_in(tmp_path, """
+    command = stand_in(
+        tmp_path,
+        """
         say(event="start", total=4, out_dir="o", width=256, height=256, crs="EPSG:32631")
         for done in range(1, 5):
             say(event="progress", done=done, total=4)
@@ -37,7 +42,8 @@ def test_events_become_progress_messages_and_warnings(plugin, tmp_path):
         say(event="warning", text="bands 4 and 5 ignored")
         print("human text", file=sys.stderr, flush=True)
         say(event="done", outputs={"changes": "o/changes.gpkg"}, counts={})
-    """)
+    """,
+    )
     feedback = RecordingFeedback()
     done = run_worker(command, dict(os.environ), feedback, str(tmp_path))
     assert done["outputs"] == {"changes": "o/changes.gpkg"}
@@ -51,10 +57,13 @@ def test_events_become_progress_messages_and_warnings(plugin, tmp_path):
 def test_an_error_event_becomes_the_failure_message(plugin, tmp_path):
     from qgis_scd_plugin.worker import WorkerFailed, run_worker
 
-    command = stand_in(tmp_path, """
+    command = stand_in(
+        tmp_path,
+        """
         say(event="error", text="the model expects 3 bands, the image has 1", path="/data/before.tif")
         sys.exit(2)
-    """)
+    """,
+    )
     with pytest.raises(WorkerFailed, match=r"^/data/before.tif: the model expects 3 bands, the image has 1$"):
         run_worker(command, dict(os.environ), RecordingFeedback(), str(tmp_path))
 
@@ -62,10 +71,13 @@ def test_an_error_event_becomes_the_failure_message(plugin, tmp_path):
 def test_a_worker_that_dies_silently_is_reported_with_its_exit_code_and_stderr(plugin, tmp_path):
     from qgis_scd_plugin.worker import WorkerFailed, run_worker
 
-    command = stand_in(tmp_path, """
+    command = stand_in(
+        tmp_path,
+        """
         print("Traceback: ImportError: libtorch_cpu.so", file=sys.stderr, flush=True)
         os._exit(139)
-    """)
+    """,
+    )
     with pytest.raises(WorkerFailed) as failure:
         run_worker(command, dict(os.environ), RecordingFeedback(), str(tmp_path))
     assert "exit code 139" in str(failure.value) and "libtorch_cpu.so" in str(failure.value)
@@ -75,16 +87,19 @@ def test_cancel_stops_even_a_worker_that_ignores_sigterm_within_two_seconds(plug
     from qgis_scd_plugin.worker import WorkerCancelled, run_worker
 
     pid_file = tmp_path / "pid"
-    command = stand_in(tmp_path, f"""
+    command = stand_in(
+        tmp_path,
+        f"""
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         open({str(pid_file)!r}, "w").write(str(os.getpid()))
         say(event="start", total=100, out_dir="o", width=1, height=1, crs="EPSG:4326")
         for done in range(1, 101):
             say(event="progress", done=done, total=100)
             time.sleep(0.5)
-    """)
+    """,
+    )
     feedback = RecordingFeedback()
-    cancelled_at: List[float] = []
+    cancelled_at: list[float] = []
 
     def cancel_on_first_progress(progress: float) -> None:
         if not cancelled_at:
