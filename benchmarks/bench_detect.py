@@ -93,8 +93,8 @@ def worker_model(args: argparse.Namespace) -> dict:
     """The model alone on the engine's tiles, in the engine's batches."""
     import torch
 
-    from scd_core.geo.engine import _probabilities
-    from scd_core.models.inference import pad_to_multiple
+    from scd_core.geo.blending import tile_probabilities
+    from scd_core.models.inference import forward_padded
 
     model, _, _, tiles, crops, _ = _tiles_in_memory(args)
     device = torch.device(args.device)
@@ -105,8 +105,8 @@ def worker_model(args: argparse.Namespace) -> dict:
             x2 = torch.stack(crops[1][start : start + args.batch]).to(device)
             began = time.perf_counter()
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=device.type == "cuda"):
-                outputs = model(pad_to_multiple(x1)[0], pad_to_multiple(x2)[0])
-            _probabilities(outputs, *x1.shape[-2:]).cpu()
+                outputs = forward_padded(model, x1, x2)
+            tile_probabilities(outputs).cpu()
             seconds += time.perf_counter() - began
     return {"seconds": seconds, "tiles": len(tiles)}
 
@@ -116,10 +116,10 @@ def worker_naive(args: argparse.Namespace) -> dict:
     import rasterio
     import torch
 
-    from scd_core.geo.engine import _probabilities
+    from scd_core.geo.blending import tile_probabilities
     from scd_core.geo.grid import blend_weights
     from scd_core.labels import change_code
-    from scd_core.models.inference import pad_to_multiple
+    from scd_core.models.inference import forward_padded
 
     started = time.perf_counter()
     model, meta, plan, tiles, crops, arrays = _tiles_in_memory(args)
@@ -128,9 +128,9 @@ def worker_naive(args: argparse.Namespace) -> dict:
     w = blend_weights(plan.tile_height, plan.tile_width, plan.overlap)
     with torch.inference_mode():
         for k, tile in enumerate(tiles):
-            outputs = model(pad_to_multiple(crops[0][k][None])[0], pad_to_multiple(crops[1][k][None])[0])
+            outputs = forward_padded(model, crops[0][k][None], crops[1][k][None])
             where = (slice(tile.row, tile.row + tile.height), slice(tile.col, tile.col + tile.width))
-            sums[(slice(None), *where)] += _probabilities(outputs, tile.height, tile.width)[0].numpy() * w
+            sums[(slice(None), *where)] += tile_probabilities(outputs)[0].numpy() * w
             weights[where] += w
     mean = sums / weights
     changed = mean[12] >= meta["threshold"]

@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     # ``scd_core.detect`` is imported on first use, so ``import scd_core`` stays light (no torch, no GDAL).
     if name == "detect":
-        from scd_core.detection import detect
+        from scd_core.geo.pipeline import detect
 
         return detect
     raise AttributeError(f"module 'scd_core' has no attribute {name!r}")

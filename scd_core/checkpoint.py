@@ -7,7 +7,8 @@ which bands it reads, how pixel values are normalised and which tile size it was
 ``save(model, path, **metadata)`` accepts any model built by :func:`scd_core.models.build` (it
 records ``scd_name`` and ``scd_hparams`` on the module). ``load(path)`` gives back
 ``(model, metadata)`` with the model in eval mode. The file is written atomically (a temporary file
-in the same folder, then a rename), so a crash never leaves half a checkpoint behind.
+in the same folder, then a rename: :mod:`scd_core.atomic`), so a crash never leaves half a checkpoint
+behind. :class:`CheckpointMetadata` types the metadata.
 
 Metadata (every key has a default except the model's own):
 
@@ -15,7 +16,8 @@ Metadata (every key has a default except the model's own):
     registry name and keyword arguments of ``build`` (taken from the module).
 ``classes``
     ``[{"index": 0, "name": "no change", "colour": [255, 255, 255]}, ...]``: index 0 is "no change",
-    then the ``num_classes`` land-cover classes (default: SECOND's, from :mod:`scd_core.labels`).
+    then the ``num_classes`` land-cover classes, 1 to 15 of them (their from-to codes must fit a byte).
+    Default: SECOND's for six classes (:mod:`scd_core.legend`), else "class 1".."class N".
 ``bands``
     names of the input bands in order, matched against a raster's colour interpretation or band
     descriptions (default ``["red", "green", "blue"]`` for 3 channels).
@@ -35,35 +37,89 @@ data (numbers, strings, lists, dicts) because checkpoints are loaded with ``weig
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import torch
 from torch import nn
 
-from scd_core.errors import ScdInputError
+from scd_core.atomic import atomic_write
+from scd_core.errors import CheckpointError
 from scd_core.labels import CLASSES
+from scd_core.legend import MAX_CLASSES, LandCover, land_covers, spread_colours
+from scd_core.models import STRIDE
 
-__all__ = ["FORMAT", "VERSION", "CheckpointError", "default_metadata", "load", "save", "validate_metadata"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "CheckpointError",
+    "CheckpointMetadata",
+    "ClassEntry",
+    "Normalisation",
+    "default_metadata",
+    "land_cover_classes",
+    "load",
+    "save",
+    "validate_metadata",
+]
 
 FORMAT = "scd-checkpoint"
 VERSION = 1
-#: Every model downsamples by 32 at most, so tiles are multiples of it.
-TILE_MULTIPLE = 32
 DEFAULT_BANDS = {1: ["gray"], 3: ["red", "green", "blue"], 4: ["red", "green", "blue", "nir"]}
 
 
-class CheckpointError(ScdInputError):
-    """A checkpoint is missing, corrupt, or its metadata does not describe its model."""
+class ClassEntry(TypedDict):
+    """One class of ``classes``: index 0 is "no change", then 1..N."""
+
+    index: int
+    name: str
+    colour: list[int]
+
+
+class Normalisation(TypedDict):
+    """How raw pixels become model inputs (:mod:`scd_core.geo.normalise`)."""
+
+    value_range: list[float]
+    mean: list[float]
+    std: list[float]
+    scale: str | list[float]
+
+
+class CheckpointMetadata(TypedDict):
+    """The metadata every checkpoint carries (see the module docstring); further keys (epoch,
+    scores, training...) may follow, as plain data."""
+
+    model: str
+    hparams: dict[str, Any]
+    classes: list[ClassEntry]
+    bands: list[str]
+    normalisation: Normalisation
+    tile_size: int
+    threshold: float
+
+
+def land_cover_classes(metadata: CheckpointMetadata) -> tuple[LandCover, ...]:
+    """The checkpoint's classes as the legend draws them ("no change" first)."""
+    classes = metadata["classes"]
+    return land_covers([c["name"] for c in classes], [c["colour"] for c in classes])
+
+
+def _default_classes(num_classes: int) -> list[ClassEntry]:
+    """SECOND's classes for a six-class model; otherwise "class 1".."class N" in spread colours."""
+    if num_classes == len(CLASSES) - 1:
+        return [{"index": c.index, "name": c.name, "colour": list(c.rgb)} for c in CLASSES]
+    no_change: ClassEntry = {"index": 0, "name": CLASSES[0].name, "colour": list(CLASSES[0].rgb)}
+    others: list[ClassEntry] = [
+        {"index": i, "name": f"class {i}", "colour": list(rgb)} for i, rgb in enumerate(spread_colours(num_classes), 1)
+    ]
+    return [no_change, *others]
 
 
 def default_metadata(hparams: dict[str, Any]) -> dict[str, Any]:
     """Metadata defaults for a model with these hyper-parameters (``in_channels``, ``num_classes``)."""
     channels = int(hparams.get("in_channels", 3))
     return {
-        "classes": [{"index": c.index, "name": c.name, "colour": list(c.rgb)} for c in CLASSES],
+        "classes": _default_classes(int(hparams.get("num_classes", len(CLASSES) - 1))),
         "bands": DEFAULT_BANDS.get(channels, [f"band{i}" for i in range(1, channels + 1)]),
         "normalisation": {
             "value_range": [0.0, 255.0],
@@ -95,11 +151,15 @@ def validate_metadata(metadata: dict[str, Any], source: str | Path = "<metadata>
     low, high = norm["value_range"]
     if not low < high:
         fail(f"normalisation value_range {norm['value_range']} is empty")
+    if not 1 <= num_classes <= MAX_CLASSES:
+        fail(f"a model of {num_classes} classes: scd maps 1 to {MAX_CLASSES} (their change codes must fit a byte)")
     if len(metadata["classes"]) != num_classes + 1:
         fail(f"{len(metadata['classes'])} classes listed for a model of {num_classes} classes plus 'no change'")
+    if [c["index"] for c in metadata["classes"]] != list(range(num_classes + 1)):
+        fail("classes must be listed by index 0 ('no change'), 1, 2, ...")
     tile = metadata["tile_size"]
-    if not (isinstance(tile, int) and tile > 0 and tile % TILE_MULTIPLE == 0):
-        fail(f"tile_size must be a positive multiple of {TILE_MULTIPLE}, got {tile!r}")
+    if not (isinstance(tile, int) and tile > 0 and tile % STRIDE == 0):
+        fail(f"tile_size must be a positive multiple of {STRIDE}, got {tile!r}")
     if not 0 < float(metadata["threshold"]) < 1:
         fail(f"threshold must lie in (0, 1), got {metadata['threshold']!r}")
 
@@ -126,20 +186,12 @@ def save(model: nn.Module, path: str | Path, **metadata: Any) -> Path:
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
     path = Path(path)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb") as handle:
+        torch.save(payload, handle)
     return path
 
 
-def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, CheckpointMetadata]:
     """Rebuild the model saved at ``path`` (weights loaded, eval mode, on ``device``) and its metadata."""
     from scd_core.models import build
 

@@ -1,8 +1,9 @@
-"""User-facing errors.
+"""Every user mistake scd can meet, one type each, in one module (as rasterio keeps its errors).
 
-Each error is a mistake the user can fix: it names the file and says what is wrong. The command line
-maps every :class:`ScdInputError` to exit code 2 and prints only its message; anything else is a bug
-and keeps its traceback.
+Each error is a mistake the user can fix: it names the file or option at fault and says what is
+wrong. The command line maps every :class:`ScdInputError` to exit code 2 and prints only its
+message; anything else is a bug and keeps its traceback. They are raised while inputs are checked,
+before anything is written.
 """
 
 from __future__ import annotations
@@ -18,9 +19,80 @@ class ScdInputError(Exception):
         super().__init__(f"{self.path}: {message}" if self.path else message)
 
 
+# ---------------------------------------------------------------- labels and label folders
+
+
 class UnknownColourError(ScdInputError):
-    """A label image holds a colour (or index) that is not a SECOND class."""
+    """A label image holds a colour (or index) that is not a class of the label set."""
 
 
 class LabelMismatchError(ScdInputError):
     """Prediction and ground-truth folders do not pair up (missing/extra files, sizes)."""
+
+
+class InconsistentChangeError(ValueError):
+    """A pixel is "no change" on one date and a class on the other, so it has no from-to type.
+
+    A ``ValueError`` rather than a user error: the metrics that raise it do not know which file the
+    pixels came from; the evaluator re-raises it as :class:`ScdInputError` naming the file.
+    """
+
+    def __init__(self, side: str, pixels: int) -> None:
+        self.side = side  # "prediction" or "ground truth"
+        super().__init__(
+            f"{side}: {pixels} pixels are 'no change' on one date but a class on the other; "
+            "a changed pixel needs a class on both dates"
+        )
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+class CheckpointError(ScdInputError):
+    """A checkpoint is missing, corrupt, or its metadata does not describe its model."""
+
+
+# ---------------------------------------------------------------- detection inputs
+
+
+class UnreadableRasterError(ScdInputError):
+    """A raster is missing, corrupt or not in a format GDAL reads."""
+
+
+class MissingCrsError(ScdInputError):
+    """A raster or AOI has no coordinate reference system, so it cannot be placed on the ground."""
+
+
+class UnsupportedGridError(ScdInputError):
+    """BEFORE's grid is rotated or sheared; the output grid must be north-up."""
+
+
+class NoOverlapError(ScdInputError):
+    """The two dates, or the dates and the AOI, share no ground."""
+
+
+class BandMismatchError(ScdInputError):
+    """The bands of a raster do not fit the model (count, ``--bands`` indices)."""
+
+
+class InvalidAoiError(ScdInputError):
+    """The AOI is unreadable, empty, not polygonal, or ``--bbox`` is malformed."""
+
+
+class InvalidOptionError(ScdInputError):
+    """An option's value does not make sense (tile size, overlap, scaling, threshold...)."""
+
+
+class PairsFileError(ScdInputError):
+    """PAIRS.csv of ``scd batch`` is missing, unreadable, or its columns or ids are wrong."""
+
+
+# ---------------------------------------------------------------- outputs
+
+
+class OutputExistsError(ScdInputError):
+    """The output folder exists and is not empty, and ``--overwrite`` was not given."""
+
+
+class UnwritableOutputError(ScdInputError):
+    """The output folder cannot be created or written."""

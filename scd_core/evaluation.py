@@ -22,7 +22,8 @@ import numpy as np
 
 from scd_core.errors import LabelMismatchError, ScdInputError
 from scd_core.labels import read_label
-from scd_core.metrics import InconsistentChangeError, SCDConfusion
+from scd_core.errors import InconsistentChangeError
+from scd_core.metrics import SCDConfusion
 from scd_core.second_layout import listing, pair_names
 
 

@@ -18,7 +18,6 @@ count. It is never mapped to "no change": that would silently inflate every scor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from scd_core.errors import ScdInputError, UnknownColourError
+from scd_core.legend import NO_CHANGE, SECOND_CLASSES, LandCover, change_type_names, split_change_code
 from scd_core.tensors import is_torch_tensor
 
 __all__ = [
@@ -47,26 +47,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class LandCover:
-    """One SECOND class: its index in label maps, its name and its colour in RGB label PNGs."""
-
-    index: int
-    name: str
-    rgb: tuple[int, int, int]
-
-
 #: SECOND's classes in the order used across the literature; index 0 is "no change".
-CLASSES: tuple[LandCover, ...] = (
-    LandCover(0, "no change", (255, 255, 255)),
-    LandCover(1, "water", (0, 0, 255)),
-    LandCover(2, "non-vegetated ground surface", (128, 128, 128)),
-    LandCover(3, "low vegetation", (0, 128, 0)),
-    LandCover(4, "tree", (0, 255, 0)),
-    LandCover(5, "building", (128, 0, 0)),
-    LandCover(6, "playground", (255, 0, 0)),
-)
-NO_CHANGE = 0
+CLASSES: tuple[LandCover, ...] = SECOND_CLASSES
 #: Label value of pixels that are not scored and not trained on.
 IGNORE = 255
 #: Land-cover classes, without "no change".
@@ -103,12 +85,12 @@ def class_name(index: int) -> str:
     return CLASSES[index].name
 
 
-def change_code(before: Any, after: Any) -> Any:
+def change_code(before: Any, after: Any, num_classes: int = NUM_CLASSES) -> Any:
     """From-to change-type codes of two per-date class maps (numpy arrays or torch tensors).
 
-    0 where both dates say "no change", otherwise ``1 + 6*(c1-1) + (c2-1)``: 36 ordered pairs, so a
-    building demolished and rebuilt (5 → 5) has its own code, as SECOND annotates it. numpy input
-    gives uint8 codes; torch input gives int64 codes on the input's device.
+    The array form of :func:`scd_core.legend.change_code`: 0 where both dates say "no change",
+    otherwise ``1 + N·(c1-1) + (c2-1)`` for ``N = num_classes``. numpy input gives uint8 codes; torch
+    input gives int64 codes on the input's device.
 
     Raises:
         ValueError: a pixel is "no change" on one date and a class on the other; such a pixel has no
@@ -125,30 +107,15 @@ def change_code(before: Any, after: Any) -> Any:
             f"{int(inconsistent.sum())} pixels are 'no change' on one date but a class on the other; "
             "a changed pixel needs a class on both dates"
         )
-    codes = (1 + NUM_CLASSES * (before - 1) + (after - 1)) * ~unchanged
+    codes = (1 + num_classes * (before - 1) + (after - 1)) * ~unchanged
     return codes if is_torch_tensor(codes) else codes.astype(np.uint8)
 
 
-def split_change_code(code: int) -> tuple[int, int]:
-    """Inverse of :func:`change_code` for one code: ``(from_class, to_class)``, ``(0, 0)`` for no change."""
+def change_type_name(code: int) -> str:
+    """Human name of a SECOND from-to code, e.g. ``"low vegetation → building"``."""
     if not 0 <= code < NUM_CHANGE_TYPES:
         raise ValueError(f"change code {code} is outside 0..{NUM_CHANGE_TYPES - 1}")
-    if code == 0:
-        return 0, 0
-    return 1 + (code - 1) // NUM_CLASSES, 1 + (code - 1) % NUM_CLASSES
-
-
-def change_type_name(code: int) -> str:
-    """Human name of a from-to code, e.g. ``"low vegetation → building"``."""
-    before, after = split_change_code(code)
-    if code == 0:
-        return class_name(NO_CHANGE)
-    return f"{class_name(before)} → {class_name(after)}"
-
-
-def change_type_names() -> list[str]:
-    """Names of all codes 0..36, in code order."""
-    return [change_type_name(code) for code in range(NUM_CHANGE_TYPES)]
+    return change_type_names()[code]
 
 
 def rgb_to_index(rgb: np.ndarray, source: str | Path = "<array>") -> np.ndarray:

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from scd_core.errors import InconsistentChangeError
 from scd_core.labels import (
     CLASSES,
     IGNORE,
@@ -57,7 +58,6 @@ from scd_core.tensors import is_torch_tensor
 __all__ = [
     "CONVENTIONS",
     "SCORE_KEYS",
-    "InconsistentChangeError",
     "SCDConfusion",
     "categorical_sek",
     "categorical_table_markdown",
@@ -123,17 +123,6 @@ def scores(q: np.ndarray) -> dict[str, float]:
     result = {key: 100.0 * float(value) for key, value in result.items()}
     result["Score"] = 0.3 * result["mIoU"] + 0.7 * result["SeK"]
     return result
-
-
-class InconsistentChangeError(ValueError):
-    """A pixel is "no change" on one date and a class on the other, so it has no from-to type."""
-
-    def __init__(self, side: str, pixels: int) -> None:
-        self.side = side  # "prediction" or "ground truth"
-        super().__init__(
-            f"{side}: {pixels} pixels are 'no change' on one date but a class on the other; "
-            "a changed pixel needs a class on both dates"
-        )
 
 
 _N = len(CLASSES)

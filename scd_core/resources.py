@@ -9,6 +9,3 @@ RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 #: The demo checkpoint (trained on synthetic scenes by ``make demo-model``): what ``scd detect`` runs
 #: when no ``--model`` is given. A wheel install has no such file, and then ``--model`` is needed.
 DEMO_MODEL = RESOURCES / "models" / "demo.pt"
-#: The demo's embedded sample pair (synthetic, written by ``make demo-sample``).
-SAMPLE_BEFORE = RESOURCES / "sample" / "before.tif"
-SAMPLE_AFTER = RESOURCES / "sample" / "after.tif"

@@ -32,7 +32,7 @@ from qgis.PyQt.QtXml import QDomDocument
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from qgis_scd_plugin.change_types import NO_CHANGE, NO_CHANGE_NAME, change_types  # noqa: E402
+from qgis_scd_plugin.legend import NO_CHANGE, NO_CHANGE_NAME, change_types  # noqa: E402
 
 #: Opacity of fills and raster colours: the imagery under a change stays readable.
 FILL_ALPHA = 190

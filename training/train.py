@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader
 
 from scd_core import checkpoint
 from scd_core.cpu_memory import keep_freed_memory
+from scd_core.devices import resolve_device
 from scd_core.metrics import SCDConfusion
 from scd_core.models import build
 from scd_core.models.inference import class_maps, forward_padded
@@ -75,13 +76,6 @@ class TrainConfig:
         return cls(**values)
 
 
-def pick_device(name: str) -> torch.device:
-    """``auto`` is the first CUDA device when there is one, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def make_optimiser(config: TrainConfig, parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
     """SGD with momentum, the paper's choice, or Adam, which converges in far fewer steps (the demo model)."""
     if config.optimizer == "sgd":
@@ -118,7 +112,7 @@ CALIBRATION_GRID = [round(0.05 * i, 2) for i in range(1, 20)]
 def train(config: TrainConfig, log=print) -> Path:
     """Run the training described by ``config``; returns the checkpoint's path."""
     torch.manual_seed(config.seed)
-    device = pick_device(config.device)
+    device = resolve_device(config.device)
     model = build(config.model, **config.hparams).to(device)
     metadata = checkpoint.default_metadata(model.scd_hparams)
     normalisation = config.normalisation or metadata["normalisation"]

@@ -19,22 +19,21 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import sys
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from scd_core.cli.detect import EXIT_TERMINATED, Terminated, add_detection_options, detection_kwargs, sigterm_raises
-from scd_core.errors import ScdInputError
+from scd_core.atomic import atomic_write
+from scd_core.cli.detect import EXIT_TERMINATED, Terminated, add_detection_options, sigterm_raises
+from scd_core.errors import PairsFileError, ScdInputError
+from scd_core.geo.options import DetectOptions, from_arguments
 from scd_core.geo.progress import JsonLines, reporter
 
 REQUIRED_COLUMNS = ("id", "before", "after")
 REPORT = "batch_report.csv"
-
-
-class PairsFileError(ScdInputError):
-    """PAIRS.csv is missing, unreadable, or its columns or ids are wrong."""
 
 
 @dataclass(frozen=True)
@@ -95,12 +94,12 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("pairs", help="CSV file with columns id,before,after and optionally aoi")
     parser.add_argument("-o", "--out-root", required=True, help="folder that receives one output folder per pair")
-    add_detection_options(parser)
+    add_detection_options(parser, "batch")
     return parser
 
 
-def _run_pair(pair: Pair, out_root: Path, args: argparse.Namespace) -> Outcome:
-    from scd_core.detection import detect
+def _run_pair(pair: Pair, out_root: Path, args: argparse.Namespace, options: DetectOptions) -> Outcome:
+    from scd_core.geo.pipeline import detect
 
     out_dir = out_root / pair.id
     if (out_dir / "run.json").is_file():
@@ -109,7 +108,12 @@ def _run_pair(pair: Pair, out_root: Path, args: argparse.Namespace) -> Outcome:
     started = time.perf_counter()
     try:
         result = detect(
-            pair.before, pair.after, args.model, out_dir, aoi=pair.aoi, progress=report, **detection_kwargs(args)
+            pair.before,
+            pair.after,
+            args.model,
+            out_dir,
+            progress=report,
+            **dataclasses.replace(options, aoi=pair.aoi).keywords(),
         )
     except ScdInputError as error:
         report({"event": "error", "text": str(error), "path": error.path})
@@ -134,16 +138,15 @@ def _table(outcomes: list[Outcome]) -> str:
 
 
 def _write_report(path: Path, outcomes: list[Outcome]) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w", newline="", encoding="utf-8") as handle:
+    with atomic_write(path, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "status", "seconds", "features", "message"])
         for o in outcomes:
             writer.writerow([o.id, o.status, f"{o.seconds:.1f}", "" if o.features is None else o.features, o.message])
-    temporary.replace(path)
 
 
 def run(args: argparse.Namespace) -> int:
+    options = from_arguments(args, "batch")
     pairs = read_pairs(args.pairs)
     out_root = Path(args.out_root)
     try:
@@ -154,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     with sigterm_raises():
         try:
             for pair in pairs:
-                outcome = _run_pair(pair, out_root, args)
+                outcome = _run_pair(pair, out_root, args, options)
                 outcomes.append(outcome)
                 if args.progress == "json":
                     JsonLines()({"event": "pair", **vars(outcome)})

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from scd_core.errors import ScdInputError
+from scd_core.geo.options import add_arguments, from_arguments
 from scd_core.geo.progress import STYLES, Reporter, reporter
 from scd_core.resources import DEMO_MODEL
 
@@ -38,15 +39,9 @@ def sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated band numbers such as 1,2,3, got {text!r}") from None
-
-
-def add_detection_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by ``scd detect`` and ``scd batch``."""
+def add_detection_options(parser: argparse.ArgumentParser, scope: str) -> None:
+    """The model, the options of :class:`~scd_core.geo.options.DetectOptions` offered in ``scope``
+    (``"detect"`` or ``"batch"``) and the progress style."""
     parser.add_argument(
         "--model",
         metavar="CKPT",
@@ -54,63 +49,10 @@ def add_detection_options(parser: argparse.ArgumentParser) -> None:
         help="checkpoint saved by scd_core.checkpoint.save (default: the demo model of a source checkout, "
         "resources/models/demo.pt, trained on synthetic scenes only)",
     )
-    parser.add_argument(
-        "--bands", type=_int_list, metavar="1,2,3", help="bands of both rasters to read (default: from the checkpoint)"
-    )
-    parser.add_argument(
-        "--tile", type=int, metavar="PX", help="tile edge in pixels, a multiple of 32 (default: the checkpoint's)"
-    )
-    parser.add_argument(
-        "--overlap",
-        type=int,
-        metavar="PX",
-        help="minimum overlap of neighbouring tiles (default: a quarter of the tile, which keeps seams under 0.5%% of pixels)",
-    )
-    parser.add_argument("--batch", type=int, metavar="N", help="tiles per forward pass (default: 8 on a GPU, 2 on CPU)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:i (default: auto)")
-    parser.add_argument(
-        "--threshold", type=float, metavar="TAU", help="change-probability threshold (default: the checkpoint's)"
-    )
-    parser.add_argument(
-        "--min-area", type=float, default=0.0, metavar="M2", help="drop change polygons under this area in m²"
-    )
-    parser.add_argument(
-        "--simplify",
-        type=float,
-        default=0.0,
-        metavar="M",
-        help="simplify polygon outlines with this tolerance in metres",
-    )
-    parser.add_argument(
-        "--scale",
-        metavar="auto|none|LOW,HIGH",
-        help="how raw pixel values reach the model's range: auto (8-bit as is, other dtypes 2-98%% stretched), "
-        "none (raw), or LOW,HIGH mapped linearly, e.g. 0,3000 for Sentinel-2 L1C (default: the checkpoint's, else auto)",
-    )
+    add_arguments(parser, scope)
     parser.add_argument(
         "--progress", choices=STYLES, default="bar", help="bar (default), json (worker protocol on stdout) or none"
     )
-    parser.add_argument(
-        "--overwrite", action="store_true", help="write into a non-empty output folder, replacing outputs"
-    )
-
-
-def detection_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """Keyword arguments of :func:`scd_core.detect` from parsed options."""
-    from scd_core.geo.normalise import parse_scale
-
-    return {
-        "bands": args.bands,
-        "tile": args.tile,
-        "overlap": args.overlap,
-        "batch": args.batch,
-        "device": args.device,
-        "threshold": args.threshold,
-        "min_area": args.min_area,
-        "simplify": args.simplify,
-        "scale": None if args.scale is None else parse_scale(args.scale),
-        "overwrite": args.overwrite,
-    }
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -126,14 +68,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "-o", "--out-dir", required=True, help="output folder (created; must be empty unless --overwrite)"
     )
-    area = parser.add_mutually_exclusive_group()
-    area.add_argument(
-        "--aoi", metavar="FILE", help="vector file (GeoPackage, GeoJSON, Shapefile...) whose polygons limit the run"
-    )
-    area.add_argument(
-        "--bbox", metavar="xmin,ymin,xmax,ymax[,CRS]", help="box limiting the run, in CRS (default: BEFORE's CRS)"
-    )
-    add_detection_options(parser)
+    add_detection_options(parser, "detect")
     return parser
 
 
@@ -152,15 +87,13 @@ def run_reported(report: Reporter, detect_call) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scd_core.detection import detect
+    from scd_core.geo.pipeline import detect
 
     report = reporter(args.progress)
 
     def call() -> Any:
-        kwargs = detection_kwargs(args)
-        return detect(
-            args.before, args.after, args.model, args.out_dir, aoi=args.aoi, bbox=args.bbox, progress=report, **kwargs
-        )
+        options = from_arguments(args, "detect")
+        return detect(args.before, args.after, args.model, args.out_dir, progress=report, **options.keywords())
 
     with sigterm_raises():
         try:

@@ -28,18 +28,27 @@ from dataclasses import dataclass
 
 import numpy as np
 from affine import Affine
+from rasterio.transform import array_bounds
 from rasterio.windows import Window
 
 #: Floor of the 1-D blending ramp: the product of two ramps (a tile corner) stays above 4e-4, so
 #: half-precision accumulators never underflow and every pixel has a well-defined average.
 MIN_RAMP = 0.02
 
+#: Output rows are finalised, written and freed in whole blocks of this many rows, and every working
+#: GeoTIFF is tiled in blocks of this size, so each write fills whole blocks.
+BLOCK = 256
+
 Bounds = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
 class Grid:
-    """A north-up pixel grid: CRS, affine transform and size. Outputs of a run share one grid."""
+    """A north-up pixel grid: CRS, affine transform and size. Outputs of a run share one grid.
+
+    Windows of a grid are placed with :mod:`rasterio.windows` (``windows.transform(window,
+    grid.transform)``, ``windows.bounds(window, grid.transform)``).
+    """
 
     crs: str
     transform: Affine
@@ -48,17 +57,8 @@ class Grid:
 
     @property
     def bounds(self) -> Bounds:
-        left, top = self.transform @ (0, 0)
-        right, bottom = self.transform @ (self.width, self.height)
-        return (min(left, right), min(top, bottom), max(left, right), max(top, bottom))
-
-    def window_transform(self, window: Window) -> Affine:
-        return self.transform @ Affine.translation(window.col_off, window.row_off)
-
-    def window_bounds(self, window: Window) -> Bounds:
-        left, top = self.transform @ (window.col_off, window.row_off)
-        right, bottom = self.transform @ (window.col_off + window.width, window.row_off + window.height)
-        return (min(left, right), min(top, bottom), max(left, right), max(top, bottom))
+        """``(left, bottom, right, top)`` in the grid's CRS."""
+        return array_bounds(self.height, self.width, self.transform)
 
 
 def is_north_up(transform: Affine) -> bool:
@@ -216,7 +216,7 @@ class TilePlan:
         overlap: int,
         offset: int = 0,
         max_panel_width: int = 4096,
-        block: int = 256,
+        block: int = BLOCK,
     ) -> TilePlan:
         """Plan tiles of ``tile`` pixels overlapping by ``overlap`` over a ``height``×``width`` grid.
 

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
-from scd_core.geo.errors import InvalidOptionError
+from scd_core.errors import InvalidOptionError
 
-Scale = Union[str, tuple[float, float]]
+Scale = str | tuple[float, float]
 
 STRETCH_PERCENTILES = (2.0, 98.0)
 
@@ -70,7 +70,7 @@ class Normaliser:
     def describe(self) -> str:
         if self.raw_low is None:
             return "raw values used as they are"
-        ranges = ", ".join(f"[{lo:g}, {hi:g}]" for lo, hi in zip(self.raw_low, self.raw_high))
+        ranges = ", ".join(f"[{lo:g}, {hi:g}]" for lo, hi in zip(self.raw_low, self.raw_high, strict=True))
         return f"bands scaled from {ranges} to [{self.value_range[0]:g}, {self.value_range[1]:g}]"
 
 

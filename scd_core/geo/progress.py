@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -48,6 +49,40 @@ STYLES = ("bar", "json", "none")
 
 def silent(event: Event) -> None:
     """The API's default reporter: a library prints nothing unless asked to."""
+
+
+class RunLog:
+    """What a run tells as it goes, and how long each of its stages took.
+
+    Messages and warnings go to the reporter as protocol events and are kept for run.json;
+    :meth:`lap` records a stage's seconds under its name (``timings_s`` of run.json).
+    """
+
+    def __init__(self, report: Reporter) -> None:
+        self.report = report
+        self.messages: list[str] = []
+        self.timings: dict[str, float] = {}
+        self._started = self._mark = time.perf_counter()
+
+    def _tell(self, kind: str, text: str) -> None:
+        self.messages.append(text)
+        self.report({"event": kind, "text": text})
+
+    def message(self, text: str) -> None:
+        self._tell("message", text)
+
+    def warning(self, text: str) -> None:
+        self._tell("warning", text)
+
+    def lap(self, stage: str, seconds: float | None = None) -> None:
+        """Record ``stage``: the seconds since the last lap, or ``seconds`` when the stage timed itself."""
+        now = time.perf_counter()
+        self.timings[stage] = now - self._mark if seconds is None else seconds
+        self._mark = now
+
+    def finish(self) -> None:
+        """Record the whole run's seconds as ``total``."""
+        self.timings["total"] = time.perf_counter() - self._started
 
 
 class JsonLines:

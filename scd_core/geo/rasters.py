@@ -1,4 +1,4 @@
-"""Input rasters and the AOI: open and validate them, fix the output grid, read aligned masked windows.
+"""Input rasters: open and validate them, choose their bands, fix the output grid, read aligned windows.
 
 Any raster GDAL reads is accepted (GeoTIFF, COG, VRT, JP2, any dtype). Validity follows GDAL's mask
 rules, so nodata values, alpha bands and internal masks all mark pixels invalid, and so do NaNs.
@@ -23,18 +23,14 @@ from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
-from scd_core.geo.errors import (
+from scd_core.errors import (
     BandMismatchError,
-    InvalidAoiError,
     MissingCrsError,
     NoOverlapError,
     UnreadableRasterError,
     UnsupportedGridError,
 )
 from scd_core.geo.grid import Grid, covering_window, is_north_up, pixel_offset
-
-#: Vertices added per edge when outlines are reprojected, so curved edges keep their shape.
-DENSIFY = 64
 
 
 def open_raster(path: str | Path, role: str) -> rasterio.DatasetReader:
@@ -72,7 +68,7 @@ def open_raster(path: str | Path, role: str) -> rasterio.DatasetReader:
 def band_names(dataset: rasterio.DatasetReader) -> list[str]:
     """Lower-case names a band can be asked for by: its colour interpretation and its description."""
     names = []
-    for interp, description in zip(dataset.colorinterp, dataset.descriptions):
+    for interp, description in zip(dataset.colorinterp, dataset.descriptions, strict=True):
         names.append({interp.name.lower(), (description or "").strip().lower()} - {"", "undefined"})
     return names
 
@@ -108,56 +104,6 @@ def select_bands(
         "choose them with --bands, e.g. --bands " + ",".join(str(i) for i in range(1, channels + 1)),
         path,
     )
-
-
-def reproject_geometry(geometry: shapely.Geometry, src_crs: str, dst_crs: str) -> shapely.Geometry:
-    """``geometry`` in ``dst_crs``, its edges densified first so they bend as they should."""
-    from pyproj import CRS, Transformer
-
-    if CRS.from_user_input(src_crs) == CRS.from_user_input(dst_crs):
-        return geometry
-    xmin, ymin, xmax, ymax = geometry.bounds
-    geometry = shapely.segmentize(geometry, max(xmax - xmin, ymax - ymin, 1e-9) / DENSIFY)
-    transformer = Transformer.from_crs(src_crs, dst_crs, always_xy=True)
-    return shapely.transform(geometry, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
-
-
-def read_aoi(path: str | Path, crs: str) -> shapely.Geometry:
-    """The union of the polygons of a vector file (any format OGR reads), in ``crs``."""
-    import pyogrio
-
-    path = Path(path)
-    if not path.exists():
-        raise InvalidAoiError("AOI file not found", path)
-    try:
-        frame = pyogrio.read_dataframe(path)
-    except Exception as error:  # pyogrio raises DataSourceError, DataLayerError, ... for foreign files
-        raise InvalidAoiError(f"not a vector file OGR can read ({error})", path) from None
-    if frame.crs is None:
-        raise MissingCrsError("AOI has no coordinate reference system", path)
-    geometry = shapely.union_all(frame.geometry.dropna().values) if len(frame) else shapely.Polygon()
-    geometry = shapely.make_valid(geometry) if not geometry.is_valid else geometry
-    if geometry.is_empty or geometry.area <= 0:
-        raise InvalidAoiError("AOI holds no polygon with an area (empty AOI)", path)
-    return reproject_geometry(geometry, frame.crs.to_wkt(), crs)
-
-
-def parse_bbox(text: str, crs: str) -> shapely.Geometry:
-    """``xmin,ymin,xmax,ymax[,CRS]`` as a polygon in ``crs`` (the box's own CRS defaults to ``crs``)."""
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        xmin, ymin, xmax, ymax = (float(v) for v in parts[:4])
-    except ValueError:
-        raise InvalidAoiError(f"--bbox takes xmin,ymin,xmax,ymax[,CRS], got {text!r}") from None
-    if len(parts) not in (4, 5):
-        raise InvalidAoiError(f"--bbox takes xmin,ymin,xmax,ymax[,CRS], got {text!r}")
-    if not (xmin < xmax and ymin < ymax):
-        raise InvalidAoiError(f"--bbox {text!r} is empty: need xmin < xmax and ymin < ymax")
-    box_crs = parts[4] if len(parts) == 5 else crs
-    try:
-        return reproject_geometry(shapely.box(xmin, ymin, xmax, ymax), box_crs, crs)
-    except Exception as error:  # pyproj.exceptions.CRSError and friends
-        raise InvalidAoiError(f"--bbox CRS {box_crs!r} is not understood ({error})") from None
 
 
 def output_grid(

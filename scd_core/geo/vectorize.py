@@ -19,11 +19,12 @@ import numpy as np
 import rasterio
 import shapely
 from pyproj import CRS, Geod, Transformer
+from rasterio import windows
 from rasterio.features import rasterize, shapes
 from rasterio.windows import Window
 
 from scd_core.geo.grid import Grid
-from scd_core.labels import NUM_CLASSES, split_change_code
+from scd_core.legend import split_change_code
 
 LAYER = "changes"
 #: Polygon edges are cut into pieces of at most this many pixels before areas are measured, so edges
@@ -61,13 +62,13 @@ def mean_probabilities(geometries: np.ndarray, probability: Path, scale: float, 
         for row in range(0, grid.height, _BLOCK):
             for col in range(0, grid.width, _BLOCK):
                 window = Window(col, row, min(_BLOCK, grid.width - col), min(_BLOCK, grid.height - row))
-                hits = tree.query(shapely.box(*grid.window_bounds(window)), predicate="intersects")
+                hits = tree.query(shapely.box(*windows.bounds(window, grid.transform)), predicate="intersects")
                 if not len(hits):
                     continue
                 ids = rasterize(
-                    zip(geometries[hits], hits + 1),
+                    zip(geometries[hits], hits + 1, strict=True),
                     out_shape=(int(window.height), int(window.width)),
-                    transform=grid.window_transform(window),
+                    transform=windows.transform(window, grid.transform),
                     fill=0,
                     dtype="int32",
                 )
@@ -92,11 +93,11 @@ def geodesic_areas(geometries: np.ndarray, crs: str, pixel_size: float) -> np.nd
     return np.array([abs(geod.geometry_area_perimeter(piece)[0]) for piece in pieces])
 
 
-def change_matrix(codes: np.ndarray, areas_m2: np.ndarray) -> np.ndarray:
-    """The NUM_CLASSES × NUM_CLASSES from-to matrix in hectares (row: date-1 class, column: date-2)."""
-    matrix = np.zeros((NUM_CLASSES, NUM_CLASSES))
-    for code, area in zip(codes, areas_m2):
-        source, target = split_change_code(int(code))
+def change_matrix(codes: np.ndarray, areas_m2: np.ndarray, num_classes: int) -> np.ndarray:
+    """The N × N from-to matrix in hectares (row: date-1 class, column: date-2) of N classes."""
+    matrix = np.zeros((num_classes, num_classes))
+    for code, area in zip(codes, areas_m2, strict=True):
+        source, target = split_change_code(int(code), num_classes)
         matrix[source - 1, target - 1] += area / 10_000
     return matrix
 
@@ -133,7 +134,7 @@ def write_changes(
         geometries = shapely.simplify(geometries, simplify_tolerance(simplify, crs), preserve_topology=True)
         geometries = np.where(shapely.is_valid(geometries), geometries, shapely.make_valid(geometries))
     multi = len(geometries) and any(shapely.get_type_id(geometries) != shapely.GeometryType.POLYGON)
-    pairs = [split_change_code(int(c)) for c in codes]
+    pairs = [split_change_code(int(c), len(class_names) - 1) for c in codes]
     sources = np.array([p[0] for p in pairs], dtype=np.int32)
     targets = np.array([p[1] for p in pairs], dtype=np.int32)
     fields = ["change_type", "from_class", "to_class", "from_name", "to_name", "area_m2", "mean_prob"]

@@ -23,7 +23,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # torch is imported by the model modules, when a model is built
     from torch import nn
 
-__all__ = ["ModelSpec", "available", "build", "spec"]
+__all__ = ["STRIDE", "ModelSpec", "available", "build", "spec"]
+
+#: Every model downsamples by 32 at most, so inputs are padded to, and tiles are, multiples of it.
+STRIDE = 32
 
 
 @dataclass(frozen=True)

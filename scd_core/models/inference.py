@@ -8,8 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-#: Every model downsamples by 32 at most.
-STRIDE = 32
+from scd_core.models import STRIDE
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int = STRIDE) -> tuple[torch.Tensor, tuple[int, int]]:

@@ -7,7 +7,7 @@ import torch
 from geo_testing import tiny_checkpoint
 
 from scd_core import checkpoint
-from scd_core.checkpoint import CheckpointError
+from scd_core.errors import CheckpointError
 from scd_core.models import available, build
 
 

@@ -19,8 +19,8 @@ from geo_testing import run_scd, scd_command, tiny_checkpoint
 import scd_core
 from scd_core import checkpoint
 from scd_core.cli import main
-from scd_core.detection import OUTPUT_FILES
-from scd_core.geo.errors import InvalidAoiError, NoOverlapError
+from scd_core.errors import InvalidAoiError, NoOverlapError
+from scd_core.geo.pipeline import OUTPUT_FILES
 from scd_core.models import build
 from scd_core.synth import make_scene, write_geo_pair
 

@@ -117,7 +117,7 @@ def test_areas_are_true_square_metres_in_any_crs(crs, size):
 
 def test_change_matrix_adds_hectares_by_from_and_to(change_map):
     _, _, _, _, (building, ground) = change_map
-    matrix = change_matrix(np.array([building, building, ground]), np.array([10_000.0, 5_000.0, 20_000.0]))
+    matrix = change_matrix(np.array([building, building, ground]), np.array([10_000.0, 5_000.0, 20_000.0]), 6)
     assert matrix[2, 4] == pytest.approx(1.5) and matrix[3, 1] == pytest.approx(2.0)
     assert matrix.sum() == pytest.approx(3.5)
 

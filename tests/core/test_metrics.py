@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from scd_core import metrics
+from scd_core.errors import InconsistentChangeError
 from scd_core.labels import change_code
 
 # q[pred, gt] over classes 0 (no change), 1, 2, worked out by hand below.
@@ -37,7 +38,7 @@ def test_orientation_rows_are_predictions():
     confusion = metrics.SCDConfusion()
     pred, gt = np.array([1, 2, 2]), np.array([0, 0, 1])
     # date 1 = date 2 keeps every pixel's from-to pair consistent
-    with pytest.raises(metrics.InconsistentChangeError):
+    with pytest.raises(InconsistentChangeError):
         confusion.update(pred, pred, gt, np.array([3, 0, 1]))
     confusion.update(pred, pred, gt, gt)
     per_date = confusion.per_date
@@ -136,7 +137,7 @@ def test_ignored_ground_truth_is_not_counted():
 
 def test_half_changed_prediction_is_rejected():
     gt = np.array([0, 3])
-    with pytest.raises(metrics.InconsistentChangeError) as raised:
+    with pytest.raises(InconsistentChangeError) as raised:
         metrics.SCDConfusion().update(np.array([0, 3]), np.array([2, 3]), gt, gt)
     assert raised.value.side == "prediction"
 

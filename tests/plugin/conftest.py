@@ -135,7 +135,7 @@ CHANGES_FIELDS: Sequence[tuple] = (
 
 def write_changes_geopackage(path: Path, polygons: dict[int, str], crs: str = TEST_CRS) -> Path:
     """A GeoPackage laid out like the worker's (layer "changes"): one polygon (WKT) per change code."""
-    from qgis_scd_plugin.change_types import change_types
+    from qgis_scd_plugin.legend import change_types
 
     by_code = {change.code: change for change in change_types()}
     fields = QgsFields()

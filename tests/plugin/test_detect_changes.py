@@ -54,7 +54,7 @@ def work_folders() -> set:
 
 
 def test_detect_changes_writes_from_to_polygons_styled_in_a_geopackage(plugin, geo_pair, tiny_model, tmp_path):
-    from qgis_scd_plugin.change_types import change_types
+    from qgis_scd_plugin.legend import change_types
 
     output, codes = tmp_path / "changes.gpkg", tmp_path / "change_type.tif"
     feedback = RecordingFeedback()

@@ -20,7 +20,7 @@ FLOODED = "POLYGON((500060 4599940, 500090 4599940, 500090 4599910, 500060 45999
 
 
 def test_styled_changes_render_over_imagery_to_a_non_blank_png(plugin, tmp_path):
-    from qgis_scd_plugin.change_types import change_code
+    from qgis_scd_plugin.legend import change_code
     from qgis_scd_plugin.styling import embed_changes_style
 
     built, flooded = change_code(3, 5), change_code(4, 1)  # low vegetation → building, tree → water

@@ -8,14 +8,14 @@ import json
 import subprocess
 
 import numpy as np
-from conftest import write_changes_geopackage, write_raster
+from conftest import REPO, write_changes_geopackage, write_raster
 from qgis.core import QgsRasterLayer, QgsVectorLayer
 
 SQUARE = "POLYGON((500010 4599990, 500040 4599990, 500040 4599960, 500010 4599960, 500010 4599990))"
 
 
 def test_change_types_cover_the_36_from_to_pairs_in_the_engines_code_order(plugin):
-    from qgis_scd_plugin.change_types import change_types
+    from qgis_scd_plugin.legend import change_types
 
     types = change_types()
     assert [change.code for change in types] == list(range(1, 37))
@@ -23,19 +23,28 @@ def test_change_types_cover_the_36_from_to_pairs_in_the_engines_code_order(plugi
     assert types[0].label == "water → water" and types[35].label == "playground → playground"
 
 
-def test_the_plugins_table_matches_the_engines(plugin, scd_python, tmp_path):
-    """The plugin keeps its own copy of the code table (QGIS's Python has no engine); it must not drift."""
-    from qgis_scd_plugin.change_types import NO_CHANGE_NAME, change_types
+def test_the_plugin_draws_with_the_engines_own_legend(plugin_zip, scd_python, tmp_path):
+    """One legend for the GeoTIFF colour tables, the preview and the QGIS styles: the zip carries the
+    engine's scd_core/legend.py itself, and the engine names and colours the codes as the plugin does."""
+    import zipfile
 
-    code = "import json; from scd_core.labels import change_type_names; print(json.dumps(change_type_names()))"
-    engine = json.loads(
-        subprocess.run([scd_python, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    from qgis_scd_plugin.legend import NO_CHANGE_NAME, change_types
+
+    with zipfile.ZipFile(plugin_zip) as archive:
+        bundled = archive.read("qgis_scd_plugin/legend.py")
+    assert bundled == (REPO / "scd_core" / "legend.py").read_bytes()
+    code = (
+        "import json; from scd_core.geo.maps import change_type_colormap; from scd_core.labels import CLASSES, "
+        "change_type_names; print(json.dumps([change_type_names(), change_type_colormap(CLASSES)]))"
     )
-    assert engine == [NO_CHANGE_NAME, *(change.label for change in change_types())]
+    output = subprocess.run([scd_python, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    names, colours = json.loads(output.stdout)
+    assert names == [NO_CHANGE_NAME, *(change.label for change in change_types())]
+    assert [tuple(colours[str(change.code)][:3]) for change in change_types()] == [c.fill for c in change_types()]
 
 
 def test_hue_says_what_the_land_became_and_lightness_what_it_was(plugin):
-    from qgis_scd_plugin.change_types import change_types
+    from qgis_scd_plugin.legend import change_types
 
     def hls(rgb):
         return colorsys.rgb_to_hls(*(value / 255 for value in rgb))
@@ -52,7 +61,7 @@ def test_hue_says_what_the_land_became_and_lightness_what_it_was(plugin):
 
 
 def test_polygon_style_is_categorized_on_change_type_with_from_to_labels(plugin):
-    from qgis_scd_plugin.change_types import change_types
+    from qgis_scd_plugin.legend import change_types
     from qgis_scd_plugin.paths import CHANGES_STYLE
 
     layer = QgsVectorLayer("Polygon?crs=EPSG:32631&field=change_type:integer", "changes", "memory")
@@ -71,7 +80,7 @@ def test_polygon_style_is_categorized_on_change_type_with_from_to_labels(plugin)
 
 
 def test_raster_style_is_paletted_with_no_change_transparent(plugin, tmp_path):
-    from qgis_scd_plugin.change_types import change_types
+    from qgis_scd_plugin.legend import change_types
     from qgis_scd_plugin.styling import write_change_types_style
 
     codes = write_raster(tmp_path / "change_type.tif", np.arange(64, dtype=np.uint8).reshape(1, 8, 8) % 37)
@@ -88,7 +97,7 @@ def test_raster_style_is_paletted_with_no_change_transparent(plugin, tmp_path):
 
 
 def test_the_geopackage_carries_its_style_to_whoever_opens_it(plugin, tmp_path):
-    from qgis_scd_plugin.change_types import change_types
+    from qgis_scd_plugin.legend import change_types
     from qgis_scd_plugin.styling import embed_changes_style
 
     geopackage = write_changes_geopackage(tmp_path / "changes.gpkg", {17: SQUARE})

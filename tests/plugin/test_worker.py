@@ -22,8 +22,7 @@ def stand_in(tmp_path: Path, body: str) -> list[str]:
     script = tmp_path / "worker.py"
     script.write_text(
         "import json, os, signal, sys, time\n"
-         "def say(**event): print(json.dumps(event), flush=True)\n"
-        + textwrap.dedent(body)
+        "def say(**event): print(json.dumps(event), flush=True)\n" + textwrap.dedent(body)
     )
     return [sys.executable, str(script)]
 

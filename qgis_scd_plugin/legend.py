@@ -1,0 +1,1 @@
+../scd_core/legend.py

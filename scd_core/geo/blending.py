@@ -1,0 +1,131 @@
+"""Blending overlapping tiles into finished rows of class maps, and how probabilities are stored.
+
+A model's outputs for one tile become ``2N + 1`` probability channels (N land-cover classes of each
+date, softmax; one change probability, sigmoid; :func:`tile_probabilities`). :class:`Blender` adds
+them, weighted by :func:`~scd_core.geo.grid.blend_weights`, into the accumulator of the current panel
+and, once a tile row is done, decodes every finished row into a :class:`Region`: the per-date class
+maps of eq. (1) / eq. (12) of the ASN paper (0 where the change probability is below τ, else the
+arg-max class 1..N) and the change probability, all uint8.
+
+Change probabilities are stored as ``round(p × PROB_SCALE)`` (255 is nodata), so the map keeps
+steps of 0.004 in a byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from rasterio.windows import Window
+
+from scd_core.geo.grid import BLOCK, Panel, Tile, TilePlan, blend_weights, coverage
+
+#: Change probabilities are stored as ``round(p * PROB_SCALE)`` in uint8 (255 is nodata).
+PROB_SCALE = 250
+#: Finished rows are decoded this many columns at a time (bounds the float32 working copy).
+DECODE_COLUMNS = 512
+
+
+@dataclass(frozen=True)
+class Region:
+    """Finished outputs of a window of the output grid (uint8 maps, all aligned)."""
+
+    window: Window
+    before: np.ndarray  #: class of date 1 where changed, 0 where not (eq. 1)
+    after: np.ndarray  #: class of date 2 where changed, 0 where not
+    prob: np.ndarray  #: change probability × PROB_SCALE
+    valid: np.ndarray  #: both dates have data here
+
+
+def tile_probabilities(outputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """B×(2N+1)×H×W float32 probabilities of a model's outputs: ``[softmax(sem1), softmax(sem2),
+    sigmoid(change)]``."""
+    sem1 = outputs["sem1"].float().softmax(1)
+    sem2 = outputs["sem2"].float().softmax(1)
+    change = torch.sigmoid(outputs["change"].float())
+    return torch.cat([sem1, sem2, change], dim=1)
+
+
+class Blender:
+    """Weighted sums of tile probabilities over one panel, decoded into finished regions row by row."""
+
+    def __init__(self, plan: TilePlan, device: torch.device, threshold: float, num_classes: int) -> None:
+        self.plan, self.device, self.threshold, self.num_classes = plan, device, threshold, num_classes
+        self.weights = torch.from_numpy(blend_weights(plan.tile_height, plan.tile_width, plan.overlap)).to(device)
+        self.row_total = torch.from_numpy(coverage(plan.row_starts, plan.tile_height, plan.height, plan.overlap)).to(
+            device
+        )
+        self.col_total = torch.from_numpy(coverage(plan.col_starts, plan.tile_width, plan.width, plan.overlap)).to(
+            device
+        )
+        self.rows = plan.tile_height + BLOCK
+        # One accumulator, as wide as the widest panel, serves every panel in turn (no reallocation).
+        widest = max(plan.panel_span(panel) for panel in plan.panels)
+        channels = 2 * num_classes + 1
+        self._sum_buffer = torch.empty((channels, self.rows, widest), dtype=torch.float16, device=device)
+        self._valid_buffer = torch.empty((self.rows, widest), dtype=torch.bool, device=device)
+        self.panel_index = -1
+        self.sums = self._sum_buffer
+        self.valid = self._valid_buffer
+        self.top = 0  # output row of the accumulator's first row
+
+    def _start(self, index: int) -> Panel:
+        panel = self.plan.panels[index]
+        span = self.plan.panel_span(panel)
+        self.sums, self.valid = self._sum_buffer[:, :, :span], self._valid_buffer[:, :span]
+        self.sums.zero_()
+        self.valid.fill_(True)
+        self.panel_index, self.top = index, 0
+        return panel
+
+    def add(self, tile: Tile, probabilities: torch.Tensor, valid: torch.Tensor) -> Region | None:
+        """Blend one tile's (2N+1)×h×w probabilities (sem1, sem2, change); return the rows it finished."""
+        panel = self.plan.panels[tile.panel] if tile.panel == self.panel_index else self._start(tile.panel)
+        r, c = tile.row - self.top, tile.col - panel.x0
+        rows, cols = slice(r, r + tile.height), slice(c, c + tile.width)
+        self.sums[:, rows, cols] += (probabilities * self.weights).to(self.sums.dtype)
+        self.valid[rows, cols] &= valid
+        if tile.col != panel.tile_cols[-1]:
+            return None
+        final = self.plan.rows_final_after(tile.row_index)
+        end = final if final == self.plan.height else final // BLOCK * BLOCK
+        if end <= self.top:
+            return None
+        region = self._decode(panel, end)
+        self._drop_rows(end - self.top)
+        self.top = end
+        return region
+
+    def _drop_rows(self, shift: int) -> None:
+        """Move the accumulator up by ``shift`` finished rows, in place: each copy moves at most
+        ``shift`` rows, so its source and destination never overlap and no second accumulator is made."""
+        keep = self.rows - shift
+        for lo in range(0, keep, shift):
+            hi = min(lo + shift, keep)
+            self.sums[:, lo:hi] = self.sums[:, lo + shift : hi + shift]
+            self.valid[lo:hi] = self.valid[lo + shift : hi + shift]
+        self.sums[:, keep:] = 0
+        self.valid[keep:] = True
+
+    def _decode(self, panel: Panel, end: int) -> Region:
+        """Class maps of the finished rows, decoded ``DECODE_COLUMNS`` columns at a time so that the
+        float32 means never cost more than a small slice of the panel."""
+        height, x0, n = end - self.top, panel.x0, self.num_classes
+        maps = np.empty((3, height, panel.col_hi - panel.col_lo), np.uint8)
+        for lo in range(panel.col_lo, panel.col_hi, DECODE_COLUMNS):
+            hi = min(lo + DECODE_COLUMNS, panel.col_hi)
+            total = self.row_total[self.top : end, None] * self.col_total[None, lo:hi]
+            mean = self.sums[:, :height, lo - x0 : hi - x0].float() / total
+            changed = mean[2 * n] >= self.threshold  # eq. 1
+            # max(0).indices is argmax(0) (first maximum on ties) but 8× faster on CPU across channels
+            before = (mean[0:n].max(0).indices + 1) * changed
+            after = (mean[n : 2 * n].max(0).indices + 1) * changed
+            prob = torch.round(mean[2 * n].clamp(0, 1) * PROB_SCALE)
+            chunk = torch.stack([before, after, prob.to(before.dtype)]).to(torch.uint8)
+            maps[:, :, lo - panel.col_lo : hi - panel.col_lo] = chunk.cpu().numpy()
+        window = Window(panel.col_lo, self.top, panel.col_hi - panel.col_lo, height)
+        cols = slice(panel.col_lo - x0, panel.col_hi - x0)
+        valid = self.valid[:height, cols].to("cpu", copy=True).numpy()  # a copy: the accumulator moves on
+        return Region(window, maps[0], maps[1], maps[2], valid)

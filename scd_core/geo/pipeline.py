@@ -1,0 +1,305 @@
+"""``scd_core.detect``: two georeferenced rasters of one place in, from-to change maps and polygons out.
+
+A run is five named stages, each in a function below, each handing one thing to the next:
+
+1. **prepare** (:func:`scd_core.geo.inputs.prepare`): check every input before anything is written;
+2. **infer**: the tiled, blended engine writes the class maps into working GeoTIFFs;
+3. **vectorise**: polygons of the change map, their geodesic areas and mean probabilities;
+4. **report**: the final COGs, the GeoPackage, summary.csv, preview.png and run.json;
+5. **commit**: the staging folder's files move into OUT_DIR together (:mod:`.staging`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import rasterio
+
+from scd_core import __version__
+from scd_core.cpu_memory import release_freed_memory
+from scd_core.geo import rasters, reports, vectorize
+from scd_core.geo.grid import Grid
+from scd_core.geo.inputs import Prepared, prepare
+from scd_core.geo.options import DetectOptions
+from scd_core.geo.progress import Reporter, RunLog, silent
+from scd_core.geo.staging import StagingFolder
+from scd_core.legend import change_type_names
+
+if TYPE_CHECKING:
+    from scd_core.geo.engine import EngineStats
+    from scd_core.geo.maps import MapWriter
+
+__all__ = ["OUTPUT_FILES", "DetectResult", "detect"]
+
+#: Protocol name → file name of every output, in the order they are listed.
+OUTPUT_FILES = {
+    "change_type": "change_type.tif",
+    "before_class": "before_class.tif",
+    "after_class": "after_class.tif",
+    "change_prob": "change_prob.tif",
+    "changes": "changes.gpkg",
+    "summary": "summary.csv",
+    "run": "run.json",
+    "preview": "preview.png",
+}
+#: GDAL's block cache in bytes. Its default, 5 % of RAM, fills with blocks of ever more tiles and makes
+#: memory grow with the raster; a fixed cache keeps it flat. 64 MiB holds the blocks of a row of tiles
+#: of both dates 8,192 pixels wide (tiled inputs) and the outputs' blocks being written. With 128 MiB,
+#: an 8192² run of the demo model peaked at 1.32× the memory of a 2048² one, with 64 MiB at 1.16×
+#: (1.21× in benchmarks/bench_detect.py), equally fast within the noise of the measurement. (rasterio
+#: passes GDAL_CACHEMAX to GDALSetCacheMax, which counts bytes: a bare 64 would be a 64-byte cache.)
+GDAL_CACHE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class DetectResult:
+    """What a run made: output paths (protocol names), counts, timings and the output grid."""
+
+    out_dir: Path
+    outputs: dict[str, Path]
+    counts: dict[str, Any]
+    timings: dict[str, float]
+    grid: Grid
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Polygons:
+    """What the vectorise stage hands to the report stage."""
+
+    regions: int
+    features: int
+    hectares: np.ndarray
+
+
+def detect(
+    before: str | Path,
+    after: str | Path,
+    model: str | Path | tuple[Any, dict[str, Any]],
+    out_dir: str | Path,
+    *,
+    progress: Reporter | None = None,
+    **options: Any,
+) -> DetectResult:
+    """Detect semantic changes between ``before`` and ``after``; write every output to ``out_dir``.
+
+    Args:
+        before: raster of the first date (any format GDAL reads); its grid, clipped to both
+            footprints and the AOI, is the output grid.
+        after: raster of the second date; resampled onto BEFORE's grid when needed.
+        model: a checkpoint path, or ``(model, metadata)`` as :func:`scd_core.checkpoint.load` gives.
+        out_dir: the output folder (created; must be empty unless ``overwrite``).
+        progress: a reporter taking protocol events (:mod:`scd_core.geo.progress`).
+        **options: the fields of :class:`~scd_core.geo.options.DetectOptions` (``aoi``, ``bbox``,
+            ``bands``, ``tile``, ``overlap``, ``batch``, ``device``, ``threshold``, ``min_area``,
+            ``simplify``, ``scale``, ``overwrite``, ``tile_offset``).
+
+    Raises:
+        ScdInputError: a subclass naming the file or option at fault; nothing has been written then.
+    """
+    checked = DetectOptions(**options)
+    log = RunLog(progress or silent)
+    with (
+        rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES),
+        prepare((Path(before), Path(after)), model, out_dir, checked, log) as run,
+        StagingFolder(run.out_dir) as stage,
+    ):
+        writer, stats = _infer(run, stage, log)
+        polygons = _vectorise(run, writer, stage, log)
+        counts = _report(run, writer, stats, polygons, stage, log)
+        committed = stage.commit(list(OUTPUT_FILES.values()))
+    paths = {key: committed[name] for key, name in OUTPUT_FILES.items()}
+    log.report({"event": "done", "outputs": {k: str(v) for k, v in paths.items()}, "counts": counts})
+    return DetectResult(run.out_dir, paths, counts, log.timings, run.grid, log.messages)
+
+
+def _infer(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[MapWriter, EngineStats]:
+    """Stage 2: the tiled engine writes the class maps of every finished strip."""
+    # torch-side modules: imported once prepare has found the inputs good
+    from scd_core.geo import engine
+    from scd_core.geo.maps import MapWriter
+
+    grid, options = run.grid, run.options
+    log.report(
+        {
+            "event": "start",
+            "total": len(run.plan),
+            "out_dir": str(run.out_dir),
+            "width": grid.width,
+            "height": grid.height,
+            "crs": grid.crs,
+        }
+    )
+    writer = MapWriter(stage, grid, run.aoi, run.num_classes)
+    assert options.batch is not None and options.threshold is not None  # resolved by prepare
+    try:
+        stats = engine.run(
+            run.plan,
+            run.readers,
+            run.normalisers,
+            run.net,
+            writer,
+            device=run.device,
+            batch=options.batch,
+            threshold=options.threshold,
+            num_classes=run.num_classes,
+            amp=run.device.type == "cuda",
+            report=log.report,
+        )
+    finally:
+        writer.close()
+    release_freed_memory()
+    log.lap("inference", stats.loop_seconds)
+    log.timings["model"] = stats.model_seconds
+    return writer, stats
+
+
+def _vectorise(run: Prepared, writer: MapWriter, stage: StagingFolder, log: RunLog) -> _Polygons:
+    """Stage 3: one polygon per connected region of one change type, with its area and probability."""
+    from scd_core.geo.blending import PROB_SCALE
+    from scd_core.geo.maps import CHANGED_MASK
+
+    grid, options = run.grid, run.options
+    geometries, codes = vectorize.polygonize(writer.paths["change_type"], writer.paths[CHANGED_MASK])
+    areas = vectorize.geodesic_areas(geometries, grid.crs, abs(grid.transform.a))
+    mean_prob = vectorize.mean_probabilities(geometries, writer.paths["change_prob"], 1 / PROB_SCALE, grid)
+    class_names = [c.name for c in run.classes]
+    features = vectorize.write_changes(
+        stage / OUTPUT_FILES["changes"],
+        geometries,
+        codes,
+        areas,
+        mean_prob,
+        grid.crs,
+        class_names,
+        options.min_area,
+        options.simplify,
+    )
+    hectares = vectorize.change_matrix(codes, areas, run.num_classes)
+    log.lap("vectorize")
+    return _Polygons(len(geometries), features, hectares)
+
+
+def _options_record(run: Prepared, stats: EngineStats) -> dict[str, Any]:
+    options = run.options
+    return {
+        "aoi": None if options.aoi is None else str(Path(options.aoi).absolute()),
+        "bbox": options.bbox,
+        "bands": None if options.bands is None else list(options.bands),
+        "tile": options.tile,
+        "overlap": options.overlap,
+        "tile_offset": options.tile_offset,
+        "batch": options.batch,
+        "device": str(run.device),
+        "amp": stats.amp,
+        "threshold": options.threshold,
+        "min_area_m2": options.min_area,
+        "simplify_m": options.simplify,
+        "scale": [n.describe() for n in run.normalisers],
+    }
+
+
+def _model_record(run: Prepared) -> dict[str, Any]:
+    meta, path = run.meta, run.checkpoint_path
+    return {
+        "checkpoint": None if path is None else str(path.absolute()),
+        "sha256": None if path is None else rasters.fingerprint(path),
+        "name": meta["model"],
+        "hparams": meta["hparams"],
+        "bands": meta["bands"],
+        "normalisation": meta["normalisation"],
+        "tile_size": meta["tile_size"],
+    }
+
+
+def _finish_rasters(run: Prepared, writer: MapWriter, stage: StagingFolder, parameters: dict) -> None:
+    """The working GeoTIFFs as COGs with colour tables, class names and the run's parameters."""
+    from scd_core.geo import maps
+    from scd_core.geo.blending import PROB_SCALE
+
+    class_names = [c.name for c in run.classes]
+    class_colours = maps.class_colormap(run.classes)
+    specs = {
+        "change_type": (maps.change_type_colormap(run.classes), "from-to change type", change_type_names(run.classes)),
+        "before_class": (class_colours, "class at date 1 where changed", class_names),
+        "after_class": (class_colours, "class at date 2 where changed", class_names),
+        "change_prob": (maps.probability_colormap(), "change probability (value × 0.004)", None),
+    }
+    for name, (colours, description, names) in specs.items():
+        tags = {"scd_parameters": json.dumps(parameters, ensure_ascii=False)}
+        if names is not None:
+            tags["scd_class_names"] = json.dumps(dict(enumerate(names)), ensure_ascii=False)
+        categorical = name != "change_prob"
+        scale = 1.0 if categorical else 1 / PROB_SCALE
+        maps.finish_cog(writer.paths[name], stage / OUTPUT_FILES[name], colours, description, tags, categorical, scale)
+
+
+def _write_preview(run: Prepared, stage: StagingFolder) -> None:
+    from scd_core.geo.maps import change_type_colormap
+
+    pictures = [reports.display_rgb(*reader.overview(reports.PREVIEW_SIZE)) for reader in run.readers]
+    changes = reports.changes_picture(
+        stage / OUTPUT_FILES["change_type"], pictures[0].shape[:2], change_type_colormap(run.classes)
+    )
+    reports.write_preview(stage / OUTPUT_FILES["preview"], pictures[0], pictures[1], changes)
+
+
+def _counts(run: Prepared, writer: MapWriter, stats: EngineStats, polygons: _Polygons) -> dict[str, Any]:
+    names = change_type_names(run.classes)
+    return {
+        "features": polygons.features,
+        "regions": polygons.regions,
+        "changed_pixels": int(writer.code_pixels[1:].sum()),
+        "unchanged_pixels": int(writer.code_pixels[0]),
+        "nodata_pixels": writer.nodata_pixels,
+        "changed_area_ha": round(float(polygons.hectares.sum()), 4),
+        "tiles": stats.tiles,
+        "pixels_by_change_type": {names[c]: int(n) for c, n in enumerate(writer.code_pixels) if n and c},
+    }
+
+
+def _report(
+    run: Prepared, writer: MapWriter, stats: EngineStats, polygons: _Polygons, stage: StagingFolder, log: RunLog
+) -> dict[str, Any]:
+    """Stage 4: the final rasters, summary.csv, preview.png and run.json; returns the run's counts."""
+    before, after = run.paths
+    options, model = _options_record(run, stats), _model_record(run)
+    parameters = {
+        "scd": __version__,
+        "before": str(before.absolute()),
+        "after": str(after.absolute()),
+        "model": model["name"],
+        "checkpoint": model["checkpoint"],
+        "options": options,
+    }
+    _finish_rasters(run, writer, stage, parameters)
+    reports.write_summary_csv(stage / OUTPUT_FILES["summary"], polygons.hectares, [c.name for c in run.classes[1:]])
+    _write_preview(run, stage)
+    log.lap("outputs")
+    counts = _counts(run, writer, stats, polygons)
+    log.finish()
+    run_record = {
+        "software": reports.software(),
+        "inputs": {
+            "before": reports.input_record(before, run.datasets[0], run.bands[0]),
+            "after": {
+                **reports.input_record(after, run.datasets[1], run.bands[1]),
+                "resampled": run.readers[1].resampled,
+            },
+            "aoi": options["aoi"],
+            "bbox": options["bbox"],
+        },
+        "model": model,
+        "options": options,
+        "grid": {"crs": run.grid.crs, "transform": list(run.grid.transform)[:6], "width": run.grid.width,
+                 "height": run.grid.height},
+        "timings_s": {k: round(v, 3) for k, v in log.timings.items()},
+        "counts": counts,
+        "messages": log.messages,
+    }  # fmt: skip
+    reports.write_json(stage / OUTPUT_FILES["run"], run_record)
+    return counts

@@ -1,0 +1,117 @@
+"""The *report* stage: what a run tells besides its maps and polygons.
+
+* ``summary.csv``: the from × to change matrix in hectares;
+* ``preview.png``: BEFORE, AFTER and the change map side by side, in the legend's colours;
+* ``run.json``: inputs with fingerprints, the model, the options, timings, software versions and
+  counts, so that a result can be traced to exactly what made it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+
+from scd_core import __version__
+from scd_core.geo.rasters import fingerprint
+
+#: Longer side, in pixels, of each picture of ``preview.png``.
+PREVIEW_SIZE = 640
+#: Colour of nodata in the preview's change map.
+PREVIEW_NODATA = (64, 64, 64)
+
+
+def write_summary_csv(path: Path, hectares: np.ndarray, class_names: Sequence[str]) -> None:
+    """The from × to change matrix in hectares (rows: class at date 1, columns: class at date 2)."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["from \\ to (ha)", *class_names, "total"])
+        for name, row in zip(class_names, hectares, strict=True):
+            writer.writerow([name, *(f"{v:.4f}" for v in row), f"{row.sum():.4f}"])
+        writer.writerow(["total", *(f"{v:.4f}" for v in hectares.sum(0)), f"{hectares.sum():.4f}"])
+
+
+def write_json(path: Path, data: dict) -> None:
+    """``data`` as indented UTF-8 JSON (in the staging folder, whose commit is what makes it atomic)."""
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+
+
+def display_rgb(data: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """An H×W×3 uint8 picture of C×H×W imagery: bands 1-3 (or band 1 as grey), 2-98% stretched."""
+    bands = data[:3] if len(data) >= 3 else np.repeat(data[:1], 3, axis=0)
+    picture = np.zeros((*valid.shape, 3), dtype=np.uint8)
+    for i, band in enumerate(bands):
+        values = band[valid]
+        low, high = np.percentile(values, (2, 98)) if values.size else (0.0, 1.0)
+        scaled = (band - low) / max(high - low, 1e-9) * 255
+        picture[..., i] = np.clip(scaled, 0, 255).astype(np.uint8)
+    picture[~valid] = 0
+    return picture
+
+
+def changes_picture(path: Path, shape: tuple[int, int], colours: dict[int, tuple[int, int, int, int]]) -> np.ndarray:
+    """The change-type map at ``path`` decimated to ``shape`` and drawn in ``colours``."""
+    lookup = np.zeros((256, 3), dtype=np.uint8)
+    for value, rgba in colours.items():
+        lookup[value] = rgba[:3]
+    lookup[255] = PREVIEW_NODATA
+    with rasterio.open(path) as source:
+        codes = source.read(1, out_shape=shape, resampling=Resampling.nearest)
+    return lookup[codes]
+
+
+def write_preview(path: Path, before: np.ndarray, after: np.ndarray, changes: np.ndarray, gap: int = 8) -> None:
+    """BEFORE, AFTER and the change map side by side (H×W×3 uint8 each, same shape)."""
+    from PIL import Image, ImageDraw
+
+    height, width = changes.shape[:2]
+    canvas = Image.new("RGB", (3 * width + 2 * gap, height + 20), "white")
+    draw = ImageDraw.Draw(canvas)
+    for i, (title, picture) in enumerate((("before", before), ("after", after), ("changes", changes))):
+        x = i * (width + gap)
+        canvas.paste(Image.fromarray(picture), (x, 20))
+        draw.text((x + 2, 4), title, fill="black")
+    canvas.save(path)
+
+
+def software() -> dict[str, str]:
+    """Versions of scd and of the libraries that shape its results."""
+    import pyogrio
+    import pyproj
+    import shapely
+    import torch
+
+    return {
+        "scd": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "rasterio": rasterio.__version__,
+        "gdal": rasterio.__gdal_version__,
+        "shapely": shapely.__version__,
+        "pyproj": pyproj.__version__,
+        "pyogrio": pyogrio.__version__,
+    }
+
+
+def input_record(path: Path, dataset: rasterio.DatasetReader, bands: Sequence[int]) -> dict[str, Any]:
+    """What run.json says of one input raster: where it is, its fingerprint and the bands used."""
+    return {
+        "path": str(path.absolute()),
+        "bytes": path.stat().st_size,
+        "sha256": fingerprint(path),
+        "driver": dataset.driver,
+        "crs": dataset.crs.to_string(),
+        "width": dataset.width,
+        "height": dataset.height,
+        "dtype": dataset.dtypes[0],
+        "bands_used": list(bands),
+        "nodata": dataset.nodata,
+    }

@@ -1,0 +1,75 @@
+"""DetectOptions: every option's default exists once, and a bad value is refused naming its flag."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import pytest
+
+from scd_core.cli import build_parser
+from scd_core.errors import InvalidOptionError
+from scd_core.geo.options import FLAGS, DetectOptions, add_arguments, from_arguments
+
+
+def test_every_option_but_the_tile_offset_has_a_flag():
+    names = {f.name for f in dataclasses.fields(DetectOptions)}
+    assert set(FLAGS) == names - {"tile_offset"}
+
+
+@pytest.mark.parametrize("scope", ["detect", "batch"])
+def test_the_flags_leave_every_default_to_detect_options(scope):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, scope)
+    parsed = parser.parse_args([])
+    offered = [name for name, flag in FLAGS.items() if scope in flag.scope]
+    assert all(getattr(parsed, name) is None for name in offered)
+    assert from_arguments(parsed, scope) == DetectOptions()
+    assert ("aoi" in offered) == (scope == "detect")
+
+
+def test_the_scd_commands_offer_the_flags_of_detect_options():
+    parser = build_parser()
+    detect = parser.parse_args(["detect", "a.tif", "b.tif", "-o", "out", "--tile", "256", "--bands", "3,2,1"])
+    batch = parser.parse_args(["batch", "pairs.csv", "-o", "out", "--threshold", "0.4", "--overwrite"])
+    assert from_arguments(detect, "detect") == DetectOptions(tile=256, bands=(3, 2, 1))
+    assert from_arguments(batch, "batch") == DetectOptions(threshold=0.4, overwrite=True)
+
+
+def test_command_line_text_is_parsed_once_into_values():
+    options = DetectOptions(bands="3,2,1", scale="0,3000")
+    assert options.bands == (3, 2, 1) and options.scale == (0.0, 3000.0)
+    assert DetectOptions(scale="auto").scale == "auto"
+
+
+@pytest.mark.parametrize(
+    ("values", "flag"),
+    [
+        ({"tile": 0}, "--tile"),
+        ({"tile": 100}, "--tile"),
+        ({"batch": 0}, "--batch"),
+        ({"overlap": -1}, "--overlap"),
+        ({"tile": 128, "overlap": 65}, "--overlap"),
+        ({"threshold": 0.0}, "--threshold"),
+        ({"threshold": 1.5}, "--threshold"),
+        ({"min_area": -1.0}, "--min-area"),
+        ({"simplify": -0.5}, "--simplify"),
+        ({"bands": "1,x"}, "--bands"),
+        ({"bands": (0, 1, 2)}, "--bands"),
+        ({"scale": "3000,0"}, "--scale"),
+        ({"scale": "bright"}, "--scale"),
+        ({"device": "gpu"}, "--device"),
+        ({"aoi": "a.gpkg", "bbox": "0,0,1,1"}, "--aoi and --bbox"),
+    ],
+)
+def test_a_bad_value_names_its_flag(values, flag):
+    with pytest.raises(InvalidOptionError, match=flag):
+        DetectOptions(**values)
+
+
+def test_per_run_defaults_come_from_the_checkpoint_and_the_device():
+    resolved = DetectOptions().resolved(tile_size=256, threshold=0.4, device_type="cpu")
+    assert (resolved.tile, resolved.overlap, resolved.batch, resolved.threshold) == (256, 64, 2, 0.4)
+    assert DetectOptions(batch=5).resolved(512, 0.5, "cuda").batch == 5
+    with pytest.raises(InvalidOptionError, match="--overlap"):
+        DetectOptions(overlap=200).resolved(tile_size=256, threshold=0.5, device_type="cpu")
