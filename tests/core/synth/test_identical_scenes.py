@@ -18,10 +18,9 @@ import pytest
 import rasterio
 from PIL import Image
 from rasterio.enums import ColorInterp
+from synth_testing import ARRAYS
 
 from scd_core.synth import Scene, make_scene, write_geo_pair, write_second
-
-ARRAYS = ("image1", "image2", "label1", "label2", "cover1", "cover2")
 
 SCENES = {
     (256, 0): "2fc988c40a60073d47ebf52532667a987c4daa3aefb2557ced1812054888db37",
