@@ -7,7 +7,7 @@ QGIS_VENV := .venv-qgis
 TORCH_SPEC ?= torch==2.13.0
 export TORCH_SPEC
 
-.PHONY: setup setup-qgis test test-core test-plugin demo demo-model demo-sample plugin bench clean
+.PHONY: setup setup-qgis lint test test-core test-plugin demo demo-model demo-sample plugin bench clean
 
 setup: $(VENV)/.scd-installed
 
@@ -17,6 +17,13 @@ $(VENV)/.scd-installed: pyproject.toml scripts/setup_venv.sh
 
 setup-qgis:
 	scripts/setup_qgis.sh $(QGIS_VENV)
+
+# ruff (lint and format), mypy, and the size and import-order habits of scripts/check_structure.py.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/python scripts/check_structure.py
 
 test: test-core test-plugin
 
@@ -31,7 +38,8 @@ test-plugin: setup setup-qgis
 # (metadata.txt, resources/icons, resources/styles and the demo model when there is one), and the
 # scd-core wheel that "Install backend" pip-installs.
 plugin: setup
-	rm -rf build/plugin dist/qgis_scd_plugin.zip
+	# setuptools builds the wheel from build/lib: a stale copy there would ship files that are gone
+	rm -rf build/plugin build/lib build/bdist.* dist/qgis_scd_plugin.zip
 	mkdir -p build/plugin/qgis_scd_plugin/icons build/plugin/qgis_scd_plugin/styles dist
 	find qgis_scd_plugin -name '*.py' -not -path '*/__pycache__/*' -exec cp --parents {} build/plugin \;
 	cp metadata.txt build/plugin/qgis_scd_plugin/

@@ -122,7 +122,7 @@ def worker_naive(args: argparse.Namespace) -> dict:
     from scd_core.models.inference import forward_padded
 
     started = time.perf_counter()
-    model, meta, plan, tiles, crops, arrays = _tiles_in_memory(args)
+    model, meta, plan, tiles, crops, _arrays = _tiles_in_memory(args)
     sums = np.zeros((13, plan.height, plan.width), np.float32)
     weights = np.zeros((plan.height, plan.width), np.float32)
     w = blend_weights(plan.tile_height, plan.tile_width, plan.overlap)
@@ -130,7 +130,7 @@ def worker_naive(args: argparse.Namespace) -> dict:
         for k, tile in enumerate(tiles):
             outputs = forward_padded(model, crops[0][k][None], crops[1][k][None])
             where = (slice(tile.row, tile.row + tile.height), slice(tile.col, tile.col + tile.width))
-            sums[(slice(None), *where)] += tile_probabilities(outputs)[0].numpy() * w
+            sums[:, where[0], where[1]] += tile_probabilities(outputs)[0].numpy() * w
             weights[where] += w
     mean = sums / weights
     changed = mean[12] >= meta["threshold"]
@@ -182,7 +182,7 @@ def spawn(kind: str, **options) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--big", type=int, default=8192)
@@ -206,98 +206,82 @@ def main() -> None:
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     for name in ("before", "after", "ckpt", "out"):
         parser.add_argument(f"--{name}", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        keep_freed_memory()
-        print(json.dumps(WORKERS[args.worker](args)))
-        return
+    return parser.parse_args()
 
+
+def speed_of_model(name: str, args: argparse.Namespace, root: Path, pair: tuple[Path, Path], common: dict) -> dict:
+    """The engine against the model alone on the same tiles, ``--repeats`` times each in turn."""
     import torch
 
     from scd_core import checkpoint
     from scd_core.models import build
 
-    root = Path(args.workdir or tempfile.mkdtemp(prefix="scd-bench-"))
-    pairs = {size: geo_pair(root, size) for size in (args.size, args.big)}
-    common = {"tile": args.tile, "overlap": args.overlap, "batch": args.batch}
-    report: dict = {"size": args.size, "big": args.big, **common, "threads": torch.get_num_threads(), "models": {}}
-    models = args.models.split(",")
-    for name in models:
-        ckpt = root / f"{name}.ckpt"
-        checkpoint.save(build(name, **({"width": args.width} if args.width else {})), ckpt, tile_size=args.tile)
-        before, after = pairs[args.size]
-        paths = {"before": before, "after": after, "ckpt": ckpt}
-        engines, alones = [], []
-        for _ in range(args.repeats):
-            engines.append(
-                spawn(
-                    "detect",
-                    **paths,
-                    out=root / f"out-{name}",
-                    device=args.device,
-                    threshold=SPEED_RUN_THRESHOLD,
-                    **common,
-                )
+    ckpt = root / f"{name}.ckpt"
+    checkpoint.save(build(name, **({"width": args.width} if args.width else {})), ckpt, tile_size=args.tile)
+    paths = {"before": pair[0], "after": pair[1], "ckpt": ckpt}
+    engines, alones = [], []
+    for _ in range(args.repeats):
+        engines.append(
+            spawn(
+                "detect", **paths, out=root / f"out-{name}", device=args.device, threshold=SPEED_RUN_THRESHOLD, **common
             )
-            alones.append(spawn("model", **paths, out=root / "unused", device=args.device, **common))
-        engine = min(engines, key=lambda run: run["loop_seconds"])
-        alone = min(alones, key=lambda run: run["seconds"])
-        megapixels = args.size**2 / 1e6
-        entry = {
-            "engine_loop_s": round(engine["loop_seconds"], 2),
-            "engine_loop_s_runs": [round(run["loop_seconds"], 2) for run in engines],
-            "engine_total_s": round(engine["seconds"], 2),
-            "model_alone_s": round(alone["seconds"], 2),
-            "model_alone_s_runs": [round(run["seconds"], 2) for run in alones],
-            "engine_overhead": round(engine["loop_seconds"] / alone["seconds"] - 1, 3),
-            "megapixels_per_s_cpu": round(megapixels / engine["seconds"], 3) if args.device == "cpu" else None,
-            "features": engine["features"],
-        }
-        if torch.cuda.is_available():
-            gpu = spawn(
-                "detect",
-                **paths,
-                out=root / f"out-{name}-gpu",
-                device="cuda",
-                threshold=SPEED_RUN_THRESHOLD,
-                **{**common, "batch": 8},
-            )
-            entry["megapixels_per_s_gpu_amp"] = round(megapixels / gpu["seconds"], 3)
-            entry["gpu_busy_share"] = round(gpu["model_seconds"] / gpu["loop_seconds"], 3)
-        report["models"][name] = entry
-        print(json.dumps({name: entry}), file=sys.stderr, flush=True)  # partial results survive an interrupted run
+        )
+        alones.append(spawn("model", **paths, out=root / "unused", device=args.device, **common))
+    engine = min(engines, key=lambda run: run["loop_seconds"])
+    alone = min(alones, key=lambda run: run["seconds"])
+    megapixels = args.size**2 / 1e6
+    entry = {
+        "engine_loop_s": round(engine["loop_seconds"], 2),
+        "engine_loop_s_runs": [round(run["loop_seconds"], 2) for run in engines],
+        "engine_total_s": round(engine["seconds"], 2),
+        "model_alone_s": round(alone["seconds"], 2),
+        "model_alone_s_runs": [round(run["seconds"], 2) for run in alones],
+        "engine_overhead": round(engine["loop_seconds"] / alone["seconds"] - 1, 3),
+        "megapixels_per_s_cpu": round(megapixels / engine["seconds"], 3) if args.device == "cpu" else None,
+        "features": engine["features"],
+    }
+    if torch.cuda.is_available():
+        gpu = spawn(
+            "detect",
+            **paths,
+            out=root / f"out-{name}-gpu",
+            device="cuda",
+            threshold=SPEED_RUN_THRESHOLD,
+            **{**common, "batch": 8},
+        )
+        entry["megapixels_per_s_gpu_amp"] = round(megapixels / gpu["seconds"], 3)
+        entry["gpu_busy_share"] = round(gpu["model_seconds"] / gpu["loop_seconds"], 3)
+    return entry
 
+
+def memory_and_naive(args: argparse.Namespace, root: Path, pairs: dict, common: dict) -> tuple[dict, dict]:
+    """Peak memory of the engine at both sizes, and the naive way's time and memory beside it."""
     small = Path(args.memory_model)
-    memory = {}
-    for size, pair in pairs.items():
-        memory[size] = spawn(
+    memory = {
+        size: spawn(
             "detect", before=pair[0], after=pair[1], ckpt=small, out=root / f"mem{size}", device=args.device, **common
         )
-    naive = spawn(
-        "naive",
-        before=pairs[args.size][0],
-        after=pairs[args.size][1],
-        ckpt=small,
-        out=root / "naive",
-        device=args.device,
-        **common,
+        for size, pair in pairs.items()
+    }
+    naive, naive_big = (
+        spawn(
+            "naive",
+            before=pairs[size][0],
+            after=pairs[size][1],
+            ckpt=small,
+            out=root / out,
+            device=args.device,
+            **common,
+        )
+        for size, out in ((args.size, "naive"), (args.big, "naive-big"))
     )
-    naive_big = spawn(
-        "naive",
-        before=pairs[args.big][0],
-        after=pairs[args.big][1],
-        ckpt=small,
-        out=root / "naive-big",
-        device=args.device,
-        **common,
-    )
-    report["memory"] = {
+    memory_report = {
         "model": small.name,
         f"peak_rss_mb_{args.size}": round(memory[args.size]["peak_rss_mb"], 1),
         f"peak_rss_mb_{args.big}": round(memory[args.big]["peak_rss_mb"], 1),
         "rss_ratio_big_over_small": round(memory[args.big]["peak_rss_mb"] / memory[args.size]["peak_rss_mb"], 3),
     }
-    report["naive"] = {
+    naive_report = {
         "model": small.name,
         f"naive_rasters_only_s_{args.size}": round(naive["seconds"], 2),
         f"engine_all_outputs_s_{args.size}": round(memory[args.size]["seconds"], 2),
@@ -305,6 +289,27 @@ def main() -> None:
         f"naive_peak_rss_mb_{args.big}": round(naive_big["peak_rss_mb"], 1),
         "memory_ratio_naive_over_engine_big": round(naive_big["peak_rss_mb"] / memory[args.big]["peak_rss_mb"], 3),
     }
+    return memory_report, naive_report
+
+
+def main() -> None:
+    args = parse_args()
+    if args.worker:
+        keep_freed_memory()
+        print(json.dumps(WORKERS[args.worker](args)))
+        return
+
+    import torch
+
+    root = Path(args.workdir or tempfile.mkdtemp(prefix="scd-bench-"))
+    pairs = {size: geo_pair(root, size) for size in (args.size, args.big)}
+    common = {"tile": args.tile, "overlap": args.overlap, "batch": args.batch}
+    report: dict = {"size": args.size, "big": args.big, **common, "threads": torch.get_num_threads(), "models": {}}
+    for name in args.models.split(","):
+        entry = speed_of_model(name, args, root, pairs[args.size], common)
+        report["models"][name] = entry
+        print(json.dumps({name: entry}), file=sys.stderr, flush=True)  # partial results survive an interrupted run
+    report["memory"], report["naive"] = memory_and_naive(args, root, pairs, common)
     print(json.dumps(report, indent=2))
 
 

@@ -79,7 +79,8 @@ class BackendDialog(QDialog):
         form.addRow(
             QLabel(
                 "Empty: the SCD_PYTHON environment variable, else the scd command on PATH. "
-                "The backend is a Python environment with PyTorch and scd-core; QGIS's own Python is never used for the model."
+                "The backend is a Python environment with PyTorch and scd-core; "
+                "QGIS's own Python is never used for the model."
             )
         )
         form.addRow("Python to create the venv with (3.10+)", self.base_python)

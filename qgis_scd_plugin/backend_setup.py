@@ -28,7 +28,8 @@ except Exception as error:
 try:
     import torch
     report["torch"] = torch.__version__
-    report["cuda"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    report["cuda"] = [torch.cuda.get_device_name(i) for i in range(count)]
 except Exception as error:
     report["torch_error"] = f"{type(error).__name__}: {error}"
 print(json.dumps(report))

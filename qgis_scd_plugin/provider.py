@@ -39,7 +39,7 @@ class ScdProvider(QgsProcessingProvider):
     def supportedOutputRasterLayerExtensions(self) -> list[str]:
         return ["tif"]
 
-    def defaultVectorFileExtension(self, hasGeometry: bool = True) -> str:
+    def defaultVectorFileExtension(self, hasGeometry: bool = True) -> str:  # noqa: N803 (QGIS's signature)
         return "gpkg"
 
     def defaultRasterFileExtension(self) -> str:

@@ -10,11 +10,13 @@ then removes its partial outputs) and, if it has not exited within a second and 
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -30,11 +32,11 @@ _TEXT_LINES_KEPT = 20
 Event = dict[str, Any]
 
 
-class WorkerFailed(Exception):
+class WorkerFailedError(Exception):
     """The worker reported an error or stopped without finishing; the message is the worker's own."""
 
 
-class WorkerCancelled(Exception):
+class WorkerCancelledError(Exception):
     """The analyst cancelled; the worker has been stopped."""
 
 
@@ -83,13 +85,13 @@ def run_worker(
     run from QGIS's, a stray ``scd_core`` folder there would shadow the backend's engine.
 
     Raises:
-        WorkerCancelled: the feedback was cancelled; the worker is stopped and reaped.
-        WorkerFailed: the worker sent an ``error`` event, exited non-zero or never said ``done``.
+        WorkerCancelledError: the feedback was cancelled; the worker is stopped and reaped.
+        WorkerFailedError: the worker sent an ``error`` event, exited non-zero or never said ``done``.
     """
     try:
         process = _start(command, environment, folder)
     except OSError as error:
-        raise WorkerFailed(f"Cannot start the backend {command[0]}: {error}") from None
+        raise WorkerFailedError(f"Cannot start the backend {command[0]}: {error}") from None
     feedback.pushInfo(f"Started the worker, process {process.pid}.")
     lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
     for name, stream in (("stdout", process.stdout), ("stderr", process.stderr)):
@@ -100,7 +102,7 @@ def run_worker(
     while open_streams or process.poll() is None:
         if feedback.isCanceled():
             _stop(process)
-            raise WorkerCancelled()
+            raise WorkerCancelledError()
         try:
             name, line = lines.get(timeout=_POLL_SECONDS)
         except queue.Empty:
@@ -136,10 +138,10 @@ def _outcome(exit_code: int, relay: _EventRelay, last_lines: collections.deque[s
     if relay.error is not None:
         path = relay.error.get("path")
         text = str(relay.error.get("text", "unknown error"))
-        raise WorkerFailed(f"{path}: {text}" if path and str(path) not in text else text)
+        raise WorkerFailedError(f"{path}: {text}" if path and str(path) not in text else text)
     if exit_code != 0 or relay.done is None:
         said = "\n".join(last_lines) or "(it printed nothing)"
-        raise WorkerFailed(
+        raise WorkerFailedError(
             f"The scd worker stopped with exit code {exit_code} before finishing. Its last words:\n{said}"
         )
     return relay.done
@@ -153,7 +155,7 @@ def _drain(name: str, stream: IO[str], lines: queue.Queue[tuple[str, str | None]
 
 def _own_process_group() -> dict[str, Any]:
     """Start the worker in a process group of its own, so that stopping it stops its children too."""
-    if os.name == "nt":
+    if sys.platform == "win32":
         return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW}
     return {"start_new_session": True}
 
@@ -175,7 +177,5 @@ def _signal_group(process: subprocess.Popen[str], force: bool) -> None:
     if os.name == "nt":
         process.kill()
         return
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL if force else signal.SIGTERM)
-    except ProcessLookupError:
-        pass

@@ -1,6 +1,8 @@
 """scd: semantic change detection for aerial and satellite imagery."""
 
-__version__ = "0.1.0"
+from scd_core.version import __version__
+
+__all__ = ["__version__", "detect"]
 
 
 def __getattr__(name: str):

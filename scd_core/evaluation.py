@@ -20,9 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scd_core.errors import LabelMismatchError, ScdInputError
+from scd_core.errors import InconsistentChangeError, LabelMismatchError, ScdInputError
 from scd_core.labels import read_label
-from scd_core.errors import InconsistentChangeError
 from scd_core.metrics import SCDConfusion
 from scd_core.second_layout import listing, pair_names
 
@@ -61,7 +60,7 @@ def match_label_pairs(pred_root: str | Path, gt_root: str | Path) -> list[LabelP
 def _read_pair(pair: LabelPair) -> tuple[LabelPair, tuple[np.ndarray, ...]]:
     maps = tuple(read_label(path) for path in (pair.pred1, pair.pred2, pair.gt1, pair.gt2))
     reference = maps[2].shape
-    for path, array in zip((pair.pred1, pair.pred2, pair.gt1, pair.gt2), maps):
+    for path, array in zip((pair.pred1, pair.pred2, pair.gt1, pair.gt2), maps, strict=True):
         if array.shape != reference:
             raise LabelMismatchError(
                 f"size {array.shape[1]}×{array.shape[0]} differs from {pair.gt1} ({reference[1]}×{reference[0]})", path

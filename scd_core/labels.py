@@ -75,7 +75,7 @@ def _class_of_colour() -> np.ndarray:
 def _pack(rgb: np.ndarray) -> np.ndarray:
     """24-bit keys ``r | g << 8 | b << 16`` of H×W×3 uint8 colours, via a zero-padded RGBX buffer read
     as little-endian uint32 (one copy, no per-channel arithmetic)."""
-    rgbx = np.zeros(rgb.shape[:-1] + (4,), dtype=np.uint8)
+    rgbx = np.zeros((*rgb.shape[:-1], 4), dtype=np.uint8)
     rgbx[..., :3] = rgb
     return rgbx.view("<u4")[..., 0]
 
@@ -133,7 +133,8 @@ def rgb_to_index(rgb: np.ndarray, source: str | Path = "<array>") -> np.ndarray:
     if unknown.any():
         values, counts = np.unique(packed[unknown], return_counts=True)
         listed = ", ".join(
-            f"({v & 255},{v >> 8 & 255},{v >> 16 & 255}) × {n} px" for v, n in zip(values[:10], counts[:10])
+            f"({v & 255},{v >> 8 & 255},{v >> 16 & 255}) × {n} px"
+            for v, n in zip(values[:10], counts[:10], strict=True)
         )
         more = f" and {len(values) - 10} more" if len(values) > 10 else ""
         raise UnknownColourError(f"colours that are not SECOND classes: {listed}{more}", source)
@@ -149,7 +150,7 @@ def _check_indices(index: np.ndarray, source: str | Path) -> np.ndarray:
     valid = (index <= NUM_CLASSES) | (index == IGNORE)
     if not valid.all():
         values, counts = np.unique(index[~valid], return_counts=True)
-        listed = ", ".join(f"{v} × {n} px" for v, n in zip(values[:10], counts[:10]))
+        listed = ", ".join(f"{v} × {n} px" for v, n in zip(values[:10], counts[:10], strict=True))
         raise UnknownColourError(f"values that are not SECOND class indices (0-6, 255): {listed}", source)
     return index.astype(np.uint8)
 

@@ -156,7 +156,7 @@ class SCDConfusion:
         maps = (pred1, pred2, gt1, gt2)
         if len({tuple(m.shape) for m in maps}) != 1:
             raise ValueError(f"shape mismatch: {', '.join(str(tuple(m.shape)) for m in maps)}")
-        counts = _joint_counts_torch(maps) if any(is_torch_tensor(m) for m in maps) else _joint_counts_numpy(maps)
+        counts: Any = _joint_counts_torch(maps) if any(is_torch_tensor(m) for m in maps) else _joint_counts_numpy(maps)
         _check_consistent(counts)
         if is_torch_tensor(counts):
             if not is_torch_tensor(self._joint):

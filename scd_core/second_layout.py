@@ -39,7 +39,8 @@ def pair_names(root: str | Path, folders: Sequence[str] = LABEL_FOLDERS) -> list
     for folder in folders[1:]:
         if found[folder] != reference:
             raise LabelMismatchError(
-                f"{folders[0]}/ and {folder}/ differ: only in {folders[0]}/: {listing(reference - found[folder]) or '-'}; "
+                f"{folders[0]}/ and {folder}/ differ: "
+                f"only in {folders[0]}/: {listing(reference - found[folder]) or '-'}; "
                 f"only in {folder}/: {listing(found[folder] - reference) or '-'}",
                 root,
             )

@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ class TrainConfig:
     normalisation: dict[str, Any] | None = None
 
     @classmethod
-    def from_yaml(cls, path: str | Path, overrides: list[str] = ()) -> TrainConfig:
+    def from_yaml(cls, path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
         """Read a YAML config; ``overrides`` are ``key=value`` strings whose values are parsed as YAML."""
         values = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         for item in overrides:
@@ -87,11 +88,6 @@ def make_optimiser(config: TrainConfig, parameters: list[torch.nn.Parameter]) ->
     raise ValueError(f"optimizer must be 'sgd' or 'adam', got {config.optimizer!r}")
 
 
-def poly_learning_rate(base: float, step: int, total: int, power: float) -> float:
-    """The 'poly' policy: ``base · (1 - step/total)^power``."""
-    return base * (1 - step / total) ** power
-
-
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device, thresholds: list[float]) -> list[dict]:
     """Both conventions' scores of ``model`` on ``loader``, one entry per threshold τ of eq. (1)."""
@@ -100,7 +96,7 @@ def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device, t
     for batch in loader:
         outputs = forward_padded(model, batch["image1"].to(device), batch["image2"].to(device))
         label1, label2 = batch["label1"].to(device), batch["label2"].to(device)
-        for threshold, confusion in zip(thresholds, confusions):
+        for threshold, confusion in zip(thresholds, confusions, strict=True):
             confusion.update(*class_maps(outputs, threshold), label1, label2)
     return [confusion.scores() for confusion in confusions]
 
@@ -117,7 +113,9 @@ def train(config: TrainConfig, log=print) -> Path:
     metadata = checkpoint.default_metadata(model.scd_hparams)
     normalisation = config.normalisation or metadata["normalisation"]
 
-    train_set = SecondDataset(config.train_root, normalisation, Augment(config.crop, tuple(config.scale_range)))
+    train_set = SecondDataset(
+        config.train_root, normalisation, Augment(config.crop, (config.scale_range[0], config.scale_range[1]))
+    )
     loader = DataLoader(train_set, config.batch_size, shuffle=True, drop_last=True, num_workers=config.workers)
     if len(loader) == 0:
         raise ValueError(f"{config.train_root}: {len(train_set)} pairs, fewer than one batch of {config.batch_size}")
@@ -126,21 +124,23 @@ def train(config: TrainConfig, log=print) -> Path:
         val_loader = DataLoader(SecondDataset(config.val_root, normalisation), 1, num_workers=config.workers)
 
     optimiser = make_optimiser(config, [p for p in model.parameters() if p.requires_grad])
-    total, step, scores = config.epochs * len(loader), 0, None
+    # the 'poly' policy: lr = base · (1 - step/total)^power, stepped after every batch
+    schedule = torch.optim.lr_scheduler.PolynomialLR(
+        optimiser, total_iters=config.epochs * len(loader), power=config.poly_power
+    )
+    scores = None
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         model.train()
         running = 0.0
         for batch in loader:
-            for group in optimiser.param_groups:
-                group["lr"] = poly_learning_rate(config.learning_rate, step, total, config.poly_power)
             x1, x2 = batch["image1"].to(device), batch["image2"].to(device)
             loss = model.loss(model(x1, x2), batch["label1"].to(device), batch["label2"].to(device))
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
+            schedule.step()
             running += loss.item()
-            step += 1
         message = f"epoch {epoch}/{config.epochs}: loss {running / len(loader):.4f}"
         if val_loader is not None:
             (scores,) = evaluate(model, val_loader, device, [config.threshold])

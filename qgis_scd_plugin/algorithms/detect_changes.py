@@ -49,7 +49,7 @@ from ..styling import (
     embed_changes_style,
     write_change_types_style,
 )
-from ..worker import WorkerCancelled, WorkerFailed, run_worker
+from ..worker import WorkerCancelledError, WorkerFailedError, run_worker
 
 BEFORE, AFTER, MODEL, AOI, EXTENT = "BEFORE", "AFTER", "MODEL", "AOI", "EXTENT"
 BANDS, TILE_SIZE, OVERLAP, BATCH_SIZE, DEVICE = "BANDS", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE"
@@ -278,9 +278,9 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         feedback.pushCommandInfo(shlex.join(command))
         try:
             done = run_worker(command, worker_environment(os.environ), feedback, work_dir)
-        except WorkerCancelled:
+        except WorkerCancelledError:
             raise QgsProcessingException("Cancelled; the worker was stopped and no output was written.") from None
-        except WorkerFailed as failure:
+        except WorkerFailedError as failure:
             raise QgsProcessingException(str(failure)) from None
         return done["outputs"]
 

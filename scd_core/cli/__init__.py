@@ -10,9 +10,9 @@ import argparse
 import importlib
 import sys
 
-from scd_core import __version__
 from scd_core.cpu_memory import keep_freed_memory
 from scd_core.errors import ScdInputError
+from scd_core.version import __version__
 
 #: Sub-commands, in the order ``scd --help`` lists them; each is ``scd_core.cli.<name>``.
 COMMANDS = ("evaluate", "models", "detect", "batch", "synth")

@@ -134,7 +134,9 @@ def _table(outcomes: list[Outcome]) -> str:
     for o in outcomes:
         rows.append((o.id, o.status, f"{o.seconds:.1f}", "" if o.features is None else str(o.features), o.message))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r[:4], widths)) + "  " + r[4] for r in rows)
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(r[:4], widths, strict=True)) + "  " + r[4] for r in rows
+    )
 
 
 def _write_report(path: Path, outcomes: list[Outcome]) -> None:

@@ -61,7 +61,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="detect semantic changes between two georeferenced rasters",
         description="Detect from-to land-cover changes between BEFORE and AFTER (any raster GDAL reads). Outputs "
         "(OUT_DIR): change_type.tif, before_class.tif, after_class.tif, change_prob.tif (COGs on BEFORE's grid), "
-        "changes.gpkg (layer 'changes', areas in m²), summary.csv (from × to matrix in hectares), run.json, preview.png.",
+        "changes.gpkg (layer 'changes', areas in m²), summary.csv (from × to matrix in hectares), run.json, "
+        "preview.png.",
     )
     parser.add_argument("before", help="raster of the first date; its grid is the output grid")
     parser.add_argument("after", help="raster of the second date; resampled onto BEFORE's grid when needed")

@@ -1,8 +1,29 @@
-"""Georeferenced detection: rasters in, from-to change maps and polygons out.
+"""Georeferenced detection: two rasters of one place in, from-to change maps and polygons out.
 
-``rasters`` opens and validates inputs and reads aligned, masked windows; ``grid`` holds the pure pixel
-geometry (output grid, tiles, panels, blending weights); ``normalise`` turns raw pixel values into
-model inputs; ``engine`` runs the tiled, blended, strip-by-strip loop; ``outputs`` writes GeoTIFFs and
-reports atomically; ``vectorize`` turns the change map into polygons with geodesic areas; ``progress``
-defines the events and the JSON-lines worker protocol.
+:func:`scd_core.detect` is :func:`.pipeline.detect`, five stages in the order of the flow; each
+stage's work lives in the modules beside it:
+
+=============  =============================================================  =====================
+stage          what happens                                                   modules
+=============  =============================================================  =====================
+options        every option's default and rule, the CLI flags made from them  :mod:`.options`
+prepare        the output folder checked; both rasters opened and checked,    :mod:`.inputs`,
+               the AOI read, the output grid fixed (BEFORE's, clipped); the   :mod:`.staging`,
+               checkpoint loaded, bands chosen, AFTER resampled onto the      :mod:`.rasters`,
+               grid where needed, pixels normalised, tiles planned            :mod:`.aoi`,
+                                                                              :mod:`.grid`,
+                                                                              :mod:`.normalise`
+infer          the tiled loop (read, batch, model, blend, finish strips) and  :mod:`.engine`,
+               the working GeoTIFFs it writes                                 :mod:`.blending`,
+                                                                              :mod:`.maps`
+vectorise      one polygon per region of one change type, geodesic areas,     :mod:`.vectorize`
+               mean probabilities, the GeoPackage
+report         the final COGs, summary.csv, preview.png, run.json             :mod:`.maps`,
+                                                                              :mod:`.reports`
+commit         the staging folder's files moved into OUT_DIR together         :mod:`.staging`
+=============  =============================================================  =====================
+
+:mod:`.progress` defines the events every stage reports and the JSON-lines worker protocol the
+QGIS plugin reads. The pure pixel geometry (:mod:`.grid`) imports neither torch nor GDAL; the
+prepare stage's checks run before torch is imported.
 """

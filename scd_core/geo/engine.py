@@ -78,7 +78,8 @@ class _Worker(threading.Thread):
 
     def __init__(self, target: Callable[[], None], stop: threading.Event, name: str) -> None:
         super().__init__(name=name, daemon=True)
-        self._work, self.stop, self.error = target, stop, None
+        self._work, self.stop = target, stop
+        self.error: BaseException | None = None
 
     def run(self) -> None:
         try:

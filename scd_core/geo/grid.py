@@ -98,7 +98,7 @@ def pixel_offset(grid: Affine, other: Affine, tolerance: float = 1e-6) -> tuple[
     col, row = ~other @ (grid.c, grid.f)
     if abs(col - round(col)) > tolerance or abs(row - round(row)) > tolerance:
         return None
-    return int(round(col)), int(round(row))
+    return round(col), round(row)
 
 
 def tile_starts(length: int, tile: int, overlap: int, offset: int = 0) -> list[int]:
@@ -114,7 +114,7 @@ def tile_starts(length: int, tile: int, overlap: int, offset: int = 0) -> list[i
         return [0]
     stride = tile - overlap
     last = length - tile
-    starts = []
+    starts: list[int] = []
     position = -(offset % stride)
     while True:
         start = min(max(position, 0), last)

@@ -22,7 +22,7 @@ import shapely
 from scd_core.geo import aoi as areas
 from scd_core.geo import rasters
 from scd_core.geo.grid import Grid, TilePlan
-from scd_core.geo.normalise import Normaliser, make_normaliser
+from scd_core.geo.normalise import Normaliser, Scale, make_normaliser
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import RunLog
 from scd_core.geo.staging import check_output_dir
@@ -99,7 +99,9 @@ def _load_model(model: Any, device_name: str) -> _Model:
 def _normalisers(
     meta: CheckpointMetadata, options: DetectOptions, datasets: tuple, readers: tuple, log: RunLog
 ) -> tuple[Normaliser, Normaliser]:
-    wanted_scale = meta["normalisation"].get("scale", "auto") if options.scale is None else options.scale
+    stored = meta["normalisation"].get("scale", "auto")
+    checkpoint_scale: Scale = stored if isinstance(stored, str) else (float(stored[0]), float(stored[1]))
+    wanted_scale = checkpoint_scale if options.scale is None else options.scale
     samples = [reader.overview(SAMPLE_SIZE) for reader in readers]
     normalisers = []
     for role, dataset, (sample, valid) in zip(ROLES, datasets, samples, strict=True):
@@ -127,18 +129,22 @@ def prepare(
     """Check every input of a run and open what it reads; everything is closed on leaving."""
     out_dir = check_output_dir(out_dir, options.overwrite)
     with ExitStack() as stack:
-        datasets = tuple(stack.enter_context(rasters.open_raster(p, r)) for p, r in zip(paths, ROLES, strict=True))
+        datasets = (
+            stack.enter_context(rasters.open_raster(paths[0], ROLES[0])),
+            stack.enter_context(rasters.open_raster(paths[1], ROLES[1])),
+        )
         aoi, aoi_source = _area_of_interest(options, datasets[0].crs.to_string())
         grid = rasters.output_grid(datasets[0], datasets[1], paths, aoi, aoi_source)
         loaded = _load_model(model, options.device)
         meta = loaded.meta
         resolved = options.resolved(meta["tile_size"], meta["threshold"], loaded.device.type)
-        bands = tuple(
-            rasters.select_bands(d, p, meta["bands"], resolved.bands, r)
-            for d, p, r in zip(datasets, paths, ROLES, strict=True)
+        bands = (
+            rasters.select_bands(datasets[0], paths[0], meta["bands"], resolved.bands, ROLES[0]),
+            rasters.select_bands(datasets[1], paths[1], meta["bands"], resolved.bands, ROLES[1]),
         )
-        readers = tuple(
-            rasters.WindowReader(d, b, grid, p, r) for d, b, p, r in zip(datasets, bands, paths, ROLES, strict=True)
+        readers = (
+            rasters.WindowReader(datasets[0], bands[0], grid, paths[0], ROLES[0]),
+            rasters.WindowReader(datasets[1], bands[1], grid, paths[1], ROLES[1]),
         )
         for reader in readers:
             stack.callback(reader.close)

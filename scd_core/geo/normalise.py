@@ -21,7 +21,7 @@ disturb their valid neighbours as little as possible; their outputs are nodata a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +68,7 @@ class Normaliser:
         return (x - self.mean[:, None, None]) / self.std[:, None, None]
 
     def describe(self) -> str:
-        if self.raw_low is None:
+        if self.raw_low is None or self.raw_high is None:
             return "raw values used as they are"
         ranges = ", ".join(f"[{lo:g}, {hi:g}]" for lo, hi in zip(self.raw_low, self.raw_high, strict=True))
         return f"bands scaled from {ranges} to [{self.value_range[0]:g}, {self.value_range[1]:g}]"
@@ -88,7 +88,7 @@ def percentile_range(sample: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray,
 
 
 def make_normaliser(
-    normalisation: dict[str, Any],
+    normalisation: Mapping[str, Any],
     scale: Scale,
     dtype: str,
     sample: np.ndarray | None = None,
@@ -97,7 +97,8 @@ def make_normaliser(
     """The normaliser for one date's raster of ``dtype``; ``sample``/``valid`` feed the ``auto`` stretch."""
     mean = np.asarray(normalisation["mean"], dtype=np.float32)
     std = np.asarray(normalisation["std"], dtype=np.float32)
-    value_range = tuple(float(v) for v in normalisation["value_range"])
+    low_value, high_value = (float(v) for v in normalisation["value_range"])
+    value_range = (low_value, high_value)
     if scale == "auto" and np.dtype(dtype) == np.uint8:
         scale = (0.0, 255.0) if value_range != (0.0, 255.0) else "none"
     if scale == "none":

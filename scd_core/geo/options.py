@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,18 +38,17 @@ class Flag:
     metavar: str | None = None
     type: Any = str
     scope: tuple[str, ...] = ("detect", "batch")
+    #: turns the flag's text into the option's value (``--bands 3,2,1`` → ``(3, 2, 1)``)
+    parse: Callable[[str], Any] | None = None
 
 
 @dataclass(frozen=True)
 class DetectOptions:
-    """The options of one detection run (see ``scd detect --help``); ``None``: decided per run.
-
-    ``bands`` and ``scale`` also take their command-line text (``"3,2,1"``, ``"0,3000"``).
-    """
+    """The options of one detection run (see ``scd detect --help``); ``None``: decided per run."""
 
     aoi: str | Path | None = None
     bbox: str | None = None
-    bands: Sequence[int] | str | None = None
+    bands: tuple[int, ...] | None = None
     tile: int | None = None
     overlap: int | None = None
     batch: int | None = None
@@ -64,13 +63,9 @@ class DetectOptions:
 
     def __post_init__(self) -> None:
         set_value = object.__setattr__  # frozen: normalise the values once, here
-        if isinstance(self.bands, str):
-            set_value(self, "bands", _parse_bands(self.bands))
-        elif self.bands is not None:
+        if self.bands is not None:
             set_value(self, "bands", tuple(self.bands))
-        if isinstance(self.scale, str):
-            set_value(self, "scale", parse_scale(self.scale))
-        elif self.scale is not None:
+        if self.scale is not None and self.scale not in ("auto", "none"):
             set_value(self, "scale", _check_scale(self.scale))
         _check(self)
 
@@ -99,10 +94,15 @@ def _parse_bands(text: str) -> tuple[int, ...]:
 
 
 def _check_scale(scale: Any) -> Scale:
-    if isinstance(scale, Sequence) and len(scale) == 2:
-        low, high = (float(v) for v in scale)
-        if low < high:
-            return (low, high)
+    """``(low, high)`` as floats with ``low < high``; anything else names ``--scale``."""
+    if not isinstance(scale, str) and isinstance(scale, Sequence) and len(scale) == 2:
+        try:
+            low, high = float(scale[0]), float(scale[1])
+        except (TypeError, ValueError):
+            pass
+        else:
+            if low < high:
+                return (low, high)
     raise InvalidOptionError(f"--scale takes auto, none or LOW,HIGH with LOW < HIGH, got {scale!r}")
 
 
@@ -145,7 +145,9 @@ FLAGS = {
     "bbox": Flag(
         "--bbox", "box limiting the run, in CRS (default CRS: BEFORE's)", "xmin,ymin,xmax,ymax[,CRS]", str, ("detect",)
     ),
-    "bands": Flag("--bands", "bands of both rasters to read (default: from the checkpoint)", "1,2,3"),
+    "bands": Flag(
+        "--bands", "bands of both rasters to read (default: from the checkpoint)", "1,2,3", parse=_parse_bands
+    ),
     "tile": Flag("--tile", f"tile edge in pixels, a multiple of {STRIDE} (default: the checkpoint's)", "PX", int),
     "overlap": Flag(
         "--overlap",
@@ -175,6 +177,7 @@ FLAGS = {
         "none (raw), or LOW,HIGH mapped linearly, e.g. 0,3000 for Sentinel-2 L1C "
         "(default: the checkpoint's, else auto)",
         "auto|none|LOW,HIGH",
+        parse=parse_scale,
     ),
     "overwrite": Flag("--overwrite", "write into a non-empty output folder, replacing outputs", type=bool),
 }
@@ -208,5 +211,9 @@ def add_arguments(parser: argparse.ArgumentParser, scope: str) -> None:
 
 def from_arguments(args: argparse.Namespace, scope: str, **values: Any) -> DetectOptions:
     """The options given on the command line (and ``values``, e.g. a pair's AOI), checked."""
-    given = {name: getattr(args, name) for name, _ in flags(scope) if getattr(args, name) is not None}
+    given = {}
+    for name, flag in flags(scope):
+        text = getattr(args, name)
+        if text is not None:
+            given[name] = flag.parse(text) if flag.parse else text
     return DetectOptions(**given, **values)

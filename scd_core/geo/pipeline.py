@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import rasterio
 
-from scd_core import __version__
 from scd_core.cpu_memory import release_freed_memory
 from scd_core.geo import rasters, reports, vectorize
 from scd_core.geo.grid import Grid
@@ -28,6 +27,7 @@ from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import Reporter, RunLog, silent
 from scd_core.geo.staging import StagingFolder
 from scd_core.legend import change_type_names
+from scd_core.version import __version__
 
 if TYPE_CHECKING:
     from scd_core.geo.engine import EngineStats

@@ -65,7 +65,7 @@ def open_raster(path: str | Path, role: str) -> rasterio.DatasetReader:
     return dataset
 
 
-def band_names(dataset: rasterio.DatasetReader) -> list[str]:
+def band_names(dataset: rasterio.DatasetReader) -> list[set[str]]:
     """Lower-case names a band can be asked for by: its colour interpretation and its description."""
     names = []
     for interp, description in zip(dataset.colorinterp, dataset.descriptions, strict=True):
@@ -97,8 +97,8 @@ def select_bands(
         return tuple(data_bands)
     names = band_names(dataset)
     found = [next((b for b in data_bands if name.lower() in names[b - 1]), None) for name in wanted]
-    if len(data_bands) > channels and None not in found:
-        return tuple(found)
+    if len(data_bands) > channels and all(b is not None for b in found):
+        return tuple(b for b in found if b is not None)
     raise BandMismatchError(
         f"{role} has {len(data_bands)} bands but the model reads {channels} ({', '.join(wanted)}); "
         "choose them with --bands, e.g. --bands " + ",".join(str(i) for i in range(1, channels + 1)),
@@ -154,7 +154,9 @@ class WindowReader:
             else None
         )
         self.resampled = offset is None
-        if self.resampled:
+        self.offset: tuple[int, int] = (0, 0) if offset is None else offset
+        self.source: rasterio.DatasetReader | WarpedVRT = dataset
+        if offset is None:
             ratio = abs(grid.transform.a) / max(abs(dataset.res[0]), 1e-300)
             self.source = WarpedVRT(
                 dataset,
@@ -165,9 +167,6 @@ class WindowReader:
                 resampling=Resampling.average if ratio >= 2 else Resampling.bilinear,
                 add_alpha=not has_mask(dataset),
             )
-            self.offset = (0, 0)
-        else:
-            self.source, self.offset = dataset, offset
         self.shape = (grid.height, grid.width)
 
     def _source_window(self, window: Window) -> tuple[Window, bool]:

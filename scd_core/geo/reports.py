@@ -19,8 +19,8 @@ import numpy as np
 import rasterio
 from rasterio.enums import Resampling
 
-from scd_core import __version__
 from scd_core.geo.rasters import fingerprint
+from scd_core.version import __version__
 
 #: Longer side, in pixels, of each picture of ``preview.png``.
 PREVIEW_SIZE = 640

@@ -37,14 +37,14 @@ _BLOCK = 1024
 
 def polygonize(change_type: Path, changed_mask: Path) -> tuple[np.ndarray, np.ndarray]:
     """Polygons (in the raster's CRS) and change codes of the connected changed regions."""
-    geometries, codes = [], []
+    shapes_found, codes = [], []
     with rasterio.open(change_type) as values, rasterio.open(changed_mask) as mask:
         for geojson, code in shapes(
             rasterio.band(values, 1), mask=rasterio.band(mask, 1), connectivity=4, transform=values.transform
         ):
-            geometries.append(shapely.geometry.shape(geojson))
+            shapes_found.append(shapely.geometry.shape(geojson))
             codes.append(int(code))
-    geometries = np.array(geometries, dtype=object)
+    geometries = np.array(shapes_found, dtype=object)
     invalid = ~shapely.is_valid(geometries) if len(geometries) else np.zeros(0, bool)
     if invalid.any():
         geometries[invalid] = shapely.make_valid(geometries[invalid], method="structure", keep_collapsed=False)
@@ -83,11 +83,11 @@ def geodesic_areas(geometries: np.ndarray, crs: str, pixel_size: float) -> np.nd
     """Areas in m² on the CRS's ellipsoid of polygons given in ``crs`` (pixel size in CRS units)."""
     if not len(geometries):
         return np.zeros(0)
-    crs = CRS.from_user_input(crs)
-    geod = crs.get_geod() or Geod(ellps="WGS84")
+    grid_crs = CRS.from_user_input(crs)
+    geod = grid_crs.get_geod() or Geod(ellps="WGS84")
     pieces = shapely.segmentize(geometries, SEGMENT_PIXELS * pixel_size)
-    if not crs.is_geographic:
-        to_lonlat = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+    if not grid_crs.is_geographic:
+        to_lonlat = Transformer.from_crs(grid_crs, grid_crs.geodetic_crs, always_xy=True)
         pieces = shapely.transform(pieces, lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])))
     pieces = shapely.orient_polygons(pieces)
     return np.array([abs(geod.geometry_area_perimeter(piece)[0]) for piece in pieces])
@@ -104,10 +104,10 @@ def change_matrix(codes: np.ndarray, areas_m2: np.ndarray, num_classes: int) -> 
 
 def simplify_tolerance(metres: float, crs: str) -> float:
     """``metres`` in the CRS's units (degrees of latitude on a geographic CRS)."""
-    crs = CRS.from_user_input(crs)
-    if crs.is_geographic:
+    grid_crs = CRS.from_user_input(crs)
+    if grid_crs.is_geographic:
         return metres / METRES_PER_DEGREE
-    return metres / crs.axis_info[0].unit_conversion_factor
+    return metres / grid_crs.axis_info[0].unit_conversion_factor
 
 
 def write_changes(

@@ -1,7 +1,8 @@
 """The model registry: the only place that knows every model's name.
 
-``build(name, in_channels=3, num_classes=6, **hparams)`` returns an ``nn.Module`` whose
-``forward(x1, x2)`` gives a mapping with
+``build(name, in_channels=3, num_classes=6, **hparams)`` returns an
+:class:`~scd_core.models.base.SCDModel` (which keeps the :class:`~scd_core.models.base.ChangeDetector`
+protocol) whose ``forward(x1, x2)`` gives :class:`~scd_core.models.base.ModelOutputs`:
 
 * ``sem1``, ``sem2``: B×num_classes×H×W land-cover logits (classes 1..num_classes of SECOND);
 * ``change``: B×1×H×W change logits at input resolution (change probability = sigmoid).
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # torch is imported by the model modules, when a model is built
-    from torch import nn
+    from scd_core.models.base import SCDModel
 
 __all__ = ["STRIDE", "ModelSpec", "available", "build", "spec"]
 
@@ -75,7 +76,7 @@ def spec(name: str) -> ModelSpec:
         raise KeyError(f"unknown model {name!r}; available: {', '.join(available())}") from None
 
 
-def build(name: str, in_channels: int = 3, num_classes: int = 6, **hparams: Any) -> nn.Module:
+def build(name: str, in_channels: int = 3, num_classes: int = 6, **hparams: Any) -> SCDModel:
     """Build model ``name`` with fresh (untrained) weights."""
     entry = spec(name)
     module_name, class_name = entry.target.split(":")

@@ -65,9 +65,9 @@ Readings chosen where the papers are ambiguous
   already inside h_k). The change stream continues (into D^c_2) as F^c + aSP's fused pairs + aRP's
   fused pairs: summations, like the skips.
 * **Ablations**: ``asp=False, arp=False`` is "w/o-R&S" of Table VI: ASN without both modules,
-  HRSCD.str4 with summed skips (aRP is built on aSP's pyramids, so it cannot stay alone). ``arp=False`` is "w/o-R". ``asymmetric_pairs=False`` is
-  "w/o-AF" of Table V: only the symmetric pairs j1 = j2 (eq. 5) and k1 = k2 (eq. 8) are kept, the
-  multi-scale pyramids stay.
+  HRSCD.str4 with summed skips (aRP is built on aSP's pyramids, so it cannot stay alone).
+  ``arp=False`` is "w/o-R". ``asymmetric_pairs=False`` is "w/o-AF" of Table V: only the symmetric
+  pairs j1 = j2 (eq. 5) and k1 = k2 (eq. 8) are kept, the multi-scale pyramids stay.
 * **Loss**: eq. (9) with α = β = 1 (§VI-A); the semantic terms on changed pixels (SECOND §IV) and the
   change term a binary cross entropy on one logit, which equals the two-class softmax cross entropy.
 """
@@ -76,13 +76,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from scd_core.models.base import SCDModel
+from scd_core.models.base import ModelOutputs, SCDModel
 from scd_core.models.blocks import ConvBNReLU
 from scd_core.models.branches import ChangeBranch, SemanticBranch
 from scd_core.models.decoders import BRIDGE_LEVEL
@@ -108,7 +108,9 @@ class ConvolutionSequence(nn.Module):
     def __init__(self, in_channels: int, widths: Sequence[int], dilation: int) -> None:
         super().__init__()
         inputs = [in_channels, *widths[:-1]]
-        self.layers = nn.ModuleList(ConvBNReLU(a, b, 3, dilation=max(dilation, 1)) for a, b in zip(inputs, widths))
+        self.layers = nn.ModuleList(
+            ConvBNReLU(a, b, 3, dilation=max(dilation, 1)) for a, b in zip(inputs, widths, strict=True)
+        )
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         outputs = []
@@ -165,14 +167,14 @@ class PairFusion(nn.Sequential):
     def __init__(self, in_channels: int, channels: int) -> None:
         super().__init__(ConvBNReLU(in_channels, channels), ConvBNReLU(channels, channels))
 
-    def forward(self, pairs: Sequence[torch.Tensor]) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, pairs: Sequence[torch.Tensor]) -> torch.Tensor:
         return super().forward(torch.cat(list(pairs), dim=1))
 
 
 def feature_pairs(count: int, asymmetric: bool) -> list[tuple[int, int]]:
     """Index pairs (a, b) linked across the two inputs: all of them, or only a = b (ASN-w/o-AF)."""
     if asymmetric:
-        return list(itertools.product(range(count), repeat=2))
+        return [(a, b) for a, b in itertools.product(range(count), repeat=2)]
     return [(a, a) for a in range(count)]
 
 
@@ -210,9 +212,11 @@ class SpatialPyramid(nn.Module):
         v, w = self.branch_weights(shallow)
         v = v.view(-1, self.num_d, self.num_c)  # v[:, j, i] = v_{i,j}
         levels, fused = [], []
-        for k, (sequences, gates) in enumerate(zip(self.sequences, self.gates)):
+        for k, (sequences, gates) in enumerate(zip(self.sequences, self.gates, strict=True)):
             level = []
-            for j, (sequence, gate) in enumerate(zip(sequences, gates)):
+            for j, (sequence, gate) in enumerate(
+                zip(cast(nn.ModuleList, sequences), cast(nn.ModuleList, gates), strict=True)
+            ):
                 weighted = [_per_sample(v[:, j, i]) * phi for i, phi in enumerate(sequence(features))]  # eq. 3
                 level.append(gate(weighted, features))  # eq. 4
             context = self.global_context[k](features)  # F_{N_d+1,k}
@@ -272,7 +276,7 @@ class AsymmetricRepresentationPyramid(nn.Module):
         """M^(t)_k = conv([F^c_k, F^(t)_{1,k}, ..., F^(t)_{N_d,k}]) for every k."""
         return [
             conv(torch.cat([fused, *level], dim=1))
-            for conv, fused, level in zip(self.representations, change.fused, date.levels)
+            for conv, fused, level in zip(self.representations, change.fused, date.levels, strict=True)
         ]
 
     def forward(self, features: torch.Tensor, shallow: torch.Tensor, p1: Pyramid, p2: Pyramid) -> torch.Tensor:
@@ -313,17 +317,17 @@ class ASN(SCDModel):
             multipliers = [m * width for m in MULTIPLIERS_PER_WIDTH]
         self.semantic = SemanticBranch(in_channels, num_classes, width, encoder)
         self.change = ChangeBranch(in_channels, width, encoder)
-        pyramid = dict(
-            channels=self.semantic.decoder.bridge_channels,
-            dilations=tuple(dilations),
-            multipliers=tuple(multipliers),
-            channel_factors=tuple(channel_factors),
-            asymmetric_pairs=asymmetric_pairs,
-        )
+        pyramid: dict[str, Any] = {
+            "channels": self.semantic.decoder.bridge_channels,
+            "dilations": tuple(dilations),
+            "multipliers": tuple(multipliers),
+            "channel_factors": tuple(channel_factors),
+            "asymmetric_pairs": asymmetric_pairs,
+        }
         self.asp = AsymmetricSpatialPyramid(**pyramid) if asp else None
         self.arp = AsymmetricRepresentationPyramid(**pyramid) if arp else None
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
         semantic, change = self.semantic, self.change
         *skips1, bottom1 = semantic.encoder(x1)
         *skips2, bottom2 = semantic.encoder(x2)

@@ -39,7 +39,7 @@ from torch import nn
 
 from scd_core.labels import IGNORE
 from scd_core.models.asn import ASN
-from scd_core.models.base import SCDModel
+from scd_core.models.base import ModelOutputs, SCDModel
 from scd_core.models.losses import change_targets, inverse_frequency_weights, scd_loss, semantic_targets
 
 #: γ of eqs. (10), (11) by encoder (§VI-A).
@@ -50,13 +50,11 @@ class ConvSeries(nn.Sequential):
     """ψ: a series of two 3×3 convolutions with a ReLU between; the last starts at zero."""
 
     def __init__(self, in_channels: int, hidden: int, out_channels: int) -> None:
-        super().__init__(
-            nn.Conv2d(in_channels, hidden, 3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(hidden, out_channels, 3, padding=1),
-        )
-        nn.init.zeros_(self[2].weight)
-        nn.init.zeros_(self[2].bias)
+        first, last = nn.Conv2d(in_channels, hidden, 3, padding=1), nn.Conv2d(hidden, out_channels, 3, padding=1)
+        nn.init.zeros_(last.weight)
+        if last.bias is not None:  # always: Conv2d's default
+            nn.init.zeros_(last.bias)
+        super().__init__(first, nn.ReLU(inplace=True), last)
 
 
 class ASNWithATL(SCDModel):
@@ -95,7 +93,7 @@ class ASNWithATL(SCDModel):
         self.asn.eval()
         return self
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
         raw = self.asn(x1, x2)
         sem1 = raw["sem1"] + self.gamma * self.psi1(raw["sem1"])  # eq. 10
         sem2 = raw["sem2"] + self.gamma * self.psi1(raw["sem2"])

@@ -40,15 +40,13 @@ import torch
 import torch.nn.functional as F
 
 from scd_core.labels import IGNORE
-from scd_core.models.base import SCDModel
+from scd_core.models.base import ModelOutputs, SCDModel
 from scd_core.models.branches import ChangeBranch, SemanticBranch, skip_widths
 from scd_core.models.decoders import Decoder
 from scd_core.models.encoders import WIDTH, Encoder
 from scd_core.models.fusion import absolute_difference, concatenated
 from scd_core.models.heads import Classifier, SemanticChangeHead
 from scd_core.models.losses import change_type_targets, semantic_loss
-
-Outputs = dict[str, torch.Tensor]
 
 
 class FCEF(SCDModel):
@@ -63,7 +61,7 @@ class FCEF(SCDModel):
         self.decoder = Decoder(channels[-1], channels[:-1], width)
         self.head = SemanticChangeHead(width, num_classes)
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Outputs:
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
         *skips, bottom = self.encoder(torch.cat([x1, x2], dim=1))
         return self.head(self.decoder(bottom, skips))
 
@@ -84,7 +82,7 @@ class _FCSiam(SCDModel):
         self.decoder = Decoder(2 * channels[-1], [self.skip_factor * c for c in channels[:-1]], width)
         self.head = SemanticChangeHead(width, num_classes)
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Outputs:
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
         *skips1, bottom1 = self.encoder(x1)
         *skips2, bottom2 = self.encoder(x2)
         bottom = torch.cat([bottom1, bottom2], dim=1)
@@ -119,7 +117,7 @@ class HRSCDStr1(SCDModel):
         super().__init__()
         self.semantic = SemanticBranch(in_channels, num_classes, width, encoder)
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Outputs:
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
         sem1, sem2 = _land_cover(self.semantic, x1), _land_cover(self.semantic, x2)
         # log P(l1 = l2) = log Σ_c M1(c)·M2(c); the change logit is log P(l1 ≠ l2) - log P(l1 = l2).
         log_same = torch.logsumexp(F.log_softmax(sem1, dim=1) + F.log_softmax(sem2, dim=1), dim=1, keepdim=True)
@@ -145,7 +143,7 @@ class HRSCDStr2(SCDModel):
         self.decoder = Decoder(channels[-1], channels[:-1], width)
         self.classifier = Classifier(width, 1 + num_classes * num_classes)
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Outputs:
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
         *skips, bottom = self.encoder(torch.cat([x1, x2], dim=1))
         joint = self.classifier(self.decoder(bottom, skips))
         batch, _, height, width = joint.shape
@@ -174,7 +172,7 @@ class HRSCDStr3(SCDModel):
         self.semantic = SemanticBranch(in_channels, num_classes, width, encoder)
         self.change = ChangeBranch(in_channels, width, encoder)
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Outputs:
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
         *skips, bottom = self.change.encoder(torch.cat([x1, x2], dim=1))
         change = self.change.classifier(self.change.decoder(bottom, skips))
         return {"sem1": _land_cover(self.semantic, x1), "sem2": _land_cover(self.semantic, x2), "change": change}
@@ -190,7 +188,7 @@ class HRSCDStr4(SCDModel):
         self.semantic = SemanticBranch(in_channels, num_classes, width, encoder)
         self.change = ChangeBranch(in_channels, width, encoder, [2 * c for c in skip_widths(width)])
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Outputs:
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
         semantic = self.semantic
         *skips1, bottom1 = semantic.encoder(x1)
         *skips2, bottom2 = semantic.encoder(x2)

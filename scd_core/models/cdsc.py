@@ -44,12 +44,13 @@ Readings where the paper leaves a choice open:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from scd_core.models.base import ModelOutputs, SCDModel
 from scd_core.models.blocks import ConvBNReLU, resize_like
 from scd_core.models.heads import Classifier
 from scd_core.models.losses import change_loss, change_targets, semantic_loss
@@ -89,7 +90,7 @@ class MLPFusion(nn.Module):
         self.fuse = ConvBNReLU(len(in_channels) * embed_dim, embed_dim, kernel_size=1)
 
     def forward(self, features: Sequence[torch.Tensor]) -> torch.Tensor:
-        projected = [resize_like(proj(f), features[0]) for proj, f in zip(self.project, features)]
+        projected = [resize_like(proj(f), features[0]) for proj, f in zip(self.project, features, strict=True)]
         return self.fuse(torch.cat(projected, dim=1))
 
 
@@ -115,7 +116,7 @@ class DifferenceDecoder(nn.Module):
         self.fusion = MLPFusion(in_channels, embed_dim)
 
     def forward(self, features1: Sequence[torch.Tensor], features2: Sequence[torch.Tensor]) -> torch.Tensor:
-        return self.fusion([diff(a, b) for diff, a, b in zip(self.differences, features1, features2)])
+        return self.fusion([diff(a, b) for diff, a, b in zip(self.differences, features1, features2, strict=True)])
 
 
 class SemanticContextEnhancement(nn.Module):
@@ -153,7 +154,7 @@ def semantic_co_alignment_loss(
     return (per_pixel * valid).sum() / valid.sum().clamp(min=1)
 
 
-class CdSC(nn.Module):
+class CdSC(SCDModel):
     """CdSC (Fig. 2): siamese hierarchical transformer, 3D-Cross-Difference, SCE, semantic and change heads.
 
     ``change`` is the logit of the binary classifier of eq. (6) (probability = sigmoid).
@@ -183,7 +184,7 @@ class CdSC(nn.Module):
         self.sce = SemanticContextEnhancement(embed_dim)
         self.change_head = ChangeHead(embed_dim)
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
         features1, features2 = self.encoder(x1), self.encoder(x2)
         p_s1, x_s1 = self.semantic_head(features1)  # eq. (3), t = 1
         p_s2, x_s2 = self.semantic_head(features2)  # eq. (3), t = 2
@@ -191,7 +192,7 @@ class CdSC(nn.Module):
         p_bcd = self.change_head(self.sce(x_s1, x_diff, x_s2))  # eqs. (4)-(6)
         return {"sem1": resize_like(p_s1, x1), "sem2": resize_like(p_s2, x1), "change": resize_like(p_bcd, x1)}
 
-    def loss(self, outputs: dict[str, torch.Tensor], label1: torch.Tensor, label2: torch.Tensor) -> torch.Tensor:
+    def loss(self, outputs: Mapping[str, torch.Tensor], label1: torch.Tensor, label2: torch.Tensor) -> torch.Tensor:
         """Eq. (18): ``L_s + L_c + L_sca``."""
         l_s = 0.5 * (semantic_loss(outputs["sem1"], label1) + semantic_loss(outputs["sem2"], label2))  # eq. (15)
         l_c = change_loss(outputs["change"], label1)  # eq. (16)

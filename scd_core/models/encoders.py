@@ -66,7 +66,7 @@ class Encoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         features = []
-        for same_resolution, downsample in zip(self.blocks[0::2], self.blocks[1::2]):
+        for same_resolution, downsample in zip(self.blocks[0::2], self.blocks[1::2], strict=True):
             x = same_resolution(x)
             features.append(x)
             x = downsample(x)

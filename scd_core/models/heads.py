@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from scd_core.models.base import ModelOutputs
+
 
 class Classifier(nn.Conv2d):
     """A 1×1 convolution from features to per-pixel logits."""
@@ -26,5 +28,5 @@ class SemanticChangeHead(nn.Module):
         self.sem2 = Classifier(in_channels, num_classes)
         self.change = Classifier(in_channels, 1)
 
-    def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, features: torch.Tensor) -> ModelOutputs:
         return {"sem1": self.sem1(features), "sem2": self.sem2(features), "change": self.change(features)}

@@ -40,10 +40,13 @@ Readings where the paper leaves a choice open:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from scd_core.models.base import ModelOutputs, SCDModel
 from scd_core.models.blocks import ConvBNReLU, ResidualBlock, resize_like
 from scd_core.models.heads import Classifier
 from scd_core.models.losses import change_loss, change_targets, semantic_loss
@@ -186,7 +189,7 @@ def semantic_consistency_loss(sem1: torch.Tensor, sem2: torch.Tensor, label1: to
     return (per_pixel * valid).sum() / valid.sum().clamp(min=1)
 
 
-class LSAFNet(nn.Module):
+class LSAFNet(SCDModel):
     """LSAFNet (Fig. 2a): siamese ResNet-34 + SFM + SS decoder per date, late-stage CD decoder.
 
     Args:
@@ -210,7 +213,7 @@ class LSAFNet(nn.Module):
         f_l, f_m, f_1, f_2, f_3 = self.encoder(x)
         return self.semantic_decoder(f_l, f_m, self.sfm(f_1, f_2, f_3))
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
         decoded_1, decoded_2 = self._decode(x1), self._decode(x2)
         change = self.change_classifier(self.change_decoder(decoded_1, decoded_2))
         return {
@@ -219,7 +222,7 @@ class LSAFNet(nn.Module):
             "change": resize_like(change, x1),  # X_C
         }
 
-    def loss(self, outputs: dict[str, torch.Tensor], label1: torch.Tensor, label2: torch.Tensor) -> torch.Tensor:
+    def loss(self, outputs: Mapping[str, torch.Tensor], label1: torch.Tensor, label2: torch.Tensor) -> torch.Tensor:
         """Eq. (18): ``L_BCD + 0.5 · (L_SS1 + L_SS2) + L_SC``."""
         l_bcd = change_loss(outputs["change"], label1)  # eq. (16)
         l_ss = semantic_loss(outputs["sem1"], label1) + semantic_loss(outputs["sem2"], label2)  # eq. (15)

@@ -142,7 +142,7 @@ class HierarchicalTransformer(nn.Module):
         self.stages = nn.ModuleList(
             TransformerStage(c_in, dim, depth, heads, reduction, first=i == 0)
             for i, (c_in, dim, depth, heads, reduction) in enumerate(
-                zip(inputs, self.channels, depths, HEADS, SPATIAL_REDUCTION)
+                zip(inputs, self.channels, depths, HEADS, SPATIAL_REDUCTION, strict=True)
             )
         )
         self.apply(_init_transformer_weights)
@@ -159,11 +159,13 @@ def _init_transformer_weights(layer: nn.Module) -> None:
     """Usual vision-transformer start: truncated normal (σ = 0.02) linears, He-normal convolutions."""
     if isinstance(layer, nn.Linear):
         nn.init.trunc_normal_(layer.weight, std=0.02)
-        nn.init.zeros_(layer.bias)
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)
     elif isinstance(layer, nn.Conv2d):
         fan_out = layer.kernel_size[0] * layer.kernel_size[1] * layer.out_channels // layer.groups
         nn.init.normal_(layer.weight, 0.0, math.sqrt(2.0 / fan_out))
-        nn.init.zeros_(layer.bias)
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)
     elif isinstance(layer, nn.LayerNorm):
         nn.init.ones_(layer.weight)
         nn.init.zeros_(layer.bias)

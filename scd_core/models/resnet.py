@@ -66,7 +66,7 @@ class ResNet34(nn.Module):
         self.pool = nn.MaxPool2d(3, 2, 1)
         self.stages = nn.ModuleList(
             _stage(c_in, c_out, blocks, stride=1 if i == 0 else 2)
-            for i, (c_in, c_out, blocks) in enumerate(zip((width, *widths[:-1]), widths, RESNET34_BLOCKS))
+            for i, (c_in, c_out, blocks) in enumerate(zip((width, *widths[:-1]), widths, RESNET34_BLOCKS, strict=True))
         )
         kaiming_init(self)
 

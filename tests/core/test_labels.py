@@ -89,7 +89,7 @@ def test_read_label_foreign_palette_decodes_by_colour(tmp_path):
 
 def test_unreadable_file_is_named(tmp_path):
     (tmp_path / "broken.png").write_bytes(b"not a png")
-    with pytest.raises(Exception, match="broken.png"):
+    with pytest.raises(Exception, match=r"broken\.png"):
         labels.read_label(tmp_path / "broken.png")
 
 

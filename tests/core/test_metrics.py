@@ -95,7 +95,7 @@ def test_collapsed_no_change_prediction_sek_zero_oa_high():
 
 
 @pytest.mark.parametrize(
-    "gt_changed, pred_changed, expected",
+    ("gt_changed", "pred_changed", "expected"),
     [
         (False, False, {"SeK": 100.0, "IoU_c": 100.0, "Fscd": 100.0, "IoU_nc": 100.0}),
         (True, False, {"SeK": 0.0, "IoU_c": 0.0, "Fscd": 0.0}),
@@ -144,7 +144,7 @@ def test_half_changed_prediction_is_rejected():
 
 def test_out_of_range_prediction_is_rejected():
     gt = np.array([0, 3])
-    with pytest.raises(ValueError, match="outside 0..6"):
+    with pytest.raises(ValueError, match=r"outside 0\.\.6"):
         metrics.SCDConfusion().update(np.array([0, 9]), np.array([0, 3]), gt, gt)
 
 
@@ -179,7 +179,7 @@ def _reference(pred: np.ndarray, gt: np.ndarray, classes: int) -> dict[str, floa
     precision, recall = correct / np.sum(pred != 0), correct / np.sum(gt != 0)
     fscd = 2 * precision * recall / (precision + recall)
     miou = (iou_nc + iou_c) / 2
-    values = dict(OA=oa, kappa=kappa, mIoU=miou, SeK=sek, Fscd=fscd, IoU_nc=iou_nc, IoU_c=iou_c)
+    values = {"OA": oa, "kappa": kappa, "mIoU": miou, "SeK": sek, "Fscd": fscd, "IoU_nc": iou_nc, "IoU_c": iou_c}
     values = {k: 100 * float(v) for k, v in values.items()}
     values["Score"] = 0.3 * values["mIoU"] + 0.7 * values["SeK"]
     return values
@@ -195,7 +195,7 @@ def test_agrees_with_independent_reference_in_both_conventions(seed):
         noise1, noise2 = _pair(int(rng.integers(1 << 30)))
         preds.append((np.where(keep, gt1, noise1), np.where(keep, gt2, noise2)))
     confusion = metrics.SCDConfusion()
-    for (p1, p2), (g1, g2) in zip(preds, gts):
+    for (p1, p2), (g1, g2) in zip(preds, gts, strict=True):
         confusion.update(p1, p2, g1, g2)
     ours = confusion.scores()
 

@@ -13,55 +13,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-from osgeo import gdal, osr
-from qgis.core import (
-    QgsCoordinateReferenceSystem,
-    QgsCoordinateTransformContext,
-    QgsFeature,
-    QgsField,
-    QgsFields,
-    QgsGeometry,
-    QgsProcessingFeedback,
-    QgsVectorFileWriter,
-    QgsWkbTypes,
-)
-from qgis.PyQt.QtCore import QVariant
-
-REPO = Path(__file__).resolve().parents[2]
-PLUGIN = "qgis_scd_plugin"
-#: A metric CRS for the synthetic rasters (UTM 31N).
-TEST_CRS = "EPSG:32631"
-
-gdal.UseExceptions()
-
-
-class RecordingFeedback(QgsProcessingFeedback):
-    """QGIS's feedback, keeping what it was told."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.infos: list[str] = []
-        self.warnings: list[str] = []
-        self.console: list[str] = []
-        self.progress_seen: list[float] = []
-        self.progressChanged.connect(self.progress_seen.append)
-
-    def pushInfo(self, info: str) -> None:
-        self.infos.append(info)
-        super().pushInfo(info)
-
-    def pushWarning(self, warning: str) -> None:
-        self.warnings.append(warning)
-        super().pushWarning(warning)
-
-    def pushConsoleInfo(self, info: str) -> None:
-        self.console.append(info)
-        super().pushConsoleInfo(info)
+from plugin_testing import PLUGIN, REPO, TEST_CRS
 
 
 @pytest.fixture(scope="session")
@@ -105,75 +61,6 @@ def scd_python() -> str:
     return python
 
 
-def write_raster(path: Path, bands: np.ndarray, crs: str | None = TEST_CRS, pixel: float = 1.0) -> Path:
-    """A GeoTIFF of ``bands`` (bands × rows × columns, uint8) at 500000, 4600000, or without a CRS."""
-    count, rows, columns = bands.shape
-    dataset = gdal.GetDriverByName("GTiff").Create(str(path), columns, rows, count, gdal.GDT_Byte)
-    if crs is not None:
-        dataset.SetGeoTransform((500000.0, pixel, 0.0, 4600000.0, 0.0, -pixel))
-        reference = osr.SpatialReference()
-        reference.SetFromUserInput(crs)
-        dataset.SetProjection(reference.ExportToWkt())
-    for index in range(count):
-        dataset.GetRasterBand(index + 1).WriteArray(bands[index])
-    dataset.FlushCache()
-    dataset = None
-    return path
-
-
-#: Fields of the worker's "changes" layer (the worker protocol's contract).
-CHANGES_FIELDS: Sequence[tuple] = (
-    ("change_type", QVariant.Int),
-    ("from_class", QVariant.Int),
-    ("to_class", QVariant.Int),
-    ("from_name", QVariant.String),
-    ("to_name", QVariant.String),
-    ("area_m2", QVariant.Double),
-    ("mean_prob", QVariant.Double),
-)
-
-
-def write_changes_geopackage(path: Path, polygons: dict[int, str], crs: str = TEST_CRS) -> Path:
-    """A GeoPackage laid out like the worker's (layer "changes"): one polygon (WKT) per change code."""
-    from qgis_scd_plugin.legend import change_types
-
-    by_code = {change.code: change for change in change_types()}
-    fields = QgsFields()
-    for name, kind in CHANGES_FIELDS:
-        fields.append(QgsField(name, kind))
-    options = QgsVectorFileWriter.SaveVectorOptions()
-    options.driverName = "GPKG"
-    options.layerName = "changes"
-    writer = QgsVectorFileWriter.create(
-        str(path),
-        fields,
-        QgsWkbTypes.Polygon,
-        QgsCoordinateReferenceSystem(crs),
-        QgsCoordinateTransformContext(),
-        options,
-    )
-    assert writer.hasError() == QgsVectorFileWriter.NoError, writer.errorMessage()
-    for code, wkt in polygons.items():
-        change = by_code[code]
-        feature = QgsFeature(fields)
-        geometry = QgsGeometry.fromWkt(wkt)
-        feature.setGeometry(geometry)
-        feature.setAttributes(
-            [
-                code,
-                change.from_class.index,
-                change.to_class.index,
-                change.from_class.name,
-                change.to_class.name,
-                geometry.area(),
-                0.9,
-            ]
-        )
-        assert writer.addFeature(feature)
-    del writer
-    return path
-
-
 @pytest.fixture(scope="session")
 def geo_pair(scd_python: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthetic georeferenced 256 × 256 before/after pair (UTM 31N), written by ``scd synth geo``."""
@@ -196,7 +83,10 @@ def tiny_model(scd_python: str, tmp_path_factory: pytest.TempPathFactory) -> Pat
     Made by the backend Python in a subprocess: this process is QGIS's Python, which has no torch.
     """
     path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    code = "import sys; from scd_core import checkpoint; from scd_core.models import build; checkpoint.save(build('fc_ef', width=8), sys.argv[1])"
+    code = (
+        "import sys; from scd_core import checkpoint; from scd_core.models import build; "
+        "checkpoint.save(build('fc_ef', width=8), sys.argv[1])"
+    )
     done = subprocess.run(
         [scd_python, "-c", code, str(path)], cwd=path.parent, capture_output=True, text=True, timeout=300
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import processing
 import pytest
-from conftest import write_raster
+from plugin_testing import write_raster
 from qgis.core import QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback, QgsRasterLayer
 
 
@@ -30,7 +30,7 @@ def test_a_raster_without_a_crs_is_refused_with_a_clear_message(plugin, tmp_path
 def test_without_a_backend_the_algorithm_says_how_to_set_one_up(plugin, tmp_path, rgb, monkeypatch):
     monkeypatch.delenv("SCD_PYTHON", raising=False)
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
-    with pytest.raises(QgsProcessingException, match="(?s)No scd backend found.*Install backend"):
+    with pytest.raises(QgsProcessingException, match=r"(?s)No scd backend found.*Install backend"):
         processing.run(
             "scd:detectchanges", {"BEFORE": rgb, "AFTER": rgb, "MODEL": rgb, "OUTPUT": str(tmp_path / "c.gpkg")}
         )

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from plugin_testing import REPO
 
 
 def test_the_plugin_setting_comes_first(plugin, scd_python):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import processing
 import pytest
-from conftest import TEST_CRS, RecordingFeedback
+from plugin_testing import TEST_CRS, RecordingFeedback
 from qgis.core import (
     QgsApplication,
     QgsCoordinateReferenceSystem,

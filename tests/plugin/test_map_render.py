@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import write_changes_geopackage, write_raster
+from plugin_testing import write_changes_geopackage, write_raster
 from qgis.core import (
     QgsMapRendererSequentialJob,
     QgsMapSettings,

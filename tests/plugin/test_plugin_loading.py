@@ -6,7 +6,7 @@ import configparser
 import zipfile
 from pathlib import Path
 
-from conftest import PLUGIN, REPO
+from plugin_testing import PLUGIN, REPO
 from qgis.core import QgsApplication, QgsProcessingParameterDefinition
 from qgis.gui import QgsBrowserGuiModel
 from qgis.PyQt.QtWidgets import QApplication, QDialog, QToolBar
@@ -128,4 +128,6 @@ def test_zip_bundles_the_scd_core_wheel_that_install_backend_installs(plugin_zip
     spec = Path(default_pip_spec())
     assert spec.name == Path(wheels[0]).name and spec.is_file()  # the installed copy points at its own wheel
     with zipfile.ZipFile(spec) as wheel:
-        assert {"scd_core/__init__.py", "scd_core/cli/detect.py"} <= set(wheel.namelist())
+        names = set(wheel.namelist())
+    assert {"scd_core/__init__.py", "scd_core/cli/detect.py", "scd_core/legend.py"} <= names
+    assert not any(name.startswith("training/") for name in names), "training/ is run from a checkout only"

@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import PLUGIN
+from plugin_testing import PLUGIN
 from qgis.core import QgsVectorLayer
 
 

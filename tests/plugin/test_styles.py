@@ -8,7 +8,7 @@ import json
 import subprocess
 
 import numpy as np
-from conftest import REPO, write_changes_geopackage, write_raster
+from plugin_testing import REPO, write_changes_geopackage, write_raster
 from qgis.core import QgsRasterLayer, QgsVectorLayer
 
 SQUARE = "POLYGON((500010 4599990, 500040 4599990, 500040 4599960, 500010 4599960, 500010 4599990))"
@@ -73,7 +73,7 @@ def test_polygon_style_is_categorized_on_change_type_with_from_to_labels(plugin)
     assert [(int(category.value()), category.label()) for category in categories] == [
         (change.code, change.label) for change in change_types()
     ]
-    for category, change in zip(categories, change_types()):
+    for category, change in zip(categories, change_types(), strict=True):
         fill = category.symbol().symbolLayer(0)
         assert fill.fillColor().getRgb()[:3] == change.fill and fill.fillColor().alpha() < 255
         assert fill.strokeColor().getRgb()[:3] == change.outline and fill.strokeWidth() > 0

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import RecordingFeedback
+from plugin_testing import RecordingFeedback
 
 
 def stand_in(tmp_path: Path, body: str) -> list[str]:
@@ -54,7 +54,7 @@ def test_events_become_progress_messages_and_warnings(plugin, tmp_path):
 
 
 def test_an_error_event_becomes_the_failure_message(plugin, tmp_path):
-    from qgis_scd_plugin.worker import WorkerFailed, run_worker
+    from qgis_scd_plugin.worker import WorkerFailedError, run_worker
 
     command = stand_in(
         tmp_path,
@@ -63,12 +63,12 @@ def test_an_error_event_becomes_the_failure_message(plugin, tmp_path):
         sys.exit(2)
     """,
     )
-    with pytest.raises(WorkerFailed, match=r"^/data/before.tif: the model expects 3 bands, the image has 1$"):
+    with pytest.raises(WorkerFailedError, match=r"^/data/before.tif: the model expects 3 bands, the image has 1$"):
         run_worker(command, dict(os.environ), RecordingFeedback(), str(tmp_path))
 
 
 def test_a_worker_that_dies_silently_is_reported_with_its_exit_code_and_stderr(plugin, tmp_path):
-    from qgis_scd_plugin.worker import WorkerFailed, run_worker
+    from qgis_scd_plugin.worker import WorkerFailedError, run_worker
 
     command = stand_in(
         tmp_path,
@@ -77,13 +77,13 @@ def test_a_worker_that_dies_silently_is_reported_with_its_exit_code_and_stderr(p
         os._exit(139)
     """,
     )
-    with pytest.raises(WorkerFailed) as failure:
+    with pytest.raises(WorkerFailedError) as failure:
         run_worker(command, dict(os.environ), RecordingFeedback(), str(tmp_path))
     assert "exit code 139" in str(failure.value) and "libtorch_cpu.so" in str(failure.value)
 
 
 def test_cancel_stops_even_a_worker_that_ignores_sigterm_within_two_seconds(plugin, tmp_path):
-    from qgis_scd_plugin.worker import WorkerCancelled, run_worker
+    from qgis_scd_plugin.worker import WorkerCancelledError, run_worker
 
     pid_file = tmp_path / "pid"
     command = stand_in(
@@ -106,7 +106,7 @@ def test_cancel_stops_even_a_worker_that_ignores_sigterm_within_two_seconds(plug
             feedback.cancel()
 
     feedback.progressChanged.connect(cancel_on_first_progress)
-    with pytest.raises(WorkerCancelled):
+    with pytest.raises(WorkerCancelledError):
         run_worker(command, dict(os.environ), feedback, str(tmp_path))
     assert time.monotonic() - cancelled_at[0] < 2.0
     with pytest.raises(ProcessLookupError):

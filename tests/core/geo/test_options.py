@@ -36,10 +36,19 @@ def test_the_scd_commands_offer_the_flags_of_detect_options():
     assert from_arguments(batch, "batch") == DetectOptions(threshold=0.4, overwrite=True)
 
 
-def test_command_line_text_is_parsed_once_into_values():
-    options = DetectOptions(bands="3,2,1", scale="0,3000")
+def test_command_line_text_becomes_values_and_api_values_are_normalised():
+    args = build_parser().parse_args(["detect", "a.tif", "b.tif", "-o", "out", "--bands", "3,2,1", "--scale", "0,3000"])
+    options = from_arguments(args, "detect")
     assert options.bands == (3, 2, 1) and options.scale == (0.0, 3000.0)
+    assert DetectOptions(bands=[3, 2, 1], scale=[0, 3000]) == options
     assert DetectOptions(scale="auto").scale == "auto"
+
+
+@pytest.mark.parametrize(("flag", "text"), [("--bands", "1,x"), ("--scale", "3000,0"), ("--scale", "bright")])
+def test_bad_command_line_text_names_its_flag(flag, text):
+    args = build_parser().parse_args(["detect", "a.tif", "b.tif", "-o", "out", flag, text])
+    with pytest.raises(InvalidOptionError, match=flag):
+        from_arguments(args, "detect")
 
 
 @pytest.mark.parametrize(
@@ -54,9 +63,8 @@ def test_command_line_text_is_parsed_once_into_values():
         ({"threshold": 1.5}, "--threshold"),
         ({"min_area": -1.0}, "--min-area"),
         ({"simplify": -0.5}, "--simplify"),
-        ({"bands": "1,x"}, "--bands"),
         ({"bands": (0, 1, 2)}, "--bands"),
-        ({"scale": "3000,0"}, "--scale"),
+        ({"scale": (3000, 0)}, "--scale"),
         ({"scale": "bright"}, "--scale"),
         ({"device": "gpu"}, "--device"),
         ({"aoi": "a.gpkg", "bbox": "0,0,1,1"}, "--aoi and --bbox"),

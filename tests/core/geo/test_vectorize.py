@@ -18,19 +18,19 @@ NAMES = [class_name(i) for i in range(7)]
 
 
 def write_band(path, array, crs, transform, nodata=None):
-    profile = dict(
-        driver="GTiff",
-        width=array.shape[1],
-        height=array.shape[0],
-        count=1,
-        dtype="uint8",
-        crs=crs,
-        transform=transform,
-        tiled=True,
-        blockxsize=256,
-        blockysize=256,
-        nodata=nodata,
-    )
+    profile = {
+        "driver": "GTiff",
+        "width": array.shape[1],
+        "height": array.shape[0],
+        "count": 1,
+        "dtype": "uint8",
+        "crs": crs,
+        "transform": transform,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "nodata": nodata,
+    }
     with rasterio.open(path, "w", **profile) as dataset:
         dataset.write(array, 1)
     return path
@@ -44,7 +44,7 @@ def change_map(tmp_path):
     tree_to_ground = int(change_code(np.array([4]), np.array([2]))[0])
     rows = np.arange(600)
     centre = (250 + 120 * np.sin(rows / 60)).astype(int)
-    for r, c in zip(rows, centre):
+    for r, c in zip(rows, centre, strict=True):
         codes[r, c - 6 : c + 6] = tree_to_ground
     codes[50:150, 20:120] = lowveg_to_building
     codes[80:100, 60:80] = 0
@@ -62,7 +62,7 @@ def change_map(tmp_path):
 
 
 def test_one_valid_polygon_per_connected_region_even_across_blocks(change_map):
-    codes_path, mask_path, codes, grid, (building, ground) = change_map
+    codes_path, mask_path, codes, _grid, (building, ground) = change_map
     geometries, values = polygonize(codes_path, mask_path)
     assert sorted(values.tolist()) == sorted([building, building, ground])
     assert shapely.is_valid(geometries).all()
@@ -78,9 +78,9 @@ def test_mean_probability_is_measured_inside_each_polygon(change_map, tmp_path):
     prob = np.where(codes > 0, 200, 10).astype(np.uint8)
     prob[:300] = np.where(codes[:300] > 0, 100, 10)  # the river's upper half is less sure
     prob_path = write_band(tmp_path / "prob.tif", prob, grid.crs, grid.transform)
-    geometries, values = polygonize(codes_path, mask_path)
+    geometries, _values = polygonize(codes_path, mask_path)
     means = mean_probabilities(geometries, prob_path, 1 / 250, grid)
-    for geometry, mean in zip(geometries, means):
+    for geometry, mean in zip(geometries, means, strict=True):
         inside = rasterio.features.geometry_mask([geometry], prob.shape, grid.transform, invert=True)
         assert mean == pytest.approx(prob[inside].mean() / 250)
 
@@ -95,7 +95,7 @@ def equal_area(geometry, crs):
     return shapely.transform(dense, lambda xy: np.column_stack(to_laea.transform(xy[:, 0], xy[:, 1]))).area
 
 
-@pytest.mark.parametrize("crs, size", [("EPSG:4326", 0.01), ("EPSG:3857", 2000.0), ("EPSG:32633", 1000.0)])
+@pytest.mark.parametrize(("crs", "size"), [("EPSG:4326", 0.01), ("EPSG:3857", 2000.0), ("EPSG:32633", 1000.0)])
 def test_areas_are_true_square_metres_in_any_crs(crs, size):
     origin = {
         "EPSG:4326": (13.0, 60.0),
@@ -123,7 +123,7 @@ def test_change_matrix_adds_hectares_by_from_and_to(change_map):
 
 
 def test_gpkg_layer_fields_min_area_and_simplify(change_map, tmp_path):
-    codes_path, mask_path, codes, grid, (building, ground) = change_map
+    codes_path, mask_path, _codes, grid, (_building, _ground) = change_map
     geometries, values = polygonize(codes_path, mask_path)
     areas = geodesic_areas(geometries, grid.crs, 2.0)
     path = tmp_path / "changes.gpkg"

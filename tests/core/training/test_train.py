@@ -9,7 +9,7 @@ import yaml
 from scd_core import checkpoint, synth
 from scd_core.labels import IGNORE
 from training.datasets import SecondDataset
-from training.train import CALIBRATION_GRID, TrainConfig, main, poly_learning_rate, train
+from training.train import CALIBRATION_GRID, TrainConfig, main, make_optimiser, train
 from training.transforms import Augment, random_crop, rescale
 
 NORMALISATION = checkpoint.default_metadata({"in_channels": 3})["normalisation"]
@@ -56,9 +56,17 @@ def test_rescale_keeps_labels_as_classes_and_crop_pads_with_ignore():
     assert (cropped["label1"][20:] == IGNORE).all() and (cropped["image1"][:, 20:] == 0).all()
 
 
-def test_poly_policy():
-    assert poly_learning_rate(0.005, 0, 100, 0.9) == 0.005
-    assert poly_learning_rate(0.005, 50, 100, 0.9) == pytest.approx(0.005 * 0.5**0.9)
+def test_poly_policy_is_torchs_polynomial_lr_from_the_base_rate():
+    config = TrainConfig(model="fc_ef", train_root="unused", output="unused", learning_rate=0.005)
+    optimiser = make_optimiser(config, [torch.nn.Parameter(torch.zeros(1))])
+    schedule = torch.optim.lr_scheduler.PolynomialLR(optimiser, total_iters=100, power=0.9)
+    rates = []
+    for _ in range(100):
+        rates.append(optimiser.param_groups[0]["lr"])
+        optimiser.step()
+        schedule.step()
+    assert rates[0] == 0.005
+    assert rates[50] == pytest.approx(0.005 * 0.5**0.9)
 
 
 def test_short_training_run_writes_a_checkpoint_detection_can_load(second_root, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 
 import pytest
-from geo_testing import tiny_checkpoint
+from detect_testing import tiny_checkpoint
 
 from scd_core.cli import main
 from scd_core.synth import write_geo_pair
@@ -57,7 +57,7 @@ def test_batch_runs_skips_and_reports(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "content, problem",
+    ("content", "problem"),
     [
         ("name,before,after\nx,a.tif,b.tif\n", "missing id"),
         ("id,before,after\nx,a,b\nx,c,d\n", "appears twice"),

@@ -62,7 +62,7 @@ def reference(plan: TilePlan, threshold: float = 0.5):
     return (mean[:6].argmax(0) + 1) * changed, (mean[6:12].argmax(0) + 1) * changed, mean[12], clear
 
 
-@pytest.mark.parametrize("height, width", [(260, 420), (420, 200), (90, 100)])
+@pytest.mark.parametrize(("height", "width"), [(260, 420), (420, 200), (90, 100)])
 def test_blending_matches_whole_raster_sums(height, width):
     plan = TilePlan.build(height, width, 128, 32)
     maps, validity = blend(plan)

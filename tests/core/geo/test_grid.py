@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from affine import Affine
@@ -31,7 +33,7 @@ def test_tile_starts_cover_everything_inside_with_the_overlap(length, offset):
         covered[start : start + size] += 1
     assert covered.min() >= 1
     assert starts == sorted(set(starts))
-    for a, b in zip(starts, starts[1:]):
+    for a, b in itertools.pairwise(starts):
         assert a + size - b >= overlap  # neighbours share at least the overlap
 
 
@@ -46,7 +48,7 @@ def test_offset_shifts_the_tile_grid():
 
 
 def test_bad_tile_options_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="overlap < tile"):
         tile_starts(100, 64, 64)
 
 

@@ -65,7 +65,7 @@ def _softmax(logits: list[float]) -> list[float]:
 
 def _cosine(a: list[float], b: list[float]) -> float:
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(x * x for x in b))
-    return sum(x * y for x, y in zip(a, b)) / norm
+    return sum(x * y for x, y in zip(a, b, strict=True)) / norm
 
 
 def _pixel(outputs: dict[str, torch.Tensor], key: str, column: int) -> list[float]:

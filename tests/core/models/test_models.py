@@ -149,7 +149,7 @@ def test_models_json_prints_one_array_with_a_row_per_model_and_encoder(
 
 
 def test_readme_model_table_is_what_scd_models_prints(table: list[dict]) -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     assert models_command.markdown_table(table) in readme
 
 
