@@ -73,6 +73,25 @@ class DetectOptions:
         """The options as keyword arguments of :func:`scd_core.detect`."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
+    def record(self, device: str, amp: bool, scale: Sequence[str]) -> dict[str, Any]:
+        """The ``options`` of run.json: these (resolved) options, the device and AMP the run used, and
+        how each date was scaled (``scale``: one description per date)."""
+        return {
+            "aoi": None if self.aoi is None else str(Path(self.aoi).absolute()),
+            "bbox": self.bbox,
+            "bands": None if self.bands is None else list(self.bands),
+            "tile": self.tile,
+            "overlap": self.overlap,
+            "tile_offset": self.tile_offset,
+            "batch": self.batch,
+            "device": device,
+            "amp": amp,
+            "threshold": self.threshold,
+            "min_area_m2": self.min_area,
+            "simplify_m": self.simplify,
+            "scale": list(scale),
+        }
+
     def resolved(self, tile_size: int, threshold: float, device_type: str) -> DetectOptions:
         """These options with every per-run default filled in, from the checkpoint's tile size and
         threshold and the device type (``"cpu"`` or ``"cuda"``)."""

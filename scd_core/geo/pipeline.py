@@ -184,25 +184,6 @@ def _vectorise(run: Prepared, writer: MapWriter, stage: StagingFolder, log: RunL
     return _Polygons(len(geometries), features, hectares)
 
 
-def _options_record(run: Prepared, stats: EngineStats) -> dict[str, Any]:
-    options = run.options
-    return {
-        "aoi": None if options.aoi is None else str(Path(options.aoi).absolute()),
-        "bbox": options.bbox,
-        "bands": None if options.bands is None else list(options.bands),
-        "tile": options.tile,
-        "overlap": options.overlap,
-        "tile_offset": options.tile_offset,
-        "batch": options.batch,
-        "device": str(run.device),
-        "amp": stats.amp,
-        "threshold": options.threshold,
-        "min_area_m2": options.min_area,
-        "simplify_m": options.simplify,
-        "scale": [n.describe() for n in run.normalisers],
-    }
-
-
 def _model_record(run: Prepared) -> dict[str, Any]:
     meta, path = run.meta, run.checkpoint_path
     return {
@@ -267,7 +248,8 @@ def _report(
 ) -> dict[str, Any]:
     """Stage 4: the final rasters, summary.csv, preview.png and run.json; returns the run's counts."""
     before, after = run.paths
-    options, model = _options_record(run, stats), _model_record(run)
+    scaling = [n.describe() for n in run.normalisers]
+    options, model = run.options.record(str(run.device), stats.amp, scaling), _model_record(run)
     parameters = {
         "scd": __version__,
         "before": str(before.absolute()),
