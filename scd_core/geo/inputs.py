@@ -43,7 +43,7 @@ SAMPLE_SIZE = 1024
 class Prepared:
     """Everything a run needs once its inputs are known to be good (options resolved)."""
 
-    paths: tuple[Path, Path]
+    paths: tuple[str, str]
     out_dir: Path
     options: DetectOptions
     device: torch.device
@@ -124,7 +124,7 @@ def _resampling_reason(after: rasterio.DatasetReader, grid: Grid) -> str:
 
 @contextmanager
 def prepare(
-    paths: tuple[Path, Path], model: Any, out_dir: str | Path, options: DetectOptions, log: RunLog
+    paths: tuple[str, str], model: Any, out_dir: str | Path, options: DetectOptions, log: RunLog
 ) -> Iterator[Prepared]:
     """Check every input of a run and open what it reads; everything is closed on leaving."""
     out_dir = check_output_dir(out_dir, options.overwrite)

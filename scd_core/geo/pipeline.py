@@ -103,9 +103,10 @@ def detect(
     """
     checked = DetectOptions(**options)
     log = RunLog(progress or silent)
+    sources = (rasters.source_name(before), rasters.source_name(after))
     with (
         rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES),
-        prepare((Path(before), Path(after)), model, out_dir, checked, log) as run,
+        prepare(sources, model, out_dir, checked, log) as run,
         StagingFolder(run.out_dir) as stage,
     ):
         writer, stats = _infer(run, stage, log)
@@ -252,8 +253,8 @@ def _report(
     options, model = run.options.record(str(run.device), stats.amp, scaling), _model_record(run)
     parameters = {
         "scd": __version__,
-        "before": str(before.absolute()),
-        "after": str(after.absolute()),
+        "before": before,
+        "after": after,
         "model": model["name"],
         "checkpoint": model["checkpoint"],
         "options": options,

@@ -33,18 +33,32 @@ from scd_core.errors import (
 from scd_core.geo.grid import Grid, covering_window, is_north_up, pixel_offset
 
 
+def source_name(source: str | Path) -> str:
+    """How a raster is named to GDAL and in run.json: an existing file as its absolute path, anything
+    else (``GPKG:file.gpkg:table``, ``NETCDF:"file.nc":var``, ``/vsizip/...``) as it was given."""
+    return str(Path(source).absolute()) if Path(source).exists() else str(source)
+
+
+def _gdal_name(name: str) -> bool:
+    """True for dataset names that are not plain paths: a driver prefix (``GPKG:``) or a virtual file."""
+    return name.startswith("/vsi") or (":" in name and not Path(name).parent.exists())
+
+
 def open_raster(path: str | Path, role: str) -> rasterio.DatasetReader:
     """Open ``path`` for reading and check it can serve as ``role`` (``"BEFORE"`` or ``"AFTER"``).
+
+    ``path`` is a file or any dataset name GDAL opens (a GeoPackage raster table, a NetCDF or HDF
+    subdataset, a VRT, a ``/vsi`` path).
 
     Raises:
         UnreadableRasterError: missing, corrupt, or not a raster GDAL reads.
         MissingCrsError: the raster has no coordinate reference system.
     """
-    path = Path(path)
-    if not path.exists():
+    name = str(path)
+    if not Path(name).exists() and not _gdal_name(name):
         raise UnreadableRasterError(f"{role} raster not found", path)
     try:
-        dataset = rasterio.open(path)
+        dataset = rasterio.open(name)
     except RasterioError as error:
         raise UnreadableRasterError(f"{role} is not a raster GDAL can read ({error})", path) from None
     try:
@@ -109,7 +123,7 @@ def select_bands(
 def output_grid(
     before: rasterio.DatasetReader,
     after: rasterio.DatasetReader,
-    paths: tuple[Path, Path],
+    paths: tuple[str, str],
     aoi: shapely.Geometry | None = None,
     aoi_source: str | Path | None = None,
 ) -> Grid:
@@ -143,9 +157,7 @@ class WindowReader:
     Not thread-safe (GDAL handles are not): the engine gives each reader to one thread at a time.
     """
 
-    def __init__(
-        self, dataset: rasterio.DatasetReader, bands: Sequence[int], grid: Grid, path: Path, role: str
-    ) -> None:
+    def __init__(self, dataset: rasterio.DatasetReader, bands: Sequence[int], grid: Grid, path: str, role: str) -> None:
         self.path, self.role, self.bands = path, role, list(bands)
         self.dataset = dataset
         offset = (

@@ -101,12 +101,16 @@ def software() -> dict[str, str]:
     }
 
 
-def input_record(path: Path, dataset: rasterio.DatasetReader, bands: Sequence[int]) -> dict[str, Any]:
-    """What run.json says of one input raster: where it is, its fingerprint and the bands used."""
+def input_record(source: str, dataset: rasterio.DatasetReader, bands: Sequence[int]) -> dict[str, Any]:
+    """What run.json says of one input raster: where it is, its fingerprint and the bands used.
+
+    ``bytes`` and ``sha256`` are those of the file GDAL opened first (for a GeoPackage table or a
+    subdataset, the whole file it lives in)."""
+    main_file = Path(dataset.files[0]) if dataset.files else Path(source)
     return {
-        "path": str(path.absolute()),
-        "bytes": path.stat().st_size,
-        "sha256": fingerprint(path),
+        "path": source,
+        "bytes": main_file.stat().st_size,
+        "sha256": fingerprint(main_file),
         "driver": dataset.driver,
         "crs": dataset.crs.to_string(),
         "width": dataset.width,
