@@ -71,6 +71,10 @@ class NoOverlapError(ScdInputError):
     """The two dates, or the dates and the AOI, share no ground."""
 
 
+class NoDataError(ScdInputError):
+    """A raster, or both together, hold no valid pixel where the run looks (all nodata, masked, NaN)."""
+
+
 class BandMismatchError(ScdInputError):
     """The bands of a raster do not fit the model (count, ``--bands`` indices)."""
 

@@ -39,6 +39,22 @@ class Region:
     valid: np.ndarray  #: both dates have data here
 
 
+def crop(region: Region, window: Window) -> Region | None:
+    """The part of ``region`` inside ``window`` (both in the engine's pixels), placed relative to
+    ``window``'s corner; None when they do not meet."""
+    top = max(int(region.window.row_off), int(window.row_off))
+    left = max(int(region.window.col_off), int(window.col_off))
+    bottom = min(int(region.window.row_off + region.window.height), int(window.row_off + window.height))
+    right = min(int(region.window.col_off + region.window.width), int(window.col_off + window.width))
+    if bottom <= top or right <= left:
+        return None
+    rows = slice(top - int(region.window.row_off), bottom - int(region.window.row_off))
+    cols = slice(left - int(region.window.col_off), right - int(region.window.col_off))
+    placed = Window(left - int(window.col_off), top - int(window.row_off), right - left, bottom - top)
+    return Region(placed, region.before[rows, cols], region.after[rows, cols], region.prob[rows, cols],
+                  region.valid[rows, cols])  # fmt: skip
+
+
 def tile_probabilities(outputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
     """B×(2N+1)×H×W float32 probabilities of a model's outputs: ``[softmax(sem1), softmax(sem2),
     sigmoid(change)]``."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from affine import Affine
+from rasterio import windows
 from rasterio.transform import array_bounds
 from rasterio.windows import Window
 
@@ -59,6 +60,10 @@ class Grid:
     def bounds(self) -> Bounds:
         """``(left, bottom, right, top)`` in the grid's CRS."""
         return array_bounds(self.height, self.width, self.transform)
+
+    def window(self, window: Window) -> Grid:
+        """The grid of a window of this grid (same CRS and pixel size)."""
+        return Grid(self.crs, windows.transform(window, self.transform), int(window.width), int(window.height))
 
 
 def is_north_up(transform: Affine) -> bool:
@@ -206,30 +211,75 @@ class TilePlan:
     row_starts: tuple[int, ...]
     col_starts: tuple[int, ...]
     panels: tuple[Panel, ...]
+    max_panel_width: int = 4096
 
     @classmethod
     def build(
-        cls,
-        height: int,
-        width: int,
-        tile: int,
-        overlap: int,
-        offset: int = 0,
-        max_panel_width: int = 4096,
-        block: int = BLOCK,
+        cls, height: int, width: int, tile: int, overlap: int, offset: int = 0, max_panel_width: int = 4096
     ) -> TilePlan:
         """Plan tiles of ``tile`` pixels overlapping by ``overlap`` over a ``height``×``width`` grid.
 
-        ``offset`` shifts the tile grid by that many pixels along both axes.
+        ``offset`` shifts the tile grid by that many pixels along both axes; panels are at most
+        ``max_panel_width`` columns wide.
         """
+        row_starts = tile_starts(height, tile, overlap, offset)
+        col_starts = tile_starts(width, tile, overlap, offset)
         tile_height, tile_width = min(tile, height), min(tile, width)
-        row_starts = tuple(tile_starts(height, tile, overlap, offset))
-        col_starts = tuple(tile_starts(width, tile, overlap, offset))
+        return cls._of_starts(height, width, tile_height, tile_width, overlap, row_starts, col_starts, max_panel_width)
+
+    @classmethod
+    def _of_starts(
+        cls,
+        height: int,
+        width: int,
+        tile_height: int,
+        tile_width: int,
+        overlap: int,
+        row_starts: Sequence[int],
+        col_starts: Sequence[int],
+        max_panel_width: int = 4096,
+    ) -> TilePlan:
         panels = []
-        for col_lo, col_hi in split_columns(width, max_panel_width, block):
+        for col_lo, col_hi in split_columns(width, max_panel_width, BLOCK):
             cols = tuple(c for c in col_starts if c < col_hi and c + tile_width > col_lo)
             panels.append(Panel(col_lo, col_hi, cols))
-        return cls(height, width, tile_height, tile_width, overlap, row_starts, col_starts, tuple(panels))
+        return cls(
+            height,
+            width,
+            tile_height,
+            tile_width,
+            overlap,
+            tuple(row_starts),
+            tuple(col_starts),
+            tuple(panels),
+            max_panel_width,
+        )
+
+    def around(self, window: Window) -> tuple[Window, TilePlan]:
+        """The tiles of this plan that touch ``window``, as a plan of their own over the window they
+        cover (returned in this plan's pixels).
+
+        Every tile that covers a pixel of ``window`` touches it, so inside ``window`` the sub-plan
+        blends exactly the tiles, with exactly the weights, of the whole plan: a run over an AOI or
+        a block gives the pixels of the whole run.
+        """
+        top, left = int(window.row_off), int(window.col_off)
+        bottom, right = top + int(window.height), left + int(window.width)
+        rows = [r for r in self.row_starts if r < bottom and r + self.tile_height > top]
+        cols = [c for c in self.col_starts if c < right and c + self.tile_width > left]
+        row0, col0 = rows[0], cols[0]
+        height, width = rows[-1] + self.tile_height - row0, cols[-1] + self.tile_width - col0
+        plan = TilePlan._of_starts(
+            height,
+            width,
+            self.tile_height,
+            self.tile_width,
+            self.overlap,
+            [r - row0 for r in rows],
+            [c - col0 for c in cols],
+            self.max_panel_width,
+        )
+        return Window(col0, row0, width, height), plan
 
     def __len__(self) -> int:
         return len(self.row_starts) * sum(len(p.tile_cols) for p in self.panels)

@@ -1,10 +1,11 @@
 """The *prepare* stage of a detection: every input checked before anything is written.
 
 In this order, so that the cheapest checks fail first and a bad file or option is reported before
-torch is even imported: the output folder (:mod:`.staging`), both rasters (:mod:`.rasters`), the AOI
-(:mod:`.aoi`) and the output grid; then, with torch, the device and the checkpoint, the bands the
-model reads, the window readers (AFTER resampled onto BEFORE's grid where needed), the normalisers
-(:mod:`.normalise`) and the tile plan (:mod:`.grid`).
+torch is even imported: the output folder (:mod:`.staging`), both rasters (:mod:`.rasters`), their
+overlap, the AOI (:mod:`.aoi`), and that each date holds valid pixels there; then, with torch, the
+device and the checkpoint, the bands the model reads (:mod:`.bands`), the tile plan (:mod:`.grid`),
+the normalisers with their stretch (:mod:`.normalise`), and the window readers (AFTER resampled onto
+BEFORE's grid where needed).
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import rasterio
 import shapely
+from rasterio.windows import Window
 
+from scd_core.errors import NoDataError
 from scd_core.geo import aoi as areas
 from scd_core.geo import rasters
+from scd_core.geo.bands import BandChoice, select_bands
 from scd_core.geo.grid import Grid, TilePlan
-from scd_core.geo.normalise import Normaliser, Scale, make_normaliser
+from scd_core.geo.normalise import Normaliser, Scale, make_normalisers
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import RunLog
 from scd_core.geo.staging import check_output_dir
@@ -41,7 +45,14 @@ SAMPLE_SIZE = 1024
 
 @dataclass(frozen=True)
 class Prepared:
-    """Everything a run needs once its inputs are known to be good (options resolved)."""
+    """Everything a run needs once its inputs are known to be good (options resolved).
+
+    Three grids, all on BEFORE's pixels: the *overlap* of both footprints, on which the tile plan
+    and the stretch are fixed, whatever the AOI; the output ``grid`` (the overlap clipped to the
+    AOI); and ``compute_grid``, the tiles of the overlap's plan that cover the output grid, which the
+    engine runs over. ``region`` is the output grid's window in ``compute_grid``: a run over an AOI
+    gives exactly the pixels of a run over the whole overlap.
+    """
 
     paths: tuple[str, str]
     out_dir: Path
@@ -52,9 +63,11 @@ class Prepared:
     checkpoint_path: Path | None
     classes: tuple[LandCover, ...]
     datasets: tuple[rasterio.DatasetReader, rasterio.DatasetReader]
-    bands: tuple[tuple[int, ...], tuple[int, ...]]
+    bands: tuple[BandChoice, BandChoice]
     aoi: shapely.Geometry | None
     grid: Grid
+    compute_grid: Grid
+    region: Window
     readers: tuple[rasters.WindowReader, rasters.WindowReader]
     normalisers: tuple[Normaliser, Normaliser]
     plan: TilePlan
@@ -96,22 +109,29 @@ def _load_model(model: Any, device_name: str) -> _Model:
     return _Model(device, net, meta, path, checkpoint.land_cover_classes(meta))
 
 
+def _readers(datasets: tuple, bands: tuple[BandChoice, BandChoice], grid: Grid, paths: tuple[str, str]) -> tuple:
+    return tuple(
+        rasters.WindowReader(d, b.bands, grid, p, r) for d, b, p, r in zip(datasets, bands, paths, ROLES, strict=True)
+    )
+
+
 def _normalisers(
-    meta: CheckpointMetadata, options: DetectOptions, datasets: tuple, readers: tuple, log: RunLog
+    meta: CheckpointMetadata, options: DetectOptions, datasets: tuple, overlap_readers: tuple, log: RunLog
 ) -> tuple[Normaliser, Normaliser]:
+    """Both dates' normalisers, the stretch measured over the whole overlap (never the AOI)."""
     stored = meta["normalisation"].get("scale", "auto")
     checkpoint_scale: Scale = stored if isinstance(stored, str) else (float(stored[0]), float(stored[1]))
     wanted_scale = checkpoint_scale if options.scale is None else options.scale
-    samples = [reader.overview(SAMPLE_SIZE) for reader in readers]
-    normalisers = []
-    for role, dataset, (sample, valid) in zip(ROLES, datasets, samples, strict=True):
-        normaliser = make_normaliser(meta["normalisation"], wanted_scale, dataset.dtypes[0], sample, valid)
-        normalisers.append(normaliser)
-        if normaliser.raw_low is not None:
-            log.message(f"{role} is {dataset.dtypes[0]}: {normaliser.describe()} (set your own with --scale LOW,HIGH)")
+    samples = [reader.overview(SAMPLE_SIZE) for reader in overlap_readers]
     if not (samples[0][1] & samples[1][1]).any():
-        log.warning("BEFORE and AFTER share almost no valid pixels in the output area; most outputs will be nodata")
-    return normalisers[0], normalisers[1]
+        raise NoDataError("BEFORE and AFTER have no valid pixel in common where they overlap", None)
+    dtypes = (datasets[0].dtypes[0], datasets[1].dtypes[0])
+    normalisers = make_normalisers(meta["normalisation"], wanted_scale, dtypes, samples)
+    hint = " (set your own with --scale LOW,HIGH)" if options.scale is None else ""
+    for role, dtype, normaliser in zip(ROLES, dtypes, normalisers, strict=True):
+        if normaliser.raw_low is not None and not isinstance(wanted_scale, tuple):
+            log.message(f"{role} is {dtype}: {normaliser.describe()}{hint}")
+    return normalisers
 
 
 def _resampling_reason(after: rasterio.DatasetReader, grid: Grid) -> str:
@@ -122,6 +142,18 @@ def _resampling_reason(after: rasterio.DatasetReader, grid: Grid) -> str:
     return "origin off BEFORE's pixel grid"
 
 
+def _choose_bands(
+    datasets: tuple, paths: tuple[str, str], meta: CheckpointMetadata, options: DetectOptions, log: RunLog
+):
+    choices = tuple(
+        select_bands(d, p, meta["bands"], options.bands, r) for d, p, r in zip(datasets, paths, ROLES, strict=True)
+    )
+    for role, choice in zip(ROLES, choices, strict=True):
+        if choice.reason.startswith("the file does not name"):
+            log.message(f"{role}: {choice.reason}")
+    return choices
+
+
 @contextmanager
 def prepare(
     paths: tuple[str, str], model: Any, out_dir: str | Path, options: DetectOptions, log: RunLog
@@ -129,32 +161,34 @@ def prepare(
     """Check every input of a run and open what it reads; everything is closed on leaving."""
     out_dir = check_output_dir(out_dir, options.overwrite)
     with ExitStack() as stack:
-        datasets = (
-            stack.enter_context(rasters.open_raster(paths[0], ROLES[0])),
-            stack.enter_context(rasters.open_raster(paths[1], ROLES[1])),
-        )
-        aoi, aoi_source = _area_of_interest(options, datasets[0].crs.to_string())
-        grid = rasters.output_grid(datasets[0], datasets[1], paths, aoi, aoi_source)
+        datasets = tuple(stack.enter_context(rasters.open_raster(p, r)) for p, r in zip(paths, ROLES, strict=True))
+        overlap = rasters.overlap_grid(datasets[0], datasets[1], paths)
+        aoi, aoi_source = _area_of_interest(options, overlap.crs)
+        window = rasters.area_window(overlap, aoi, aoi_source)
+        for dataset, path, role in zip(datasets, paths, ROLES, strict=True):
+            rasters.check_has_data(dataset, path, role, overlap)
         loaded = _load_model(model, options.device)
         meta = loaded.meta
         resolved = options.resolved(meta["tile_size"], meta["threshold"], loaded.device.type)
-        bands = (
-            rasters.select_bands(datasets[0], paths[0], meta["bands"], resolved.bands, ROLES[0]),
-            rasters.select_bands(datasets[1], paths[1], meta["bands"], resolved.bands, ROLES[1]),
-        )
-        readers = (
-            rasters.WindowReader(datasets[0], bands[0], grid, paths[0], ROLES[0]),
-            rasters.WindowReader(datasets[1], bands[1], grid, paths[1], ROLES[1]),
-        )
+        bands = _choose_bands(datasets, paths, meta, resolved, log)
+        assert resolved.tile is not None and resolved.overlap is not None  # resolved() fills them in
+        whole = TilePlan.build(overlap.height, overlap.width, resolved.tile, resolved.overlap, resolved.tile_offset)
+        compute_window, plan = whole.around(window)
+        compute_grid = overlap.window(compute_window)
+        region = Window(window.col_off - compute_window.col_off, window.row_off - compute_window.row_off,
+                        window.width, window.height)  # fmt: skip
+        with ExitStack() as sampling:
+            overlap_readers = _readers(datasets, bands, overlap, paths)
+            for reader in overlap_readers:
+                sampling.callback(reader.close)
+            normalisers = _normalisers(meta, resolved, datasets, overlap_readers, log)
+        readers = _readers(datasets, bands, compute_grid, paths)
         for reader in readers:
             stack.callback(reader.close)
         if readers[1].resampled:
-            log.message(f"AFTER is resampled onto BEFORE's grid ({_resampling_reason(datasets[1], grid)})")
-        normalisers = _normalisers(meta, resolved, datasets, readers, log)
-        assert resolved.tile is not None and resolved.overlap is not None  # resolved() fills them in
-        plan = TilePlan.build(grid.height, grid.width, resolved.tile, resolved.overlap, offset=resolved.tile_offset)
+            log.message(f"AFTER is resampled onto BEFORE's grid ({_resampling_reason(datasets[1], overlap)})")
         log.lap("validate")
         yield Prepared(
-            paths, out_dir, resolved, loaded.device, loaded.net, meta, loaded.path, loaded.classes,
-            datasets, bands, aoi, grid, readers, normalisers, plan,
+            paths, out_dir, resolved, loaded.device, loaded.net, meta, loaded.path, loaded.classes, datasets,
+            bands, aoi, overlap.window(window), compute_grid, region, readers, normalisers, plan,
         )  # fmt: skip

@@ -122,6 +122,7 @@ def _infer(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[MapWriter,
     """Stage 2: the tiled engine writes the class maps of every finished strip."""
     # torch-side modules: imported once prepare has found the inputs good
     from scd_core.geo import engine
+    from scd_core.geo.blending import Region, crop
     from scd_core.geo.maps import MapWriter
 
     grid, options = run.grid, run.options
@@ -137,13 +138,18 @@ def _infer(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[MapWriter,
     )
     writer = MapWriter(stage, grid, run.aoi, run.num_classes)
     assert options.batch is not None and options.threshold is not None  # resolved by prepare
+
+    def write(region: Region) -> None:
+        if (inside := crop(region, run.region)) is not None:
+            writer(inside)
+
     try:
         stats = engine.run(
             run.plan,
             run.readers,
             run.normalisers,
             run.net,
-            writer,
+            write,
             device=run.device,
             batch=options.batch,
             threshold=options.threshold,
@@ -223,7 +229,7 @@ def _finish_rasters(run: Prepared, writer: MapWriter, stage: StagingFolder, para
 def _write_preview(run: Prepared, stage: StagingFolder) -> None:
     from scd_core.geo.maps import change_type_colormap
 
-    pictures = [reports.display_rgb(*reader.overview(reports.PREVIEW_SIZE)) for reader in run.readers]
+    pictures = [reports.display_rgb(*reader.overview(reports.PREVIEW_SIZE, run.region)) for reader in run.readers]
     changes = reports.changes_picture(
         stage / OUTPUT_FILES["change_type"], pictures[0].shape[:2], change_type_colormap(run.classes)
     )
@@ -268,9 +274,9 @@ def _report(
     run_record = {
         "software": reports.software(),
         "inputs": {
-            "before": reports.input_record(before, run.datasets[0], run.bands[0]),
+            "before": reports.input_record(before, run.datasets[0], run.bands[0].bands, run.bands[0].reason),
             "after": {
-                **reports.input_record(after, run.datasets[1], run.bands[1]),
+                **reports.input_record(after, run.datasets[1], run.bands[1].bands, run.bands[1].reason),
                 "resampled": run.readers[1].resampled,
             },
             "aoi": options["aoi"],

@@ -1,4 +1,4 @@
-"""Input rasters: open and validate them, choose their bands, fix the output grid, read aligned windows.
+"""Input rasters: open and validate them, fix the grid of their overlap, read aligned windows.
 
 Any raster GDAL reads is accepted (GeoTIFF, COG, VRT, JP2, any dtype). Validity follows GDAL's mask
 rules, so nodata values, alpha bands and internal masks all mark pixels invalid, and so do NaNs.
@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import shapely
-from rasterio.enums import ColorInterp, MaskFlags, Resampling
+from rasterio.enums import MaskFlags, Resampling
 from rasterio.errors import RasterioError
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
 from scd_core.errors import (
-    BandMismatchError,
     MissingCrsError,
+    NoDataError,
     NoOverlapError,
     UnreadableRasterError,
     UnsupportedGridError,
@@ -79,55 +79,8 @@ def open_raster(path: str | Path, role: str) -> rasterio.DatasetReader:
     return dataset
 
 
-def band_names(dataset: rasterio.DatasetReader) -> list[set[str]]:
-    """Lower-case names a band can be asked for by: its colour interpretation and its description."""
-    names = []
-    for interp, description in zip(dataset.colorinterp, dataset.descriptions, strict=True):
-        names.append({interp.name.lower(), (description or "").strip().lower()} - {"", "undefined"})
-    return names
-
-
-def select_bands(
-    dataset: rasterio.DatasetReader, path: str | Path, wanted: Sequence[str], requested: Sequence[int] | None, role: str
-) -> tuple[int, ...]:
-    """1-based band indices of ``dataset`` to feed the model, whose bands are named ``wanted``.
-
-    ``requested`` (``--bands``) wins when given. Otherwise a raster with exactly as many non-alpha
-    bands as the model reads is used in order, and a raster with more is searched for the wanted
-    names (colour interpretation or band description, e.g. an RGBN image for an RGB model).
-    """
-    channels = len(wanted)
-    if requested:
-        if len(requested) != channels:
-            raise BandMismatchError(
-                f"--bands lists {len(requested)} bands but the model reads {channels} ({', '.join(wanted)})", path
-            )
-        missing = [b for b in requested if not 1 <= b <= dataset.count]
-        if missing:
-            raise BandMismatchError(f"{role} has {dataset.count} bands; --bands asks for {missing}", path)
-        return tuple(requested)
-    data_bands = [i + 1 for i, interp in enumerate(dataset.colorinterp) if interp != ColorInterp.alpha]
-    if len(data_bands) == channels:
-        return tuple(data_bands)
-    names = band_names(dataset)
-    found = [next((b for b in data_bands if name.lower() in names[b - 1]), None) for name in wanted]
-    if len(data_bands) > channels and all(b is not None for b in found):
-        return tuple(b for b in found if b is not None)
-    raise BandMismatchError(
-        f"{role} has {len(data_bands)} bands but the model reads {channels} ({', '.join(wanted)}); "
-        "choose them with --bands, e.g. --bands " + ",".join(str(i) for i in range(1, channels + 1)),
-        path,
-    )
-
-
-def output_grid(
-    before: rasterio.DatasetReader,
-    after: rasterio.DatasetReader,
-    paths: tuple[str, str],
-    aoi: shapely.Geometry | None = None,
-    aoi_source: str | Path | None = None,
-) -> Grid:
-    """BEFORE's grid clipped to the overlap of both footprints and to the AOI (in BEFORE's CRS)."""
+def overlap_grid(before: rasterio.DatasetReader, after: rasterio.DatasetReader, paths: tuple[str, str]) -> Grid:
+    """BEFORE's grid clipped to the overlap of both footprints (in BEFORE's CRS)."""
     if not is_north_up(before.transform):
         raise UnsupportedGridError("BEFORE's grid is rotated or sheared; warp it north-up first (gdalwarp)", paths[0])
     try:
@@ -139,11 +92,35 @@ def output_grid(
     window = covering_window(before.transform, before.width, before.height, [after_bounds])
     if window is None:
         raise NoOverlapError(f"AFTER shares no ground with BEFORE ({paths[0]})", paths[1])
-    if aoi is not None:
-        window = covering_window(before.transform, before.width, before.height, [after_bounds, aoi.bounds])
-        if window is None:
-            raise NoOverlapError("the AOI does not overlap the area both dates cover", aoi_source)
     return Grid(before.crs.to_string(), before.window_transform(window), int(window.width), int(window.height))
+
+
+def area_window(grid: Grid, area: shapely.Geometry | None, source: str | Path | None) -> Window:
+    """The window of ``grid`` that covers ``area`` (the whole grid when there is none)."""
+    if area is None:
+        return Window(0, 0, grid.width, grid.height)
+    window = covering_window(grid.transform, grid.width, grid.height, [area.bounds])
+    if window is None:
+        raise NoOverlapError("the AOI does not overlap the area both dates cover", source)
+    return window
+
+
+def check_has_data(dataset: rasterio.DatasetReader, path: str, role: str, grid: Grid, size: int = 256) -> None:
+    """Refuse a raster with no valid pixel (all nodata, all masked or all NaN) where the dates overlap,
+    judged on a decimated read of that area in the raster's own grid."""
+    bounds = transform_bounds(grid.crs, dataset.crs, *grid.bounds, densify_pts=21)
+    window = covering_window(dataset.transform, dataset.width, dataset.height, [bounds])
+    if window is None:
+        return
+    factor = max(1.0, max(window.height, window.width) / size)
+    shape = (dataset.count, max(1, round(window.height / factor)), max(1, round(window.width / factor)))
+    try:
+        masks = dataset.read_masks(window=window, out_shape=shape)
+        data = dataset.read(window=window, out_shape=shape, out_dtype="float32")
+    except RasterioError as error:
+        raise UnreadableRasterError(f"{role} cannot be decoded ({error})", path) from None
+    if not (np.all(masks > 0, axis=0) & np.all(np.isfinite(data), axis=0)).any():
+        raise NoDataError(f"{role} has no valid pixel where the dates overlap (all nodata, masked or NaN)", path)
 
 
 def has_mask(dataset: rasterio.DatasetReader) -> bool:
@@ -205,12 +182,13 @@ class WindowReader:
         valid = np.all(masks > 0, axis=0) & np.all(np.isfinite(data), axis=0)
         return data, valid
 
-    def overview(self, max_size: int) -> tuple[np.ndarray, np.ndarray]:
-        """The whole output area, decimated so its longer side is at most ``max_size`` pixels."""
-        height, width = self.shape
+    def overview(self, max_size: int, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``window`` (default: the whole grid), decimated so its longer side is at most ``max_size``."""
+        window = window or Window(0, 0, self.shape[1], self.shape[0])
+        height, width = int(window.height), int(window.width)
         factor = max(1.0, max(height, width) / max_size)
         out_shape = (max(1, round(height / factor)), max(1, round(width / factor)))
-        return self.read(Window(0, 0, width, height), out_shape=out_shape)
+        return self.read(window, out_shape=out_shape)
 
     def close(self) -> None:
         if self.source is not self.dataset:

@@ -101,7 +101,7 @@ def software() -> dict[str, str]:
     }
 
 
-def input_record(source: str, dataset: rasterio.DatasetReader, bands: Sequence[int]) -> dict[str, Any]:
+def input_record(source: str, dataset: rasterio.DatasetReader, bands: Sequence[int], why: str) -> dict[str, Any]:
     """What run.json says of one input raster: where it is, its fingerprint and the bands used.
 
     ``bytes`` and ``sha256`` are those of the file GDAL opened first (for a GeoPackage table or a
@@ -117,5 +117,6 @@ def input_record(source: str, dataset: rasterio.DatasetReader, bands: Sequence[i
         "height": dataset.height,
         "dtype": dataset.dtypes[0],
         "bands_used": list(bands),
+        "bands_chosen_by": why,
         "nodata": dataset.nodata,
     }

@@ -84,7 +84,7 @@ def test_split_columns_cuts_whole_blocks():
 
 
 def test_plan_panels_compute_every_tile_touching_their_columns():
-    plan = TilePlan.build(300, 1000, 128, 32, max_panel_width=256, block=256)
+    plan = TilePlan.build(300, 1000, 128, 32, max_panel_width=256)
     assert [(p.col_lo, p.col_hi) for p in plan.panels] == [(0, 256), (256, 512), (512, 768), (768, 1000)]
     for panel in plan.panels:
         for start in plan.col_starts:

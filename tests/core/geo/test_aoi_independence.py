@@ -1,0 +1,67 @@
+"""The same place gets the same answer whatever the AOI around it: one stretch for both dates,
+measured over their whole overlap, and the tiles of the whole overlap's plan."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio import windows
+
+import scd_core
+from scd_core.geo.normalise import make_normalisers
+from scd_core.synth import write_geo_pair
+
+FAST = {"tile": 128, "overlap": 32, "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def reflectance(tmp_path_factory):
+    """A 288² uint16 (reflectance × 10000) pair: the case the auto stretch is for."""
+    return write_geo_pair(tmp_path_factory.mktemp("uint16"), 288, seed=4, dtype="uint16", nodata_collar=12)
+
+
+def test_a_bbox_sub_area_gives_the_pixels_of_the_full_run(tmp_path, reflectance, ckpt):
+    full = scd_core.detect(reflectance.before, reflectance.after, ckpt, tmp_path / "full", **FAST)
+    with rasterio.open(full.outputs["change_type"]) as dataset:
+        left, top = dataset.bounds.left, dataset.bounds.top
+        transform = dataset.transform
+    # an odd box, not on the tile grid: columns 97..203, rows 51..230
+    box = (left + 97 * 0.5, top - 230 * 0.5, left + 203 * 0.5, top - 51 * 0.5)
+    part = scd_core.detect(
+        reflectance.before, reflectance.after, ckpt, tmp_path / "part", bbox=",".join(map(str, box)), **FAST
+    )
+    window = windows.from_bounds(*box, transform=transform).round_offsets().round_lengths()
+    for name in ("change_type", "change_prob", "before_class", "after_class"):
+        with rasterio.open(full.outputs[name]) as a, rasterio.open(part.outputs[name]) as b:
+            assert b.shape == (int(window.height), int(window.width))
+            assert np.array_equal(a.read(1, window=window), b.read(1)), name
+    scales = [json.loads(r.outputs["run"].read_text())["options"]["scale"] for r in (full, part)]
+    assert scales[0] == scales[1]
+
+
+def test_one_stretch_serves_both_dates_unless_asked_per_date():
+    normalisation = {"value_range": [0, 255], "mean": [0.0], "std": [255.0]}
+    rng = np.random.default_rng(0)
+    dark, bright = rng.uniform(0, 1000, (1, 50, 50)), rng.uniform(2000, 3000, (1, 50, 50))
+    valid = np.ones((50, 50), bool)
+    joint = make_normalisers(normalisation, "auto", ("uint16", "uint16"), [(dark, valid), (bright, valid)])
+    apart = make_normalisers(normalisation, "auto-per-date", ("uint16", "uint16"), [(dark, valid), (bright, valid)])
+    assert joint[0] == joint[1] or (np.array_equal(joint[0].raw_low, joint[1].raw_low))
+    assert joint[0].raw_low[0] < 100 and joint[0].raw_high[0] > 2900  # both dates' pixels
+    assert apart[0].raw_high[0] < 1000 < 2000 < apart[1].raw_low[0]
+
+
+def test_a_checkpoint_carries_its_own_scaling(tmp_path):
+    from detect_testing import tiny_checkpoint
+
+    scaled = tiny_checkpoint(
+        tmp_path / "scaled.pt",
+        normalisation={"value_range": [0, 255], "mean": [0.0] * 3, "std": [255.0] * 3, "scale": [0, 3000]},
+    )
+    pair = write_geo_pair(tmp_path / "pair", 128, seed=5, dtype="uint16")
+    result = scd_core.detect(pair.before, pair.after, scaled, tmp_path / "out", **FAST)
+    scale = json.loads(result.outputs["run"].read_text())["options"]["scale"]
+    assert scale == ["bands scaled from [0, 3000], [0, 3000], [0, 3000] to [0, 255]"] * 2
