@@ -37,6 +37,7 @@ data (numbers, strings, lists, dicts) because checkpoints are loaded with ``weig
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -200,8 +201,14 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Modul
         raise CheckpointError("checkpoint not found", path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a corrupt or foreign file
-        raise CheckpointError(f"not a readable checkpoint ({type(error).__name__}: {error})", path) from None
+    except pickle.UnpicklingError:  # a PyTorch file whose objects are not plain data (a whole module...)
+        raise CheckpointError(
+            "not an scd checkpoint: a PyTorch file holding Python objects, which scd never loads "
+            "(save models with scd_core.checkpoint.save)",
+            path,
+        ) from None
+    except Exception:  # torch raises many types for a file that is not a PyTorch file at all
+        raise CheckpointError("not an scd checkpoint: not a file PyTorch can read", path) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError("not an scd checkpoint (save it with scd_core.checkpoint.save)", path)
     if payload.get("version", 0) > VERSION:

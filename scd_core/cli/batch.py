@@ -28,7 +28,7 @@ from pathlib import Path
 
 from scd_core.atomic import atomic_write
 from scd_core.cli.detect import EXIT_TERMINATED, Terminated, add_detection_options, sigterm_raises
-from scd_core.errors import PairsFileError, ScdInputError
+from scd_core.errors import InvalidOptionError, PairsFileError, ScdInputError
 from scd_core.geo.options import DetectOptions, from_arguments
 from scd_core.geo.progress import JsonLines, reporter
 
@@ -58,13 +58,15 @@ def read_pairs(path: str | Path) -> list[Pair]:
     path = Path(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-            columns = rows[0].keys() if rows else []
+            reader = csv.DictReader(handle)
+            rows, columns = list(reader), reader.fieldnames or []
     except OSError as error:
         raise PairsFileError(f"cannot read the pairs file ({error.strerror})", path) from None
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         raise PairsFileError(f"needs a header with columns id,before,after[,aoi]; missing {', '.join(missing)}", path)
+    if not rows:
+        raise PairsFileError("lists no pairs: it holds only its header", path)
     pairs, seen = [], set()
     for line, row in enumerate(rows, start=2):
         pair_id = (row["id"] or "").strip()
@@ -150,6 +152,8 @@ def _write_report(path: Path, outcomes: list[Outcome]) -> None:
 def run(args: argparse.Namespace) -> int:
     options = from_arguments(args, "batch")
     pairs = read_pairs(args.pairs)
+    if not args.out_root.strip():
+        raise InvalidOptionError("-o/--out-root is empty; name the folder that receives the pairs' outputs")
     out_root = Path(args.out_root)
     try:
         out_root.mkdir(parents=True, exist_ok=True)

@@ -128,6 +128,9 @@ def _normalisers(
     dtypes = (datasets[0].dtypes[0], datasets[1].dtypes[0])
     normalisers = make_normalisers(meta["normalisation"], wanted_scale, dtypes, samples)
     hint = " (set your own with --scale LOW,HIGH)" if options.scale is None else ""
+    if not isinstance(wanted_scale, tuple) and normalisers[0].raw_low is not None and normalisers[0] is normalisers[1]:
+        log.message(f"BEFORE and AFTER are {dtypes[0]}: one stretch for both, {normalisers[0].describe()}{hint}")
+        return normalisers
     for role, dtype, normaliser in zip(ROLES, dtypes, normalisers, strict=True):
         if normaliser.raw_low is not None and not isinstance(wanted_scale, tuple):
             log.message(f"{role} is {dtype}: {normaliser.describe()}{hint}")

@@ -128,13 +128,14 @@ def make_normalisers(
     samples: Sequence[tuple[np.ndarray, np.ndarray]],
 ) -> tuple[Normaliser, Normaliser]:
     """The normalisers of both dates; ``samples`` (``(data, valid)`` of each date over the overlap)
-    feed the ``auto`` stretches (see the module docstring)."""
+    feed the ``auto`` stretches (see the module docstring). One stretch for both dates is one
+    :class:`Normaliser`, returned twice."""
     if scale not in ("auto", "auto-per-date") or all(np.dtype(d) == np.uint8 for d in dtypes):
         return make_normaliser(normalisation, scale, dtypes[0]), make_normaliser(normalisation, scale, dtypes[1])
     mean, std, value_range = _fixed(normalisation)
     if scale == "auto" and dtypes[0] == dtypes[1]:
-        low, high = percentile_range(samples)
-        return Normaliser(mean, std, value_range, low, high), Normaliser(mean, std, value_range, low, high)
+        shared = Normaliser(mean, std, value_range, *percentile_range(samples))
+        return shared, shared
     normalisers = []
     for dtype, sample in zip(dtypes, samples, strict=True):
         if np.dtype(dtype) == np.uint8:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from scd_core.errors import InvalidOptionError
-from scd_core.geo.normalise import Scale, parse_scale
+from scd_core.geo.normalise import NAMED_SCALES, Scale, parse_scale
 from scd_core.models import STRIDE
 
 #: Tiles per forward pass when ``--batch`` is not given, by device type.
@@ -54,6 +54,7 @@ class DetectOptions:
     batch: int | None = None
     device: str = "auto"
     threshold: float | None = None
+    mmu: int = 9
     min_area: float = 0.0
     simplify: float = 0.0
     scale: Scale | None = None
@@ -65,7 +66,7 @@ class DetectOptions:
         set_value = object.__setattr__  # frozen: normalise the values once, here
         if self.bands is not None:
             set_value(self, "bands", tuple(self.bands))
-        if self.scale is not None and self.scale not in ("auto", "none"):
+        if self.scale is not None and self.scale not in NAMED_SCALES:
             set_value(self, "scale", _check_scale(self.scale))
         _check(self)
 
@@ -87,6 +88,7 @@ class DetectOptions:
             "device": device,
             "amp": amp,
             "threshold": self.threshold,
+            "mmu_pixels": self.mmu,
             "min_area_m2": self.min_area,
             "simplify_m": self.simplify,
             "scale": list(scale),
@@ -122,7 +124,7 @@ def _check_scale(scale: Any) -> Scale:
         else:
             if low < high:
                 return (low, high)
-    raise InvalidOptionError(f"--scale takes auto, none or LOW,HIGH with LOW < HIGH, got {scale!r}")
+    raise InvalidOptionError(f"--scale takes auto, auto-per-date, none or LOW,HIGH with LOW < HIGH, got {scale!r}")
 
 
 def _check(options: DetectOptions) -> None:
@@ -138,6 +140,8 @@ def _check(options: DetectOptions) -> None:
         raise InvalidOptionError(f"--batch must be at least 1, got {options.batch}")
     if options.threshold is not None and not 0 < options.threshold < 1:
         raise InvalidOptionError(f"--threshold must lie in (0, 1), got {options.threshold}")
+    if options.mmu < 0:
+        raise InvalidOptionError(f"--mmu must not be negative, got {options.mmu}")
     if options.min_area < 0:
         raise InvalidOptionError(f"--min-area must not be negative, got {options.min_area}")
     if options.simplify < 0:
@@ -188,14 +192,21 @@ FLAGS = {
         "TAU",
         float,
     ),
-    "min_area": Flag("--min-area", "drop change polygons under this area in m²", "M2", float),
+    "mmu": Flag(
+        "--mmu",
+        "minimum mapping unit in pixels: regions of one change type with fewer pixels merge into their "
+        "largest neighbour before polygons are made; 0 keeps every pixel",
+        "PX",
+        int,
+    ),
+    "min_area": Flag("--min-area", "drop change polygons under this area in m² (after the --mmu sieve)", "M2", float),
     "simplify": Flag("--simplify", "simplify polygon outlines with this tolerance in metres", "M", float),
     "scale": Flag(
         "--scale",
-        "how raw pixel values reach the model's range: auto (8-bit as is, other dtypes 2-98%% stretched), "
-        "none (raw), or LOW,HIGH mapped linearly, e.g. 0,3000 for Sentinel-2 L1C "
-        "(default: the checkpoint's, else auto)",
-        "auto|none|LOW,HIGH",
+        "how raw pixel values reach the model's range: auto (8-bit as is, other dtypes 2-98%% stretched, one "
+        "stretch for both dates over their whole overlap), auto-per-date, none (raw), or LOW,HIGH mapped "
+        "linearly, e.g. 0,3000 for Sentinel-2 L1C (default: the checkpoint's, else auto)",
+        "auto|auto-per-date|none|LOW,HIGH",
         parse=parse_scale,
     ),
     "overwrite": Flag("--overwrite", "write into a non-empty output folder, replacing outputs", type=bool),

@@ -71,9 +71,11 @@ class DetectResult:
 class _Polygons:
     """What the vectorise stage hands to the report stage."""
 
-    regions: int
-    features: int
-    hectares: np.ndarray
+    regions: int  #: connected regions of the (sieved) change map
+    features: int  #: polygons kept in the GeoPackage (regions of at least --min-area)
+    hectares: np.ndarray  #: the from × to matrix of the kept polygons, in hectares
+    changed_hectares: float  #: the area of every changed region, kept or not
+    code_pixels: np.ndarray  #: pixels of each change type in the final change map
 
 
 def detect(
@@ -165,30 +167,52 @@ def _infer(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[MapWriter,
     return writer, stats
 
 
+def _sieve(run: Prepared, writer: MapWriter) -> np.ndarray:
+    """The minimum mapping unit, applied to the working maps; returns each change type's pixels."""
+    from scd_core.geo import sieve
+    from scd_core.geo.maps import CHANGED_MASK
+
+    if run.options.mmu < 2:
+        return writer.code_pixels
+    change_type = writer.paths["change_type"]
+    sieved = change_type.with_name(f".sieved-{change_type.name}")
+    sieve.sieve_change_types(change_type, sieved, run.options.mmu)
+    sieved.replace(change_type)
+    maps = {name: writer.paths[name] for name in ("before_class", "after_class", CHANGED_MASK)}
+    return sieve.rewrite_class_maps(change_type, maps, run.num_classes)
+
+
 def _vectorise(run: Prepared, writer: MapWriter, stage: StagingFolder, log: RunLog) -> _Polygons:
-    """Stage 3: one polygon per connected region of one change type, with its area and probability."""
+    """Stage 3: the minimum mapping unit, then one polygon per connected region of one change type,
+    with its area and mean probability; polygons under ``--min-area`` are dropped."""
     from scd_core.geo.blending import PROB_SCALE
     from scd_core.geo.maps import CHANGED_MASK
 
     grid, options = run.grid, run.options
+    code_pixels = _sieve(run, writer)
     geometries, codes = vectorize.polygonize(writer.paths["change_type"], writer.paths[CHANGED_MASK])
     areas = vectorize.geodesic_areas(geometries, grid.crs, abs(grid.transform.a))
     mean_prob = vectorize.mean_probabilities(geometries, writer.paths["change_prob"], 1 / PROB_SCALE, grid)
+    kept = areas >= options.min_area
     class_names = [c.name for c in run.classes]
-    features = vectorize.write_changes(
+    vectorize.write_changes(
         stage / OUTPUT_FILES["changes"],
-        geometries,
-        codes,
-        areas,
-        mean_prob,
+        geometries[kept],
+        codes[kept],
+        areas[kept],
+        mean_prob[kept],
         grid.crs,
         class_names,
-        options.min_area,
         options.simplify,
     )
-    hectares = vectorize.change_matrix(codes, areas, run.num_classes)
     log.lap("vectorize")
-    return _Polygons(len(geometries), features, hectares)
+    return _Polygons(
+        regions=len(geometries),
+        features=int(kept.sum()),
+        hectares=vectorize.change_matrix(codes[kept], areas[kept], run.num_classes),
+        changed_hectares=float(areas.sum()) / 10_000,
+        code_pixels=code_pixels,
+    )
 
 
 def _model_record(run: Prepared) -> dict[str, Any]:
@@ -241,12 +265,13 @@ def _counts(run: Prepared, writer: MapWriter, stats: EngineStats, polygons: _Pol
     return {
         "features": polygons.features,
         "regions": polygons.regions,
-        "changed_pixels": int(writer.code_pixels[1:].sum()),
-        "unchanged_pixels": int(writer.code_pixels[0]),
+        "changed_pixels": int(polygons.code_pixels[1:].sum()),
+        "unchanged_pixels": int(polygons.code_pixels[0]),
         "nodata_pixels": writer.nodata_pixels,
-        "changed_area_ha": round(float(polygons.hectares.sum()), 4),
+        "changed_area_ha": round(polygons.changed_hectares, 4),
+        "polygon_area_ha": round(float(polygons.hectares.sum()), 4),
         "tiles": stats.tiles,
-        "pixels_by_change_type": {names[c]: int(n) for c, n in enumerate(writer.code_pixels) if n and c},
+        "pixels_by_change_type": {names[c]: int(n) for c, n in enumerate(polygons.code_pixels) if n and c},
     }
 
 

@@ -11,6 +11,7 @@ read directly when it lies on that grid up to a whole-pixel shift, and through a
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import numpy as np
 import rasterio
 import shapely
 from rasterio.enums import MaskFlags, Resampling
-from rasterio.errors import RasterioError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
@@ -39,9 +40,23 @@ def source_name(source: str | Path) -> str:
     return str(Path(source).absolute()) if Path(source).exists() else str(source)
 
 
+def gdal_reason(error: BaseException) -> str:
+    """What GDAL said, from the deepest error of ``error``'s chain: rasterio's own message is often
+    only "Read failed. See previous exception for details"."""
+    reason, cause = str(error), error.__cause__ or error.__context__
+    while cause is not None:
+        reason, cause = str(cause), cause.__cause__ or cause.__context__
+    return reason
+
+
 def _gdal_name(name: str) -> bool:
     """True for dataset names that are not plain paths: a driver prefix (``GPKG:``) or a virtual file."""
     return name.startswith("/vsi") or (":" in name and not Path(name).parent.exists())
+
+
+def _damaged(role: str, error: BaseException, window: Window | None = None) -> str:
+    where = "" if window is None else f" at rows {window.row_off}-{window.row_off + window.height}"
+    return f"{role} cannot be decoded{where}: the file may be truncated or damaged ({gdal_reason(error)})"
 
 
 def open_raster(path: str | Path, role: str) -> rasterio.DatasetReader:
@@ -58,9 +73,11 @@ def open_raster(path: str | Path, role: str) -> rasterio.DatasetReader:
     if not Path(name).exists() and not _gdal_name(name):
         raise UnreadableRasterError(f"{role} raster not found", path)
     try:
-        dataset = rasterio.open(name)
+        with warnings.catch_warnings():  # no georeferencing is reported below, as MissingCrsError
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            dataset = rasterio.open(name)
     except RasterioError as error:
-        raise UnreadableRasterError(f"{role} is not a raster GDAL can read ({error})", path) from None
+        raise UnreadableRasterError(f"{role} is not a raster GDAL can read ({gdal_reason(error)})", path) from None
     try:
         if dataset.crs is None:
             raise MissingCrsError(
@@ -72,7 +89,7 @@ def open_raster(path: str | Path, role: str) -> rasterio.DatasetReader:
         dataset.read(1, window=Window(0, 0, min(dataset.width, 256), min(dataset.height, 256)))
     except RasterioError as error:
         dataset.close()
-        raise UnreadableRasterError(f"{role} cannot be decoded ({error})", path) from None
+        raise UnreadableRasterError(_damaged(role, error), path) from None
     except BaseException:
         dataset.close()
         raise
@@ -118,7 +135,7 @@ def check_has_data(dataset: rasterio.DatasetReader, path: str, role: str, grid: 
         masks = dataset.read_masks(window=window, out_shape=shape)
         data = dataset.read(window=window, out_shape=shape, out_dtype="float32")
     except RasterioError as error:
-        raise UnreadableRasterError(f"{role} cannot be decoded ({error})", path) from None
+        raise UnreadableRasterError(_damaged(role, error), path) from None
     if not (np.all(masks > 0, axis=0) & np.all(np.isfinite(data), axis=0)).any():
         raise NoDataError(f"{role} has no valid pixel where the dates overlap (all nodata, masked or NaN)", path)
 
@@ -178,7 +195,7 @@ class WindowReader:
             )
             masks = self.source.read_masks(self.bands, window=source_window, boundless=boundless, out_shape=shape)
         except RasterioError as error:
-            raise UnreadableRasterError(f"{self.role} cannot be read at {window} ({error})", self.path) from None
+            raise UnreadableRasterError(_damaged(self.role, error, window), self.path) from None
         valid = np.all(masks > 0, axis=0) & np.all(np.isfinite(data), axis=0)
         return data, valid
 

@@ -10,16 +10,16 @@ OUT_DIR exactly as it was. Nothing already there is replaced without ``overwrite
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from scd_core.errors import OutputExistsError, UnwritableOutputError
+from scd_core.errors import InvalidOptionError, OutputExistsError, UnwritableOutputError
 
 #: Staging folders are named ``.<OUT_DIR's name><STAGING_MARK><random>`` beside OUT_DIR.
 STAGING_MARK = ".scd-"
@@ -33,6 +33,8 @@ def _nearest_existing(path: Path) -> Path:
 
 def check_output_dir(out_dir: str | Path, overwrite: bool) -> Path:
     """Refuse, before any work, an output folder that cannot be written or would lose files."""
+    if not str(out_dir).strip():
+        raise InvalidOptionError("-o/--out-dir is empty; name the output folder")
     out_dir = Path(out_dir).absolute()
     if out_dir.exists():
         if not out_dir.is_dir():
@@ -81,8 +83,12 @@ class StagingFolder:
 
     def __enter__(self) -> StagingFolder:
         parent = _nearest_existing(self.out_dir.parent)
+        path = parent / f".{self.out_dir.name}{STAGING_MARK}{secrets.token_hex(4)}"
         try:
-            self.path = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}{STAGING_MARK}", dir=parent))
+            # os.mkdir with mode 0o777 lets the umask decide, as for any folder the user makes
+            # (tempfile.mkdtemp's would be private to the user, and it becomes OUT_DIR itself)
+            path.mkdir(mode=0o777)
+            self.path = path
         except OSError as error:
             raise UnwritableOutputError(
                 f"cannot write next to the output folder ({error.strerror})", self.out_dir

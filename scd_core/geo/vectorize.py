@@ -118,18 +118,15 @@ def write_changes(
     mean_prob: np.ndarray,
     crs: str,
     class_names: Sequence[str],
-    min_area: float = 0.0,
     simplify: float = 0.0,
-) -> int:
-    """Write the ``changes`` layer of a GeoPackage; returns the number of features kept.
+) -> None:
+    """Write the ``changes`` layer of a GeoPackage, one feature per polygon.
 
-    Regions under ``min_area`` m² are dropped; ``simplify`` (metres) simplifies outlines, keeping
-    each polygon valid (neighbouring polygons may then no longer share edges exactly).
+    ``simplify`` (metres) simplifies outlines, keeping each polygon valid (neighbouring polygons may
+    then no longer share edges exactly).
     """
     import pyogrio.raw
 
-    keep = areas_m2 >= min_area
-    geometries, codes, areas_m2, mean_prob = geometries[keep], codes[keep], areas_m2[keep], mean_prob[keep]
     if simplify > 0 and len(geometries):
         geometries = shapely.simplify(geometries, simplify_tolerance(simplify, crs), preserve_topology=True)
         geometries = np.where(shapely.is_valid(geometries), geometries, shapely.make_valid(geometries))
@@ -158,4 +155,3 @@ def write_changes(
         promote_to_multi=bool(multi),
         crs=CRS.from_user_input(crs).to_wkt(),
     )
-    return len(geometries)

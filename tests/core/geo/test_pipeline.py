@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import stat
 
 import numpy as np
 import pyogrio
@@ -166,12 +168,40 @@ def test_uint16_imagery_is_stretched_and_the_user_can_scale_it(tmp_path, ckpt):
     pair = write_geo_pair(tmp_path / "pair", 128, seed=5, dtype="uint16")
     events = []
     scd_core.detect(pair.before, pair.after, ckpt, tmp_path / "auto", progress=events.append, **FAST)
-    assert any("BEFORE is uint16: bands scaled from" in e.get("text", "") for e in events)
+    said = [e["text"] for e in events if e["event"] == "message"]
+    assert any(text.startswith("BEFORE and AFTER are uint16: one stretch for both, bands scaled from") for text in said)
+    assert all("--scale" in text for text in said if "scaled from" in text)  # the hint: --scale was not given
+    hinted = []
+    scd_core.detect(pair.before, pair.after, ckpt, tmp_path / "apart", scale="auto-per-date", progress=hinted.append,
+                    **FAST)  # fmt: skip
+    apart = [e["text"] for e in hinted if e["event"] == "message" and "scaled from" in e["text"]]
+    assert len(apart) == 2 and not any("--scale" in text for text in apart)
     run = scd_core.detect(pair.before, pair.after, ckpt, tmp_path / "own", scale=(0, 3000), **FAST)
     assert (
         json.loads(run.outputs["run"].read_text())["options"]["scale"][0]
         == "bands scaled from [0, 3000], [0, 3000], [0, 3000] to [0, 255]"
     )
+
+
+def test_the_change_matrix_totals_what_the_geopackage_holds(tmp_path, collared, ckpt):
+    result = scd_core.detect(collared.before, collared.after, ckpt, tmp_path / "out", min_area=2.0, mmu=0, **FAST)
+    frame = pyogrio.read_dataframe(result.outputs["changes"], layer="changes")
+    with open(result.outputs["summary"], newline="") as handle:
+        total = float(list(csv.reader(handle))[-1][-1])
+    counts = json.loads(result.outputs["run"].read_text())["counts"]
+    assert (frame["area_m2"] >= 2.0).all() and counts["features"] == len(frame) < counts["regions"]
+    assert total == pytest.approx(frame["area_m2"].sum() / 10_000, abs=1e-3) == counts["polygon_area_ha"]
+    assert counts["changed_area_ha"] > counts["polygon_area_ha"]  # the small regions still count there
+
+
+def test_output_folders_follow_the_umask(tmp_path, collared, ckpt):
+    previous = os.umask(0o022)
+    try:
+        result = scd_core.detect(collared.before, collared.after, ckpt, tmp_path / "out", **FAST)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(result.out_dir.stat().st_mode) == 0o755
+    assert stat.S_IMODE(result.outputs["run"].stat().st_mode) == 0o644
 
 
 def test_errors_named_in_the_api_are_input_errors(collared, ckpt, tmp_path):
