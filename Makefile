@@ -49,10 +49,13 @@ plugin: setup
 	$(VENV)/bin/python -m pip wheel --quiet --no-deps -w build/plugin/qgis_scd_plugin/wheels .
 	cd build/plugin && zip -qr ../../dist/qgis_scd_plugin.zip qgis_scd_plugin
 
-# The main job on the embedded sample: the demo model on the synthetic pair in resources/sample/.
+# The main job on the embedded sample: the demo model on the synthetic pair in resources/sample/, then
+# the result against the sample's truth (label1.tif, label2.tif: the classes of each date where changed).
 demo: setup
 	$(VENV)/bin/scd detect resources/sample/before.tif resources/sample/after.tif -o out/demo --overwrite
-	@echo "Outputs: out/demo (change_type.tif, changes.gpkg, summary.csv, preview.png, run.json)"
+	$(VENV)/bin/scd score out/demo resources/sample/label1.tif resources/sample/label2.tif
+	@echo "Outputs in out/demo: change_type.tif, before_class.tif, after_class.tif, change_prob.tif, changes.gpkg,"
+	@echo "  summary.csv, run.json, preview.png"
 
 # How the committed demo files were made (deterministic; minutes on a CPU). Not part of `make demo`.
 demo-sample: setup
@@ -60,7 +63,8 @@ demo-sample: setup
 	$(VENV)/bin/scd synth geo build/demo-sample --size 1024 --seed 2026 --crs EPSG:32633 --resolution 0.5 \
 		--after-resolution 0.6 --nodata-collar 40
 	mkdir -p resources/sample
-	cp build/demo-sample/before.tif build/demo-sample/after.tif resources/sample/
+	cp build/demo-sample/before.tif build/demo-sample/after.tif build/demo-sample/label1.tif \
+		build/demo-sample/label2.tif resources/sample/
 
 demo-model: setup
 	$(VENV)/bin/scd synth second build/demo-data/train --pairs 160 --size 256 --seed 1

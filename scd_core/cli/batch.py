@@ -3,8 +3,10 @@
 PAIRS.csv has a header with the columns ``id``, ``before``, ``after`` and optionally ``aoi``; relative
 paths are relative to the CSV's folder. Each pair's outputs go to ``OUT_ROOT/<id>``.
 
-* A pair whose folder already holds ``run.json`` (the last file a finished run writes) is skipped, so
-  a re-run after an interruption or a failure does only what is left.
+* A pair whose folder holds the ``run.json`` of the same request (the fingerprints of its before,
+  after, AOI and model files, and the same options) is skipped, so a re-run after an interruption or
+  a failure does only what is left, and a re-run with other options (``--overwrite``) recomputes.
+* Hidden staging folders (``.<id>.scd-*``) that a killed run left in OUT_ROOT are removed first.
 * A pair that fails is reported and the others go on; its folder is left as it was.
 * The run ends with a report table on stderr (and ``OUT_ROOT/batch_report.csv``); with
   ``--progress json`` stdout carries each pair's detect events with an added ``"pair"`` key, one
@@ -20,6 +22,9 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import glob
+import json
+import shutil
 import sys
 import time
 import traceback
@@ -31,6 +36,7 @@ from scd_core.cli.detect import EXIT_TERMINATED, Terminated, add_detection_optio
 from scd_core.errors import InvalidOptionError, PairsFileError, ScdInputError
 from scd_core.geo.options import DetectOptions, from_arguments
 from scd_core.geo.progress import JsonLines, reporter
+from scd_core.geo.staging import STAGING_MARK
 
 REQUIRED_COLUMNS = ("id", "before", "after")
 REPORT = "batch_report.csv"
@@ -100,12 +106,37 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
+def finished_before(out_dir: Path, pair: Pair, model: str | Path, options: DetectOptions) -> bool:
+    """True when ``out_dir`` holds the outputs of exactly this request (see the module docstring)."""
+    from scd_core.geo.rasters import source_name
+    from scd_core.geo.reports import run_request
+
+    try:
+        recorded = json.loads((out_dir / "run.json").read_text(encoding="utf-8")).get("request")
+        wanted = run_request(source_name(pair.before), source_name(pair.after), Path(model), options)
+    except (OSError, ValueError, ScdInputError):  # no run.json, an unreadable one, or inputs gone
+        return False
+    return recorded == wanted
+
+
+def sweep_staging(out_root: Path, ids: list[str]) -> list[Path]:
+    """Remove the staging folders of these pairs that a killed run left behind; returns them."""
+    swept = []
+    for pair_id in ids:
+        for leftover in out_root.glob(f".{glob.escape(pair_id)}{STAGING_MARK}*"):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+                swept.append(leftover)
+    return swept
+
+
 def _run_pair(pair: Pair, out_root: Path, args: argparse.Namespace, options: DetectOptions) -> Outcome:
     from scd_core.geo.pipeline import detect
 
     out_dir = out_root / pair.id
-    if (out_dir / "run.json").is_file():
-        return Outcome(pair.id, "skipped", message="finished before (run.json present)")
+    options = dataclasses.replace(options, aoi=pair.aoi)
+    if finished_before(out_dir, pair, args.model, options):
+        return Outcome(pair.id, "skipped", message="done before with the same inputs and options")
     report = reporter(args.progress, pair=pair.id)
     started = time.perf_counter()
     try:
@@ -115,7 +146,7 @@ def _run_pair(pair: Pair, out_root: Path, args: argparse.Namespace, options: Det
             args.model,
             out_dir,
             progress=report,
-            **dataclasses.replace(options, aoi=pair.aoi).keywords(),
+            **options.keywords(),
         )
     except ScdInputError as error:
         report({"event": "error", "text": str(error), "path": error.path})
@@ -159,6 +190,8 @@ def run(args: argparse.Namespace) -> int:
         out_root.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise PairsFileError(f"cannot create the output root ({error.strerror})", out_root) from None
+    for leftover in sweep_staging(out_root, [pair.id for pair in pairs]):
+        print(f"scd batch: removed {leftover}, left by a run that was killed", file=sys.stderr)
     outcomes: list[Outcome] = []
     with sigterm_raises():
         try:

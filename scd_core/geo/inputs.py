@@ -56,7 +56,8 @@ class Prepared:
 
     paths: tuple[str, str]
     out_dir: Path
-    options: DetectOptions
+    asked: DetectOptions  #: the options as given
+    options: DetectOptions  #: the same, every per-run default resolved
     device: torch.device
     net: nn.Module
     meta: CheckpointMetadata
@@ -192,6 +193,6 @@ def prepare(
             log.message(f"AFTER is resampled onto BEFORE's grid ({_resampling_reason(datasets[1], overlap)})")
         log.lap("validate")
         yield Prepared(
-            paths, out_dir, resolved, loaded.device, loaded.net, meta, loaded.path, loaded.classes, datasets,
+            paths, out_dir, options, resolved, loaded.device, loaded.net, meta, loaded.path, loaded.classes, datasets,
             bands, aoi, overlap.window(window), compute_grid, region, readers, normalisers, plan,
         )  # fmt: skip

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,13 @@ class DetectOptions:
     def keywords(self) -> dict[str, Any]:
         """The options as keyword arguments of :func:`scd_core.detect`."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def request(self) -> dict[str, Any]:
+        """The options as asked for (before per-run defaults), as JSON data: with the inputs'
+        fingerprints, what tells whether an earlier run did the same work (``scd batch``)."""
+        asked = {name: value for name, value in self.keywords().items() if name != "overwrite"}
+        asked["aoi"] = None if self.aoi is None else str(Path(self.aoi).absolute())
+        return json.loads(json.dumps(asked))
 
     def record(self, device: str, amp: bool, scale: Sequence[str]) -> dict[str, Any]:
         """The ``options`` of run.json: these (resolved) options, the device and AMP the run used, and

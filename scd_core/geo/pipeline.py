@@ -215,11 +215,11 @@ def _vectorise(run: Prepared, writer: MapWriter, stage: StagingFolder, log: RunL
     )
 
 
-def _model_record(run: Prepared) -> dict[str, Any]:
+def _model_record(run: Prepared, request: dict[str, Any]) -> dict[str, Any]:
     meta, path = run.meta, run.checkpoint_path
     return {
         "checkpoint": None if path is None else str(path.absolute()),
-        "sha256": None if path is None else rasters.fingerprint(path),
+        "sha256": request["model"],
         "name": meta["model"],
         "hparams": meta["hparams"],
         "bands": meta["bands"],
@@ -250,14 +250,16 @@ def _finish_rasters(run: Prepared, writer: MapWriter, stage: StagingFolder, para
         maps.finish_cog(writer.paths[name], stage / OUTPUT_FILES[name], colours, description, tags, categorical, scale)
 
 
-def _write_preview(run: Prepared, stage: StagingFolder) -> None:
+def _write_preview(run: Prepared, stage: StagingFolder, code_pixels: np.ndarray) -> None:
     from scd_core.geo.maps import change_type_colormap
 
+    colours = change_type_colormap(run.classes)
     pictures = [reports.display_rgb(*reader.overview(reports.PREVIEW_SIZE, run.region)) for reader in run.readers]
-    changes = reports.changes_picture(
-        stage / OUTPUT_FILES["change_type"], pictures[0].shape[:2], change_type_colormap(run.classes)
-    )
-    reports.write_preview(stage / OUTPUT_FILES["preview"], pictures[0], pictures[1], changes)
+    changes = reports.changes_picture(stage / OUTPUT_FILES["change_type"], pictures[0].shape[:2], colours)
+    names = change_type_names(run.classes)
+    present = sorted((code for code in range(1, len(code_pixels)) if code_pixels[code]), key=lambda c: -code_pixels[c])
+    legend = [(names[code], colours[code][:3]) for code in present]
+    reports.write_preview(stage / OUTPUT_FILES["preview"], pictures[0], pictures[1], changes, legend)
 
 
 def _counts(run: Prepared, writer: MapWriter, stats: EngineStats, polygons: _Polygons) -> dict[str, Any]:
@@ -281,7 +283,8 @@ def _report(
     """Stage 4: the final rasters, summary.csv, preview.png and run.json; returns the run's counts."""
     before, after = run.paths
     scaling = [n.describe() for n in run.normalisers]
-    options, model = run.options.record(str(run.device), stats.amp, scaling), _model_record(run)
+    request = reports.run_request(before, after, run.checkpoint_path, run.asked)
+    options, model = run.options.record(str(run.device), stats.amp, scaling), _model_record(run, request)
     parameters = {
         "scd": __version__,
         "before": before,
@@ -292,23 +295,26 @@ def _report(
     }
     _finish_rasters(run, writer, stage, parameters)
     reports.write_summary_csv(stage / OUTPUT_FILES["summary"], polygons.hectares, [c.name for c in run.classes[1:]])
-    _write_preview(run, stage)
+    _write_preview(run, stage, polygons.code_pixels)
     log.lap("outputs")
     counts = _counts(run, writer, stats, polygons)
     log.finish()
+    records = [
+        reports.input_record(source, dataset, choice.bands, choice.reason, request[key])
+        for source, dataset, choice, key in zip(run.paths, run.datasets, run.bands, ("before", "after"), strict=True)
+    ]
+    inputs = {
+        "before": records[0],
+        "after": {**records[1], "resampled": run.readers[1].resampled},
+        "aoi": options["aoi"],
+        "bbox": options["bbox"],
+    }
     run_record = {
         "software": reports.software(),
-        "inputs": {
-            "before": reports.input_record(before, run.datasets[0], run.bands[0].bands, run.bands[0].reason),
-            "after": {
-                **reports.input_record(after, run.datasets[1], run.bands[1].bands, run.bands[1].reason),
-                "resampled": run.readers[1].resampled,
-            },
-            "aoi": options["aoi"],
-            "bbox": options["bbox"],
-        },
+        "inputs": inputs,
         "model": model,
         "options": options,
+        "request": request,
         "grid": {"crs": run.grid.crs, "transform": list(run.grid.transform)[:6], "width": run.grid.width,
                  "height": run.grid.height},
         "timings_s": {k: round(v, 3) for k, v in log.timings.items()},

@@ -212,6 +212,18 @@ class WindowReader:
             self.source.close()
 
 
+def main_file(source: str) -> Path:
+    """The file a raster lives in: itself, or for a GDAL name (``GPKG:f.gpkg:table``) the first file
+    GDAL opens for it."""
+    if Path(source).is_file():
+        return Path(source)
+    try:
+        with rasterio.open(source) as dataset:
+            return Path(dataset.files[0]) if dataset.files else Path(source)
+    except RasterioError as error:
+        raise UnreadableRasterError(f"not a raster GDAL can read ({gdal_reason(error)})", source) from None
+
+
 def fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:
     """SHA-256 of a file's bytes, to tell later which exact inputs a run used."""
     digest = hashlib.sha256()

@@ -19,7 +19,8 @@ import numpy as np
 import rasterio
 from rasterio.enums import Resampling
 
-from scd_core.geo.rasters import fingerprint
+from scd_core.geo.options import DetectOptions
+from scd_core.geo.rasters import fingerprint, main_file
 from scd_core.version import __version__
 
 #: Longer side, in pixels, of each picture of ``preview.png``.
@@ -67,17 +68,51 @@ def changes_picture(path: Path, shape: tuple[int, int], colours: dict[int, tuple
     return lookup[codes]
 
 
-def write_preview(path: Path, before: np.ndarray, after: np.ndarray, changes: np.ndarray, gap: int = 8) -> None:
-    """BEFORE, AFTER and the change map side by side (H×W×3 uint8 each, same shape)."""
+#: Change types the preview's legend lists at most (the largest by area).
+LEGEND_ENTRIES = 12
+_LINE = 16
+
+
+def _font() -> tuple[Any, bool]:
+    """DejaVu Sans where the system has it (it draws "→"), else Pillow's own font, which does not."""
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", 12), True
+    except OSError:
+        return ImageFont.load_default(), False
+
+
+def write_preview(
+    path: Path,
+    before: np.ndarray,
+    after: np.ndarray,
+    changes: np.ndarray,
+    legend: list[tuple[str, tuple[int, int, int]]],
+    gap: int = 8,
+) -> None:
+    """BEFORE, AFTER and the change map side by side (H×W×3 uint8 each, same shape), and below them
+    the legend: ``(label, colour)`` of the change types shown, largest first."""
     from PIL import Image, ImageDraw
 
     height, width = changes.shape[:2]
-    canvas = Image.new("RGB", (3 * width + 2 * gap, height + 20), "white")
+    font, has_arrow = _font()
+    shown = [(label if has_arrow else label.replace("→", "->"), colour) for label, colour in legend[:LEGEND_ENTRIES]]
+    columns = 3
+    rows = -(-len(shown) // columns) if shown else 1
+    canvas = Image.new("RGB", (3 * width + 2 * gap, height + 28 + rows * _LINE), "white")
     draw = ImageDraw.Draw(canvas)
     for i, (title, picture) in enumerate((("before", before), ("after", after), ("changes", changes))):
         x = i * (width + gap)
         canvas.paste(Image.fromarray(picture), (x, 20))
-        draw.text((x + 2, 4), title, fill="black")
+        draw.text((x + 2, 4), title, fill="black", font=font)
+    top = height + 24
+    if not shown:
+        draw.text((2, top), "no change found", fill="black", font=font)
+    for k, (label, colour) in enumerate(shown):
+        x, y = (k % columns) * (width + gap), top + (k // columns) * _LINE
+        draw.rectangle((x + 2, y + 2, x + 12, y + 12), fill=colour, outline="black")
+        draw.text((x + 18, y), label, fill="black", font=font)
     canvas.save(path)
 
 
@@ -101,16 +136,27 @@ def software() -> dict[str, str]:
     }
 
 
-def input_record(source: str, dataset: rasterio.DatasetReader, bands: Sequence[int], why: str) -> dict[str, Any]:
-    """What run.json says of one input raster: where it is, its fingerprint and the bands used.
+def run_request(before: str, after: str, model: Path | None, options: DetectOptions) -> dict[str, Any]:
+    """What a run is asked to do, as run.json's ``request`` records it: the fingerprints of the files
+    it reads (for a GeoPackage table or a subdataset, the whole file it lives in) and the options as
+    given. Two runs with equal requests make the same outputs; ``scd batch`` skips a pair on that."""
+    return {
+        "before": fingerprint(main_file(before)),
+        "after": fingerprint(main_file(after)),
+        "model": None if model is None else fingerprint(model),
+        "aoi": None if options.aoi is None else fingerprint(options.aoi),
+        "options": options.request(),
+    }
 
-    ``bytes`` and ``sha256`` are those of the file GDAL opened first (for a GeoPackage table or a
-    subdataset, the whole file it lives in)."""
-    main_file = Path(dataset.files[0]) if dataset.files else Path(source)
+
+def input_record(
+    source: str, dataset: rasterio.DatasetReader, bands: Sequence[int], why: str, sha256: str
+) -> dict[str, Any]:
+    """What run.json says of one input raster: where it is, its fingerprint and the bands used."""
     return {
         "path": source,
-        "bytes": main_file.stat().st_size,
-        "sha256": fingerprint(main_file),
+        "bytes": main_file(source).stat().st_size,
+        "sha256": sha256,
         "driver": dataset.driver,
         "crs": dataset.crs.to_string(),
         "width": dataset.width,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 from detect_testing import tiny_checkpoint
@@ -69,3 +70,31 @@ def test_a_bad_pairs_file_is_an_input_error(tmp_path, capsys, content, problem):
     pairs.write_text(content)
     assert main(["batch", str(pairs), "-o", str(tmp_path / "out"), "--model", "m.ckpt"]) == 2
     assert problem in capsys.readouterr().err
+
+
+def test_new_options_recompute_with_overwrite_and_killed_runs_are_swept(tmp_path, capsys):
+    ckpt = tiny_checkpoint(tmp_path / "tiny.ckpt")
+    pair = write_geo_pair(tmp_path / "a", 128, seed=1)
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(f"id,before,after\none,{pair.before},{pair.after}\n")
+    out = tmp_path / "results"
+    args = ["batch", str(pairs), "-o", str(out), "--model", str(ckpt), "--progress", "none", "--tile", "128"]
+    assert main(args) == 0
+    capsys.readouterr()
+
+    def threshold() -> float:
+        return json.loads((out / "one" / "run.json").read_text())["options"]["threshold"]
+
+    assert main([*args, "--threshold", "0.3"]) == 1  # other options, no --overwrite: refused, kept
+    assert "--overwrite" in capsys.readouterr().err and threshold() == 0.5
+    leftover = out / ".one.scd-dead1234"
+    leftover.mkdir()
+    (leftover / "change_type.tif").write_bytes(b"half")
+    assert main([*args, "--threshold", "0.3", "--overwrite"]) == 0
+    assert threshold() == 0.3 and not leftover.exists()
+    assert "removed" in capsys.readouterr().err
+    assert main([*args, "--threshold", "0.3", "--overwrite"]) == 0  # the same request: skipped
+    assert "1 skipped" in capsys.readouterr().err
+    (tmp_path / "a" / "after.tif").write_bytes(write_geo_pair(tmp_path / "c", 128, seed=9).after.read_bytes())
+    assert main([*args, "--threshold", "0.3", "--overwrite"]) == 0  # an input changed: recomputed
+    assert "1 done" in capsys.readouterr().err
