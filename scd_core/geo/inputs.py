@@ -110,6 +110,17 @@ def _load_model(model: Any, device_name: str) -> _Model:
     return _Model(device, net, meta, path, checkpoint.land_cover_classes(meta))
 
 
+def _warn_of_training_data(meta: CheckpointMetadata, log: RunLog) -> None:
+    """A model that never saw real imagery says so (the demo model's metadata does)."""
+    data = meta.get("training_data") or {}
+    if isinstance(data, dict) and data.get("kind") == "synthetic":
+        what = f" ({data['description']})" if data.get("description") else ""
+        log.warning(
+            f"the model was trained on synthetic scenes only{what}: it shows the workflow; "
+            "on real imagery use a model trained on imagery like yours"
+        )
+
+
 def _readers(datasets: tuple, bands: tuple[BandChoice, BandChoice], grid: Grid, paths: tuple[str, str]) -> tuple:
     return tuple(
         rasters.WindowReader(d, b.bands, grid, p, r) for d, b, p, r in zip(datasets, bands, paths, ROLES, strict=True)
@@ -173,6 +184,7 @@ def prepare(
             rasters.check_has_data(dataset, path, role, overlap)
         loaded = _load_model(model, options.device)
         meta = loaded.meta
+        _warn_of_training_data(meta, log)
         resolved = options.resolved(meta["tile_size"], meta["threshold"], loaded.device.type)
         bands = _choose_bands(datasets, paths, meta, resolved, log)
         assert resolved.tile is not None and resolved.overlap is not None  # resolved() fills them in

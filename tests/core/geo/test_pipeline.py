@@ -13,6 +13,7 @@ import pytest
 import rasterio
 import shapely
 import torch
+from detect_testing import tiny_checkpoint
 
 import scd_core
 from scd_core import checkpoint
@@ -301,3 +302,13 @@ def test_shifting_the_tile_grid_by_half_a_tile_changes_under_half_a_percent(tmp_
     assert 0.005 < (codes > 0).mean() < 0.95  # the model draws changes, not a constant
     assert (codes != shifted_codes).mean() < 0.005
     assert np.abs(prob - shifted_prob).mean() < 0.01
+
+
+def test_a_model_trained_on_synthetic_scenes_only_says_so(tmp_path, collared):
+    synthetic = tiny_checkpoint(
+        tmp_path / "synthetic.pt", training_data={"kind": "synthetic", "description": "scd_core.synth scenes"}
+    )
+    events = []
+    scd_core.detect(collared.before, collared.after, synthetic, tmp_path / "out", progress=events.append, **FAST)
+    warnings = [e["text"] for e in events if e["event"] == "warning"]
+    assert any("trained on synthetic scenes only (scd_core.synth scenes)" in text for text in warnings)
