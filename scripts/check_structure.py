@@ -27,7 +27,7 @@ LAYERS = (
     ("scd_core.resources",),
     ("scd_core.labels", "scd_core.second_layout", "scd_core.metrics", "scd_core.evaluation"),
     ("scd_core.synth",),
-    ("scd_core.models", "scd_core.cpu_memory", "scd_core.devices", "scd_core.checkpoint"),
+    ("scd_core.models", "scd_core.cpu_memory", "scd_core.devices", "scd_core.checkpoint", "scd_core.export"),
     ("scd_core.geo",),
     ("scd_core.cli", "scd_core.__main__"),
     ("scd_core",),  # the package itself: the public facade (scd_core.detect)

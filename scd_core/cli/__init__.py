@@ -15,7 +15,7 @@ from scd_core.errors import ScdInputError
 from scd_core.version import __version__
 
 #: Sub-commands, in the order ``scd --help`` lists them; each is ``scd_core.cli.<name>``.
-COMMANDS = ("evaluate", "models", "detect", "batch", "score", "synth")
+COMMANDS = ("evaluate", "models", "detect", "batch", "score", "export", "synth")
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130

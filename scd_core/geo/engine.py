@@ -27,14 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
-from scd_core.geo.blending import Blender, Region, tile_probabilities
+from scd_core.geo.blending import Blender, Region
 from scd_core.geo.grid import Tile, TilePlan
 from scd_core.geo.normalise import Normaliser
 from scd_core.geo.progress import Reporter
 from scd_core.geo.rasters import WindowReader
-from scd_core.models.inference import forward_padded
+from scd_core.geo.runtimes import Runner
 
 #: Seconds between checks of the stop flag while a queue is full or empty.
 _POLL = 0.1
@@ -122,33 +121,23 @@ def _read_batch(
     return tensors[0], tensors[1], tensors[2]
 
 
-def _infer(model: nn.Module, x1: torch.Tensor, x2: torch.Tensor, device: torch.device, amp: bool) -> torch.Tensor:
-    """Probabilities of one batch on ``device`` (AMP in half precision where asked)."""
-    x1, x2 = x1.to(device, non_blocking=True), x2.to(device, non_blocking=True)
-    with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp):
-        probabilities = tile_probabilities(forward_padded(model, x1, x2))
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return probabilities
-
-
 def run(
     plan: TilePlan,
     readers: tuple[WindowReader, WindowReader],
     normalisers: tuple[Normaliser, Normaliser],
-    model: nn.Module,
+    runner: Runner,
     on_region: Callable[[Region], None],
     *,
-    device: torch.device,
     batch: int,
     threshold: float,
     num_classes: int,
-    amp: bool,
     report: Reporter,
 ) -> EngineStats:
-    """Run ``model`` over every tile of ``plan`` and call ``on_region`` (in a writer thread) with each
-    finished region, top to bottom within each panel. Returns what the loop did and its timings."""
-    stats = EngineStats(amp=amp)
+    """Run the model (``runner``, :mod:`scd_core.geo.runtimes`) over every tile of ``plan`` and call
+    ``on_region`` (in a writer thread) with each finished region, top to bottom within each panel.
+    Returns what the loop did and its timings."""
+    device = runner.device
+    stats = EngineStats(amp=runner.amp)
     started = time.perf_counter()
     stop = threading.Event()
     inputs: queue.Queue = queue.Queue(maxsize=2)
@@ -167,13 +156,12 @@ def run(
     for worker in workers:
         worker.start()
     blender = Blender(plan, device, threshold, num_classes)
-    model = model.to(device).eval()
     try:
         with torch.inference_mode():
             while (item := _get(inputs, stop)) is not None:
                 tiles, x1, x2, valid = item
                 computed = time.perf_counter()
-                probabilities = _infer(model, x1, x2, device, amp)
+                probabilities = runner(x1, x2)
                 stats.model_seconds += time.perf_counter() - computed
                 valid = valid.to(device, non_blocking=True)
                 for k, tile in enumerate(tiles):

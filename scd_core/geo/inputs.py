@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # torch is imported once the torch-free checks have passed
     from torch import nn
 
     from scd_core.checkpoint import CheckpointMetadata
+    from scd_core.geo.runtimes import Runner
 
 ROLES = ("BEFORE", "AFTER")
 #: Longer side, in pixels, of the decimated read that the ``auto`` stretch is measured on.
@@ -59,7 +60,7 @@ class Prepared:
     asked: DetectOptions  #: the options as given
     options: DetectOptions  #: the same, every per-run default resolved
     device: torch.device
-    net: nn.Module
+    runner: Runner
     meta: CheckpointMetadata
     checkpoint_path: Path | None
     classes: tuple[LandCover, ...]
@@ -90,21 +91,25 @@ def _area_of_interest(options: DetectOptions, crs: str) -> tuple[shapely.Geometr
 @dataclass(frozen=True)
 class _Model:
     device: torch.device
-    net: nn.Module
+    net: nn.Module | None  #: None for an ONNX file
     meta: CheckpointMetadata
     path: Path | None
     classes: tuple[LandCover, ...]
 
 
 def _load_model(model: Any, device_name: str) -> _Model:
-    """The device and the model: a checkpoint path, or ``(module, metadata)``. The first use of torch."""
+    """The device and the model: a checkpoint or ONNX file, or ``(module, metadata)``. The first use
+    of torch."""
     from scd_core import checkpoint
     from scd_core.devices import resolve_device
+    from scd_core.export import onnx_metadata
 
     device = resolve_device(device_name)
-    if isinstance(model, (str, Path)):
-        net, meta = checkpoint.load(model, device)
-        path: Path | None = Path(model)
+    net: nn.Module | None
+    if isinstance(model, (str, Path)) and Path(model).suffix.lower() == ".onnx":
+        net, meta, path = None, onnx_metadata(model), Path(model)
+    elif isinstance(model, (str, Path)):
+        (net, meta), path = checkpoint.load(model, device), Path(model)
     else:
         (net, meta), path = model, None
     return _Model(device, net, meta, path, checkpoint.land_cover_classes(meta))
@@ -182,10 +187,13 @@ def prepare(
         window = rasters.area_window(overlap, aoi, aoi_source)
         for dataset, path, role in zip(datasets, paths, ROLES, strict=True):
             rasters.check_has_data(dataset, path, role, overlap)
+        from scd_core.geo import runtimes  # torch, from here on
+
         loaded = _load_model(model, options.device)
         meta = loaded.meta
         _warn_of_training_data(meta, log)
         resolved = options.resolved(meta["tile_size"], meta["threshold"], loaded.device.type)
+        runner = runtimes.choose(resolved.runtime, loaded.net, meta, loaded.path, loaded.device, log)
         bands = _choose_bands(datasets, paths, meta, resolved, log)
         assert resolved.tile is not None and resolved.overlap is not None  # resolved() fills them in
         whole = TilePlan.build(overlap.height, overlap.width, resolved.tile, resolved.overlap, resolved.tile_offset)
@@ -205,6 +213,6 @@ def prepare(
             log.message(f"AFTER is resampled onto BEFORE's grid ({_resampling_reason(datasets[1], overlap)})")
         log.lap("validate")
         yield Prepared(
-            paths, out_dir, options, resolved, loaded.device, loaded.net, meta, loaded.path, loaded.classes, datasets,
+            paths, out_dir, options, resolved, loaded.device, runner, meta, loaded.path, loaded.classes, datasets,
             bands, aoi, overlap.window(window), compute_grid, region, readers, normalisers, plan,
         )  # fmt: skip

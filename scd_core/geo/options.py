@@ -54,6 +54,7 @@ class DetectOptions:
     overlap: int | None = None
     batch: int | None = None
     device: str = "auto"
+    runtime: str = "auto"
     threshold: float | None = None
     mmu: int = 9
     min_area: float = 0.0
@@ -82,9 +83,12 @@ class DetectOptions:
         asked["aoi"] = None if self.aoi is None else str(Path(self.aoi).absolute())
         return json.loads(json.dumps(asked))
 
-    def record(self, device: str, amp: bool, scale: Sequence[str]) -> dict[str, Any]:
-        """The ``options`` of run.json: these (resolved) options, the device and AMP the run used, and
-        how each date was scaled (``scale``: one description per date)."""
+    def record(
+        self, device: str, amp: bool, scale: Sequence[str], runtime: str, providers: Sequence[str]
+    ) -> dict[str, Any]:
+        """The ``options`` of run.json: these (resolved) options, the device, AMP and runtime (with
+        ONNX Runtime's execution providers) the run used, and how each date was scaled (``scale``:
+        one description per date)."""
         return {
             "aoi": None if self.aoi is None else str(Path(self.aoi).absolute()),
             "bbox": self.bbox,
@@ -95,6 +99,8 @@ class DetectOptions:
             "batch": self.batch,
             "device": device,
             "amp": amp,
+            "runtime": runtime,
+            "providers": list(providers),
             "threshold": self.threshold,
             "mmu_pixels": self.mmu,
             "min_area_m2": self.min_area,
@@ -158,6 +164,8 @@ def _check(options: DetectOptions) -> None:
         raise InvalidOptionError(f"--bands takes band numbers from 1, got {list(options.bands)}")
     if options.aoi is not None and options.bbox is not None:
         raise InvalidOptionError("--aoi and --bbox both limit the run; give one of them")
+    if options.runtime not in ("auto", "torch", "onnxruntime"):
+        raise InvalidOptionError(f"--runtime takes auto, torch or onnxruntime, got {options.runtime!r}")
     device = options.device
     if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
         raise InvalidOptionError(f"--device takes {DEVICE_CHOICES}, got {device!r}")
@@ -194,6 +202,11 @@ FLAGS = {
         int,
     ),
     "device": Flag("--device", DEVICE_CHOICES),
+    "runtime": Flag(
+        "--runtime",
+        "auto (ONNX Runtime on a CPU, torch with AMP on a GPU), torch or onnxruntime",
+        "auto|torch|onnxruntime",
+    ),
     "threshold": Flag(
         "--threshold",
         "change-probability threshold τ, in (0, 1) (default: the checkpoint's)",

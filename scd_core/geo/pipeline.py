@@ -150,13 +150,11 @@ def _infer(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[MapWriter,
             run.plan,
             run.readers,
             run.normalisers,
-            run.net,
+            run.runner,
             write,
-            device=run.device,
             batch=options.batch,
             threshold=options.threshold,
             num_classes=run.num_classes,
-            amp=run.device.type == "cuda",
             report=log.report,
         )
     finally:
@@ -284,7 +282,8 @@ def _report(
     before, after = run.paths
     scaling = [n.describe() for n in run.normalisers]
     request = reports.run_request(before, after, run.checkpoint_path, run.asked)
-    options, model = run.options.record(str(run.device), stats.amp, scaling), _model_record(run, request)
+    options = run.options.record(str(run.device), stats.amp, scaling, run.runner.name, run.runner.providers)
+    model = _model_record(run, request)
     parameters = {
         "scd": __version__,
         "before": before,

@@ -1,0 +1,62 @@
+"""``scd export CKPT -o MODEL.onnx [--format scd|deepness] [--opset N]``: a checkpoint as one ONNX file.
+
+``scd`` (default) is the graph ``scd detect --model MODEL.onnx`` and the QGIS plugin run in ONNX
+Runtime: both dates in, the model's three outputs out, the checkpoint's metadata in
+``metadata_props`` (:mod:`scd_core.export`). ``deepness`` is a graph for the Deepness QGIS plugin:
+one input of both dates' bands stacked (before's, then after's, one grid: stack the dates first,
+e.g. ``gdalbuildvrt -separate``), one channel out per from-to change type, the threshold inside.
+After the export the file is checked (``onnx.checker``, and against torch on a random batch for
+``scd``), and the largest difference is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from scd_core.errors import OutputExistsError
+
+FORMATS = ("scd", "deepness")
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        "export",
+        help="write a checkpoint as an ONNX file (for ONNX Runtime, or for the Deepness QGIS plugin)",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("checkpoint", metavar="CKPT", help="an scd checkpoint (.pt)")
+    parser.add_argument("-o", "--output", required=True, metavar="MODEL.onnx", help="the ONNX file to write")
+    parser.add_argument("--format", choices=FORMATS, default="scd", help="scd (default) or deepness")
+    parser.add_argument("--opset", type=int, default=None, help="ONNX opset (default: 17)")
+    parser.add_argument(
+        "--resolution",
+        type=float,
+        metavar="CM",
+        help="deepness: the imagery's resolution in centimetres per pixel (default: the checkpoint's "
+        "ground_resolution_m, else 50)",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from scd_core import checkpoint, export
+
+    output = Path(args.output)
+    if output.exists() and not args.overwrite:
+        raise OutputExistsError("exists; pass --overwrite to replace it", output)
+    model, meta = checkpoint.load(args.checkpoint)
+    opset = args.opset or export.DEFAULT_OPSET
+    if args.format == "deepness":
+        stored: Any = meta.get("ground_resolution_m")
+        resolution = args.resolution or (100.0 * float(stored) if stored else 50.0)
+        export.export_deepness(model, meta, output, resolution, opset=opset)
+        print(f"{output}: Deepness segmentor, {2 * len(meta['bands'])} bands in, {resolution:g} cm per pixel")
+        return 0
+    export.export_onnx(model, meta, output, opset)
+    difference = export.check_export(model, output, meta)
+    print(f"{output}: checked; largest difference from torch {difference:.2e} (relative to the largest output)")
+    return 0

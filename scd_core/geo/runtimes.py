@@ -1,0 +1,178 @@
+"""Which runtime runs the model over the tiles: torch, or ONNX Runtime (``--runtime``).
+
+ONNX Runtime's convolutions are about 1.7× faster than torch's on a CPU (the figures are in the
+README, measured by ``benchmarks/bench_runtime.py``), so ``auto`` runs a checkpoint on the CPU
+through ONNX Runtime: the checkpoint is exported once (:func:`scd_core.export.export_onnx`),
+checked against torch on a random batch, and cached under its SHA-256 in the user's cache folder
+(``$SCD_CACHE_DIR``, else ``$XDG_CACHE_HOME/scd``, else ``~/.cache/scd``), so a second run does not
+export again. A model that does not export, or whose export disagrees with torch, runs in torch, and
+the run says so. On a CUDA device ``auto`` runs torch with AMP. An ``.onnx`` model (``scd export``)
+always runs in ONNX Runtime, with its CUDA execution provider where it is installed and a GPU is
+asked for.
+
+Each runtime is a :class:`Runner`: a batch of normalised tiles in, ``2N + 1`` probability channels
+out (:func:`scd_core.geo.blending.tile_probabilities`), on the device the blender works on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from scd_core.errors import InvalidOptionError
+from scd_core.geo.blending import tile_probabilities
+from scd_core.geo.progress import RunLog
+from scd_core.models import STRIDE
+from scd_core.models.inference import forward_padded
+from scd_core.version import __version__
+
+if TYPE_CHECKING:
+    from scd_core.checkpoint import CheckpointMetadata
+
+RUNTIMES = ("auto", "torch", "onnxruntime")
+#: Largest difference, relative to the largest output, at which an export counts as torch's model.
+EXPORT_TOLERANCE = 1e-3
+
+
+class Runner(Protocol):
+    """A model ready to run: normalised B×C×H×W tiles of both dates in, probabilities out."""
+
+    name: str  #: "torch" or "onnxruntime"
+    device: torch.device  #: where the probabilities are handed back (the blender's device)
+    amp: bool
+
+    @property
+    def providers(self) -> tuple[str, ...]: ...
+
+    def __call__(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass
+class TorchRunner:
+    """The model in torch on ``device``, with AMP (half precision) on a GPU."""
+
+    model: nn.Module
+    device: torch.device
+    amp: bool
+    name: str = "torch"
+
+    @property
+    def providers(self) -> tuple[str, ...]:
+        return ()
+
+    def __call__(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+        x1, x2 = x1.to(self.device, non_blocking=True), x2.to(self.device, non_blocking=True)
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
+            probabilities = tile_probabilities(forward_padded(self.model, x1, x2))
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return probabilities
+
+
+@dataclass
+class OnnxRunner:
+    """An scd ONNX graph in ONNX Runtime; outputs go to ``device`` for blending."""
+
+    session: Any
+    device: torch.device
+    amp: bool = False
+    name: str = "onnxruntime"
+
+    @property
+    def providers(self) -> tuple[str, ...]:
+        return tuple(self.session.get_providers())
+
+    def __call__(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+        height, width = x1.shape[-2:]
+        pad = ((0, 0), (0, 0), (0, -height % STRIDE), (0, -width % STRIDE))
+        feed = {name: np.pad(x.numpy(), pad, mode="reflect") for name, x in (("before", x1), ("after", x2))}
+        sem1, sem2, change = self.session.run(["sem1", "sem2", "change"], feed)
+        crop = (..., slice(0, height), slice(0, width))
+        outputs = {name: torch.from_numpy(np.ascontiguousarray(v[crop])) for name, v in
+                   (("sem1", sem1), ("sem2", sem2), ("change", change))}  # fmt: skip
+        return tile_probabilities(outputs).to(self.device)
+
+
+def cache_dir() -> Path:
+    """Where exported checkpoints are kept (see the module docstring)."""
+    if folder := os.environ.get("SCD_CACHE_DIR"):
+        return Path(folder)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "scd"
+
+
+def onnx_session(path: str | Path, device: torch.device) -> Any:
+    """An ONNX Runtime session whose threads are the machine's cores (the reader and the writer wait
+    on the model most of the time), on CUDA where asked and installed."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = os.cpu_count() or 1
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    providers = ["CPUExecutionProvider"]
+    if device.type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
+        providers.insert(0, "CUDAExecutionProvider")
+    return ort.InferenceSession(str(path), options, providers=providers)
+
+
+def _export_quietly(model: nn.Module, meta: CheckpointMetadata, path: Path) -> float:
+    """Export and check; torch's exporter prints the whole graph when it fails, which a user must
+    not see for a model that then simply runs in torch."""
+    from scd_core.export import check_export, export_onnx
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        export_onnx(model, meta, path)
+        return check_export(model, path, meta)
+
+
+def cached_export(checkpoint: Path, model: nn.Module, meta: CheckpointMetadata, log: RunLog) -> Path | None:
+    """The checkpoint's ONNX export from the cache, exported (and checked) now if it is not there;
+    None when it does not export or disagrees with torch."""
+    from scd_core.geo.rasters import fingerprint
+
+    key = f"{fingerprint(checkpoint)}-scd{__version__}-torch{torch.__version__.split('+')[0]}"
+    path = cache_dir() / "onnx" / f"{key}.onnx"
+    if path.is_file():
+        return path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        difference = _export_quietly(model, meta, path)
+    except Exception as error:  # the exporter raises many types for an operator it does not know
+        path.unlink(missing_ok=True)
+        log.message(f"the model does not export to ONNX ({type(error).__name__}); it runs in torch")
+        return None
+    if difference > EXPORT_TOLERANCE:
+        path.unlink(missing_ok=True)
+        log.message(f"the model's ONNX export differs from torch by {difference:.1e}; it runs in torch")
+        return None
+    log.message(f"the model was exported to ONNX once for the CPU runtime ({path})")
+    return path
+
+
+def choose(
+    runtime: str, model: nn.Module | None, meta: CheckpointMetadata, source: Path | None, device: torch.device,
+    log: RunLog,
+) -> Runner:  # fmt: skip
+    """The runner of ``--runtime`` for a model (``None`` for an ``.onnx`` file at ``source``)."""
+    if model is None:
+        if runtime == "torch":
+            raise InvalidOptionError(f"--runtime torch cannot run an ONNX file ({source}); use auto or onnxruntime")
+        assert source is not None
+        return OnnxRunner(onnx_session(source, device), device)
+    if runtime == "torch" or (runtime == "auto" and device.type == "cuda"):
+        return TorchRunner(model.to(device).eval(), device, amp=device.type == "cuda")
+    exported = cached_export(source, model, meta, log) if source is not None else None
+    if exported is None:
+        if runtime == "onnxruntime":
+            raise InvalidOptionError("--runtime onnxruntime: this model does not run in ONNX Runtime (see above)")
+        return TorchRunner(model.to(device).eval(), device, amp=device.type == "cuda")
+    return OnnxRunner(onnx_session(exported, device), device)
