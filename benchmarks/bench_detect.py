@@ -51,6 +51,7 @@ def worker_detect(args: argparse.Namespace) -> dict:
         batch=args.batch,
         device=args.device,
         threshold=args.threshold,
+        runtime="torch",  # the model alone runs in torch too; benchmarks/bench_runtime.py compares runtimes
         overwrite=True,
     )
     seconds = time.perf_counter() - started

@@ -57,3 +57,21 @@ def test_bench_detect_reports_every_figure(tmp_path: Path) -> None:
         f"--workdir={tmp_path}",
     )
     assert {p: p.stat().st_mtime_ns for p in made} == made
+
+
+def test_bench_runtime_reports_every_figure(tmp_path: Path) -> None:
+    report = _run(
+        "bench_runtime.py", "--models=demo,fc_siam_diff", "--tile=128", "--repeats=1", "--size=256",
+        f"--workdir={tmp_path}",
+    )  # fmt: skip
+    assert report["matmul_peak_gflops"] > 0
+    for entry in report["models"].values():
+        assert entry["exports"] and entry["decoded_pixels_agreeing"] > 0.99
+        assert entry["speedup_onnxruntime_over_torch"] == pytest.approx(
+            entry["seconds_per_tile"]["torch"] / entry["seconds_per_tile"]["onnxruntime"], rel=2e-2
+        )
+        assert set(entry["share_of_matmul_peak"]) == {"torch", "onnxruntime"}
+    detect = report["detect"]
+    assert detect["speedup_onnxruntime_over_torch"] == pytest.approx(
+        detect["seconds"]["torch"] / detect["seconds"]["onnxruntime"], rel=2e-2
+    )

@@ -1,0 +1,164 @@
+"""torch against ONNX Runtime on the CPU, measured side by side in one run; prints one JSON object.
+
+* **The same tiles** (a batch of ``--batch`` pairs of ``--tile``² normalised tiles) through both
+  runtimes, alternating A B A B ``--repeats`` times, the fastest of each kept: seconds per tile, the
+  speed-up, the model's GFLOP/s (its MACs from ``scd models``' counter, two FLOPs each) against the
+  peak of a large float32 matrix product measured in this run, and the share of pixels whose
+  decoded change type (eq. 1) agrees.
+* **A whole ``scd detect``** of a ``--size``² synthetic pair with each runtime, each in a fresh
+  process, alternating: the speed-up of the whole command with every output.
+
+Targets (issue 12): inference ≥ 1.5× faster with ONNX Runtime, the whole detect ≥ 1.25×, model
+compute ≥ 75 % of the matrix-product peak.
+
+    python benchmarks/bench_runtime.py [--models demo,fc_siam_diff,hrscd_str4,asn] [--size 2048]
+
+Models other than ``demo`` (the demo checkpoint) run untrained at their default width (weights do
+not change compute); exports are cached in ``--workdir`` (``SCD_CACHE_DIR``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from scd_core import checkpoint
+from scd_core.cpu_memory import keep_freed_memory
+from scd_core.models import build
+from scd_core.models.summary import count
+from scd_core.resources import DEMO_MODEL
+
+
+def matmul_peak(size: int = 2048, repeats: int = 5) -> float:
+    """GFLOP/s of the fastest of ``repeats`` float32 ``size``² matrix products (torch's BLAS)."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    best = min(_timed(lambda: torch.mm(a, b)) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def _timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def _checkpoint(name: str, root: Path, tile: int) -> Path:
+    if name == "demo":
+        return DEMO_MODEL
+    path = root / f"{name}.pt"
+    if not path.exists():
+        torch.manual_seed(0)
+        checkpoint.save(build(name), path, tile_size=tile)
+    return path
+
+
+def _codes(probabilities: torch.Tensor, num_classes: int, threshold: float) -> np.ndarray:
+    n = num_classes
+    changed = probabilities[:, 2 * n] >= threshold
+    first, second = probabilities[:, :n].argmax(1), probabilities[:, n : 2 * n].argmax(1)
+    return ((1 + n * first + second) * changed).numpy()
+
+
+def compare_runtimes(name: str, args: argparse.Namespace, root: Path, peak: float) -> dict:
+    """One model's tiles through torch and ONNX Runtime, A B A B."""
+    from scd_core.geo import runtimes
+    from scd_core.geo.progress import RunLog, silent
+
+    path = _checkpoint(name, root, args.tile)
+    model, meta = checkpoint.load(path)
+    cpu = torch.device("cpu")
+    torch_runner = runtimes.TorchRunner(model, cpu, amp=False)
+    exported = runtimes.cached_export(path, model, meta, RunLog(silent))
+    if exported is None:
+        return {"exports": False}
+    onnx_runner = runtimes.OnnxRunner(runtimes.onnx_session(exported, cpu), cpu)
+    generator = torch.Generator().manual_seed(1)
+    shape = (args.batch, len(meta["bands"]), args.tile, args.tile)
+    x1, x2 = torch.randn(shape, generator=generator), torch.randn(shape, generator=generator)
+    results = {"torch": [torch_runner(x1, x2)], "onnxruntime": [onnx_runner(x1, x2)]}  # warm-up
+    seconds: dict[str, list[float]] = {"torch": [], "onnxruntime": []}
+    for _ in range(args.repeats):
+        for runtime, runner in (("torch", torch_runner), ("onnxruntime", onnx_runner)):
+            started = time.perf_counter()
+            results[runtime] = [runner(x1, x2)]
+            seconds[runtime].append(time.perf_counter() - started)
+    hparams = {k: v for k, v in meta["hparams"].items() if k not in ("in_channels", "num_classes")}
+    _, macs = count(meta["model"], args.tile, **hparams)
+    n = len(meta["classes"]) - 1
+    agree = np.mean(
+        _codes(results["torch"][0], n, meta["threshold"]) == _codes(results["onnxruntime"][0], n, meta["threshold"])
+    )
+    per_tile = {runtime: min(values) / args.batch for runtime, values in seconds.items()}
+    gflops = {runtime: 2 * macs / t / 1e9 for runtime, t in per_tile.items()}
+    return {
+        "exports": True,
+        "seconds_per_tile": {k: round(v, 4) for k, v in per_tile.items()},
+        "seconds_per_tile_runs": {k: [round(v / args.batch, 4) for v in values] for k, values in seconds.items()},
+        "speedup_onnxruntime_over_torch": round(per_tile["torch"] / per_tile["onnxruntime"], 3),
+        "gflops": {k: round(v, 1) for k, v in gflops.items()},
+        "share_of_matmul_peak": {k: round(v / peak, 3) for k, v in gflops.items()},
+        "decoded_pixels_agreeing": round(float(agree), 6),
+    }
+
+
+def whole_detect(args: argparse.Namespace, root: Path) -> dict:
+    """``scd detect`` of a ``--size``² pair with each runtime, fresh processes, A B A B."""
+    from scd_core.synth import write_geo_pair
+
+    pair = root / f"pair{args.size}"
+    if not (pair / "after.tif").exists():
+        write_geo_pair(pair, args.size, seed=3)
+    seconds: dict[str, list[float]] = {"torch": [], "onnxruntime": []}
+    for _ in range(args.repeats):
+        for runtime in seconds:
+            inputs = [str(pair / "before.tif"), str(pair / "after.tif"), "-o", str(root / f"out-{runtime}")]
+            command = [sys.executable, "-m", "scd_core", "detect", *inputs, "--overwrite", "--progress", "none",
+                       "--runtime", runtime]  # fmt: skip
+            started = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True, env=os.environ)
+            seconds[runtime].append(time.perf_counter() - started)
+    best = {runtime: min(values) for runtime, values in seconds.items()}
+    return {
+        "size": args.size,
+        "model": DEMO_MODEL.name,
+        "seconds": {k: round(v, 2) for k, v in best.items()},
+        "seconds_runs": {k: [round(v, 2) for v in values] for k, values in seconds.items()},
+        "speedup_onnxruntime_over_torch": round(best["torch"] / best["onnxruntime"], 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default="demo,fc_siam_diff,hrscd_str4,asn")
+    parser.add_argument("--tile", type=int, default=512)
+    parser.add_argument("--batch", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--size", type=int, default=2048, help="side of the pair of the whole-detect runs")
+    parser.add_argument("--workdir", default=None, help="folder for checkpoints, exports and pairs (reused)")
+    args = parser.parse_args()
+    keep_freed_memory()
+    root = Path(args.workdir or tempfile.mkdtemp(prefix="scd-bench-runtime-"))
+    root.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("SCD_CACHE_DIR", str(root / "cache"))
+    peak = matmul_peak()
+    report: dict = {"threads": torch.get_num_threads(), "tile": args.tile, "batch": args.batch,
+                    "matmul_peak_gflops": round(peak, 1), "models": {}}  # fmt: skip
+    for name in args.models.split(","):
+        report["models"][name] = compare_runtimes(name, args, root, peak)
+        print(json.dumps({name: report["models"][name]}), file=sys.stderr, flush=True)
+    report["detect"] = whole_detect(args, root)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
