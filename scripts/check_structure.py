@@ -29,6 +29,8 @@ LAYERS = (
     ("scd_core.synth",),
     ("scd_core.models", "scd_core.cpu_memory", "scd_core.devices", "scd_core.checkpoint", "scd_core.export"),
     ("scd_core.geo",),
+    ("scd_core.batch",),
+    ("scd_core.cluster",),
     ("scd_core.cli", "scd_core.__main__"),
     ("scd_core",),  # the package itself: the public facade (scd_core.detect)
 )

@@ -29,7 +29,6 @@ from scd_core.geo.grid import Grid, TilePlan
 from scd_core.geo.normalise import Normaliser, Scale, make_normalisers
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import RunLog
-from scd_core.geo.staging import check_output_dir
 from scd_core.legend import LandCover
 
 if TYPE_CHECKING:  # torch is imported once the torch-free checks have passed
@@ -56,7 +55,6 @@ class Prepared:
     """
 
     paths: tuple[str, str]
-    out_dir: Path
     asked: DetectOptions  #: the options as given
     options: DetectOptions  #: the same, every per-run default resolved
     device: torch.device
@@ -113,6 +111,31 @@ def _load_model(model: Any, device_name: str) -> _Model:
     else:
         (net, meta), path = model, None
     return _Model(device, net, meta, path, checkpoint.land_cover_classes(meta))
+
+
+#: Models loaded in this process, by file, its size and time and how they run: ``scd batch`` and a
+#: cluster's workers load a model once, not once per pair. The oldest goes when it is full.
+_LOADED: dict[tuple, tuple[_Model, Runner]] = {}
+_LOADED_AT_MOST = 4
+
+
+def load_once(model: Any, device_name: str, runtime: str, log: RunLog) -> tuple[_Model, Runner]:
+    """The model and its runner, from this process's cache when the same file was loaded before."""
+    from scd_core.geo import runtimes
+
+    key = None
+    if isinstance(model, (str, Path)) and Path(model).is_file():
+        stat = Path(model).stat()
+        key = (str(Path(model).absolute()), stat.st_mtime_ns, stat.st_size, device_name, runtime)
+        if key in _LOADED:
+            return _LOADED[key]
+    loaded = _load_model(model, device_name)
+    runner = runtimes.choose(runtime, loaded.net, loaded.meta, loaded.path, loaded.device, log)
+    if key is not None:
+        while len(_LOADED) >= _LOADED_AT_MOST:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = (loaded, runner)
+    return loaded, runner
 
 
 def _warn_of_training_data(meta: CheckpointMetadata, log: RunLog) -> None:
@@ -174,45 +197,73 @@ def _choose_bands(
     return choices
 
 
+@dataclass(frozen=True)
+class Fixed:
+    """What each block of a split run takes from the whole run's prepare stage, so that every block
+    reads the same bands with the same stretch without measuring them again."""
+
+    bands: tuple[BandChoice, BandChoice]
+    normalisers: tuple[Normaliser, Normaliser]
+
+
+def _block_of(window: Window, block: Window | None) -> Window:
+    """``block`` (a window of the output grid) in the overlap's pixels, inside ``window``."""
+    if block is None:
+        return window
+    inside = Window(window.col_off + block.col_off, window.row_off + block.row_off, block.width, block.height)
+    return inside.intersection(window)
+
+
 @contextmanager
 def prepare(
-    paths: tuple[str, str], model: Any, out_dir: str | Path, options: DetectOptions, log: RunLog
+    paths: tuple[str, str],
+    model: Any,
+    options: DetectOptions,
+    log: RunLog,
+    block: Window | None = None,
+    fixed: Fixed | None = None,
 ) -> Iterator[Prepared]:
-    """Check every input of a run and open what it reads; everything is closed on leaving."""
-    out_dir = check_output_dir(out_dir, options.overwrite)
+    """Check every input of a run and open what it reads; everything is closed on leaving.
+
+    ``block`` limits the output grid to a window of it (one block of a split run) without changing
+    a pixel of it; ``fixed`` gives the bands and stretch the whole run chose (its per-date checks
+    are then skipped too: the whole run made them).
+    """
     with ExitStack() as stack:
         datasets = tuple(stack.enter_context(rasters.open_raster(p, r)) for p, r in zip(paths, ROLES, strict=True))
         overlap = rasters.overlap_grid(datasets[0], datasets[1], paths)
         aoi, aoi_source = _area_of_interest(options, overlap.crs)
-        window = rasters.area_window(overlap, aoi, aoi_source)
-        for dataset, path, role in zip(datasets, paths, ROLES, strict=True):
-            rasters.check_has_data(dataset, path, role, overlap)
-        from scd_core.geo import runtimes  # torch, from here on
-
-        loaded = _load_model(model, options.device)
+        window = _block_of(rasters.area_window(overlap, aoi, aoi_source), block)
+        if fixed is None:
+            for dataset, path, role in zip(datasets, paths, ROLES, strict=True):
+                rasters.check_has_data(dataset, path, role, overlap)
+        loaded, runner = load_once(model, options.device, options.runtime, log)  # torch, from here on
         meta = loaded.meta
-        _warn_of_training_data(meta, log)
+        if fixed is None:
+            _warn_of_training_data(meta, log)
         resolved = options.resolved(meta["tile_size"], meta["threshold"], loaded.device.type)
-        runner = runtimes.choose(resolved.runtime, loaded.net, meta, loaded.path, loaded.device, log)
-        bands = _choose_bands(datasets, paths, meta, resolved, log)
+        bands = _choose_bands(datasets, paths, meta, resolved, log) if fixed is None else fixed.bands
         assert resolved.tile is not None and resolved.overlap is not None  # resolved() fills them in
         whole = TilePlan.build(overlap.height, overlap.width, resolved.tile, resolved.overlap, resolved.tile_offset)
         compute_window, plan = whole.around(window)
         compute_grid = overlap.window(compute_window)
         region = Window(window.col_off - compute_window.col_off, window.row_off - compute_window.row_off,
                         window.width, window.height)  # fmt: skip
-        with ExitStack() as sampling:
-            overlap_readers = _readers(datasets, bands, overlap, paths)
-            for reader in overlap_readers:
-                sampling.callback(reader.close)
-            normalisers = _normalisers(meta, resolved, datasets, overlap_readers, log)
+        if fixed is None:
+            with ExitStack() as sampling:
+                overlap_readers = _readers(datasets, bands, overlap, paths)
+                for reader in overlap_readers:
+                    sampling.callback(reader.close)
+                normalisers = _normalisers(meta, resolved, datasets, overlap_readers, log)
+        else:
+            normalisers = fixed.normalisers
         readers = _readers(datasets, bands, compute_grid, paths)
         for reader in readers:
             stack.callback(reader.close)
-        if readers[1].resampled:
+        if readers[1].resampled and fixed is None:
             log.message(f"AFTER is resampled onto BEFORE's grid ({_resampling_reason(datasets[1], overlap)})")
         log.lap("validate")
         yield Prepared(
-            paths, out_dir, options, resolved, loaded.device, runner, meta, loaded.path, loaded.classes, datasets,
+            paths, options, resolved, loaded.device, runner, meta, loaded.path, loaded.classes, datasets,
             bands, aoi, overlap.window(window), compute_grid, region, readers, normalisers, plan,
         )  # fmt: skip

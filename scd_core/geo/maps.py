@@ -20,6 +20,7 @@ Colours come from :mod:`scd_core.legend`, the same table the preview and the QGI
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +83,16 @@ def probability_colormap() -> Colormap:
     return table
 
 
+@dataclass
+class WorkingMaps:
+    """The infer stage's result: the working GeoTIFFs (by raster name, plus the changed-pixel mask),
+    the pixels of each change type (codes 0..N²) and the nodata pixels."""
+
+    paths: dict[str, Path]
+    code_pixels: np.ndarray
+    nodata_pixels: int
+
+
 class MapWriter:
     """Writes finished regions into the working GeoTIFFs of a staging folder and counts pixels.
 
@@ -89,7 +100,9 @@ class MapWriter:
     become nodata in every map.
     """
 
-    def __init__(self, folder: StagingFolder, grid: Grid, aoi: shapely.Geometry | None, num_classes: int) -> None:
+    def __init__(
+        self, folder: StagingFolder | Path, grid: Grid, aoi: shapely.Geometry | None, num_classes: int
+    ) -> None:
         self.grid, self.aoi, self.num_classes = grid, aoi, num_classes
         profile = {
             **_WORKING_PROFILE,
@@ -124,9 +137,11 @@ class MapWriter:
         self.code_pixels += np.bincount(codes[valid], minlength=len(self.code_pixels))
         self.nodata_pixels += int(valid.size - valid.sum())
 
-    def close(self) -> None:
+    def close(self) -> WorkingMaps:
+        """Close the working GeoTIFFs; what they hold."""
         for dataset in self.files.values():
             dataset.close()
+        return WorkingMaps(self.paths, self.code_pixels, self.nodata_pixels)
 
 
 def finish_cog(

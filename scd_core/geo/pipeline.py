@@ -12,6 +12,7 @@ A run is five named stages, each in a function below, each handing one thing to 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,13 +26,13 @@ from scd_core.geo.grid import Grid
 from scd_core.geo.inputs import Prepared, prepare
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import Reporter, RunLog, silent
-from scd_core.geo.staging import StagingFolder
+from scd_core.geo.staging import StagingFolder, check_output_dir
 from scd_core.legend import change_type_names
 from scd_core.version import __version__
 
 if TYPE_CHECKING:
     from scd_core.geo.engine import EngineStats
-    from scd_core.geo.maps import MapWriter
+    from scd_core.geo.maps import WorkingMaps
 
 __all__ = ["OUTPUT_FILES", "DetectResult", "detect"]
 
@@ -78,6 +79,11 @@ class _Polygons:
     code_pixels: np.ndarray  #: pixels of each change type in the final change map
 
 
+#: The infer stage: from the prepared run to the working maps (in the staging folder) and the
+#: engine's statistics. :func:`infer_here` runs it in this process; :mod:`scd_core.cluster` on Dask.
+InferStage = Callable[[Prepared, StagingFolder, RunLog], "tuple[WorkingMaps, EngineStats]"]
+
+
 def detect(
     before: str | Path,
     after: str | Path,
@@ -93,52 +99,63 @@ def detect(
         before: raster of the first date (any format GDAL reads); its grid, clipped to both
             footprints and the AOI, is the output grid.
         after: raster of the second date; resampled onto BEFORE's grid when needed.
-        model: a checkpoint path, or ``(model, metadata)`` as :func:`scd_core.checkpoint.load` gives.
+        model: a checkpoint or ONNX file, or ``(model, metadata)`` as :func:`scd_core.checkpoint.load`
+            gives.
         out_dir: the output folder (created; must be empty unless ``overwrite``).
         progress: a reporter taking protocol events (:mod:`scd_core.geo.progress`).
         **options: the fields of :class:`~scd_core.geo.options.DetectOptions` (``aoi``, ``bbox``,
-            ``bands``, ``tile``, ``overlap``, ``batch``, ``device``, ``threshold``, ``min_area``,
-            ``simplify``, ``scale``, ``overwrite``, ``tile_offset``).
+            ``bands``, ``tile``, ``overlap``, ``batch``, ``device``, ``runtime``, ``threshold``,
+            ``mmu``, ``min_area``, ``simplify``, ``scale``, ``overwrite``, ``tile_offset``).
 
     Raises:
         ScdInputError: a subclass naming the file or option at fault; nothing has been written then.
     """
-    checked = DetectOptions(**options)
-    log = RunLog(progress or silent)
+    return run_detection(before, after, model, out_dir, DetectOptions(**options), progress or silent, infer_here)
+
+
+def run_detection(
+    before: str | Path,
+    after: str | Path,
+    model: Any,
+    out_dir: str | Path,
+    options: DetectOptions,
+    progress: Reporter,
+    infer: InferStage,
+) -> DetectResult:
+    """The five stages, with the infer stage ``infer`` (see :func:`detect`)."""
+    out_dir = check_output_dir(out_dir, options.overwrite)
+    log = RunLog(progress)
     sources = (rasters.source_name(before), rasters.source_name(after))
     with (
         rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES),
-        prepare(sources, model, out_dir, checked, log) as run,
-        StagingFolder(run.out_dir) as stage,
+        prepare(sources, model, options, log) as run,
+        StagingFolder(out_dir) as stage,
     ):
-        writer, stats = _infer(run, stage, log)
-        polygons = _vectorise(run, writer, stage, log)
-        counts = _report(run, writer, stats, polygons, stage, log)
+        maps, stats = infer(run, stage, log)
+        polygons = _vectorise(run, maps, stage, log)
+        counts = _report(run, maps, stats, polygons, stage, log)
         committed = stage.commit(list(OUTPUT_FILES.values()))
     paths = {key: committed[name] for key, name in OUTPUT_FILES.items()}
     log.report({"event": "done", "outputs": {k: str(v) for k, v in paths.items()}, "counts": counts})
-    return DetectResult(run.out_dir, paths, counts, log.timings, run.grid, log.messages)
+    return DetectResult(out_dir, paths, counts, log.timings, run.grid, log.messages)
 
 
-def _infer(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[MapWriter, EngineStats]:
-    """Stage 2: the tiled engine writes the class maps of every finished strip."""
+def start_event(run: Prepared, stage: StagingFolder, tiles: int) -> dict[str, Any]:
+    """The protocol's ``start`` event: the output grid, and the tiles the run will compute."""
+    grid = run.grid
+    return {"event": "start", "total": tiles, "out_dir": str(stage.out_dir), "width": grid.width,
+            "height": grid.height, "crs": grid.crs}  # fmt: skip
+
+
+def infer_block(run: Prepared, folder: StagingFolder | Path, report: Reporter) -> tuple[WorkingMaps, EngineStats]:
+    """The tiled engine over ``run``'s tiles, writing its class maps into ``folder``."""
     # torch-side modules: imported once prepare has found the inputs good
     from scd_core.geo import engine
     from scd_core.geo.blending import Region, crop
     from scd_core.geo.maps import MapWriter
 
-    grid, options = run.grid, run.options
-    log.report(
-        {
-            "event": "start",
-            "total": len(run.plan),
-            "out_dir": str(run.out_dir),
-            "width": grid.width,
-            "height": grid.height,
-            "crs": grid.crs,
-        }
-    )
-    writer = MapWriter(stage, grid, run.aoi, run.num_classes)
+    options = run.options
+    writer = MapWriter(folder, run.grid, run.aoi, run.num_classes)
     assert options.batch is not None and options.threshold is not None  # resolved by prepare
 
     def write(region: Region) -> None:
@@ -155,17 +172,24 @@ def _infer(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[MapWriter,
             batch=options.batch,
             threshold=options.threshold,
             num_classes=run.num_classes,
-            report=log.report,
+            report=report,
         )
     finally:
-        writer.close()
+        maps = writer.close()
+    return maps, stats
+
+
+def infer_here(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[WorkingMaps, EngineStats]:
+    """Stage 2, in this process: the tiled engine writes the class maps of every finished strip."""
+    log.report(start_event(run, stage, len(run.plan)))
+    maps, stats = infer_block(run, stage, log.report)
     release_freed_memory()
     log.lap("inference", stats.loop_seconds)
     log.timings["model"] = stats.model_seconds
-    return writer, stats
+    return maps, stats
 
 
-def _sieve(run: Prepared, writer: MapWriter) -> np.ndarray:
+def _sieve(run: Prepared, writer: WorkingMaps) -> np.ndarray:
     """The minimum mapping unit, applied to the working maps; returns each change type's pixels."""
     from scd_core.geo import sieve
     from scd_core.geo.maps import CHANGED_MASK
@@ -180,7 +204,7 @@ def _sieve(run: Prepared, writer: MapWriter) -> np.ndarray:
     return sieve.rewrite_class_maps(change_type, maps, run.num_classes)
 
 
-def _vectorise(run: Prepared, writer: MapWriter, stage: StagingFolder, log: RunLog) -> _Polygons:
+def _vectorise(run: Prepared, writer: WorkingMaps, stage: StagingFolder, log: RunLog) -> _Polygons:
     """Stage 3: the minimum mapping unit, then one polygon per connected region of one change type,
     with its area and mean probability; polygons under ``--min-area`` are dropped."""
     from scd_core.geo.blending import PROB_SCALE
@@ -226,7 +250,7 @@ def _model_record(run: Prepared, request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _finish_rasters(run: Prepared, writer: MapWriter, stage: StagingFolder, parameters: dict) -> None:
+def _finish_rasters(run: Prepared, writer: WorkingMaps, stage: StagingFolder, parameters: dict) -> None:
     """The working GeoTIFFs as COGs with colour tables, class names and the run's parameters."""
     from scd_core.geo import maps
     from scd_core.geo.blending import PROB_SCALE
@@ -260,7 +284,7 @@ def _write_preview(run: Prepared, stage: StagingFolder, code_pixels: np.ndarray)
     reports.write_preview(stage / OUTPUT_FILES["preview"], pictures[0], pictures[1], changes, legend)
 
 
-def _counts(run: Prepared, writer: MapWriter, stats: EngineStats, polygons: _Polygons) -> dict[str, Any]:
+def _counts(run: Prepared, writer: WorkingMaps, stats: EngineStats, polygons: _Polygons) -> dict[str, Any]:
     names = change_type_names(run.classes)
     return {
         "features": polygons.features,
@@ -276,7 +300,7 @@ def _counts(run: Prepared, writer: MapWriter, stats: EngineStats, polygons: _Pol
 
 
 def _report(
-    run: Prepared, writer: MapWriter, stats: EngineStats, polygons: _Polygons, stage: StagingFolder, log: RunLog
+    run: Prepared, writer: WorkingMaps, stats: EngineStats, polygons: _Polygons, stage: StagingFolder, log: RunLog
 ) -> dict[str, Any]:
     """Stage 4: the final rasters, summary.csv, preview.png and run.json; returns the run's counts."""
     before, after = run.paths

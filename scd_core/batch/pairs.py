@@ -1,0 +1,55 @@
+"""PAIRS.csv: the pairs of a batch, read and checked before any work."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from scd_core.errors import PairsFileError
+
+REQUIRED_COLUMNS = ("id", "before", "after")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One row of PAIRS.csv, paths resolved against the CSV's folder."""
+
+    id: str
+    before: Path
+    after: Path
+    aoi: Path | None
+
+
+def read_pairs(path: str | Path) -> list[Pair]:
+    """The pairs of a PAIRS.csv, paths resolved against its folder; ids must be unique folder names."""
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            rows, columns = list(reader), reader.fieldnames or []
+    except OSError as error:
+        raise PairsFileError(f"cannot read the pairs file ({error.strerror})", path) from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise PairsFileError(f"needs a header with columns id,before,after[,aoi]; missing {', '.join(missing)}", path)
+    if not rows:
+        raise PairsFileError("lists no pairs: it holds only its header", path)
+    pairs, seen = [], set()
+    for line, row in enumerate(rows, start=2):
+        pair_id = (row["id"] or "").strip()
+        if not pair_id or pair_id in (".", "..") or "/" in pair_id or "\\" in pair_id:
+            raise PairsFileError(f"line {line}: id {pair_id!r} cannot name a folder", path)
+        if pair_id in seen:
+            raise PairsFileError(f"line {line}: id {pair_id!r} appears twice", path)
+        seen.add(pair_id)
+        aoi = (row.get("aoi") or "").strip()
+        pairs.append(
+            Pair(
+                pair_id,
+                path.parent / row["before"].strip(),
+                path.parent / row["after"].strip(),
+                path.parent / aoi if aoi else None,
+            )
+        )
+    return pairs
