@@ -16,11 +16,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from scd_core.batch.pairs import read_pairs
+from scd_core.batch.pairs import Pair, read_pairs
 from scd_core.batch.runs import REPORT, Outcome, counts, run_pair, sweep_staging, table, write_report
-from scd_core.cli.detect import EXIT_TERMINATED, Terminated, add_detection_options, sigterm_raises
+from scd_core.cli.detect import (
+    EXIT_TERMINATED,
+    Terminated,
+    add_detection_options,
+    check_cluster_options,
+    sigterm_raises,
+)
+from scd_core.cluster.connect import connect
 from scd_core.errors import InvalidOptionError, PairsFileError
-from scd_core.geo.options import from_arguments
+from scd_core.geo.options import DetectOptions, from_arguments
 from scd_core.geo.progress import JsonLines, reporter
 
 
@@ -48,7 +55,45 @@ def _out_root(text: str) -> Path:
     return out_root
 
 
+def _on_cluster(args: argparse.Namespace, pairs: list[Pair], out_root: Path, options: DetectOptions,
+                outcomes: list[Outcome]) -> None:  # fmt: skip
+    """Every pair on the Dask cluster of ``--cluster``; one progress bar over all pairs on stderr."""
+    from scd_core.cluster.pairs import run_pairs
+
+    bar = None
+    if args.progress == "bar":
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(pairs), unit="pair", desc="scd batch", file=sys.stderr)
+
+    def heard(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if bar is not None:
+            bar.update(1)
+        if args.progress == "json":
+            JsonLines()({"event": "pair", **vars(outcome)})
+
+    try:
+        with connect(args.cluster, args.retries) as client:
+            done = run_pairs(client, pairs, out_root, args.model, options, heard)
+    finally:
+        if bar is not None:
+            bar.close()
+    outcomes[:] = done
+
+
+def _here(args: argparse.Namespace, pairs: list[Pair], out_root: Path, options: DetectOptions,
+          outcomes: list[Outcome]) -> None:  # fmt: skip
+    """Every pair, one after the other, in this process."""
+    for pair in pairs:
+        outcome = run_pair(pair, out_root, args.model, options, reporter(args.progress, pair=pair.id))
+        outcomes.append(outcome)
+        if args.progress == "json":
+            JsonLines()({"event": "pair", **vars(outcome)})
+
+
 def run(args: argparse.Namespace) -> int:
+    check_cluster_options(args)
     options = from_arguments(args, "batch")
     pairs = read_pairs(args.pairs)
     out_root = _out_root(args.out_root)
@@ -57,13 +102,9 @@ def run(args: argparse.Namespace) -> int:
     outcomes: list[Outcome] = []
     with sigterm_raises():
         try:
-            for pair in pairs:
-                outcome = run_pair(pair, out_root, args.model, options, reporter(args.progress, pair=pair.id))
-                outcomes.append(outcome)
-                if args.progress == "json":
-                    JsonLines()({"event": "pair", **vars(outcome)})
+            (_here if args.cluster is None else _on_cluster)(args, pairs, out_root, options, outcomes)
         except Terminated:
-            print("scd batch: terminated; the pair in progress left nothing behind", file=sys.stderr)
+            print("scd batch: terminated; the pairs in progress left nothing behind", file=sys.stderr)
             return EXIT_TERMINATED
         finally:
             if outcomes:

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from scd_core.errors import ScdInputError
+from scd_core.cluster.connect import DEFAULT_RETRIES, connect
+from scd_core.errors import InvalidOptionError, ScdInputError
 from scd_core.geo.options import add_arguments, from_arguments
 from scd_core.geo.progress import STYLES, Reporter, reporter
 from scd_core.resources import DEMO_MODEL
@@ -53,6 +54,29 @@ def add_detection_options(parser: argparse.ArgumentParser, scope: str) -> None:
     parser.add_argument(
         "--progress", choices=STYLES, default="bar", help="bar (default), json (worker protocol on stdout) or none"
     )
+    parser.add_argument(
+        "--cluster",
+        metavar="SPEC",
+        help="run on Dask: local[:N] (an embedded cluster of N worker processes), tcp://HOST:PORT or a "
+        "scheduler file (.json) of a running scheduler; workers must see the same files",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"with --cluster local: rerun a task whose worker died up to N times (default {DEFAULT_RETRIES})",
+    )
+
+
+def check_cluster_options(args: argparse.Namespace) -> None:
+    """``--retries`` and ``--block-size`` mean something with ``--cluster`` only; fill in the default."""
+    for flag, name in (("--retries", "retries"), ("--block-size", "block_size")):
+        if getattr(args, name, None) is not None and args.cluster is None:
+            raise InvalidOptionError(f"{flag} is for runs on a cluster (--cluster)")
+    if args.retries is not None and args.retries < 0:
+        raise InvalidOptionError(f"--retries must not be negative, got {args.retries}")
+    args.retries = DEFAULT_RETRIES if args.retries is None else args.retries
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -70,6 +94,13 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "-o", "--out-dir", required=True, help="output folder (created; must be empty unless --overwrite)"
     )
     add_detection_options(parser, "detect")
+    parser.add_argument(
+        "--block-size",
+        type=int,
+        default=None,
+        metavar="PX",
+        help="with --cluster: side of the blocks the workers compute, a multiple of 256 (default 4096)",
+    )
     return parser
 
 
@@ -93,8 +124,16 @@ def run(args: argparse.Namespace) -> int:
     report = reporter(args.progress)
 
     def call() -> Any:
+        check_cluster_options(args)
         options = from_arguments(args, "detect")
-        return detect(args.before, args.after, args.model, args.out_dir, progress=report, **options.keywords())
+        inputs = (args.before, args.after, args.model, args.out_dir)
+        if args.cluster is None:
+            return detect(*inputs, progress=report, **options.keywords())
+        from scd_core.cluster.blocks import BLOCK_SIZE, detect_on_cluster
+
+        block_size = BLOCK_SIZE if args.block_size is None else args.block_size
+        with connect(args.cluster, args.retries) as client:
+            return detect_on_cluster(client, *inputs, progress=report, block_size=block_size, **options.keywords())
 
     with sigterm_raises():
         try:

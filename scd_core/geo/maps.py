@@ -29,6 +29,7 @@ import rasterio.shutil
 import shapely
 from rasterio import windows
 from rasterio.features import geometry_mask
+from rasterio.windows import Window
 
 from scd_core.geo.blending import PROB_SCALE, Region
 from scd_core.geo.grid import BLOCK, Grid
@@ -93,6 +94,31 @@ class WorkingMaps:
     nodata_pixels: int
 
 
+def _working_profile(grid: Grid, name: str) -> dict:
+    return {
+        **_WORKING_PROFILE,
+        "crs": grid.crs,
+        "transform": grid.transform,
+        "width": grid.width,
+        "height": grid.height,
+        "nodata": None if name == CHANGED_MASK else NODATA,
+    }
+
+
+def stitch(
+    parts: Sequence[tuple[Window, dict[str, Path]]], folder: StagingFolder | Path, grid: Grid
+) -> dict[str, Path]:
+    """Working GeoTIFFs of the whole ``grid`` from the working GeoTIFFs of its blocks (``(window,
+    paths)``, windows in ``grid``'s pixels), copied block by block: memory holds one block."""
+    paths = {name: folder / f".working-{name}.tif" for name in (*RASTERS, CHANGED_MASK)}
+    for name, path in paths.items():
+        with rasterio.open(path, "w", **_working_profile(grid, name)) as whole:
+            for window, block_paths in parts:
+                with rasterio.open(block_paths[name]) as block:
+                    whole.write(block.read(1), 1, window=window)
+    return paths
+
+
 class MapWriter:
     """Writes finished regions into the working GeoTIFFs of a staging folder and counts pixels.
 
@@ -104,17 +130,9 @@ class MapWriter:
         self, folder: StagingFolder | Path, grid: Grid, aoi: shapely.Geometry | None, num_classes: int
     ) -> None:
         self.grid, self.aoi, self.num_classes = grid, aoi, num_classes
-        profile = {
-            **_WORKING_PROFILE,
-            "crs": grid.crs,
-            "transform": grid.transform,
-            "width": grid.width,
-            "height": grid.height,
-        }
         self.paths = {name: folder / f".working-{name}.tif" for name in (*RASTERS, CHANGED_MASK)}
         self.files = {
-            name: rasterio.open(path, "w", **profile, nodata=None if name == CHANGED_MASK else NODATA)
-            for name, path in self.paths.items()
+            name: rasterio.open(path, "w", **_working_profile(grid, name)) for name, path in self.paths.items()
         }
         self.code_pixels = np.zeros(1 + num_classes * num_classes, dtype=np.int64)
         self.nodata_pixels = 0

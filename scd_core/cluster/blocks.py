@@ -1,0 +1,145 @@
+"""``scd detect --cluster``: one huge pair split into blocks that Dask workers compute.
+
+The prepare stage runs once, on the client: it checks the inputs, fixes the output grid, the whole
+run's tile plan, the bands and the stretch. The output grid is then cut into blocks of
+:data:`BLOCK_SIZE` pixels; each block is a task. A worker prepares the block with the whole run's
+bands and stretch (:class:`~scd_core.geo.inputs.Fixed`) and runs the engine over the tiles of the
+whole plan that cover the block: the tiles reach beyond the block by the overlap, and every pixel of
+the block gets exactly the tiles and weights it gets in a one-process run, so the stitched mosaic is
+the one-process output pixel for pixel. Workers write their blocks' working GeoTIFFs into the run's
+staging folder (a filesystem all of them see); the client stitches them block by block, then the
+sieve, the polygons (one polygoniser over the stitched map, so a region crossing a block border is
+one feature), the reports and the commit run as in one process. A worker's memory depends on the
+block and tile sizes, never on the raster's.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+
+from scd_core.cluster.pairs import cancel_watch, stop
+from scd_core.errors import InvalidOptionError
+from scd_core.geo.grid import BLOCK, Grid
+from scd_core.geo.inputs import Fixed, Prepared, prepare
+from scd_core.geo.maps import WorkingMaps, stitch
+from scd_core.geo.options import DetectOptions
+from scd_core.geo.pipeline import GDAL_CACHE_BYTES, DetectResult, infer_block, run_detection, start_event
+from scd_core.geo.progress import Reporter, RunLog, silent
+from scd_core.geo.staging import StagingFolder
+
+#: Side of a block in output pixels: a multiple of the GeoTIFFs' block, so stitching writes whole
+#: blocks; 16 tiles of 1024² or 64 of 512².
+BLOCK_SIZE = 16 * BLOCK
+
+
+def block_windows(grid: Grid, size: int = BLOCK_SIZE) -> list[Window]:
+    """The blocks of ``grid``, row by row."""
+    return [
+        Window(col, row, min(size, grid.width - col), min(size, grid.height - row))
+        for row in range(0, grid.height, size)
+        for col in range(0, grid.width, size)
+    ]
+
+
+def block_task(
+    sources: tuple[str, str], model: str, options: DetectOptions, block: Window, fixed: Fixed, folder: str, cancel: str
+) -> dict[str, Any]:
+    """One block on a worker: its working GeoTIFFs in ``folder`` and what they hold."""
+    log = RunLog(cancel_watch(cancel))
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), prepare(sources, model, options, log, block, fixed) as run:
+        maps, stats = infer_block(run, Path(folder), log.report)
+    return {
+        "paths": {name: str(path) for name, path in maps.paths.items()},
+        "code_pixels": maps.code_pixels.tolist(),
+        "nodata_pixels": maps.nodata_pixels,
+        "tiles": stats.tiles,
+        "model_seconds": stats.model_seconds,
+    }
+
+
+def _tiles_of(run: Prepared, block: Window) -> int:
+    """Tiles the engine computes for ``block`` (a window of the output grid)."""
+    inside = Window(run.region.col_off + block.col_off, run.region.row_off + block.row_off, block.width, block.height)
+    return len(run.plan.around(inside)[1])
+
+
+def infer_on(client: Any, model: Any, block_size: int = BLOCK_SIZE):
+    """The infer stage of :func:`scd_core.geo.pipeline.run_detection`, on ``client``'s workers."""
+    from scd_core.geo.engine import EngineStats
+
+    def infer(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[WorkingMaps, EngineStats]:
+        started = time.perf_counter()
+        blocks = block_windows(run.grid, block_size)
+        tiles = [_tiles_of(run, block) for block in blocks]
+        log.report(start_event(run, stage, sum(tiles)))
+        fixed, cancel = Fixed(run.bands, run.normalisers), f"scd-cancel-{uuid.uuid4().hex}"
+        folders = [stage / f"blocks/{i}" for i in range(len(blocks))]
+        arguments = (run.paths, str(model), run.asked)
+        futures = [
+            client.submit(block_task, *arguments, block, fixed, str(folder), cancel, key=f"scd-block-{i}-{cancel}")
+            for i, (block, folder) in enumerate(zip(blocks, folders, strict=True))
+        ]
+        results = _gather(client, futures, tiles, cancel, log)
+        paths = stitch([(b, {k: Path(v) for k, v in r["paths"].items()}) for b, r in zip(blocks, results, strict=True)],
+                       stage, run.grid)  # fmt: skip
+        shutil.rmtree(stage / "blocks", ignore_errors=True)
+        maps = WorkingMaps(
+            paths,
+            np.sum([r["code_pixels"] for r in results], axis=0).astype(np.int64),
+            sum(r["nodata_pixels"] for r in results),
+        )
+        wall = time.perf_counter() - started
+        stats = EngineStats(sum(r["tiles"] for r in results), sum(r["model_seconds"] for r in results), wall,
+                            run.runner.amp)  # fmt: skip
+        log.lap("inference", wall)
+        log.timings["model"] = stats.model_seconds
+        return maps, stats
+
+    return infer
+
+
+def _gather(client: Any, futures: list, tiles: list[int], cancel: str, log: RunLog) -> list[dict[str, Any]]:
+    """The blocks' results in order, progress reported in tiles as blocks end."""
+    from distributed import as_completed
+
+    index = {future.key: i for i, future in enumerate(futures)}
+    results: list[dict[str, Any] | None] = [None] * len(futures)
+    done, total = 0, sum(tiles)
+    try:
+        for future in as_completed(futures):
+            results[index[future.key]] = future.result()  # a block's error is the run's error
+            done += tiles[index[future.key]]
+            log.report({"event": "progress", "done": done, "total": total})
+    except BaseException:
+        stop(client, futures, cancel)
+        raise
+    return [r for r in results if r is not None]
+
+
+def detect_on_cluster(
+    client: Any,
+    before: str | Path,
+    after: str | Path,
+    model: str | Path,
+    out_dir: str | Path,
+    *,
+    progress: Reporter | None = None,
+    block_size: int = BLOCK_SIZE,
+    **options: Any,
+) -> DetectResult:
+    """:func:`scd_core.detect`, its blocks computed on ``client``'s cluster (``model``: a file)."""
+    if block_size <= 0 or block_size % BLOCK:
+        raise InvalidOptionError(f"--block-size must be a positive multiple of {BLOCK}, got {block_size}")
+    checked = DetectOptions(**options)
+    return run_detection(
+        before, after, model, out_dir, checked, progress or silent, infer_on(client, model, block_size)
+    )

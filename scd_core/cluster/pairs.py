@@ -1,0 +1,115 @@
+"""``scd batch --cluster``: one Dask task per pair, as ``scd batch`` runs them in one process.
+
+Each task runs :func:`scd_core.batch.runs.run_pair` on a worker: the pair is skipped when it was
+done before with the same request, else written atomically into ``OUT_ROOT/<id>``; the worker's
+model cache loads the model once per worker process. A task first removes the staging folder a
+killed attempt of its pair left behind, so a pair whose worker died is rerun cleanly elsewhere (the
+scheduler reruns it up to ``--retries`` times). The client shows one progress bar over all pairs, or
+emits ``pair`` events with ``--progress json``.
+
+Cancelling (Ctrl-C, SIGTERM on the client) sets a Dask event that every running task checks at
+each progress event: they stop, their staging folders are removed, and pending tasks are cancelled,
+so OUT_ROOT holds finished pairs only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from scd_core.batch.pairs import Pair
+from scd_core.batch.runs import Outcome, run_pair, sweep_staging
+from scd_core.geo.options import DetectOptions
+from scd_core.geo.progress import Event
+
+#: Seconds a running task may go between two looks at the cancel event.
+CANCEL_POLL = 1.0
+#: Seconds the client waits for running tasks to stop after a cancel.
+CANCEL_WAIT = 60.0
+
+
+class Cancelled(KeyboardInterrupt):
+    """The client cancelled the run; raised inside a running task to stop its detection cleanly."""
+
+
+def cancel_watch(name: str) -> Callable[[Event], None]:
+    """A progress reporter for a task: silent, but raises :class:`Cancelled` once the client has set
+    the Dask event ``name`` (looked at no more than once per :data:`CANCEL_POLL` seconds)."""
+    from distributed import Event as DaskEvent
+
+    event, last = DaskEvent(name), [0.0]
+
+    def watch(_: Event) -> None:
+        now = time.monotonic()
+        if now - last[0] >= CANCEL_POLL:
+            last[0] = now
+            if event.is_set():
+                raise Cancelled
+
+    return watch
+
+
+def pair_task(pair: Pair, out_root: Path, model: str, options: DetectOptions, cancel: str) -> Outcome:
+    """One pair on a worker (what :func:`run_pairs` submits)."""
+    sweep_staging(out_root, [pair.id])  # an attempt of this pair on a worker that died
+    return run_pair(pair, out_root, model, options, cancel_watch(cancel))
+
+
+def _failed(pair: Pair, error: BaseException) -> Outcome:
+    from distributed import KilledWorker
+
+    if isinstance(error, KilledWorker):
+        return Outcome(pair.id, "failed", message="its worker died on every attempt (see --retries)")
+    return Outcome(pair.id, "failed", message=f"internal error: {type(error).__name__}: {error}")
+
+
+def run_pairs(
+    client: Any,
+    pairs: list[Pair],
+    out_root: Path,
+    model: str,
+    options: DetectOptions,
+    on_outcome: Callable[[Outcome], None],
+) -> list[Outcome]:
+    """Run every pair on ``client``'s cluster; ``on_outcome`` hears of each pair as it ends.
+
+    Returns the outcomes in the order of ``pairs``. On KeyboardInterrupt (Ctrl-C, or SIGTERM turned
+    into one), running tasks are stopped and cleaned up, pending ones cancelled, and it re-raises.
+    """
+    from distributed import as_completed
+
+    cancel = f"scd-cancel-{uuid.uuid4().hex}"
+    futures = {
+        client.submit(pair_task, pair, out_root, str(model), options, cancel, key=f"scd-pair-{pair.id}-{cancel}"): pair
+        for pair in pairs
+    }
+    outcomes: dict[str, Outcome] = {}
+    try:
+        for future in as_completed(futures):
+            pair = futures[future]
+            error = future.exception()
+            outcome = _failed(pair, error) if error is not None else future.result()
+            outcomes[pair.id] = outcome
+            on_outcome(outcome)
+    except KeyboardInterrupt:
+        stop(client, list(futures), cancel)
+        sweep_staging(out_root, [pair.id for pair in pairs])
+        raise
+    return [outcomes[pair.id] for pair in pairs]
+
+
+def stop(client: Any, futures: list, cancel: str) -> None:
+    """Cancel the tasks that have not started, and give the running ones (which the event ``cancel``
+    stops at their next progress event) the time to remove their staging folders."""
+    from distributed import Event as DaskEvent
+    from distributed import wait
+
+    DaskEvent(cancel, client=client).set()
+    running = {key for keys in client.processing().values() for key in keys}
+    client.cancel([f for f in futures if not f.done() and f.key not in running])
+    with contextlib.suppress(TimeoutError):  # a task that does not stop in time: its folder is swept after
+        wait([f for f in futures if f.key in running], timeout=CANCEL_WAIT)
