@@ -75,3 +75,13 @@ def test_bench_runtime_reports_every_figure(tmp_path: Path) -> None:
     assert detect["speedup_onnxruntime_over_torch"] == pytest.approx(
         detect["seconds"]["torch"] / detect["seconds"]["onnxruntime"], rel=2e-2
     )
+
+
+def test_bench_cluster_reports_every_figure(tmp_path: Path) -> None:
+    report = _run(
+        "bench_cluster.py", "--pairs=2", "--size=256", "--mosaic=512", "--block=256", "--repeats=1",
+        f"--workdir={tmp_path}",
+    )  # fmt: skip
+    assert report["overhead"] == pytest.approx(report["cluster_local1_s"] / report["one_process_s"] - 1, abs=2e-3)
+    assert set(report["pairs_per_minute"]) == {"one_process", "local1", "local2"}
+    assert report["split_detect"]["blocks"] == 4 and report["split_detect"]["seconds_per_block_2_workers"] > 0
