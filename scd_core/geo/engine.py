@@ -19,6 +19,8 @@ stops the other two within a fraction of a second; the interrupt then propagates
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import threading
 import time
@@ -72,6 +74,17 @@ def _get(q: queue.Queue, stop: threading.Event):
     raise _StoppedError
 
 
+#: Niceness of the reader and writer threads (Linux schedules threads one by one): the model's
+#: threads get the cores first, and reading and writing use what the model leaves.
+HELPER_NICENESS = 10
+
+
+def _yield_to_the_model() -> None:
+    """Lower this thread's priority where the system allows it (Linux; elsewhere nothing changes)."""
+    with contextlib.suppress(AttributeError, OSError):  # no per-thread priorities here, or not allowed
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HELPER_NICENESS)
+
+
 class _Worker(threading.Thread):
     """A daemon thread that records its exception and stops the run when it fails."""
 
@@ -81,6 +94,7 @@ class _Worker(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
+        _yield_to_the_model()
         try:
             self._work()
         except _StoppedError:
