@@ -66,11 +66,13 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_a_bad_value_or_file_exits_2_naming_it_and_writes_nothing(case, files, tmp_path, capsys, monkeypatch):
+def test_a_bad_value_or_file_exits_2_naming_it_and_writes_nothing(case, files, ckpt, tmp_path, capsys, monkeypatch):
     template, named = CASES[case]
     args = [a.format(**files) for a in template]
     if "-o" not in args:
         args += ["-o", str(tmp_path / "out")]
+    if "--model" not in args:
+        args += ["--model", str(ckpt)]
     monkeypatch.chdir(tmp_path)
     code = main(["detect", *args, "--progress", "none"])
     error = capsys.readouterr().err
