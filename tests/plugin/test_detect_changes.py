@@ -13,6 +13,7 @@ from pathlib import Path
 import processing
 import pytest
 from plugin_testing import TEST_CRS, RecordingFeedback
+from plugin_testing import detect_parameters as parameters
 from qgis.core import (
     QgsApplication,
     QgsCoordinateReferenceSystem,
@@ -31,22 +32,6 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-
-#: An untrained model's change probabilities hover around one half; a low threshold makes it call
-#: changes, so that the polygons, their codes and their styling are exercised.
-THRESHOLD = 0.05
-
-
-def parameters(geo_pair: Path, tiny_model: Path, **more) -> dict:
-    return {
-        "BEFORE": str(geo_pair / "before.tif"),
-        "AFTER": str(geo_pair / "after.tif"),
-        "MODEL": str(tiny_model),
-        "TILE_SIZE": 128,
-        "THRESHOLD": THRESHOLD,
-        "DEVICE": 1,  # cpu
-        **more,
-    }
 
 
 def work_folders() -> set:
@@ -226,8 +211,8 @@ def test_batch_runs_many_pairs_through_one_algorithm_each_in_its_area(
         parameters(geo_pair, tiny_model, AOI=str(aoi), OUTPUT=str(tmp_path / "first_quarter.gpkg")),
     ]
     assert run_as_batch(rows) == [True, True]
-    second = QgsVectorLayer(f"{tmp_path / 'second.gpkg'}|layername=changes", "second", "ogr")
+    second = QgsVectorLayer(str(tmp_path / "second.gpkg"), "second", "ogr")
     assert second.featureCount() > 0 and second.extent().width() <= 128 * 0.5 + 1e-6
-    first_quarter = QgsVectorLayer(f"{tmp_path / 'first_quarter.gpkg'}|layername=changes", "quarter", "ogr")
+    first_quarter = QgsVectorLayer(str(tmp_path / "first_quarter.gpkg"), "quarter", "ogr")
     assert first_quarter.featureCount() > 0
     assert quarter.buffered(1.0).contains(first_quarter.extent()), "the AOI limits the run"

@@ -67,6 +67,7 @@ def test_algorithm_has_the_parameters_an_analyst_sets(plugin):
         "AOI",
         "EXTENT",
         "BANDS",
+        "SCALE",
         "TILE_SIZE",
         "OVERLAP",
         "BATCH_SIZE",
@@ -74,24 +75,33 @@ def test_algorithm_has_the_parameters_an_analyst_sets(plugin):
         "THRESHOLD",
         "MIN_AREA",
         "OUTPUT",
+        "OUTPUT_MATRIX",
         "OUTPUT_RASTER",
+        "OUTPUT_PROBABILITY",
+        "OUTPUT_BEFORE_CLASSES",
+        "OUTPUT_AFTER_CLASSES",
     ]
     advanced = {
         name
         for name, definition in definitions.items()
         if definition.flags() & QgsProcessingParameterDefinition.FlagAdvanced
     }
-    assert advanced == {"BANDS", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE", "THRESHOLD", "MIN_AREA"}
+    assert advanced == {"BANDS", "SCALE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE", "THRESHOLD", "MIN_AREA"}
     optional = {
         name
         for name, definition in definitions.items()
         if definition.flags() & QgsProcessingParameterDefinition.FlagOptional
     }
-    assert {"AOI", "EXTENT", "BANDS", "BATCH_SIZE", "THRESHOLD", "MIN_AREA", "OUTPUT_RASTER"} <= optional
+    assert {"MODEL", "AOI", "EXTENT", "BANDS", "SCALE", "BATCH_SIZE", "THRESHOLD", "OUTPUT_MATRIX"} <= optional
+    assert {"OUTPUT_RASTER", "OUTPUT_PROBABILITY", "OUTPUT_BEFORE_CLASSES", "OUTPUT_AFTER_CLASSES"} <= optional
+    assert definitions["MIN_AREA"].defaultValue() == 10.0, "a minimum area by default: no specks of a few pixels"
     assert definitions["DEVICE"].options() == ["auto", "cpu", "cuda"]
-    assert definitions["OUTPUT"].type() == "vectorDestination"
+    assert definitions["OUTPUT"].type() == "sink" and definitions["OUTPUT_MATRIX"].type() == "sink"
+    assert not definitions["OUTPUT_MATRIX"].hasGeometry(), "the change matrix is a table"
     assert definitions["OUTPUT"].defaultFileExtension() == "gpkg"
-    assert definitions["OUTPUT_RASTER"].defaultFileExtension() == "tif"
+    for raster in ("OUTPUT_RASTER", "OUTPUT_PROBABILITY", "OUTPUT_BEFORE_CLASSES", "OUTPUT_AFTER_CLASSES"):
+        assert definitions[raster].defaultFileExtension() == "tif"
+        assert not definitions[raster].createByDefault(), "the rasters are there when asked for"
 
 
 def test_menu_and_toolbar_entries_open_the_algorithm_dialog(plugin, qgis_iface, monkeypatch):
