@@ -9,7 +9,7 @@ from pathlib import Path
 from plugin_testing import PLUGIN, REPO
 from qgis.core import QgsApplication, QgsProcessingParameterDefinition
 from qgis.gui import QgsBrowserGuiModel
-from qgis.PyQt.QtWidgets import QApplication, QDialog, QToolBar
+from qgis.PyQt.QtWidgets import QApplication, QDialog, QTextBrowser, QToolBar
 
 
 def test_zip_holds_the_plugin_folder_with_its_metadata_icon_and_styles(plugin_zip: Path):
@@ -113,16 +113,26 @@ def test_menu_and_toolbar_entries_open_the_algorithm_dialog(plugin, qgis_iface, 
     detect = next(action for action in toolbar.actions() if action.objectName() == "scdDetectChanges")
     assert detect in plugin.actions and not detect.icon().isNull()
     detect.trigger()
-    dialog = plugin.dialog
+    dialog = plugin.detect_dialog
     assert dialog.isVisible()
     assert dialog.algorithm().id() == "scd:detectchanges"
+    help_panel = dialog.findChild(QTextBrowser, "textShortHelp")
+    shown = help_panel.toPlainText()
+    assert "what it changed from and to (for example low vegetation → building), using the six" in shown, (
+        "a sentence of the help reads as one: QGIS makes a paragraph of every line of the help"
+    )
+    assert "\n" not in algorithm_help(), "the help has no hard line breaks"
     dialog.close()
+
+
+def algorithm_help() -> str:
+    return QgsApplication.processingRegistry().algorithmById("scd:detectchanges").shortHelpString()
 
 
 def test_settings_entry_opens_the_backend_dialog(plugin):
     settings = next(action for action in plugin.actions if action.objectName() == "scdSettings")
     settings.trigger()
-    dialog = plugin.dialog
+    dialog = plugin.settings_dialog
     assert isinstance(dialog, QDialog) and dialog.isVisible()
     assert dialog.check_button.text() == "Check backend"
     dialog.close()
