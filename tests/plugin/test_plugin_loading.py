@@ -16,12 +16,18 @@ def test_zip_holds_the_plugin_folder_with_its_metadata_icon_and_styles(plugin_zi
     with zipfile.ZipFile(plugin_zip) as archive:
         names = set(archive.namelist())
         metadata = archive.read(f"{PLUGIN}/metadata.txt").decode("utf-8")
+        licence = archive.read(f"{PLUGIN}/LICENSE").decode("utf-8")
     assert {
         f"{PLUGIN}/__init__.py",
+        f"{PLUGIN}/LICENSE",
         f"{PLUGIN}/icons/scd.svg",
+        f"{PLUGIN}/models/demo.pt",
         f"{PLUGIN}/styles/changes.qml",
         f"{PLUGIN}/styles/change_type.qml",
+        f"{PLUGIN}/styles/class.qml",
+        f"{PLUGIN}/styles/change_prob.qml",
     } <= names
+    assert "GNU GENERAL PUBLIC LICENSE" in licence and "Version 2, June 1991" in licence
     assert all(name.startswith(f"{PLUGIN}/") for name in names)
     assert not any("__pycache__" in name for name in names)
     assert metadata == (REPO / "metadata.txt").read_text(encoding="utf-8"), (
@@ -29,15 +35,19 @@ def test_zip_holds_the_plugin_folder_with_its_metadata_icon_and_styles(plugin_zi
     )
 
 
-def test_metadata_declares_what_the_plugin_repository_requires():
+def test_metadata_declares_what_qgis_reads_and_no_placeholder_address():
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(REPO / "metadata.txt", encoding="utf-8")
     general = parser["general"]
     assert general["qgisMinimumVersion"] == "3.22"
     assert general["hasProcessingProvider"] == "yes"
-    for key in ("name", "description", "about", "version", "author", "email", "tracker", "repository", "tags", "icon"):
+    for key in ("name", "description", "about", "version", "author", "tags", "icon"):
         assert general[key].strip(), key
     assert (REPO / "resources" / general["icon"]).is_file()
+    for key in ("email", "tracker", "repository", "homepage"):
+        assert key not in general, f"{key}: none until the project has a real one"
+    text = (REPO / "metadata.txt").read_text(encoding="utf-8")
+    assert "@" not in text and "http" not in text, "no address in the metadata"
 
 
 def test_class_factory_registers_the_provider_with_its_icon(plugin):
