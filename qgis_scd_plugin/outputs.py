@@ -49,17 +49,20 @@ TABLE_EXTENSIONS = ["gpkg", "csv", "xlsx", "ods", "sqlite"]
 RASTER_EXTENSIONS = ["tif", "tiff"]
 #: Why a format is refused, where that is not obvious.
 _REFUSED_BECAUSE = {
-    "shp": "Shapefiles cut field names to 10 characters (change_type would become change_typ), which "
-    "breaks the from → to style and the fields the engine documents",
+    "shp": "“.shp” files cannot hold this output: Shapefiles cut field names to 10 characters "
+    "(change_type would become change_typ), which breaks the from → to style and the fields the engine documents",
 }
 
 
-def destination_problem(qgis_error: str, supported: list[str], label: str) -> str:
-    """The refusal of a destination (QGIS's own ``qgis_error``, which quotes the extension), in the
-    dialog's words, with the reason where there is one and the formats to choose instead."""
-    reasons = [why for extension, why in _REFUSED_BECAUSE.items() if f".{extension}" in qgis_error]
-    said = "; ".join([qgis_error.rstrip("."), *reasons])
-    return f"{label}: {said}. Save it as {', '.join('.' + choice for choice in supported)} instead."
+def destination_problem(destination: str, supported: list[str], label: str) -> str | None:
+    """Why a destination cannot hold its output, in the dialog's words, with the formats to choose
+    instead; None when it can (a supported file format, or no file: a temporary layer, a database)."""
+    file = destination_file(destination)
+    extension = os.path.splitext(file)[1].lstrip(".").lower() if file else ""
+    if not extension or extension in supported:
+        return None
+    why = _REFUSED_BECAUSE.get(extension, f"“.{extension}” files cannot hold this output")
+    return f"{label}: {why}. Save it as {', '.join('.' + choice for choice in supported)} instead."
 
 
 #: A destination of a provider other than a file: ``memory:``, ``postgres:…``, ``spatialite:…``

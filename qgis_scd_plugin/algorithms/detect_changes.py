@@ -180,11 +180,7 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
     ) -> None:
         """Refuse, before the run, a destination in a format that cannot hold the output."""
         provider = self.provider()
-        value = parameters.get(definition.name())
-        if provider is None or value is None:
-            return
-        supported, error = provider.isSupportedOutputValue(value, definition, context)
-        if supported:
+        if provider is None or parameters.get(definition.name()) is None:
             return
         if isinstance(definition, QgsProcessingParameterRasterDestination):
             choices = provider.supportedOutputRasterLayerExtensions()
@@ -192,7 +188,10 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
             choices = provider.supportedOutputTableExtensions()
         else:
             choices = provider.supportedOutputVectorLayerExtensions()
-        raise OptionError(destination_problem(error, choices, definition.description()))
+        destination = self.parameterAsOutputLayer(parameters, definition.name(), context) or ""
+        problem = destination_problem(destination, choices, definition.description())
+        if problem:
+            raise OptionError(problem)
 
     def processAlgorithm(
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback

@@ -89,7 +89,7 @@ def test_change_probability_and_class_rasters_are_written_styled_and_described(e
         assert classes.dataProvider().bandStatistics(1).maximumValue <= 6
 
 
-@pytest.mark.parametrize("extension", ["fgb", "geojson"])
+@pytest.mark.parametrize("extension", ["fgb", "geojson", "sqlite"])
 def test_other_vector_formats_are_written_with_their_fields_and_style(
     plugin, geo_pair, tiny_model, tmp_path, every_output, extension
 ):
@@ -100,8 +100,21 @@ def test_other_vector_formats_are_written_with_their_fields_and_style(
     reference = QgsVectorLayer(str(folder / "changes.gpkg"), "changes", "ogr")
     assert written.isValid() and written.featureCount() == reference.featureCount() > 0
     fields = ["change_type", "from_class", "to_class", "from_name", "to_name", "area_m2", "mean_prob"]
-    assert [field.name() for field in written.fields()] == fields
+    keys = written.dataProvider().pkAttributeIndexes()  # a format's own feature id, such as ogc_fid
+    assert [field.name() for index, field in enumerate(written.fields()) if index not in keys] == fields
     assert written.renderer().type() == "categorizedSymbol", "the style is saved beside the file"
+
+
+def test_the_change_matrix_can_be_a_csv_file(plugin, geo_pair, tiny_model, tmp_path, every_output):
+    folder, _ = every_output
+    matrix = tmp_path / "matrix.csv"
+    outputs = {"OUTPUT": "TEMPORARY_OUTPUT", "OUTPUT_MATRIX": str(matrix)}
+    processing.run("scd:detectchanges", detect_parameters(geo_pair, tiny_model, **outputs))
+    lines = matrix.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("from,water,") and lines[0].endswith(",total") and len(lines) == 8
+    reference = QgsVectorLayer(str(folder / "matrix.gpkg"), "matrix", "ogr")
+    total = next(feature for feature in reference.getFeatures() if feature["from"] == "total")
+    assert float(lines[-1].split(",")[-1]) == pytest.approx(total["total"])
 
 
 def test_an_ogr_database_table_destination_is_written_as_that_table(
@@ -142,6 +155,25 @@ def test_a_format_that_cannot_hold_an_output_is_refused_before_the_run(
     feedback = RecordingFeedback()
     with pytest.raises(QgsProcessingException) as error:
         processing.run("scd:detectchanges", detect_parameters(geo_pair, tiny_model, **outputs), feedback=feedback)
-    assert message in str(error.value) and f"“.{file.split('.')[1]}”" in str(error.value)
+    assert message in str(error.value) and f"“.{file.split('.')[1]}” files cannot hold this output" in str(error.value)
     assert not feedback.commands, "the worker never started"
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("destination", "file"),
+    [
+        ("/data/changes.gpkg", "/data/changes.gpkg"),
+        ("results/changes.shp|layername=changes", "results/changes.shp"),
+        ("ogr:dbname='/data/my db.gpkg' table=\"changes\" (geom)", "/data/my db.gpkg"),
+        ('ogr:dbname="/data/x.sqlite" table="t"', "/data/x.sqlite"),
+        ("C:/data/changes.gpkg", "C:/data/changes.gpkg"),
+        ("memory:", None),
+        ("TEMPORARY_OUTPUT", None),
+        ('postgres://dbname=\'gis\' table="public"."changes"', None),
+    ],
+)
+def test_the_file_of_a_destination_is_told_from_other_destinations(plugin, destination, file):
+    from qgis_scd_plugin.outputs import destination_file
+
+    assert destination_file(destination) == file
