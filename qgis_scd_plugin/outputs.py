@@ -207,8 +207,8 @@ def describe_vector_output(
     if not isinstance(layer, QgsVectorLayer) or not layer.isValid():
         raise QgsProcessingException(f"The output {destination} cannot be opened once written.")
     metadata.setCrs(layer.crs())
+    layer.setMetadata(metadata)  # the layer Processing puts on the map, from the context's layer store
     if layer.providerType() == "memory":
-        layer.setMetadata(metadata)
         if style is not None:
             layer.loadNamedStyle(str(style))
         return

@@ -85,15 +85,25 @@ def test_results_load_on_the_map_named_after_the_images_and_styled(plugin, geo_p
                 "BEFORE": before_layer.id(),
                 "AFTER": after_layer.id(),
                 "OUTPUT": str(tmp_path / "changes.gpkg"),
+                "OUTPUT_MATRIX": "TEMPORARY_OUTPUT",
                 "OUTPUT_RASTER": str(tmp_path / "codes.tif"),
+                "OUTPUT_PROBABILITY": str(tmp_path / "probability.tif"),
+                "OUTPUT_AFTER_CLASSES": str(tmp_path / "after_classes.tif"),
             },
         )
         loaded = {layer.name(): layer for layer in project.mapLayers().values()}
         polygons = loaded["Changes ortho 2019 → ortho 2021"]
         assert polygons.renderer().type() == "categorizedSymbol"
         assert polygons.featureCount() > 0
+        assert "Change threshold" in polygons.metadata().abstract()
         codes = loaded["Change types ortho 2019 → ortho 2021"]
         assert codes.renderer().type() == "paletted"
+        matrix = loaded["Change matrix ortho 2019 → ortho 2021 (ha)"]
+        assert not matrix.isSpatial() and matrix.featureCount() == 7
+        probability = loaded["Change probability ortho 2019 → ortho 2021"]
+        assert probability.renderer().type() == "singlebandpseudocolor"
+        assert "Change threshold" in probability.metadata().abstract(), "the metadata beside the file is read"
+        assert loaded["Classes of ortho 2021 where changed"].renderer().type() == "paletted"
     finally:
         project.clear()
 

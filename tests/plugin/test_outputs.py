@@ -105,18 +105,6 @@ def test_other_vector_formats_are_written_with_their_fields_and_style(
     assert written.renderer().type() == "categorizedSymbol", "the style is saved beside the file"
 
 
-def test_the_change_matrix_can_be_a_csv_file(plugin, geo_pair, tiny_model, tmp_path, every_output):
-    folder, _ = every_output
-    matrix = tmp_path / "matrix.csv"
-    outputs = {"OUTPUT": "TEMPORARY_OUTPUT", "OUTPUT_MATRIX": str(matrix)}
-    processing.run("scd:detectchanges", detect_parameters(geo_pair, tiny_model, **outputs))
-    lines = matrix.read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("from,water,") and lines[0].endswith(",total") and len(lines) == 8
-    reference = QgsVectorLayer(str(folder / "matrix.gpkg"), "matrix", "ogr")
-    total = next(feature for feature in reference.getFeatures() if feature["from"] == "total")
-    assert float(lines[-1].split(",")[-1]) == pytest.approx(total["total"])
-
-
 def test_an_ogr_database_table_destination_is_written_as_that_table(
     plugin, geo_pair, tiny_model, tmp_path, monkeypatch
 ):
@@ -132,12 +120,20 @@ def test_an_ogr_database_table_destination_is_written_as_that_table(
     assert os.listdir(tmp_path) == ["project.gpkg"]
 
 
-def test_a_temporary_layer_holds_the_polygons_styled_and_described(plugin, geo_pair, tiny_model):
-    results = processing.run("scd:detectchanges", detect_parameters(geo_pair, tiny_model, OUTPUT="TEMPORARY_OUTPUT"))
+def test_a_temporary_layer_and_a_csv_matrix(plugin, geo_pair, tiny_model, tmp_path, every_output):
+    folder, _ = every_output
+    matrix = tmp_path / "matrix.csv"
+    outputs = {"OUTPUT": "TEMPORARY_OUTPUT", "OUTPUT_MATRIX": str(matrix)}
+    results = processing.run("scd:detectchanges", detect_parameters(geo_pair, tiny_model, **outputs))
     layer = results["OUTPUT"]
     assert isinstance(layer, QgsVectorLayer) and layer.providerType() == "memory"
     assert layer.featureCount() > 0 and layer.renderer().type() == "categorizedSymbol"
     assert "Change threshold: 0.05." in layer.metadata().abstract()
+    lines = matrix.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("from,water,") and lines[0].endswith(",total") and len(lines) == 8
+    reference = QgsVectorLayer(str(folder / "matrix.gpkg"), "matrix", "ogr")
+    total = next(feature for feature in reference.getFeatures() if feature["from"] == "total")
+    assert float(lines[-1].split(",")[-1]) == pytest.approx(total["total"])
 
 
 @pytest.mark.parametrize(

@@ -41,15 +41,16 @@ def test_bands_are_read_as_typed_or_as_the_dialogs_list(plugin, typed, expected)
     assert parse_bands(typed) == expected
 
 
-def test_bands_typed_in_qgis_process_style_reach_the_worker_in_order(plugin, geo_pair, tiny_model, tmp_path):
-    """QGIS's own reading of "3,2,1" for a band parameter is [0]; the worker must get 3,2,1."""
+def test_typed_bands_scale_and_the_default_minimum_area_reach_the_worker(plugin, geo_pair, tiny_model, tmp_path):
+    """BANDS as qgis_process passes it, the text "3,2,1" (QGIS's own reading of it is [0]), and SCALE."""
     feedback = RecordingFeedback()
     processing.run(
         "scd:detectchanges",
-        detect_parameters(geo_pair, tiny_model, BANDS="3,2,1", OUTPUT=str(tmp_path / "changes.gpkg")),
+        detect_parameters(geo_pair, tiny_model, BANDS="3,2,1", SCALE="0, 255", OUTPUT=str(tmp_path / "changes.gpkg")),
         feedback=feedback,
     )
-    assert " --bands 3,2,1 " in worker_command(feedback)
+    command = worker_command(feedback)
+    assert " --bands 3,2,1 " in command and " --scale 0.0,255.0 " in command and " --min-area 10.0 " in command
 
 
 @pytest.mark.parametrize(
@@ -84,17 +85,6 @@ def test_bands_that_cannot_be_read_are_refused_before_the_worker_starts(
 )
 def test_bad_values_are_refused_in_the_dialogs_words(plugin, geo_pair, tiny_model, tmp_path, more, message):
     assert message in refusal(detect_parameters(geo_pair, tiny_model, OUTPUT=str(tmp_path / "c.gpkg"), **more))
-
-
-def test_scale_and_the_default_minimum_area_reach_the_worker(plugin, geo_pair, tiny_model, tmp_path):
-    feedback = RecordingFeedback()
-    processing.run(
-        "scd:detectchanges",
-        detect_parameters(geo_pair, tiny_model, SCALE="0, 255", OUTPUT=str(tmp_path / "changes.gpkg")),
-        feedback=feedback,
-    )
-    command = worker_command(feedback)
-    assert " --scale 0.0,255.0 " in command and " --min-area 10.0 " in command
 
 
 def test_the_demo_model_runs_when_model_is_left_out(plugin, geo_pair, tmp_path):
