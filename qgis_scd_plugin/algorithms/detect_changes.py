@@ -198,6 +198,7 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
     ) -> dict[str, Any]:
         try:
             backend = find_backend(settings.backend_python(), os.environ)
+            self._check_values(parameters, context)  # again: QgsProcessingAlgorithm.run() does not check
             model = resolve_model(self.parameterAsFile(parameters, MODEL, context), self._label(MODEL))
         except (BackendNotFoundError, OptionError) as error:
             raise QgsProcessingException(str(error)) from None

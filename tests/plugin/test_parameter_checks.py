@@ -119,3 +119,14 @@ def test_the_same_image_twice_is_run_with_a_warning(plugin, geo_pair, tiny_model
     processing.run("scd:detectchanges", same, feedback=feedback)
     assert any("the same image" in warning and "nothing can have changed" in warning for warning in feedback.warnings)
     assert feedback.warnings[0].startswith("The before and after images are the same image"), "warned before the run"
+
+
+def test_a_run_that_skips_the_dialogs_check_is_refused_all_the_same(plugin, geo_pair, tiny_model, tmp_path):
+    """QgsProcessingAlgorithm.run(), as the batch dialog and models call it, does not ask
+    checkParameterValues; processAlgorithm checks again, before the worker starts."""
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("scd:detectchanges")
+    feedback = RecordingFeedback()
+    parameters = detect_parameters(geo_pair, tiny_model, BANDS="1,2,7", OUTPUT=str(tmp_path / "c.gpkg"))
+    with pytest.raises(QgsProcessingException, match="band 7 does not exist"):
+        algorithm.run(parameters, QgsProcessingContext(), feedback, catchExceptions=False)
+    assert not feedback.commands and not (tmp_path / "c.gpkg").exists()
