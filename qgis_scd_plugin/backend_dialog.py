@@ -1,12 +1,14 @@
 """The plugin's settings dialog: which backend to use, "Check backend" and "Install backend".
 
 Commands run through QProcess, so QGIS stays responsive while PyTorch loads or pip downloads, and their
-output streams into the dialog.
+output streams into the dialog. An install can be cancelled; a cancelled or failed install removes the
+virtual environment it was making (never one that was there before) and says why in one line.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from typing import Callable
 
 from qgis.core import QgsApplication, QgsProcessingUtils
@@ -58,6 +60,9 @@ class BackendDialog(QDialog):
         self.check_button.clicked.connect(self.check)
         self.install_button = QPushButton("Install backend")
         self.install_button.clicked.connect(self.install)
+        self.cancel_button = QPushButton("Cancel install")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setEnabled(False)
         self.process = QProcess(self)
         self.process.setProcessEnvironment(_environment())
         # Not QGIS's working folder: Python imports from the working folder first, and a checkout of scd
@@ -68,16 +73,22 @@ class BackendDialog(QDialog):
         self.process.finished.connect(self._finished)
         self.process.errorOccurred.connect(self._failed_to_start)
         self._stdout = ""
-        self._queue: list[list[str]] = []
+        self._stderr = ""
+        self._queue: list[tuple[str, list[str]]] = []
+        self._step = ""
         self._on_success: Callable[[], None] | None = None
         self._echo_stdout = True
+        #: Whether an install is under way, was cancelled, and found its venv folder already there.
+        self._installing = False
+        self._cancelled = False
+        self._venv_was_there = False
         self._layout()
 
     def _layout(self) -> None:
         form = QFormLayout()
         form.addRow("Backend Python", self.python)
         form.addRow(
-            QLabel(
+            _wrapped(
                 "Empty: the SCD_PYTHON environment variable, else the scd command on PATH. "
                 "The backend is a Python environment with PyTorch and scd-core; "
                 "QGIS's own Python is never used for the model."
@@ -85,10 +96,11 @@ class BackendDialog(QDialog):
         )
         form.addRow("Python to create the venv with (3.10+)", self.base_python)
         form.addRow("pip installs", self.pip_spec)
-        form.addRow(QLabel(f"Install backend creates a virtual environment in {self.venv} and selects it."))
+        form.addRow(_wrapped(f"Install backend creates a virtual environment in {self.venv} and selects it."))
         buttons = QHBoxLayout()
         buttons.addWidget(self.check_button)
         buttons.addWidget(self.install_button)
+        buttons.addWidget(self.cancel_button)
         buttons.addStretch()
         close = QDialogButtonBox(QDialogButtonBox.Close)
         close.rejected.connect(self.reject)
@@ -106,7 +118,7 @@ class BackendDialog(QDialog):
             self.log.setPlainText(str(error))
             return
         self.log.setPlainText(f"Checking the backend from {backend.found_in}: {backend.python}\n")
-        self._run([probe_command(backend.python)], self._show_report, echo_stdout=False)
+        self._run([("checking the backend", probe_command(backend.python))], self._show_report, echo_stdout=False)
 
     def install(self) -> None:
         """Create the venv in the profile, pip-install scd-core into it, select it and check it."""
@@ -119,11 +131,36 @@ class BackendDialog(QDialog):
         self.log.setPlainText(
             f"Installing the backend into {self.venv}; this downloads PyTorch and can take minutes.\n"
         )
-        self._run(install_commands(python, self.venv, self.pip_spec.text()), self._select_installed, echo_stdout=True)
+        self._installing, self._cancelled, self._venv_was_there = True, False, self.venv.exists()
+        commands = install_commands(python, self.venv, self.pip_spec.text())
+        steps = ["creating the virtual environment", "installing scd-core with pip"]
+        self._run(list(zip(steps, commands)), self._select_installed, echo_stdout=True)
+
+    def cancel(self) -> None:
+        """Stop the install under way; the unfinished virtual environment is then removed."""
+        if self._installing and self.process.state() != QProcess.NotRunning:
+            self._cancelled = True
+            self.process.kill()
 
     def _select_installed(self) -> None:
+        self._installing = False
         self.python.setFilePath(str(venv_python(self.venv)))
         self.check()
+
+    def _stopped(self, why: str) -> None:
+        """A command failed, could not start or was cancelled: nothing more runs. An install removes the
+        virtual environment it was making (never one that was there before) and says why in one line."""
+        self._queue = []
+        self._set_busy(False)
+        if not self._installing:
+            self.log.appendPlainText(f"Stopped: {why}.")
+            return
+        self._installing = False
+        said = "Install cancelled." if self._cancelled else f"Install failed while {self._step}: {why}."
+        if not self._venv_was_there and self.venv.exists():
+            shutil.rmtree(self.venv, ignore_errors=True)
+            said += f" The unfinished virtual environment {self.venv} was removed."
+        self.log.appendPlainText(said)
 
     def _show_report(self) -> None:
         try:
@@ -131,8 +168,9 @@ class BackendDialog(QDialog):
         except ValueError as error:
             self.log.appendPlainText(f"The check failed: {error}")
 
-    def _run(self, commands: list[list[str]], on_success: Callable[[], None], echo_stdout: bool) -> None:
-        """Run ``commands`` one after the other; ``on_success`` once all succeeded."""
+    def _run(self, commands: list[tuple[str, list[str]]], on_success: Callable[[], None], echo_stdout: bool) -> None:
+        """Run ``commands`` (what each does, its command line) one after the other; ``on_success`` once all
+        succeeded."""
         self._queue = list(commands)
         self._on_success = on_success
         self._echo_stdout = echo_stdout
@@ -140,8 +178,9 @@ class BackendDialog(QDialog):
         self._start_next()
 
     def _start_next(self) -> None:
-        program, *arguments = self._queue.pop(0)
+        self._step, (program, *arguments) = self._queue.pop(0)
         self._stdout = ""
+        self._stderr = ""
         shown = [program, *("<check script>" if "\n" in argument else argument for argument in arguments)]
         self.log.appendPlainText("$ " + " ".join(shown))
         self.process.start(program, arguments)
@@ -153,12 +192,13 @@ class BackendDialog(QDialog):
             self.log.appendPlainText(text.rstrip())
 
     def _read_stderr(self) -> None:
-        self.log.appendPlainText(bytes(self.process.readAllStandardError()).decode("utf-8", "replace").rstrip())
+        text = bytes(self.process.readAllStandardError()).decode("utf-8", "replace")
+        self._stderr += text
+        self.log.appendPlainText(text.rstrip())
 
     def _finished(self, exit_code: int, exit_status: QProcess.ExitStatus) -> None:
         if exit_status != QProcess.NormalExit or exit_code != 0:
-            self.log.appendPlainText(f"Stopped: the command failed (exit code {exit_code}).")
-            self._set_busy(False)
+            self._stopped(_reason(self._stderr, exit_code))
         elif self._queue:
             self._start_next()
         else:
@@ -168,12 +208,27 @@ class BackendDialog(QDialog):
 
     def _failed_to_start(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.FailedToStart:
-            self.log.appendPlainText(f"Stopped: {self.process.program()} could not be started.")
-            self._set_busy(False)
+            self._stopped(f"{self.process.program()} could not be started")
 
     def _set_busy(self, busy: bool) -> None:
         self.check_button.setEnabled(not busy)
         self.install_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy and self._installing)
+
+
+def _wrapped(text: str) -> QLabel:
+    """A label that wraps, so that a long path in it never widens the dialog or is cut off."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
+
+
+def _reason(stderr: str, exit_code: int) -> str:
+    """Why a command failed, in one line: pip's last ``ERROR:`` line, else its last line of text."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line[len("ERROR:") :].strip() for line in lines if line.startswith("ERROR:")]
+    said = errors[-1] if errors else lines[-1] if lines else ""
+    return f"{said.rstrip('.')} (exit code {exit_code})" if said else f"exit code {exit_code}"
 
 
 def _environment() -> QProcessEnvironment:

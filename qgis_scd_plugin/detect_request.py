@@ -10,7 +10,10 @@ DEVICES = ("auto", "cpu", "cuda")
 
 @dataclass(frozen=True)
 class DetectRequest:
-    """Inputs and options of one detection; ``None`` leaves an option to the engine's default."""
+    """Inputs and options of one detection; ``None`` leaves an option to the engine's default.
+
+    Paths and GDAL dataset names are absolute: the worker runs in a folder of its own.
+    """
 
     before: str
     after: str
@@ -21,6 +24,8 @@ class DetectRequest:
     bbox: tuple[float, float, float, float] | None = None
     bbox_crs: str = ""
     bands: Sequence[int] = ()
+    #: ``auto``, ``none`` or ``LOW,HIGH`` (the engine's ``--scale``).
+    scale: str | None = None
     tile_size: int | None = None
     overlap: int | None = None
     batch_size: int | None = None
@@ -39,6 +44,7 @@ class DetectRequest:
         if self.bands:
             arguments += ["--bands", ",".join(str(band) for band in self.bands)]
         for option, value in (
+            ("--scale", self.scale),
             ("--tile", self.tile_size),
             ("--overlap", self.overlap),
             ("--batch", self.batch_size),

@@ -1,15 +1,17 @@
 """Turn the algorithm's QGIS inputs into files the worker can read.
 
-The worker is a separate process: it reads files, not QGIS layers. A raster layer backed by a local
-file is passed as that file. Any other raster layer (WMS, WMTS/XYZ tiles, a virtual raster, a
-database raster) is first written by QGIS to a GeoTIFF covering the area of interest, so everything
-QGIS can display can be compared. The AOI's features are written to a GeoPackage.
+The worker is a separate process: it reads files, not QGIS layers. A raster layer GDAL reads from a
+local file is passed by its GDAL name, so a sub-layer keeps the part of the file it names. Any other
+raster layer (WMS, WMTS/XYZ tiles, a virtual raster, a database raster) is first written by QGIS to
+a GeoTIFF covering the area of interest, so everything QGIS can display can be compared. The AOI's
+features are written to a GeoPackage.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -43,12 +45,34 @@ def require_crs(layer: QgsRasterLayer, role: str) -> None:
         )
 
 
-def local_file(layer: QgsRasterLayer) -> str | None:
-    """The file behind a GDAL raster layer, or None when the layer is not a plain local file."""
+#: A subdataset name whose file is quoted: ``NETCDF:"file.nc":var``, ``HDF5:"file.h5"://group/var``.
+_QUOTED_SUBDATASET = re.compile(r'^(?P<driver>[A-Za-z0-9_]+):"(?P<file>[^"]+)"(?P<rest>:.*)$')
+
+
+def dataset_name(layer: QgsRasterLayer) -> str | None:
+    """The name the worker's GDAL opens ``layer`` by, with its file made absolute; None when the
+    layer is not a GDAL dataset on this machine (it is then exported, see :func:`export_raster`).
+
+    The name keeps what selects a part of the file: a GeoPackage raster table (``GPKG:file:table``),
+    a NetCDF or HDF subdataset, the member of a ``/vsizip/`` archive. The file is made absolute
+    because the worker runs in a folder of its own, and relative names are the caller's: QGIS opened
+    them from its working folder.
+    """
     if layer.providerType() != "gdal":
         return None
-    path = QgsProviderRegistry.instance().decodeUri("gdal", layer.source()).get("path") or ""
-    return path if os.path.isfile(path) else None
+    registry = QgsProviderRegistry.instance()
+    parts = registry.decodeUri("gdal", layer.source())
+    if parts.get("openOptions"):  # QGIS-only syntax the worker's GDAL would not understand
+        return None
+    path = parts.get("path") or ""
+    quoted = _QUOTED_SUBDATASET.match(path)
+    if quoted:
+        file = os.path.abspath(quoted["file"])
+        return f'{quoted["driver"]}:"{file}"{quoted["rest"]}' if os.path.isfile(file) else None
+    if not os.path.isfile(path):
+        return None
+    parts["path"] = os.path.abspath(path)
+    return registry.encodeUri("gdal", parts)
 
 
 def export_raster(

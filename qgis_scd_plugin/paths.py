@@ -13,12 +13,16 @@ from pathlib import Path
 PLUGIN_DIR = Path(__file__).parent
 METADATA = PLUGIN_DIR / "metadata.txt"
 ICON = PLUGIN_DIR / "icons" / "scd.svg"
-#: The small demo checkpoint shipped with the plugin (resources/models/demo.pt), the MODEL default.
+#: The small demo checkpoint shipped with the plugin (resources/models/demo.pt): what runs when MODEL is empty.
 DEMO_MODEL = PLUGIN_DIR / "models" / "demo.pt"
 #: Categorized style of the from-to polygons (field ``change_type``), made by scripts/generate_styles.py.
 CHANGES_STYLE = PLUGIN_DIR / "styles" / "changes.qml"
 #: Paletted style of the change-type raster, made by scripts/generate_styles.py.
 CHANGE_TYPE_STYLE = PLUGIN_DIR / "styles" / "change_type.qml"
+#: Paletted style of the per-date class maps (before_class.tif, after_class.tif), "no change" transparent.
+CLASS_STYLE = PLUGIN_DIR / "styles" / "class.qml"
+#: Pseudocolour style of the change probability (0 to 1), made by scripts/generate_styles.py.
+CHANGE_PROBABILITY_STYLE = PLUGIN_DIR / "styles" / "change_prob.qml"
 
 
 def backend_source() -> Path:

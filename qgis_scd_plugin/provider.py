@@ -6,11 +6,13 @@ from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from .algorithms.detect_changes import DetectChangesAlgorithm
+from .outputs import RASTER_EXTENSIONS, TABLE_EXTENSIONS, VECTOR_EXTENSIONS
 from .paths import ICON, metadata
 
 
 class ScdProvider(QgsProcessingProvider):
-    """Holds the scd algorithms; outputs are GeoPackages and GeoTIFFs, the formats the styles travel in."""
+    """Holds the scd algorithms. Outputs are GeoPackages and GeoTIFFs by default, the formats the styles
+    and metadata travel in; the formats offered besides are those that hold the outputs faithfully."""
 
     def id(self) -> str:
         return "scd"
@@ -34,10 +36,13 @@ class ScdProvider(QgsProcessingProvider):
         self.addAlgorithm(DetectChangesAlgorithm())
 
     def supportedOutputVectorLayerExtensions(self) -> list[str]:
-        return ["gpkg"]
+        return list(VECTOR_EXTENSIONS)
+
+    def supportedOutputTableExtensions(self) -> list[str]:
+        return list(TABLE_EXTENSIONS)
 
     def supportedOutputRasterLayerExtensions(self) -> list[str]:
-        return ["tif"]
+        return list(RASTER_EXTENSIONS)
 
     def defaultVectorFileExtension(self, hasGeometry: bool = True) -> str:  # noqa: N803 (QGIS's signature)
         return "gpkg"

@@ -1,10 +1,11 @@
 """Styles and names of the algorithm's outputs.
 
 The style travels with the output files, so the result looks the same however it is opened later
-(after qgis_process, dragged in, in another project): the polygons' style is saved in their GeoPackage
-as its default style, and the change-type raster gets a ``.qml`` beside it, which QGIS reads as the
-raster's default style. Processing itself loads outputs without their default styles, so the layers it
-adds to the map get the same QML from a layer post-processor.
+(after qgis_process, dragged in, in another project): a vector output's style is saved in its
+database (a GeoPackage's ``layer_styles`` table) as its default style, or as a ``.qml`` beside a file
+that has none, and each raster gets a ``.qml`` beside it, which QGIS reads as the raster's default
+style. Processing itself loads outputs without their default styles, so the layers it adds to the
+map get the same QML from a layer post-processor.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingLayerPostProcessorInterface,
+    QgsRasterLayer,
     QgsVectorLayer,
 )
 
-from .paths import CHANGE_TYPE_STYLE, CHANGES_STYLE
+from .paths import CHANGE_PROBABILITY_STYLE, CHANGE_TYPE_STYLE, CHANGES_STYLE, CLASS_STYLE
 
-#: The GeoPackage layer the worker writes the from-to polygons to (the worker protocol's contract).
-CHANGES_LAYER = "changes"
 _STYLE_NAME = "scd change types"
 
 
@@ -38,34 +38,56 @@ def change_types_layer_name(before: str, after: str) -> str:
     return f"Change types {before} → {after}"
 
 
-def embed_changes_style(geopackage: str) -> None:
-    """Save the categorized from-to style into ``geopackage`` as the default style of its changes layer."""
-    layer = QgsVectorLayer(f"{geopackage}|layername={CHANGES_LAYER}", CHANGES_LAYER, "ogr")
-    if not layer.isValid():
-        raise QgsProcessingException(f"The worker's polygons in {geopackage} cannot be opened.")
-    message, loaded = layer.loadNamedStyle(str(CHANGES_STYLE))
+def matrix_layer_name(before: str, after: str) -> str:
+    """Name of the from × to table on the map."""
+    return f"Change matrix {before} → {after} (ha)"
+
+
+def probability_layer_name(before: str, after: str) -> str:
+    return f"Change probability {before} → {after}"
+
+
+def classes_layer_name(image: str) -> str:
+    """Name of a per-date class map: the classes of ``image`` where the land changed."""
+    return f"Classes of {image} where changed"
+
+
+def save_vector_style(layer: QgsVectorLayer, style: Path) -> None:
+    """Style ``layer`` with the QML ``style`` and save that as its default: in its database when its
+    format has one (GeoPackage, SpatiaLite, PostGIS), else as a ``.qml`` beside its file."""
+    message, loaded = layer.loadNamedStyle(str(style))
     if not loaded:
-        raise QgsProcessingException(f"Cannot read the style {CHANGES_STYLE}: {message}")
-    error = layer.saveStyleToDatabase(_STYLE_NAME, "From-to change types (scd)", True, "")
-    if error:
-        raise QgsProcessingException(f"Cannot save the style into {geopackage}: {error}")
+        raise QgsProcessingException(f"Cannot read the style {style}: {message}")
+    if layer.dataProvider().isSaveAndLoadStyleToDatabaseSupported():
+        error = layer.saveStyleToDatabase(_STYLE_NAME, "From-to change types (scd)", True, "")
+        if error:
+            raise QgsProcessingException(f"Cannot save the style into {layer.source()}: {error}")
+    else:
+        message, saved = layer.saveDefaultStyle()
+        if not saved:
+            raise QgsProcessingException(f"Cannot save the style beside {layer.source()}: {message}")
 
 
-def write_change_types_style(raster: str) -> None:
-    """Put the paletted change-type style beside ``raster``, where QGIS looks for its default style."""
-    shutil.copyfile(CHANGE_TYPE_STYLE, Path(raster).with_suffix(".qml"))
+def write_raster_style(raster: str, style: Path) -> None:
+    """Put the QML ``style`` beside ``raster``, where QGIS looks for its default style."""
+    shutil.copyfile(style, Path(raster).with_suffix(".qml"))
 
 
 class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
-    """Applies a QML style to a layer Processing has just added to the map (on the main thread)."""
+    """Applies a QML style to a layer Processing has just added to the map (on the main thread), and
+    the metadata saved beside a raster, which QGIS does not read by itself."""
 
-    def __init__(self, style: Path) -> None:
+    def __init__(self, style: Path | None) -> None:
         super().__init__()
         self.style = style
 
     def postProcessLayer(
         self, layer: QgsMapLayer, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> None:
+        if isinstance(layer, QgsRasterLayer) and not layer.metadata().abstract():
+            layer.loadDefaultMetadata()
+        if self.style is None:
+            return
         message, loaded = layer.loadNamedStyle(str(self.style))
         if not loaded and feedback is not None:
             feedback.pushWarning(f"Could not style {layer.name()} with {self.style}: {message}")
@@ -76,3 +98,7 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
 # its copy) is gone, so they live here, made once on the main thread when the plugin is imported.
 STYLE_CHANGES_ON_LOAD = StyleOnLoad(CHANGES_STYLE)
 STYLE_CHANGE_TYPES_ON_LOAD = StyleOnLoad(CHANGE_TYPE_STYLE)
+STYLE_CLASSES_ON_LOAD = StyleOnLoad(CLASS_STYLE)
+STYLE_PROBABILITY_ON_LOAD = StyleOnLoad(CHANGE_PROBABILITY_STYLE)
+#: The matrix is a table: it has no style, only its name.
+STYLE_NOTHING_ON_LOAD = StyleOnLoad(None)

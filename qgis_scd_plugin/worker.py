@@ -94,8 +94,23 @@ def run_worker(
         raise WorkerFailedError(f"Cannot start the backend {command[0]}: {error}") from None
     feedback.pushInfo(f"Started the worker, process {process.pid}.")
     lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
-    for name, stream in (("stdout", process.stdout), ("stderr", process.stderr)):
-        threading.Thread(target=_drain, args=(name, stream, lines), daemon=True).start()
+    drains = [
+        threading.Thread(target=_drain, args=(name, stream, lines), daemon=True)
+        for name, stream in (("stdout", process.stdout), ("stderr", process.stderr))
+    ]
+    for drain in drains:
+        drain.start()
+    try:
+        relay, last_lines = _relay_until_exit(process, lines, feedback)
+    finally:
+        _close_pipes(process, drains)
+    return _outcome(process.returncode, relay, last_lines)
+
+
+def _relay_until_exit(
+    process: subprocess.Popen[str], lines: queue.Queue[tuple[str, str | None]], feedback: QgsProcessingFeedback
+) -> tuple[_EventRelay, collections.deque[str]]:
+    """Relay the worker's lines until it has exited and both pipes are drained; stop it on cancel."""
     relay = _EventRelay(feedback)
     last_lines: collections.deque[str] = collections.deque(maxlen=_TEXT_LINES_KEPT)
     open_streams = 2
@@ -117,7 +132,17 @@ def run_worker(
         elif line:
             last_lines.append(line)
             feedback.pushConsoleInfo(line)
-    return _outcome(process.returncode, relay, last_lines)
+    return relay, last_lines
+
+
+def _close_pipes(process: subprocess.Popen[str], drains: list[threading.Thread]) -> None:
+    """Close the worker's pipes once their readers are done (an unclosed pipe is a ResourceWarning in
+    QGIS's log). The worker has exited or been stopped, so its pipes are at their end within moments;
+    a pipe still held open by a stray grandchild is left to its reader."""
+    for drain, stream in zip(drains, (process.stdout, process.stderr)):
+        drain.join(timeout=_GRACE_SECONDS)
+        if not drain.is_alive() and stream is not None:
+            stream.close()
 
 
 def _start(command: list[str], environment: Mapping[str, str], folder: str) -> subprocess.Popen[str]:

@@ -1,8 +1,12 @@
 """``scd:detectchanges``: compare a before and an after raster and map what changed from what to what.
 
-The algorithm only prepares files and talks to the worker: it turns the parameters into a
-``scd detect`` command, runs it in the backend (see :mod:`..backend` and :mod:`..worker`), and
-copies the worker's GeoPackage and change-type raster to the destinations, styled.
+The algorithm only checks values, prepares files and talks to the worker: it turns the parameters
+into a ``scd detect`` command, runs it in the backend (see :mod:`..backend` and :mod:`..worker`), and
+writes the worker's results to the destinations, styled and described (:mod:`..outputs`).
+
+Values are checked in :meth:`DetectChangesAlgorithm.checkParameterValues`, which the dialog,
+``processing.run`` and ``qgis_process`` all call before the run: a bad value is refused there, in
+the dialog's words, before the worker starts.
 """
 
 from __future__ import annotations
@@ -14,83 +18,98 @@ import tempfile
 from typing import Any
 
 from qgis.core import (
-    QgsProcessing,
+    QgsCoordinateReferenceSystem,
+    QgsFeatureSink,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
+    QgsProcessingDestinationParameter,
     QgsProcessingException,
     QgsProcessingFeedback,
-    QgsProcessingParameterBand,
-    QgsProcessingParameterDefinition,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterExtent,
-    QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterNumber,
+    QgsProcessingParameterFeatureSink,
     QgsProcessingParameterRasterDestination,
-    QgsProcessingParameterRasterLayer,
-    QgsProcessingParameterVectorDestination,
     QgsProcessingUtils,
     QgsRasterLayer,
-    QgsVectorLayer,
+    QgsWkbTypes,
 )
 from qgis.PyQt.QtGui import QIcon
 
 from .. import settings
 from ..backend import Backend, BackendNotFoundError, find_backend, worker_environment
 from ..detect_request import DEVICES, DetectRequest
-from ..inputs import export_raster, extent_in, local_file, require_crs, write_aoi
-from ..paths import DEMO_MODEL, ICON
+from ..inputs import dataset_name, export_raster, extent_in, require_crs, write_aoi
+from ..options import OptionError, check_bands, check_threshold, check_tiling, parse_bands, parse_scale
+from ..outputs import (
+    attribute_fields,
+    copy_features,
+    copy_raster,
+    describe_vector_output,
+    destination_problem,
+    make_destination_folder,
+    read_matrix,
+    read_run,
+    run_metadata,
+    worker_changes,
+)
+from ..paths import CHANGE_PROBABILITY_STYLE, CHANGE_TYPE_STYLE, CHANGES_STYLE, CLASS_STYLE, DEMO_MODEL, ICON
 from ..styling import (
-    CHANGES_LAYER,
     STYLE_CHANGE_TYPES_ON_LOAD,
     STYLE_CHANGES_ON_LOAD,
+    STYLE_CLASSES_ON_LOAD,
+    STYLE_NOTHING_ON_LOAD,
+    STYLE_PROBABILITY_ON_LOAD,
+    StyleOnLoad,
     change_types_layer_name,
     changes_layer_name,
-    embed_changes_style,
-    write_change_types_style,
+    classes_layer_name,
+    matrix_layer_name,
+    probability_layer_name,
 )
 from ..worker import WorkerCancelledError, WorkerFailedError, run_worker
+from .parameters import (
+    AFTER,
+    AOI,
+    BANDS,
+    BATCH_SIZE,
+    BEFORE,
+    DEVICE,
+    EXTENT,
+    HELP,
+    MIN_AREA,
+    MODEL,
+    OUTPUT,
+    OUTPUT_AFTER_CLASSES,
+    OUTPUT_BEFORE_CLASSES,
+    OUTPUT_MATRIX,
+    OUTPUT_PROBABILITY,
+    OUTPUT_RASTER,
+    OVERLAP,
+    RASTER_OUTPUTS,
+    SCALE,
+    THRESHOLD,
+    TILE_SIZE,
+    add_parameters,
+)
 
-BEFORE, AFTER, MODEL, AOI, EXTENT = "BEFORE", "AFTER", "MODEL", "AOI", "EXTENT"
-BANDS, TILE_SIZE, OVERLAP, BATCH_SIZE, DEVICE = "BANDS", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE"
-THRESHOLD, MIN_AREA = "THRESHOLD", "MIN_AREA"
-OUTPUT, OUTPUT_RASTER = "OUTPUT", "OUTPUT_RASTER"
+#: Each raster output: its style file, its style on load, its name on the map (from the two images' names).
+_RASTER_LOOKS = {
+    OUTPUT_RASTER: (CHANGE_TYPE_STYLE, STYLE_CHANGE_TYPES_ON_LOAD, change_types_layer_name),
+    OUTPUT_PROBABILITY: (CHANGE_PROBABILITY_STYLE, STYLE_PROBABILITY_ON_LOAD, probability_layer_name),
+    OUTPUT_BEFORE_CLASSES: (CLASS_STYLE, STYLE_CLASSES_ON_LOAD, lambda before, after: classes_layer_name(before)),
+    OUTPUT_AFTER_CLASSES: (CLASS_STYLE, STYLE_CLASSES_ON_LOAD, lambda before, after: classes_layer_name(after)),
+}
 
-HELP = """<p>Finds where the land cover changed between two images of the same place and what it changed
-<b>from</b> and <b>to</b> (for example <i>low vegetation → building</i>), using the six land-cover classes of
-the SECOND data set: water, non-vegetated ground surface, low vegetation, tree, building, playground.</p>
-<p>The result is a polygon layer, one polygon per changed patch, styled by change type (the colour's hue
-says what the land became, its lightness what it was), with the fields <code>change_type</code> (1–36),
-<code>from_name</code>, <code>to_name</code>, <code>area_m2</code> and <code>mean_prob</code> (the model's
-mean confidence). Optionally also a raster of the change-type codes (0 = no change).</p>
-<h3>Inputs</h3>
-<ul>
-<li><b>Before</b> and <b>After</b>: the two images, with a coordinate reference system. They need not share
-a grid: the after image is resampled onto the before image's. Layers that are not local files (WMS,
-XYZ/WMTS tiles, virtual rasters) are first exported by QGIS over the extent or AOI, so set one of them.</li>
-<li><b>Model</b>: an scd checkpoint (.pt); by default the small demo model that comes with the plugin.
-Results are only as good as the model's training data: use a model trained on imagery like yours
-(resolution, bands, region).</li>
-<li><b>Area of interest</b> or <b>Extent</b> (at most one): limit detection to polygons or a rectangle.
-With <i>Selected features only</i>, only the selected AOI polygons are used.</li>
-</ul>
-<h3>Advanced</h3>
-<ul>
-<li><b>Bands</b>: the bands of both images that feed the model, in order (empty: the model's own choice,
-usually bands 1, 2, 3 as red, green, blue).</li>
-<li><b>Tile size</b> and <b>Overlap</b> (pixels): the image is processed in overlapping tiles; larger tiles
-need more memory, overlap hides tile seams. Tile size is a multiple of 32 (empty: the model's own; overlap
-empty: a quarter of the tile).</li>
-<li><b>Batch size</b>: tiles per model call (empty: 8 on a GPU, 2 on the CPU).</li>
-<li><b>Device</b>: <i>auto</i> uses a CUDA GPU when the backend has one, otherwise the CPU.</li>
-<li><b>Change threshold</b> (0–1): how confident the model must be to call a pixel changed (empty: the
-threshold the model learnt). Lower finds more changes and more false alarms.</li>
-<li><b>Minimum area</b> (m²): smaller change polygons are dropped (empty: none are).</li>
-</ul>
-<p>The model runs in a separate Python environment, the <i>backend</i>, never inside QGIS. Set it up under
-Raster ▸ Semantic change detection ▸ Settings (there, <i>Check backend</i> shows PyTorch's version and the
-GPUs it sees). Cancel stops the backend within two seconds and writes no output. To run many image pairs,
-use <i>Run as Batch Process…</i>.</p>"""
+
+def resolve_model(value: str, label: str) -> str:
+    """The checkpoint to run: the bundled demo model when MODEL is empty, else MODEL made absolute
+    against the caller's working folder (QGIS's or qgis_process's), not the worker's."""
+    if not value:
+        if not DEMO_MODEL.is_file():
+            raise OptionError(f"{label}: this copy of the plugin has no demo model; choose an scd checkpoint (.pt).")
+        return str(DEMO_MODEL)
+    path = os.path.abspath(os.path.expanduser(value))
+    if not os.path.isfile(path):
+        raise OptionError(f"{label}: the file '{value}' does not exist; choose an scd checkpoint (.pt).")
+    return path
 
 
 class DetectChangesAlgorithm(QgsProcessingAlgorithm):
@@ -115,91 +134,88 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         return DetectChangesAlgorithm()
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
-        self.addParameter(QgsProcessingParameterRasterLayer(BEFORE, "Before image"))
-        self.addParameter(QgsProcessingParameterRasterLayer(AFTER, "After image"))
-        self.addParameter(
-            QgsProcessingParameterFile(
-                MODEL,
-                "Model checkpoint",
-                fileFilter="scd checkpoints (*.pt *.pth *.ckpt);;All files (*.*)",
-                defaultValue=str(DEMO_MODEL) if DEMO_MODEL.is_file() else None,
+        add_parameters(self)
+
+    def checkParameterValues(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple[bool, str]:
+        accepted, message = super().checkParameterValues(parameters, context)
+        if not accepted:
+            return accepted, message
+        try:
+            self._check_values(parameters, context)
+        except OptionError as problem:
+            return False, str(problem)
+        return True, ""
+
+    def _label(self, name: str) -> str:
+        return self.parameterDefinition(name).description()
+
+    def _check_values(self, parameters: dict[str, Any], context: QgsProcessingContext) -> None:
+        """Refuse what the run could not use, naming the value by its label in the dialog."""
+        resolve_model(self.parameterAsFile(parameters, MODEL, context), self._label(MODEL))
+        if parameters.get(AOI) and not self.parameterAsExtent(parameters, EXTENT, context).isNull():
+            raise OptionError(f"{self._label(AOI)} and {self._label(EXTENT)}: give one of them, not both.")
+        bands = parse_bands(parameters.get(BANDS), self._label(BANDS))
+        images = [
+            (role, layer.name(), layer.bandCount())
+            for role, layer in (
+                ("before", self.parameterAsRasterLayer(parameters, BEFORE, context)),
+                ("after", self.parameterAsRasterLayer(parameters, AFTER, context)),
             )
-        )
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(
-                AOI, "Area of interest", [QgsProcessing.TypeVectorPolygon], optional=True
-            )
-        )
-        self.addParameter(QgsProcessingParameterExtent(EXTENT, "Extent", optional=True))
-        for parameter in (
-            QgsProcessingParameterBand(
-                BANDS, "Bands", parentLayerParameterName=BEFORE, optional=True, allowMultiple=True
-            ),
-            QgsProcessingParameterNumber(
-                TILE_SIZE, "Tile size (pixels)", QgsProcessingParameterNumber.Integer, optional=True, minValue=32
-            ),
-            QgsProcessingParameterNumber(
-                OVERLAP, "Tile overlap (pixels)", QgsProcessingParameterNumber.Integer, optional=True, minValue=0
-            ),
-            QgsProcessingParameterNumber(
-                BATCH_SIZE, "Batch size", QgsProcessingParameterNumber.Integer, optional=True, minValue=1
-            ),
-            QgsProcessingParameterEnum(DEVICE, "Device", options=list(DEVICES), defaultValue=0),
-            QgsProcessingParameterNumber(
-                THRESHOLD,
-                "Change threshold",
-                QgsProcessingParameterNumber.Double,
-                optional=True,
-                minValue=0,
-                maxValue=1,
-            ),
-            QgsProcessingParameterNumber(
-                MIN_AREA, "Minimum area (m²)", QgsProcessingParameterNumber.Double, optional=True, minValue=0
-            ),
-        ):
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
-        self.addParameter(
-            QgsProcessingParameterVectorDestination(
-                OUTPUT, "Changes (from-to polygons)", QgsProcessing.TypeVectorPolygon
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterRasterDestination(
-                OUTPUT_RASTER, "Change types (raster of codes)", optional=True, createByDefault=False
-            )
-        )
+            if layer is not None
+        ]
+        check_bands(bands, images, self._label(BANDS))
+        parse_scale(parameters.get(SCALE), self._label(SCALE))
+        tile_size = self._optional(parameters, TILE_SIZE, context, int)
+        overlap = self._optional(parameters, OVERLAP, context, int)
+        check_tiling(tile_size, overlap, self._label(TILE_SIZE), self._label(OVERLAP))
+        check_threshold(self._optional(parameters, THRESHOLD, context, float), self._label(THRESHOLD))
+        for definition in self.destinationParameterDefinitions():
+            self._check_destination(definition, parameters, context)
+
+    def _check_destination(
+        self,
+        definition: QgsProcessingDestinationParameter,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+    ) -> None:
+        """Refuse, before the run, a destination in a format that cannot hold the output."""
+        provider = self.provider()
+        if provider is None or parameters.get(definition.name()) is None:
+            return
+        if isinstance(definition, QgsProcessingParameterRasterDestination):
+            choices = provider.supportedOutputRasterLayerExtensions()
+        elif isinstance(definition, QgsProcessingParameterFeatureSink) and not definition.hasGeometry():
+            choices = provider.supportedOutputTableExtensions()
+        else:
+            choices = provider.supportedOutputVectorLayerExtensions()
+        destination = self.parameterAsOutputLayer(parameters, definition.name(), context) or ""
+        problem = destination_problem(destination, choices, definition.description())
+        if problem:
+            raise OptionError(problem)
 
     def processAlgorithm(
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
         try:
             backend = find_backend(settings.backend_python(), os.environ)
-        except BackendNotFoundError as error:
+            self._check_values(parameters, context)  # again: QgsProcessingAlgorithm.run() does not check
+            model = resolve_model(self.parameterAsFile(parameters, MODEL, context), self._label(MODEL))
+        except (BackendNotFoundError, OptionError) as error:
             raise QgsProcessingException(str(error)) from None
         before = self._raster(parameters, BEFORE, context, "before")
         after = self._raster(parameters, AFTER, context, "after")
-        model = self.parameterAsFile(parameters, MODEL, context)
-        if not model or not os.path.isfile(model):
-            raise QgsProcessingException(
-                f"The model checkpoint '{model}' does not exist; choose an scd checkpoint (.pt)."
+        if _same_image(before, after):
+            feedback.pushWarning(
+                f"The before and after images are the same image ({before.source()}): nothing can have "
+                "changed, so every change found is the model's error. Choose two dates of the same place."
             )
-        output = self.parameterAsOutputLayer(parameters, OUTPUT, context)
-        output_raster = self.parameterAsOutputLayer(parameters, OUTPUT_RASTER, context)
         work_dir = tempfile.mkdtemp(prefix="scd_detect_", dir=QgsProcessingUtils.tempFolder())
         try:
             request = self._request(parameters, context, feedback, before, after, model, work_dir)
             outputs = self._detect(backend, request, feedback, work_dir)
-            _copy(outputs["changes"], output)
-            embed_changes_style(output)
-            if output_raster:
-                _copy(outputs["change_type"], output_raster)
-                write_change_types_style(output_raster)
+            return self._write_outputs(parameters, context, feedback, outputs, (before.name(), after.name()))
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
-        self._prepare_map_layers(context, output, output_raster, before, after)
-        feedback.pushInfo(f"{_count_changes(output)} change polygons written to {output}.")
-        return {OUTPUT: output, OUTPUT_RASTER: output_raster or None}
 
     def _raster(
         self, parameters: dict[str, Any], name: str, context: QgsProcessingContext, role: str
@@ -223,13 +239,11 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         """The worker's request: inputs as files (exporting what is not one), the area, the options."""
         aoi = self.parameterAsSource(parameters, AOI, context)
         extent = self.parameterAsExtent(parameters, EXTENT, context, before.crs())
-        if aoi is not None and not extent.isNull():
-            raise QgsProcessingException("Give an area of interest or an extent, not both.")
 
         def as_file(layer: QgsRasterLayer, role: str) -> str:
-            path = local_file(layer)
-            if path:
-                return path
+            name = dataset_name(layer)
+            if name:
+                return name
             if aoi is not None:
                 area = extent_in(aoi.sourceExtent(), aoi.sourceCrs(), layer.crs(), context)
             elif not extent.isNull():
@@ -241,6 +255,11 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
                 raise QgsProcessingException("Cancelled; no output was written.")
             return path
 
+        try:
+            bands = parse_bands(parameters.get(BANDS), self._label(BANDS))
+            scale = parse_scale(parameters.get(SCALE), self._label(SCALE))
+        except OptionError as error:
+            raise QgsProcessingException(str(error)) from None
         return DetectRequest(
             before=as_file(before, "before"),
             after=as_file(after, "after"),
@@ -251,7 +270,8 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
             if extent.isNull()
             else (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()),
             bbox_crs=before.crs().authid(),
-            bands=self.parameterAsInts(parameters, BANDS, context),
+            bands=bands,
+            scale=scale,
             tile_size=self._optional(parameters, TILE_SIZE, context, int),
             overlap=self._optional(parameters, OVERLAP, context, int),
             batch_size=self._optional(parameters, BATCH_SIZE, context, int),
@@ -282,32 +302,83 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException("Cancelled; the worker was stopped and no output was written.") from None
         except WorkerFailedError as failure:
             raise QgsProcessingException(str(failure)) from None
-        return done["outputs"]
+        return dict(done["outputs"])
 
-    def _prepare_map_layers(
+    def _write_outputs(
         self,
+        parameters: dict[str, Any],
         context: QgsProcessingContext,
-        output: str,
-        output_raster: str,
-        before: QgsRasterLayer,
-        after: QgsRasterLayer,
-    ) -> None:
-        """Name and style the layers Processing adds to the map: what they are and which images they compare."""
-        for path, name, post_processor in (
-            (output, changes_layer_name(before.name(), after.name()), STYLE_CHANGES_ON_LOAD),
-            (output_raster, change_types_layer_name(before.name(), after.name()), STYLE_CHANGE_TYPES_ON_LOAD),
-        ):
-            if path and context.willLoadLayerOnCompletion(path):
-                details = context.layerToLoadOnCompletionDetails(path)
-                details.name = name
-                details.setPostProcessor(post_processor)
+        feedback: QgsProcessingFeedback,
+        outputs: dict[str, str],
+        names: tuple[str, str],
+    ) -> dict[str, Any]:
+        """Write the worker's results to the destinations that were asked for; the algorithm's results."""
+        run = read_run(outputs["run"])
+        title = changes_layer_name(*names)
+        changes = worker_changes(outputs["changes"])
+        fields, indexes = attribute_fields(changes)
+        make_destination_folder(self.parameterAsOutputLayer(parameters, OUTPUT, context))
+        sink, destination = self.parameterAsSink(parameters, OUTPUT, context, fields, changes.wkbType(), changes.crs())
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, OUTPUT))
+        count = copy_features(changes, indexes, sink, feedback)
+        del sink, changes  # closes the destination and the worker's file
+        metadata = run_metadata(run, title, "From-to change polygons.")
+        describe_vector_output(destination, context, feedback, metadata, CHANGES_STYLE)
+        feedback.pushInfo(f"{count} change polygons written to {destination}.")
+        results: dict[str, Any] = {OUTPUT: destination}
+        loads: list[tuple[str, str, StyleOnLoad]] = [(destination, title, STYLE_CHANGES_ON_LOAD)]
+        matrix = self._write_matrix(parameters, context, feedback, outputs["summary"], run, names)
+        results[OUTPUT_MATRIX] = matrix
+        if matrix:
+            loads.append((matrix, matrix_layer_name(*names), STYLE_NOTHING_ON_LOAD))
+        for name, worker_output in RASTER_OUTPUTS.items():
+            path = self.parameterAsOutputLayer(parameters, name, context)
+            results[name] = path or None
+            if path:
+                style, on_load, layer_name = _RASTER_LOOKS[name]
+                description = self.parameterDefinition(name).description()
+                copy_raster(outputs[worker_output], path, style, run_metadata(run, layer_name(*names), description))
+                loads.append((path, layer_name(*names), on_load))
+        _prepare_map_layers(context, loads)
+        return results
+
+    def _write_matrix(
+        self,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+        summary_csv: str,
+        run: dict[str, Any],
+        names: tuple[str, str],
+    ) -> str | None:
+        """The from × to table, when asked for; its destination."""
+        fields, features = read_matrix(summary_csv)
+        make_destination_folder(self.parameterAsOutputLayer(parameters, OUTPUT_MATRIX, context) or "")
+        sink, destination = self.parameterAsSink(
+            parameters, OUTPUT_MATRIX, context, fields, QgsWkbTypes.NoGeometry, QgsCoordinateReferenceSystem()
+        )
+        if sink is None:
+            return None
+        if not sink.addFeatures(features, QgsFeatureSink.FastInsert):
+            raise QgsProcessingException(f"Cannot write the change matrix: {sink.lastError()}")
+        del sink
+        what = "Changed area from each class (rows) to each class (columns), in hectares."
+        metadata = run_metadata(run, matrix_layer_name(*names), what)
+        describe_vector_output(destination, context, feedback, metadata, None)
+        return str(destination)
 
 
-def _copy(source: str, destination: str) -> None:
-    """Copy a worker output to its destination, making the destination's folder when needed."""
-    os.makedirs(os.path.dirname(os.path.abspath(destination)), exist_ok=True)
-    shutil.copyfile(source, destination)
+def _same_image(before: QgsRasterLayer, after: QgsRasterLayer) -> bool:
+    return before.id() == after.id() or (dataset_name(before) or before.source()) == (
+        dataset_name(after) or after.source()
+    )
 
 
-def _count_changes(geopackage: str) -> int:
-    return QgsVectorLayer(f"{geopackage}|layername={CHANGES_LAYER}", CHANGES_LAYER, "ogr").featureCount()
+def _prepare_map_layers(context: QgsProcessingContext, loads: list[tuple[str, str, StyleOnLoad]]) -> None:
+    """Name and style the layers Processing adds to the map: what they are and which images they compare."""
+    for destination, name, post_processor in loads:
+        if context.willLoadLayerOnCompletion(destination):
+            details = context.layerToLoadOnCompletionDetails(destination)
+            details.name = name
+            details.setPostProcessor(post_processor)

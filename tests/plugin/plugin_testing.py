@@ -28,6 +28,23 @@ TEST_CRS = "EPSG:32631"
 
 gdal.UseExceptions()
 
+#: An untrained model's change probabilities hover around one half; a low threshold makes it call
+#: changes, so that the polygons, their codes and their styling are exercised.
+UNTRAINED_THRESHOLD = 0.05
+
+
+def detect_parameters(pair: Path, model: Path, **more) -> dict:
+    """Parameters of a quick run of ``scd:detectchanges`` on a synthetic pair on the CPU."""
+    return {
+        "BEFORE": str(pair / "before.tif"),
+        "AFTER": str(pair / "after.tif"),
+        "MODEL": str(model),
+        "TILE_SIZE": 128,
+        "THRESHOLD": UNTRAINED_THRESHOLD,
+        "DEVICE": 1,  # cpu
+        **more,
+    }
+
 
 class RecordingFeedback(QgsProcessingFeedback):
     """QGIS's feedback, keeping what it was told."""
@@ -37,6 +54,7 @@ class RecordingFeedback(QgsProcessingFeedback):
         self.infos: list[str] = []
         self.warnings: list[str] = []
         self.console: list[str] = []
+        self.commands: list[str] = []
         self.progress_seen: list[float] = []
         self.progressChanged.connect(self.progress_seen.append)
 
@@ -51,6 +69,10 @@ class RecordingFeedback(QgsProcessingFeedback):
     def pushConsoleInfo(self, info: str) -> None:
         self.console.append(info)
         super().pushConsoleInfo(info)
+
+    def pushCommandInfo(self, info: str) -> None:
+        self.commands.append(info)
+        super().pushCommandInfo(info)
 
 
 def write_raster(path: Path, bands: np.ndarray, crs: str | None = TEST_CRS, pixel: float = 1.0) -> Path:

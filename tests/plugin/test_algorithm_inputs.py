@@ -1,5 +1,6 @@
 """What the algorithm checks and prepares before the worker starts: a CRS on both images, a backend,
-one area, and files for layers that are not files."""
+one area, the GDAL names of file layers (sub-layers included, relative names made absolute), and
+files for layers that are not files."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def test_an_area_of_interest_and_an_extent_together_are_refused(plugin, tmp_path
     layer = processing.run(
         "native:extenttolayer", {"INPUT": "500000,500032,4599968,4600000 [EPSG:32631]", "OUTPUT": "memory:"}
     )["OUTPUT"]
-    with pytest.raises(QgsProcessingException, match="not both"):
+    with pytest.raises(QgsProcessingException, match="Area of interest and Extent: give one of them, not both"):
         processing.run(
             "scd:detectchanges",
             {
@@ -55,16 +56,16 @@ def test_an_area_of_interest_and_an_extent_together_are_refused(plugin, tmp_path
 
 
 def test_a_raster_that_is_not_a_file_is_exported_over_the_area(plugin, tmp_path, rgb):
-    from qgis_scd_plugin.inputs import export_raster, local_file
+    from qgis_scd_plugin.inputs import dataset_name, export_raster
 
     file_layer = QgsRasterLayer(rgb, "rgb")
-    assert local_file(file_layer) == rgb
+    assert dataset_name(file_layer) == rgb
     virtual = QgsRasterLayer(
         f"?crs=EPSG:32631&extent=500000,4599936,500064,4600000&width=64&height=64&formula=%22rgb@1%22&rgb:uri={rgb}&rgb:provider=gdal",
         "computed",
         "virtualraster",
     )
-    assert virtual.isValid() and local_file(virtual) is None
+    assert virtual.isValid() and dataset_name(virtual) is None
     area = virtual.extent()
     area.setXMaximum(500032)
     path = export_raster(virtual, area, str(tmp_path / "exported.tif"), QgsProcessingContext(), QgsProcessingFeedback())
@@ -75,3 +76,77 @@ def test_a_raster_that_is_not_a_file_is_exported_over_the_area(plugin, tmp_path,
     value, found = exported.dataProvider().sample(exported.extent().center(), 1)
     original, _ = file_layer.dataProvider().sample(exported.extent().center(), 1)
     assert found and value == original
+
+
+@pytest.fixture
+def sub_layers(tmp_path, rgb, monkeypatch):
+    """A GeoPackage with two raster tables, a NetCDF file, a zip holding a GeoTIFF, and a VRT, in
+    ``tmp_path``, which is also the working folder (so that relative names can be tried)."""
+    import zipfile
+
+    from osgeo import gdal
+
+    gdal.Translate(str(tmp_path / "dates.gpkg"), rgb, format="GPKG", creationOptions=["RASTER_TABLE=first"])
+    gdal.Translate(
+        str(tmp_path / "dates.gpkg"),
+        rgb,
+        format="GPKG",
+        creationOptions=["RASTER_TABLE=second", "APPEND_SUBDATASET=YES"],
+    )
+    gdal.Translate(str(tmp_path / "bands.nc"), rgb, format="netCDF")
+    gdal.BuildVRT(str(tmp_path / "mosaic.vrt"), [rgb])
+    with zipfile.ZipFile(tmp_path / "archive.zip", "w") as archive:
+        archive.write(rgb, "inner/rgb.tif")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("GPKG:{folder}/dates.gpkg:second", "GPKG:{folder}/dates.gpkg:second"),
+        ("GPKG:dates.gpkg:second", "GPKG:{folder}/dates.gpkg:second"),
+        ('NETCDF:"bands.nc":Band2', 'NETCDF:"{folder}/bands.nc":Band2'),
+        ("/vsizip/archive.zip/inner/rgb.tif", "/vsizip/{folder}/archive.zip/inner/rgb.tif"),
+        ("mosaic.vrt", "{folder}/mosaic.vrt"),
+    ],
+)
+def test_a_sub_layer_keeps_its_gdal_name_with_its_file_made_absolute(plugin, sub_layers, source, expected):
+    from qgis_scd_plugin.inputs import dataset_name
+
+    layer = QgsRasterLayer(source.format(folder=sub_layers), "layer", "gdal")
+    assert layer.isValid() and layer.crs().authid() == "EPSG:32631"
+    assert dataset_name(layer) == expected.format(folder=sub_layers)
+
+
+def test_two_raster_tables_of_one_geopackage_are_compared_as_the_tables(plugin, geo_pair, tiny_model, tmp_path):
+    """The tables as the dialog hands them over, map layers of the project. Passed as the bare file,
+    GDAL would open no table of the GeoPackage, and the worker would say it has no CRS.
+
+    (QGIS 3.22's Processing cannot open a ``GPKG:file:table`` text as a layer, so from qgis_process and
+    processing.run a table is given as a layer loaded in the project.)"""
+    from osgeo import gdal
+    from plugin_testing import RecordingFeedback, detect_parameters
+    from qgis.core import QgsProject
+
+    dates = tmp_path / "dates.gpkg"
+    gdal.Translate(str(dates), str(geo_pair / "before.tif"), format="GPKG", creationOptions=["RASTER_TABLE=t2019"])
+    gdal.Translate(
+        str(dates),
+        str(geo_pair / "after.tif"),
+        format="GPKG",
+        creationOptions=["RASTER_TABLE=t2021", "APPEND_SUBDATASET=YES"],
+    )
+    layers = [QgsRasterLayer(f"GPKG:{dates}:{table}", table, "gdal") for table in ("t2019", "t2021")]
+    assert all(layer.isValid() for layer in layers)
+    QgsProject.instance().addMapLayers(layers)
+    feedback = RecordingFeedback()
+    parameters = detect_parameters(geo_pair, tiny_model, OUTPUT=str(tmp_path / "changes.gpkg"))
+    parameters.update(BEFORE=layers[0].id(), AFTER=layers[1].id())
+    try:
+        processing.run("scd:detectchanges", parameters, feedback=feedback)
+    finally:
+        QgsProject.instance().removeAllMapLayers()
+    (command,) = feedback.commands
+    assert f"detect GPKG:{dates}:t2019 GPKG:{dates}:t2021 " in command
+    assert any(info.startswith("Detecting changes on a 256 × 256 pixel grid") for info in feedback.infos)

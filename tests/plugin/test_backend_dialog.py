@@ -93,3 +93,90 @@ def test_install_backend_creates_a_venv_installs_with_pip_and_selects_it(plugin,
     finally:
         dialog.python.setFilePath("")
         dialog.close()
+
+
+def test_the_explanations_wrap_instead_of_being_cut_off(plugin):
+    from qgis.PyQt.QtWidgets import QLabel
+
+    from qgis_scd_plugin.backend_dialog import BackendDialog
+
+    dialog = BackendDialog()
+    try:
+        dialog.resize(dialog.minimumWidth(), dialog.sizeHint().height())
+        dialog.show()
+        QApplication.processEvents()
+        explanations = [label for label in dialog.findChildren(QLabel) if len(label.text()) > 60]
+        assert len(explanations) == 2
+        for label in explanations:
+            assert label.wordWrap()
+            assert label.width() <= dialog.width() and label.height() >= label.heightForWidth(label.width())
+    finally:
+        dialog.close()
+
+
+def install_lines(dialog) -> list[str]:
+    """The lines the install ended with: its one-line outcome."""
+    return [line for line in dialog.log.toPlainText().splitlines() if line.startswith("Install ")]
+
+
+def test_a_failed_install_removes_its_venv_and_says_why_in_one_line(plugin, tmp_path):
+    from qgis_scd_plugin import settings
+    from qgis_scd_plugin.backend_dialog import BackendDialog
+
+    dialog = BackendDialog()
+    try:
+        dialog.venv = tmp_path / "profile" / "scd-backend"
+        dialog.pip_spec.setText(str(tmp_path / "scd_core-9.9.9-py3-none-any.whl"))  # not there
+        dialog.install()
+        wait_until_idle(dialog, seconds=300)
+        outcome = install_lines(dialog)[-1]
+        assert outcome.startswith("Install failed while installing scd-core with pip: ")
+        assert "scd_core-9.9.9-py3-none-any.whl" in outcome and "(exit code 1)" in outcome
+        assert outcome.endswith(f"The unfinished virtual environment {dialog.venv} was removed.")
+        assert not dialog.venv.exists()
+        assert settings.backend_python() == "", "no backend is selected"
+        assert dialog.install_button.isEnabled() and not dialog.cancel_button.isEnabled()
+    finally:
+        dialog.close()
+
+
+def test_an_install_can_be_cancelled_and_leaves_nothing(plugin, tmp_path):
+    from qgis_scd_plugin.backend_dialog import BackendDialog
+
+    dialog = BackendDialog()
+    try:
+        dialog.venv = tmp_path / "profile" / "scd-backend"
+        dialog.pip_spec.setText(str(write_wheel(tmp_path, "scd-core", "0.0.1")))
+        assert not dialog.cancel_button.isEnabled()
+        dialog.install()
+        assert dialog.cancel_button.isEnabled() and not dialog.install_button.isEnabled()
+        deadline = time.monotonic() + 60
+        while not dialog.venv.exists() and time.monotonic() < deadline:  # venv is making the folder
+            QApplication.processEvents()
+            time.sleep(0.01)
+        assert dialog.process.state() != QProcess.NotRunning, "cancelled while the install runs"
+        dialog.cancel_button.click()
+        wait_until_idle(dialog)
+        assert install_lines(dialog)[-1] == (
+            f"Install cancelled. The unfinished virtual environment {dialog.venv} was removed."
+        )
+        assert not dialog.venv.exists()
+    finally:
+        dialog.close()
+
+
+def test_a_failed_install_keeps_a_folder_that_was_there_before(plugin, tmp_path):
+    from qgis_scd_plugin.backend_dialog import BackendDialog
+
+    dialog = BackendDialog()
+    try:
+        dialog.venv = tmp_path / "mine"
+        dialog.venv.mkdir()
+        (dialog.venv / "notes.txt").write_text("the analyst's own")
+        dialog.base_python.setFilePath(str(tmp_path / "no-python"))
+        dialog.install()
+        wait_until_idle(dialog)
+        assert install_lines(dialog)[-1].startswith("Install failed while creating the virtual environment: ")
+        assert (dialog.venv / "notes.txt").read_text() == "the analyst's own"
+    finally:
+        dialog.close()

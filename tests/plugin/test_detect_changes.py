@@ -13,6 +13,7 @@ from pathlib import Path
 import processing
 import pytest
 from plugin_testing import TEST_CRS, RecordingFeedback
+from plugin_testing import detect_parameters as parameters
 from qgis.core import (
     QgsApplication,
     QgsCoordinateReferenceSystem,
@@ -31,22 +32,6 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-
-#: An untrained model's change probabilities hover around one half; a low threshold makes it call
-#: changes, so that the polygons, their codes and their styling are exercised.
-THRESHOLD = 0.05
-
-
-def parameters(geo_pair: Path, tiny_model: Path, **more) -> dict:
-    return {
-        "BEFORE": str(geo_pair / "before.tif"),
-        "AFTER": str(geo_pair / "after.tif"),
-        "MODEL": str(tiny_model),
-        "TILE_SIZE": 128,
-        "THRESHOLD": THRESHOLD,
-        "DEVICE": 1,  # cpu
-        **more,
-    }
 
 
 def work_folders() -> set:
@@ -100,15 +85,25 @@ def test_results_load_on_the_map_named_after_the_images_and_styled(plugin, geo_p
                 "BEFORE": before_layer.id(),
                 "AFTER": after_layer.id(),
                 "OUTPUT": str(tmp_path / "changes.gpkg"),
+                "OUTPUT_MATRIX": "TEMPORARY_OUTPUT",
                 "OUTPUT_RASTER": str(tmp_path / "codes.tif"),
+                "OUTPUT_PROBABILITY": str(tmp_path / "probability.tif"),
+                "OUTPUT_AFTER_CLASSES": str(tmp_path / "after_classes.tif"),
             },
         )
         loaded = {layer.name(): layer for layer in project.mapLayers().values()}
         polygons = loaded["Changes ortho 2019 → ortho 2021"]
         assert polygons.renderer().type() == "categorizedSymbol"
         assert polygons.featureCount() > 0
+        assert "Change threshold" in polygons.metadata().abstract()
         codes = loaded["Change types ortho 2019 → ortho 2021"]
         assert codes.renderer().type() == "paletted"
+        matrix = loaded["Change matrix ortho 2019 → ortho 2021 (ha)"]
+        assert not matrix.isSpatial() and matrix.featureCount() == 7
+        probability = loaded["Change probability ortho 2019 → ortho 2021"]
+        assert probability.renderer().type() == "singlebandpseudocolor"
+        assert "Change threshold" in probability.metadata().abstract(), "the metadata beside the file is read"
+        assert loaded["Classes of ortho 2021 where changed"].renderer().type() == "paletted"
     finally:
         project.clear()
 
@@ -226,8 +221,8 @@ def test_batch_runs_many_pairs_through_one_algorithm_each_in_its_area(
         parameters(geo_pair, tiny_model, AOI=str(aoi), OUTPUT=str(tmp_path / "first_quarter.gpkg")),
     ]
     assert run_as_batch(rows) == [True, True]
-    second = QgsVectorLayer(f"{tmp_path / 'second.gpkg'}|layername=changes", "second", "ogr")
+    second = QgsVectorLayer(str(tmp_path / "second.gpkg"), "second", "ogr")
     assert second.featureCount() > 0 and second.extent().width() <= 128 * 0.5 + 1e-6
-    first_quarter = QgsVectorLayer(f"{tmp_path / 'first_quarter.gpkg'}|layername=changes", "quarter", "ogr")
+    first_quarter = QgsVectorLayer(str(tmp_path / "first_quarter.gpkg"), "quarter", "ogr")
     assert first_quarter.featureCount() > 0
     assert quarter.buffered(1.0).contains(first_quarter.extent()), "the AOI limits the run"

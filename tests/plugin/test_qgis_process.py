@@ -36,10 +36,15 @@ def profile_environment(plugin_zip: Path, tmp_path_factory: pytest.TempPathFacto
 
 
 def run_qgis_process(
-    arguments: list[str], environment: dict[str, str], timeout: float = 300
+    arguments: list[str], environment: dict[str, str], timeout: float = 300, cwd: Path | None = None
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [qgis_process_program(), *arguments], env=environment, capture_output=True, text=True, timeout=timeout
+        [qgis_process_program(), *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
     )
 
 
@@ -49,7 +54,7 @@ def test_the_enabled_plugin_brings_the_algorithm_to_qgis_process(profile_environ
     listing = run_qgis_process(["list"], profile_environment).stdout
     assert "Semantic change detection" in listing and "scd:detectchanges" in listing
     described = run_qgis_process(["help", "scd:detectchanges"], profile_environment).stdout
-    for parameter in ("BEFORE", "AFTER", "MODEL", "AOI", "EXTENT", "OUTPUT", "OUTPUT_RASTER"):
+    for parameter in ("BEFORE", "AFTER", "MODEL", "AOI", "EXTENT", "SCALE", "MIN_AREA", "OUTPUT", "OUTPUT_MATRIX"):
         assert parameter in described
 
 
@@ -74,3 +79,79 @@ def test_qgis_process_runs_the_detection_from_the_shell(profile_environment, geo
     layer = QgsVectorLayer(f"{output}|layername=changes", "changes", "ogr")
     assert layer.featureCount() > 0
     assert layer.renderer().type() == "categorizedSymbol", "the style is saved in the GeoPackage"
+
+
+def log_noise(run: subprocess.CompletedProcess) -> list[str]:
+    """Lines of a run's log that an analyst should never see: Python's resource warnings and GDAL's
+    warnings about the GeoPackage version."""
+    return [
+        line for line in (run.stdout + run.stderr).splitlines() if "ResourceWarning" in line or "GeoPackage" in line
+    ]
+
+
+def test_qgis_process_runs_the_bundled_demo_model_when_model_is_not_given(profile_environment, geo_pair, tmp_path):
+    """The README's own command: no MODEL at all (QGIS 3.22 applies no File default outside the dialog)."""
+    output = tmp_path / "changes.gpkg"
+    run = run_qgis_process(
+        [
+            "run",
+            "scd:detectchanges",
+            "--",
+            f"BEFORE={geo_pair / 'before.tif'}",
+            f"AFTER={geo_pair / 'after.tif'}",
+            f"OUTPUT={output}",
+        ],
+        profile_environment,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    plugins = Path(profile_environment["QGIS_CUSTOM_CONFIG_PATH"]) / "profiles" / "default" / "python" / "plugins"
+    assert f"--model {plugins / PLUGIN / 'models' / 'demo.pt'}" in run.stdout, "the bundled demo model runs"
+    assert QgsVectorLayer(str(output), "changes", "ogr").isValid()
+    assert log_noise(run) == []
+
+
+def test_qgis_process_reads_relative_paths_from_its_working_folder(profile_environment, geo_pair, tiny_model, tmp_path):
+    """MODEL, BEFORE, AFTER and OUTPUT relative to the folder qgis_process runs in, not the worker's."""
+    folder = tmp_path / "project"
+    (folder / "models").mkdir(parents=True)
+    shutil.copy(tiny_model, folder / "models" / "tiny.pt")
+    shutil.copytree(geo_pair, folder / "images")
+    run = run_qgis_process(
+        [
+            "run",
+            "scd:detectchanges",
+            "--",
+            "BEFORE=images/before.tif",
+            "AFTER=images/after.tif",
+            "MODEL=models/tiny.pt",
+            "TILE_SIZE=128",
+            "THRESHOLD=0.05",
+            "OUTPUT=results/changes.gpkg",
+        ],
+        profile_environment,
+        cwd=folder,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"--model {folder / 'models' / 'tiny.pt'}" in run.stdout
+    layer = QgsVectorLayer(str(folder / "results" / "changes.gpkg"), "changes", "ogr")
+    assert layer.featureCount() > 0
+    assert log_noise(run) == []
+
+
+def test_qgis_process_refuses_a_bad_value_before_the_worker_starts(profile_environment, geo_pair, tmp_path):
+    run = run_qgis_process(
+        [
+            "run",
+            "scd:detectchanges",
+            "--",
+            f"BEFORE={geo_pair / 'before.tif'}",
+            f"AFTER={geo_pair / 'after.tif'}",
+            "BANDS=3,2,9",
+            f"OUTPUT={tmp_path / 'changes.gpkg'}",
+        ],
+        profile_environment,
+    )
+    assert run.returncode != 0
+    assert "Bands: the before image 'before' has 3 bands, so band 9 does not exist" in run.stdout + run.stderr
+    assert "Started the worker" not in run.stdout
+    assert not (tmp_path / "changes.gpkg").exists()

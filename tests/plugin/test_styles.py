@@ -81,10 +81,11 @@ def test_polygon_style_is_categorized_on_change_type_with_from_to_labels(plugin)
 
 def test_raster_style_is_paletted_with_no_change_transparent(plugin, tmp_path):
     from qgis_scd_plugin.legend import change_types
-    from qgis_scd_plugin.styling import write_change_types_style
+    from qgis_scd_plugin.paths import CHANGE_TYPE_STYLE
+    from qgis_scd_plugin.styling import write_raster_style
 
     codes = write_raster(tmp_path / "change_type.tif", np.arange(64, dtype=np.uint8).reshape(1, 8, 8) % 37)
-    write_change_types_style(str(codes))
+    write_raster_style(str(codes), CHANGE_TYPE_STYLE)
     layer = QgsRasterLayer(str(codes), "codes")
     renderer = layer.renderer()
     assert renderer.type() == "paletted", "the .qml beside the raster is its default style"
@@ -98,10 +99,11 @@ def test_raster_style_is_paletted_with_no_change_transparent(plugin, tmp_path):
 
 def test_the_geopackage_carries_its_style_to_whoever_opens_it(plugin, tmp_path):
     from qgis_scd_plugin.legend import change_types
-    from qgis_scd_plugin.styling import embed_changes_style
+    from qgis_scd_plugin.paths import CHANGES_STYLE
+    from qgis_scd_plugin.styling import save_vector_style
 
     geopackage = write_changes_geopackage(tmp_path / "changes.gpkg", {17: SQUARE})
-    embed_changes_style(str(geopackage))
+    save_vector_style(QgsVectorLayer(f"{geopackage}|layername=changes", "changes", "ogr"), CHANGES_STYLE)
     reopened = QgsVectorLayer(f"{geopackage}|layername=changes", "reopened", "ogr")
     assert reopened.renderer().type() == "categorizedSymbol"
     categories = reopened.renderer().categories()

@@ -111,3 +111,23 @@ def test_cancel_stops_even_a_worker_that_ignores_sigterm_within_two_seconds(plug
     assert time.monotonic() - cancelled_at[0] < 2.0
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid_file.read_text()), 0)
+
+
+def test_the_workers_pipes_are_closed_whether_it_finishes_or_is_cancelled(plugin, tmp_path):
+    """An unclosed pipe shows up in QGIS's log as a ResourceWarning once the garbage collector finds it."""
+    import gc
+    import warnings
+
+    from qgis_scd_plugin.worker import WorkerCancelledError, run_worker
+
+    finishing = stand_in(tmp_path, 'say(event="done", outputs={}, counts={})\n')
+    feedback = RecordingFeedback()
+    cancelled = RecordingFeedback()
+    cancelled.cancel()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        run_worker(finishing, dict(os.environ), feedback, str(tmp_path))
+        with pytest.raises(WorkerCancelledError):
+            run_worker(stand_in(tmp_path, "time.sleep(60)\n"), dict(os.environ), cancelled, str(tmp_path))
+        gc.collect()
+    assert [str(warning.message) for warning in caught if warning.category is ResourceWarning] == []

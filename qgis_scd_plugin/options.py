@@ -1,0 +1,114 @@
+"""The advanced options as an analyst types them, read and checked in the dialog's words.
+
+The dialog hands BANDS over as a list of band numbers, but ``qgis_process`` and ``processing.run``
+pass whatever was typed, such as the text ``3,2,1``, which QGIS's own reading of a band parameter
+turns into band 0. So the plugin reads these values itself, and a value it cannot read is an
+:class:`OptionError` whose message names the option as the dialog labels it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+#: Default of MIN_AREA (m²): change polygons smaller than this are dropped. 10 m² is about a garden
+#: shed, the smallest change a map of aerial imagery is meant to show; at 0.5 m a pixel it removes
+#: the specks of up to 40 pixels that a model leaves along edges and shadows, and on 10 m imagery
+#: (100 m² a pixel) it removes nothing. 0 keeps every polygon.
+DEFAULT_MIN_AREA_M2 = 10.0
+#: Words SCALE takes besides LOW,HIGH (the engine's ``--scale``).
+NAMED_SCALES = ("auto", "none")
+#: Tile sizes are multiples of the models' output stride.
+TILE_MULTIPLE = 32
+
+
+class OptionError(ValueError):
+    """A value the analyst gave that the run cannot use; the message is shown as it is."""
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, (str, list, tuple)) and not value)
+
+
+def parse_bands(value: Any, label: str = "Bands") -> list[int]:
+    """Band numbers from the dialog's list or from typed text (``3,2,1``, ``3;2;1`` or ``3 2 1``);
+    an empty value is an empty list (the model's own bands)."""
+    if _is_empty(value):
+        return []
+    items = value if isinstance(value, (list, tuple)) else re.split(r"[,;\s]+", str(value).strip())
+    bands = []
+    for item in items:
+        band = _band_number(item)
+        if band is None:
+            raise OptionError(f"{label}: {value!r} is not a list of band numbers such as 3,2,1.")
+        if band < 1:
+            raise OptionError(f"{label}: band numbers start at 1; got {band}.")
+        bands.append(band)
+    return bands
+
+
+def _band_number(item: Any) -> int | None:
+    if isinstance(item, bool):
+        return None
+    if isinstance(item, int):
+        return item
+    if isinstance(item, float):
+        return int(item) if item.is_integer() else None
+    text = str(item).strip()
+    return int(text) if re.fullmatch(r"[+-]?\d+", text) else None
+
+
+def check_bands(bands: Sequence[int], images: Sequence[tuple[str, str, int]], label: str = "Bands") -> None:
+    """Refuse a band that one of the ``images`` (role, layer name, band count) does not have."""
+    for role, name, count in images:
+        missing = [band for band in bands if band > count]
+        if missing:
+            have = "1 band" if count == 1 else f"{count} bands"
+            raise OptionError(
+                f"{label}: the {role} image '{name}' has {have}, so band {missing[0]} does not exist; "
+                f"choose bands from 1 to {count}."
+            )
+
+
+def parse_scale(value: Any, label: str = "Scale") -> str | None:
+    """SCALE as the engine's ``--scale`` text: ``auto``, ``none`` or ``LOW,HIGH`` with LOW < HIGH;
+    None when empty (the checkpoint's own scaling, else auto)."""
+    if _is_empty(value) or not str(value).strip():
+        return None
+    text = str(value).strip().lower()
+    if text in NAMED_SCALES:
+        return text
+    parts = [part.strip() for part in re.split(r"[,;]", text)]
+    if len(parts) == 2:
+        try:
+            low, high = float(parts[0]), float(parts[1])
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(low) and math.isfinite(high) and low < high:
+                return f"{low!r},{high!r}"
+    raise OptionError(
+        f"{label}: type auto, none, or the raw values that map to the model's range as LOW,HIGH with "
+        f"LOW below HIGH (for example 0,3000 for Sentinel-2 reflectances); got {value!r}."
+    )
+
+
+def check_tiling(tile_size: int | None, overlap: int | None, tile_label: str, overlap_label: str) -> None:
+    """A tile size the models can use, and an overlap of at most half the tile."""
+    if tile_size is not None and tile_size % TILE_MULTIPLE:
+        raise OptionError(
+            f"{tile_label}: use a multiple of {TILE_MULTIPLE} pixels (for example 256 or 512); got {tile_size}."
+        )
+    if tile_size is not None and overlap is not None and overlap > tile_size // 2:
+        raise OptionError(
+            f"{overlap_label}: at most half the tile size ({tile_size // 2} pixels for tiles of {tile_size}); "
+            f"got {overlap}."
+        )
+
+
+def check_threshold(threshold: float | None, label: str) -> None:
+    """A change threshold strictly between 0 and 1 (0 would call every pixel changed, 1 none)."""
+    if threshold is not None and not 0 < threshold < 1:
+        raise OptionError(f"{label}: use a value between 0 and 1, such as 0.5; got {threshold:g}.")
