@@ -1,8 +1,9 @@
 """Check a backend and install one: what the settings dialog runs, as plain commands.
 
-The check runs a few lines in the backend's Python that report its versions and CUDA devices as one
-JSON line; QGIS's Python learns them without importing torch itself. The install creates a virtual
-environment in the QGIS profile and pip-installs scd-core (which brings PyTorch) into it.
+The check runs a few lines in the backend's Python that report its versions, CUDA devices and ONNX
+Runtime providers as one JSON line; QGIS's Python learns them without importing torch itself. The
+install creates a virtual environment in the QGIS profile and pip-installs scd-core (which brings
+PyTorch and ONNX Runtime) into it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ try:
     report["cuda"] = [torch.cuda.get_device_name(i) for i in range(count)]
 except Exception as error:
     report["torch_error"] = f"{type(error).__name__}: {error}"
+try:
+    import onnxruntime
+    report["onnxruntime"] = onnxruntime.__version__
+    report["providers"] = list(onnxruntime.get_available_providers())
+except Exception as error:
+    report["onnxruntime_error"] = f"{type(error).__name__}: {error}"
 print(json.dumps(report))
 """
 
@@ -45,11 +52,23 @@ class BackendReport:
     scd: str | None = None
     torch: str | None = None
     cuda_devices: list[str] = field(default_factory=list)
+    onnxruntime: str | None = None
+    #: ONNX Runtime's execution providers, in its order of preference.
+    providers: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     @property
     def usable(self) -> bool:
         return self.scd is not None and self.torch is not None
+
+    @property
+    def runtime(self) -> str:
+        """What ``--runtime auto`` runs the model in with ``--device auto`` (the engine's rule)."""
+        if self.cuda_devices:
+            return "PyTorch on CUDA (with mixed precision)"
+        if self.onnxruntime:
+            return "ONNX Runtime on the CPU for models that export to ONNX, else PyTorch"
+        return "PyTorch on the CPU (ONNX Runtime is missing)"
 
     def summary(self) -> str:
         """A few lines for the analyst."""
@@ -59,6 +78,9 @@ class BackendReport:
             f"scd-core: {self.scd or 'missing'}",
             f"PyTorch: {self.torch or 'missing'}",
             f"CUDA devices: {devices}",
+            f"ONNX Runtime: {self.onnxruntime or 'missing'}"
+            + (f" (providers: {', '.join(self.providers)})" if self.providers else ""),
+            f"Runtime (auto): {self.runtime}",
         ]
         lines += [f"Problem: {problem}" for problem in self.problems]
         lines.append("The backend is ready." if self.usable else "The backend cannot run the model yet.")
@@ -78,7 +100,9 @@ def parse_report(stdout: str) -> BackendReport:
             scd=raw.get("scd"),
             torch=raw.get("torch"),
             cuda_devices=list(raw.get("cuda", [])),
-            problems=[raw[key] for key in ("scd_error", "torch_error") if key in raw],
+            onnxruntime=raw.get("onnxruntime"),
+            providers=list(raw.get("providers", [])),
+            problems=[raw[key] for key in ("scd_error", "torch_error", "onnxruntime_error") if key in raw],
         )
     raise ValueError(f"the backend printed no report: {stdout.strip()[-500:] or '(nothing)'}")
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 DEVICES = ("auto", "cpu", "cuda")
+#: The engine's ``--runtime`` choices, ``auto`` first (the dialog's default).
+RUNTIMES = ("auto", "torch", "onnxruntime")
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,9 @@ class DetectRequest:
     overlap: int | None = None
     batch_size: int | None = None
     device: str = "auto"
+    runtime: str = "auto"
     threshold: float | None = None
+    mmu: int | None = None
     min_area: float | None = None
 
     def arguments(self) -> list[str]:
@@ -49,9 +53,10 @@ class DetectRequest:
             ("--overlap", self.overlap),
             ("--batch", self.batch_size),
             ("--threshold", self.threshold),
+            ("--mmu", self.mmu),
             ("--min-area", self.min_area),
         ):
             if value is not None:
                 arguments += [option, str(value)]
-        arguments += ["--device", self.device, "--progress", "json"]
+        arguments += ["--device", self.device, "--runtime", self.runtime, "--progress", "json"]
         return arguments

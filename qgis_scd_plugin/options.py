@@ -19,7 +19,7 @@ from typing import Any
 #: (100 m² a pixel) it removes nothing. 0 keeps every polygon.
 DEFAULT_MIN_AREA_M2 = 10.0
 #: Words SCALE takes besides LOW,HIGH (the engine's ``--scale``).
-NAMED_SCALES = ("auto", "none")
+NAMED_SCALES = ("auto", "auto-per-date", "none")
 #: Tile sizes are multiples of the models' output stride.
 TILE_MULTIPLE = 32
 
@@ -73,7 +73,7 @@ def check_bands(bands: Sequence[int], images: Sequence[tuple[str, str, int]], la
 
 
 def parse_scale(value: Any, label: str = "Scale") -> str | None:
-    """SCALE as the engine's ``--scale`` text: ``auto``, ``none`` or ``LOW,HIGH`` with LOW < HIGH;
+    """SCALE as the engine's ``--scale`` text: ``auto``, ``auto-per-date``, ``none`` or ``LOW,HIGH`` with LOW < HIGH;
     None when empty (the checkpoint's own scaling, else auto)."""
     if _is_empty(value) or not str(value).strip():
         return None
@@ -90,7 +90,7 @@ def parse_scale(value: Any, label: str = "Scale") -> str | None:
             if math.isfinite(low) and math.isfinite(high) and low < high:
                 return f"{low!r},{high!r}"
     raise OptionError(
-        f"{label}: type auto, none, or the raw values that map to the model's range as LOW,HIGH with "
+        f"{label}: type auto, auto-per-date, none, or the raw values that map to the model's range as LOW,HIGH with "
         f"LOW below HIGH (for example 0,3000 for Sentinel-2 reflectances); got {value!r}."
     )
 

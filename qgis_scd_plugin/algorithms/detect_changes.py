@@ -35,7 +35,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from .. import settings
 from ..backend import Backend, BackendNotFoundError, find_backend, worker_environment
-from ..detect_request import DEVICES, DetectRequest
+from ..detect_request import DEVICES, RUNTIMES, DetectRequest
 from ..inputs import dataset_name, export_raster, extent_in, require_crs, write_aoi
 from ..options import OptionError, check_bands, check_threshold, check_tiling, parse_bands, parse_scale
 from ..outputs import (
@@ -75,6 +75,7 @@ from .parameters import (
     EXTENT,
     HELP,
     MIN_AREA,
+    MMU,
     MODEL,
     OUTPUT,
     OUTPUT_AFTER_CLASSES,
@@ -84,6 +85,7 @@ from .parameters import (
     OUTPUT_RASTER,
     OVERLAP,
     RASTER_OUTPUTS,
+    RUNTIME,
     SCALE,
     THRESHOLD,
     TILE_SIZE,
@@ -99,16 +101,19 @@ _RASTER_LOOKS = {
 }
 
 
+_CHOOSE_MODEL = "choose an scd checkpoint (.pt) or its ONNX export (.onnx)."
+
+
 def resolve_model(value: str, label: str) -> str:
     """The checkpoint to run: the bundled demo model when MODEL is empty, else MODEL made absolute
     against the caller's working folder (QGIS's or qgis_process's), not the worker's."""
     if not value:
         if not DEMO_MODEL.is_file():
-            raise OptionError(f"{label}: this copy of the plugin has no demo model; choose an scd checkpoint (.pt).")
+            raise OptionError(f"{label}: this copy of the plugin has no demo model; {_CHOOSE_MODEL}")
         return str(DEMO_MODEL)
     path = os.path.abspath(os.path.expanduser(value))
     if not os.path.isfile(path):
-        raise OptionError(f"{label}: the file '{value}' does not exist; choose an scd checkpoint (.pt).")
+        raise OptionError(f"{label}: the file '{value}' does not exist; {_CHOOSE_MODEL}")
     return path
 
 
@@ -276,7 +281,9 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
             overlap=self._optional(parameters, OVERLAP, context, int),
             batch_size=self._optional(parameters, BATCH_SIZE, context, int),
             device=DEVICES[self.parameterAsEnum(parameters, DEVICE, context)],
+            runtime=RUNTIMES[self.parameterAsEnum(parameters, RUNTIME, context)],
             threshold=self._optional(parameters, THRESHOLD, context, float),
+            mmu=self._optional(parameters, MMU, context, int),
             min_area=self._optional(parameters, MIN_AREA, context, float),
         )
 

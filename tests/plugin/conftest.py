@@ -20,6 +20,19 @@ import pytest
 from plugin_testing import PLUGIN, REPO, TEST_CRS
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The workers' ONNX export cache (``--runtime auto`` on the CPU) in a temporary folder, not ~/.cache."""
+    folder = tmp_path_factory.mktemp("scd-cache")
+    previous = os.environ.get("SCD_CACHE_DIR")
+    os.environ["SCD_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        del os.environ["SCD_CACHE_DIR"]
+    else:
+        os.environ["SCD_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def plugin_zip() -> Path:
     """dist/qgis_scd_plugin.zip, freshly built by ``make plugin``."""
@@ -90,5 +103,17 @@ def tiny_model(scd_python: str, tmp_path_factory: pytest.TempPathFactory) -> Pat
     done = subprocess.run(
         [scd_python, "-c", code, str(path)], cwd=path.parent, capture_output=True, text=True, timeout=300
     )
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(scd_python: str, tiny_model: Path) -> Path:
+    """The tiny checkpoint's ONNX export, made by ``scd export``."""
+    path = tiny_model.with_suffix(".onnx")
+    done = subprocess.run(
+        [scd_python, "-m", "scd_core", "export", str(tiny_model), "-o", str(path)],
+        cwd=path.parent, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return path

@@ -25,9 +25,10 @@ def test_check_backend_shows_torch_version_and_cuda_devices(plugin, scd_python):
     from qgis_scd_plugin import settings
     from qgis_scd_plugin.backend_dialog import BackendDialog
 
-    torch_version = subprocess.run(
-        [scd_python, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    versions = "import torch, onnxruntime as o; print(torch.__version__, o.__version__, o.get_available_providers()[0])"
+    torch_version, ort_version, providers = subprocess.run(
+        [scd_python, "-c", versions], capture_output=True, text=True, check=True
+    ).stdout.split()
     dialog = BackendDialog()
     try:
         dialog.python.setFilePath(scd_python)
@@ -37,6 +38,8 @@ def test_check_backend_shows_torch_version_and_cuda_devices(plugin, scd_python):
         report = dialog.log.toPlainText()
         assert f"PyTorch: {torch_version}" in report
         assert "CUDA devices: " in report
+        assert f"ONNX Runtime: {ort_version} (providers: {providers}" in report
+        assert "Runtime (auto): ONNX Runtime on the CPU" in report or "Runtime (auto): PyTorch on CUDA" in report
         assert "scd-core: " in report and "scd-core: missing" not in report
         assert "The backend is ready." in report
     finally:

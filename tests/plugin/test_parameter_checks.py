@@ -1,5 +1,5 @@
 """The values an analyst gives, read and checked before the worker starts, in the dialog's words:
-MODEL (empty: the demo model; relative: the caller's folder), BANDS typed as text, SCALE, MIN_AREA
+MODEL (empty: the demo model; relative: the caller's folder; .onnx), BANDS typed as text, SCALE, RUNTIME, MMU, MIN_AREA
 and its default, tiling and threshold, and a warning when both dates are one image."""
 
 from __future__ import annotations
@@ -53,6 +53,23 @@ def test_typed_bands_scale_and_the_default_minimum_area_reach_the_worker(plugin,
     assert " --bands 3,2,1 " in command and " --scale 0.0,255.0 " in command and " --min-area 10.0 " in command
 
 
+def test_an_onnx_model_runtime_minimum_mapping_unit_and_per_date_scale_reach_the_worker(
+    plugin, geo_pair, tiny_onnx, tmp_path
+):
+    """MODEL takes scd export's .onnx; RUNTIME, MMU and SCALE's auto-per-date become the engine's flags."""
+    feedback = RecordingFeedback()
+    output = tmp_path / "changes.gpkg"
+    processing.run(
+        "scd:detectchanges",
+        detect_parameters(geo_pair, tiny_onnx, RUNTIME=2, MMU=4, SCALE="Auto-per-date", OUTPUT=str(output)),
+        feedback=feedback,
+    )
+    command = worker_command(feedback)
+    assert f" --model {tiny_onnx} " in command
+    assert " --runtime onnxruntime " in command and " --mmu 4 " in command and " --scale auto-per-date " in command
+    assert output.is_file()
+
+
 @pytest.mark.parametrize(
     ("bands", "message"),
     [
@@ -75,7 +92,7 @@ def test_bands_that_cannot_be_read_are_refused_before_the_worker_starts(
 @pytest.mark.parametrize(
     ("more", "message"),
     [
-        ({"SCALE": "bright"}, "Scale (auto, none or LOW,HIGH): type auto, none, or the raw values"),
+        ({"SCALE": "bright"}, "Scale (auto, auto-per-date, none or LOW,HIGH): type auto, auto-per-date, none, or the"),
         ({"SCALE": "3000,0"}, "with LOW below HIGH (for example 0,3000 for Sentinel-2 reflectances); got '3000,0'."),
         ({"TILE_SIZE": 100}, "Tile size (pixels): use a multiple of 32 pixels (for example 256 or 512); got 100."),
         ({"TILE_SIZE": 128, "OVERLAP": 100}, "Tile overlap (pixels): at most half the tile size (64 pixels"),
