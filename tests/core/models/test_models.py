@@ -300,13 +300,17 @@ def test_atl_revises_outputs_as_eqs_10_and_11() -> None:
 # --- baselines' outputs and losses -----------------------------------------------------------------
 
 
-def test_hrscd_str1_change_is_the_probability_that_the_labels_differ() -> None:
+def test_hrscd_str1_changes_exactly_where_the_arg_max_labels_differ_as_eq_2() -> None:
     model = tiny("hrscd_str1", "residual").eval()
     x1, x2, _, _ = synthetic_batch()
     with torch.no_grad():
         outputs = model(x1, x2)
-    same = (outputs["sem1"].softmax(1) * outputs["sem2"].softmax(1)).sum(1, keepdim=True)
-    torch.testing.assert_close(torch.sigmoid(outputs["change"]), 1 - same, atol=1e-5, rtol=1e-4)
+    differ = outputs["sem1"].argmax(1) != outputs["sem2"].argmax(1)
+    assert differ.any() and (~differ).any()
+    for tau in (0.05, 0.5, 0.95):
+        before, after = class_maps(outputs, tau)
+        assert torch.equal(before != 0, differ) and torch.equal(after != 0, differ)
+        assert not ((before == after) & (before != 0)).any()  # no change between the same class
 
 
 def test_hrscd_str2_outputs_are_the_marginals_of_its_joint_classifier() -> None:
