@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from scd_core.atomic import atomic_write
 from scd_core.errors import ScdInputError, UnknownColourError
 from scd_core.legend import (
     NO_CHANGE,
@@ -248,7 +249,7 @@ def read_label(path: str | Path, labels: LabelSet = SECOND) -> np.ndarray:
 
 
 def write_label(path: str | Path, index: np.ndarray, labels: LabelSet = SECOND) -> None:
-    """Write a class map as a palette PNG whose palette is the label set's colours.
+    """Write a class map as a palette PNG whose palette is the label set's colours, atomically.
 
     Viewers show the label colours (ignored pixels, 255, in black) and :func:`read_label` gives back
     the same indices, 255 included.
@@ -258,4 +259,5 @@ def write_label(path: str | Path, index: np.ndarray, labels: LabelSet = SECOND) 
     palette = np.zeros((256, 3), dtype=np.uint8)
     palette[: len(labels.classes)] = labels.rgb_table
     image.putpalette(palette.ravel().tolist())
-    image.save(path)
+    with atomic_write(path, "wb") as handle:
+        image.save(handle, format="PNG")
