@@ -1,7 +1,7 @@
 """Training: the trainer's speed against a bare torch loop, and what a small ASN learns, in one run.
 
-    python benchmarks/bench_training.py [--model asn] [--width 4] [--pairs 32] [--size 128] [--crop 96]
-        [--batch 4] [--steps 8] [--rounds 2] [--sek-epochs 16] [--sek-steps 8] [--sek-batch 8] [--workdir DIR]
+    python benchmarks/bench_training.py [--model asn] [--width 4] [--pairs 64] [--size 128] [--crop 64]
+        [--batch 8] [--steps 8] [--rounds 2] [--sek-epochs 12] [--sek-steps 8] [--sek-batch 8] [--workdir DIR]
 
 Prints one JSON object:
 
@@ -170,13 +170,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="asn")
     parser.add_argument("--width", type=int, default=4)
-    parser.add_argument("--pairs", type=int, default=32, help="training scenes (and a quarter as many held out)")
+    parser.add_argument("--pairs", type=int, default=64, help="training scenes (and an eighth as many held out)")
     parser.add_argument("--size", type=int, default=128)
-    parser.add_argument("--crop", type=int, default=96)
-    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--crop", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--steps", type=int, default=8, help="steps per timed epoch")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--sek-epochs", type=int, default=16)
+    parser.add_argument("--sek-epochs", type=int, default=12)
     parser.add_argument("--sek-steps", type=int, default=8)
     parser.add_argument("--sek-batch", type=int, default=8)
     parser.add_argument("--workdir", help="keep the data and runs here (default: a temporary folder)")
@@ -188,7 +188,7 @@ def main() -> None:
         data = work / "data"
         if not (data / "train").is_dir():
             synth.write_second(data / "train", n_pairs=args.pairs, size=args.size, seed=1)
-            synth.write_second(data / "val", n_pairs=max(2, args.pairs // 4), size=args.size, seed=2)
+            synth.write_second(data / "val", n_pairs=max(2, args.pairs // 8), size=args.size, seed=2)
         report = {
             "cpu_cores": os.cpu_count(),
             "torch": torch.__version__,

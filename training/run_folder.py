@@ -58,27 +58,30 @@ class RunFolder:
     def open(self, config: dict[str, Any], resume: bool) -> dict[str, Any] | None:
         """Start or continue the run; returns the state of ``last.pt`` when resuming from one.
 
-        A folder that already holds a run is only continued with ``resume`` and the same config; it is
-        never overwritten.
+        A folder that already holds a run (or a config written by ``reproduce --plan``) is only continued
+        with ``resume`` and the same config; it is never overwritten.
         """
+        if not self.main:  # rank 0 checks and writes; the others only read where it continues from
+            return (
+                torch.load(self.last, map_location="cpu", weights_only=True) if resume and self.last.is_file() else None
+            )
         state = None
-        if self.last.is_file():
+        if any((self.path / name).exists() for name in FILES):
             if not resume:
                 raise OutputExistsError(
                     "holds a run already: --resume continues it, or choose another --out", self.path
                 )
-            stored = yaml.safe_load((self.path / "config.yaml").read_text(encoding="utf-8"))
+            stored_path = self.path / "config.yaml"
+            stored = yaml.safe_load(stored_path.read_text(encoding="utf-8")) if stored_path.is_file() else config
             if stored != config:
                 changed = sorted(k for k in set(stored) | set(config) if stored.get(k) != config.get(k))
                 raise InvalidOptionError(f"{self.path}: --resume with another config (differs in {changed})")
-            state = torch.load(self.last, map_location="cpu", weights_only=True)
-            self._reload(int(state["epoch"]))
-        elif self.main and not resume and any((self.path / name).exists() for name in FILES):
-            raise OutputExistsError("holds files of a run: --resume continues it, or choose another --out", self.path)
-        if self.main:
-            self.path.mkdir(parents=True, exist_ok=True)
-            with atomic_write(self.path / "config.yaml") as handle:
-                yaml.safe_dump(config, handle, sort_keys=False)
+            if self.last.is_file():
+                state = torch.load(self.last, map_location="cpu", weights_only=True)
+                self._reload(int(state["epoch"]))
+        self.path.mkdir(parents=True, exist_ok=True)
+        with atomic_write(self.path / "config.yaml") as handle:
+            yaml.safe_dump(config, handle, sort_keys=False)
         return state
 
     def _reload(self, epoch: int) -> None:
