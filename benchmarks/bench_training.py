@@ -128,7 +128,7 @@ def sek_at_one_half(args: argparse.Namespace, data: Path, work: Path) -> dict[st
             float(torch.sigmoid(model(s["image1"][None], s["image2"][None])["change"]).max())
             for s in (dataset[i] for i in range(len(dataset)))
         )
-    scores = metadata["scores"]
+    scores = json.loads((work / "sek" / "metrics.jsonl").read_text(encoding="utf-8").splitlines()[-1])["val"]
     return {
         "model": "asn",
         "width": args.width,

@@ -98,14 +98,17 @@ def score(
     group: str = "plain",
 ) -> SCDConfusion:
     """Both conventions' confusion matrices of ``model`` (not DDP-wrapped) on this process's share of
-    the split, summed over the processes: every process returns the whole split's matrices."""
+    the split, summed over the processes: every process returns the whole split's matrices.
+
+    Scoring runs in float32 even where training uses AMP, so that validation during training and
+    ``python -m training.evaluate`` of the saved model give the same scores on any device.
+    """
     broadcast_buffers(model, processes)
     model.eval()
     confusion = SCDConfusion(num_classes)
     for batch in batches:
         x1, x2 = precision.inputs(batch["image1"]), precision.inputs(batch["image2"])
-        with precision.autocast():
-            pred1, pred2 = predict(model, x1, x2, group, threshold)
+        pred1, pred2 = predict(model, x1, x2, group, threshold)
         confusion.update(pred1, pred2, batch["label1"].to(precision.device), batch["label2"].to(precision.device))
     counts = torch.as_tensor(confusion.counts, device=precision.device)
     confusion.counts = all_reduce_sum(counts.clone(), processes)

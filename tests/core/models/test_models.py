@@ -25,7 +25,7 @@ from scd_core.models.atl import ASNWithATL
 from scd_core.models.decoders import Decoder
 from scd_core.models.encoders import BLOCKS, Encoder
 from scd_core.models.inference import class_maps, forward_padded
-from scd_core.models.losses import change_type_targets, inverse_frequency_weights
+from scd_core.models.losses import change_type_targets, inverse_frequency_weights, scd_loss, semantic_targets
 
 #: Every (model, encoder) pair the registry offers; ``None`` for models without encoder variants.
 VARIANTS = [(name, encoder) for name in available() for encoder in spec(name).encoders or (None,)]
@@ -340,3 +340,16 @@ def test_inverse_frequency_weights() -> None:
     target = torch.tensor([0, 0, 0, 1, IGNORE, IGNORE])
     weights = inverse_frequency_weights(target, 3)
     torch.testing.assert_close(weights, torch.tensor([0.5, 1.5, 0.0]))
+
+
+def test_atl_weights_the_land_cover_categories_and_leaves_the_binary_change_term_unweighted() -> None:
+    model = tiny("asn_atl", "residual").train()
+    x1, x2, label1, label2 = synthetic_batch()
+    outputs = model(x1, x2)
+    targets = torch.cat([semantic_targets(label1).flatten(), semantic_targets(label2).flatten()])
+    weights = inverse_frequency_weights(targets, 6)
+    expected = scd_loss(outputs, label1, label2, semantic_weight=weights)  # change term: plain BCE
+    torch.testing.assert_close(model.loss(outputs, label1, label2), expected)
+    model.change_weights = (1.0, 4.0)
+    weighted = scd_loss(outputs, label1, label2, semantic_weight=weights, change_pos_weight=torch.tensor(4.0))
+    torch.testing.assert_close(model.loss(outputs, label1, label2), weighted)
