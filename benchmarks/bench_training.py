@@ -1,7 +1,7 @@
 """Training: the trainer's speed against a bare torch loop, and what a small ASN learns, in one run.
 
     python benchmarks/bench_training.py [--model asn] [--width 4] [--pairs 64] [--size 128] [--crop 64]
-        [--batch 8] [--steps 8] [--rounds 2] [--sek-epochs 12] [--sek-steps 8] [--sek-batch 8] [--workdir DIR]
+        [--batch 8] [--steps 8] [--rounds 2] [--sek-epochs 32] [--sek-steps 8] [--sek-batch 8] [--workdir DIR]
 
 Prints one JSON object:
 
@@ -176,7 +176,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--steps", type=int, default=8, help="steps per timed epoch")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--sek-epochs", type=int, default=12)
+    parser.add_argument("--sek-epochs", type=int, default=32)
     parser.add_argument("--sek-steps", type=int, default=8)
     parser.add_argument("--sek-batch", type=int, default=8)
     parser.add_argument("--workdir", help="keep the data and runs here (default: a temporary folder)")

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 import numpy as np
 from torch.utils.data import Sampler
 
+from scd_core.errors import InvalidOptionError
+
 
 def _seed(*entropy: int) -> int:
     return int(np.random.SeedSequence(list(entropy)).generate_state(1, dtype=np.uint32)[0])
@@ -38,7 +40,7 @@ class EpochSampler(Sampler[tuple[int, int]]):
         self, size: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1, max_steps: int | None = None
     ) -> None:
         if batch_size % world_size:
-            raise ValueError(f"batch_size {batch_size} does not divide among {world_size} processes")
+            raise InvalidOptionError(f"batch_size {batch_size} does not divide among {world_size} processes")
         self.size, self.batch_size, self.seed = size, batch_size, seed
         self.rank, self.world_size = rank, world_size
         self.steps = size // batch_size if max_steps is None else min(size // batch_size, max_steps)
