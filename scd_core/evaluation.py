@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from scd_core.errors import InconsistentChangeError, LabelMismatchError, ScdInputError
-from scd_core.labels import read_label
+from scd_core.labels import SECOND, LabelSet, read_label
 from scd_core.metrics import SCDConfusion
 from scd_core.second_layout import listing, pair_names
 
@@ -57,8 +57,8 @@ def match_label_pairs(pred_root: str | Path, gt_root: str | Path) -> list[LabelP
     ]
 
 
-def _read_pair(pair: LabelPair) -> tuple[LabelPair, tuple[np.ndarray, ...]]:
-    maps = tuple(read_label(path) for path in (pair.pred1, pair.pred2, pair.gt1, pair.gt2))
+def _read_pair(pair: LabelPair, labels: LabelSet) -> tuple[LabelPair, tuple[np.ndarray, ...]]:
+    maps = tuple(read_label(path, labels) for path in (pair.pred1, pair.pred2, pair.gt1, pair.gt2))
     reference = maps[2].shape
     for path, array in zip((pair.pred1, pair.pred2, pair.gt1, pair.gt2), maps, strict=True):
         if array.shape != reference:
@@ -68,27 +68,34 @@ def _read_pair(pair: LabelPair) -> tuple[LabelPair, tuple[np.ndarray, ...]]:
     return pair, maps
 
 
-def _read_in_order(pairs: list[LabelPair], workers: int) -> Iterator[tuple[LabelPair, tuple[np.ndarray, ...]]]:
+def _read_in_order(
+    pairs: list[LabelPair], workers: int, labels: LabelSet
+) -> Iterator[tuple[LabelPair, tuple[np.ndarray, ...]]]:
     remaining = iter(pairs)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         # Bounded read-ahead: memory does not grow with the number of pairs.
-        pending = deque(pool.submit(_read_pair, pair) for pair in islice(remaining, 4 * workers))
+        pending = deque(pool.submit(_read_pair, pair, labels) for pair in islice(remaining, 4 * workers))
         while pending:
             done = pending.popleft().result()
-            pending.extend(pool.submit(_read_pair, pair) for pair in islice(remaining, 1))
+            pending.extend(pool.submit(_read_pair, pair, labels) for pair in islice(remaining, 1))
             yield done
 
 
 def evaluate_folders(
-    pred_root: str | Path, gt_root: str | Path, progress: bool = False, workers: int | None = None
+    pred_root: str | Path,
+    gt_root: str | Path,
+    progress: bool = False,
+    workers: int | None = None,
+    labels: LabelSet = SECOND,
 ) -> tuple[SCDConfusion, int]:
     """Accumulate both conventions' confusion matrices over all pairs; returns them and the pair count.
 
-    ``progress`` draws a tqdm bar on stderr.
+    Labels are decoded in the colours and class count of ``labels``; ``progress`` draws a tqdm bar on
+    stderr.
     """
     pairs = match_label_pairs(pred_root, gt_root)
-    confusion = SCDConfusion()
-    reader = _read_in_order(pairs, workers or min(8, os.cpu_count() or 1))
+    confusion = SCDConfusion(labels.num_classes)
+    reader = _read_in_order(pairs, workers or min(8, os.cpu_count() or 1), labels)
     if progress:
         from tqdm import tqdm
 

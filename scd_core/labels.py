@@ -1,75 +1,139 @@
-"""SECOND's land-cover classes, their colours, from-to change codes and human names.
+"""Label sets (SECOND's, Landsat-SCD's): classes, colours, from-to change codes and human names.
 
 Everything that knows what a label value means lives here, so the metrics, the engine, training and the
-plugin cannot disagree about it.
+plugin cannot disagree about it. A :class:`LabelSet` is one dataset's classes, "no change" first;
+:data:`SECOND` is the default everywhere, :data:`LANDSAT_SCD` the four-class set of Landsat-SCD
+(Yuan et al. 2022) as LSAFNet and the SCanNet preprocessing it follows use it. The module-level
+names (:data:`CLASSES`, :data:`NUM_CLASSES`, ...) are SECOND's.
 
 Two encodings of a per-date label map are read:
 
-* **RGB** PNGs with SECOND's colours (white is "no change"), as the dataset ships them;
-* **index** PNGs (one band, mode ``L``/``I``) holding 0 (no change), 1-6 (the classes) or 255 (ignore).
+* **RGB** PNGs with the label set's colours (white is "no change"), as the datasets ship them;
+* **index** PNGs (one band, mode ``L``/``I``) holding 0 (no change), 1..N (the classes) or 255 (ignore).
 
-A palette PNG (mode ``P``) whose palette starts with SECOND's seven colours is read as an index PNG
+A palette PNG (mode ``P``) whose palette starts with the label set's colours is read as an index PNG
 (that is what :func:`write_label` writes); any other palette PNG is decoded by the colours a viewer
 shows.
 
-A colour or index that is not a SECOND class is an error naming the file, the value and its pixel
-count. It is never mapped to "no change": that would silently inflate every score.
+A colour or index that is not a class of the label set is an error naming the file, the value and its
+pixel count. It is never mapped to "no change": that would silently inflate every score.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from scd_core.atomic import atomic_write
 from scd_core.errors import ScdInputError, UnknownColourError
-from scd_core.legend import NO_CHANGE, SECOND_CLASSES, LandCover, change_type_names, split_change_code
+from scd_core.legend import (
+    NO_CHANGE,
+    NO_CHANGE_NAME,
+    SECOND_CLASSES,
+    LandCover,
+    change_type_names,
+    land_covers,
+    split_change_code,
+)
 from scd_core.tensors import is_torch_tensor
 
 __all__ = [
     "CLASSES",
     "IGNORE",
+    "LABEL_SETS",
+    "LANDSAT_SCD",
     "NO_CHANGE",
     "NUM_CHANGE_TYPES",
     "NUM_CLASSES",
+    "SECOND",
+    "LabelSet",
     "LandCover",
     "change_code",
     "change_type_name",
     "change_type_names",
     "class_name",
     "index_to_rgb",
+    "label_set",
     "read_label",
     "rgb_to_index",
     "split_change_code",
     "write_label",
 ]
 
-
-#: SECOND's classes in the order used across the literature; index 0 is "no change".
-CLASSES: tuple[LandCover, ...] = SECOND_CLASSES
 #: Label value of pixels that are not scored and not trained on.
 IGNORE = 255
-#: Land-cover classes, without "no change".
-NUM_CLASSES = len(CLASSES) - 1
-#: From-to change-type codes: 0 (no change) and one per ordered (from, to) pair, same-class included.
-NUM_CHANGE_TYPES = 1 + NUM_CLASSES * NUM_CLASSES
-
 _UNKNOWN = 255
-_RGB_TABLE = np.array([c.rgb for c in CLASSES], dtype=np.uint8)
-_colour_lookup: np.ndarray | None = None
 
 
-def _class_of_colour() -> np.ndarray:
-    """Class index of every 24-bit colour (``_UNKNOWN`` for non-SECOND colours): a 16 MiB table,
-    built on first use, that decodes a label with one gather instead of a search per pixel."""
-    global _colour_lookup
-    if _colour_lookup is None:
-        table = np.full(1 << 24, _UNKNOWN, dtype=np.uint8)
-        table[_pack(_RGB_TABLE)] = np.arange(len(CLASSES), dtype=np.uint8)
-        _colour_lookup = table
-    return _colour_lookup
+@dataclass(frozen=True)
+class LabelSet:
+    """One dataset's classes, "no change" (index 0) first, and how its label images colour them."""
+
+    name: str
+    classes: tuple[LandCover, ...]
+    _lookup: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def num_classes(self) -> int:
+        """Land-cover classes, without "no change"."""
+        return len(self.classes) - 1
+
+    @property
+    def num_change_types(self) -> int:
+        """From-to codes: 0 (no change) and one per ordered (from, to) pair, same-class included."""
+        return 1 + self.num_classes**2
+
+    @property
+    def rgb_table(self) -> np.ndarray:
+        """(N+1)×3 uint8 label colours by class index."""
+        return np.array([c.rgb for c in self.classes], dtype=np.uint8)
+
+    def class_names(self) -> list[str]:
+        """Names of classes 0..N."""
+        return [c.name for c in self.classes]
+
+    def class_of_colour(self) -> np.ndarray:
+        """Class index of every 24-bit colour (255 for colours not in the set): a 16 MiB table, built on
+        first use, that decodes a label with one gather instead of a search per pixel."""
+        if "colour" not in self._lookup:
+            table = np.full(1 << 24, _UNKNOWN, dtype=np.uint8)
+            table[_pack(self.rgb_table)] = np.arange(len(self.classes), dtype=np.uint8)
+            self._lookup["colour"] = table
+        return self._lookup["colour"]
+
+
+#: SECOND's classes in the order used across the literature.
+SECOND = LabelSet("second", SECOND_CLASSES)
+#: Landsat-SCD's classes and label colours as SCanNet's preprocessing (followed by LSAFNet) codes them:
+#: 1 farmland, 2 desert, 3 building, 4 water.
+LANDSAT_SCD = LabelSet(
+    "landsat_scd",
+    land_covers(
+        [NO_CHANGE_NAME, "farmland", "desert", "building", "water"],
+        [(255, 255, 255), (0, 155, 0), (255, 165, 0), (230, 30, 100), (0, 170, 240)],
+    ),
+)
+#: Label sets by the name configs and ``scd evaluate --labels`` use.
+LABEL_SETS = {s.name: s for s in (SECOND, LANDSAT_SCD)}
+
+#: SECOND's classes; index 0 is "no change".
+CLASSES: tuple[LandCover, ...] = SECOND.classes
+#: SECOND's land-cover classes, without "no change".
+NUM_CLASSES = SECOND.num_classes
+#: SECOND's from-to change-type codes: 0 (no change) and one per ordered (from, to) pair.
+NUM_CHANGE_TYPES = SECOND.num_change_types
+
+
+def label_set(name: str) -> LabelSet:
+    """The label set called ``name``; ``ValueError`` lists the known ones."""
+    try:
+        return LABEL_SETS[name]
+    except KeyError:
+        raise ValueError(f"unknown label set {name!r}; known: {', '.join(LABEL_SETS)}") from None
 
 
 def _pack(rgb: np.ndarray) -> np.ndarray:
@@ -80,9 +144,9 @@ def _pack(rgb: np.ndarray) -> np.ndarray:
     return rgbx.view("<u4")[..., 0]
 
 
-def class_name(index: int) -> str:
+def class_name(index: int, labels: LabelSet = SECOND) -> str:
     """Name of class ``index`` (0 is "no change")."""
-    return CLASSES[index].name
+    return labels.classes[index].name
 
 
 def change_code(before: Any, after: Any, num_classes: int = NUM_CLASSES) -> Any:
@@ -111,15 +175,15 @@ def change_code(before: Any, after: Any, num_classes: int = NUM_CLASSES) -> Any:
     return codes if is_torch_tensor(codes) else codes.astype(np.uint8)
 
 
-def change_type_name(code: int) -> str:
-    """Human name of a SECOND from-to code, e.g. ``"low vegetation → building"``."""
-    if not 0 <= code < NUM_CHANGE_TYPES:
-        raise ValueError(f"change code {code} is outside 0..{NUM_CHANGE_TYPES - 1}")
-    return change_type_names()[code]
+def change_type_name(code: int, labels: LabelSet = SECOND) -> str:
+    """Human name of a from-to code, e.g. ``"low vegetation → building"``."""
+    if not 0 <= code < labels.num_change_types:
+        raise ValueError(f"change code {code} is outside 0..{labels.num_change_types - 1}")
+    return change_type_names(labels.classes)[code]
 
 
-def rgb_to_index(rgb: np.ndarray, source: str | Path = "<array>") -> np.ndarray:
-    """Class indices of an H×W×3 uint8 SECOND colour image.
+def rgb_to_index(rgb: np.ndarray, source: str | Path = "<array>", labels: LabelSet = SECOND) -> np.ndarray:
+    """Class indices of an H×W×3 uint8 label image in the colours of ``labels``.
 
     Raises:
         UnknownColourError: naming ``source``, each unknown colour and how many pixels have it.
@@ -128,7 +192,7 @@ def rgb_to_index(rgb: np.ndarray, source: str | Path = "<array>") -> np.ndarray:
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ScdInputError(f"expected an H×W×3 RGB label, got shape {rgb.shape}", source)
     packed = _pack(rgb)
-    index = _class_of_colour()[packed]
+    index = labels.class_of_colour()[packed]
     unknown = index == _UNKNOWN
     if unknown.any():
         values, counts = np.unique(packed[unknown], return_counts=True)
@@ -137,31 +201,34 @@ def rgb_to_index(rgb: np.ndarray, source: str | Path = "<array>") -> np.ndarray:
             for v, n in zip(values[:10], counts[:10], strict=True)
         )
         more = f" and {len(values) - 10} more" if len(values) > 10 else ""
-        raise UnknownColourError(f"colours that are not SECOND classes: {listed}{more}", source)
+        raise UnknownColourError(f"colours that are not {labels.name} classes: {listed}{more}", source)
     return index
 
 
-def index_to_rgb(index: np.ndarray) -> np.ndarray:
-    """SECOND colours of a class-index map (ignored pixels must be masked out before)."""
-    return _RGB_TABLE[np.asarray(index)]
+def index_to_rgb(index: np.ndarray, labels: LabelSet = SECOND) -> np.ndarray:
+    """Label colours of a class-index map (ignored pixels must be masked out before)."""
+    return labels.rgb_table[np.asarray(index)]
 
 
-def _check_indices(index: np.ndarray, source: str | Path) -> np.ndarray:
-    valid = (index <= NUM_CLASSES) | (index == IGNORE)
+def _check_indices(index: np.ndarray, source: str | Path, labels: LabelSet) -> np.ndarray:
+    valid = (index <= labels.num_classes) | (index == IGNORE)
     if not valid.all():
         values, counts = np.unique(index[~valid], return_counts=True)
         listed = ", ".join(f"{v} × {n} px" for v, n in zip(values[:10], counts[:10], strict=True))
-        raise UnknownColourError(f"values that are not SECOND class indices (0-6, 255): {listed}", source)
+        raise UnknownColourError(
+            f"values that are not {labels.name} class indices (0-{labels.num_classes}, 255): {listed}", source
+        )
     return index.astype(np.uint8)
 
 
-def _has_second_palette(image: Image.Image) -> bool:
+def _has_palette_of(image: Image.Image, labels: LabelSet) -> bool:
     palette = image.getpalette() or []
-    return len(palette) >= _RGB_TABLE.size and bytes(palette[: _RGB_TABLE.size]) == _RGB_TABLE.tobytes()
+    table = labels.rgb_table
+    return len(palette) >= table.size and bytes(palette[: table.size]) == table.tobytes()
 
 
-def read_label(path: str | Path) -> np.ndarray:
-    """Read a per-date SECOND label PNG (RGB, palette or index) as an H×W uint8 class map."""
+def read_label(path: str | Path, labels: LabelSet = SECOND) -> np.ndarray:
+    """Read a per-date label PNG (RGB, palette or index) as an H×W uint8 class map of ``labels``."""
     path = Path(path)
     try:
         with Image.open(path) as image:
@@ -171,25 +238,26 @@ def read_label(path: str | Path) -> np.ndarray:
     except OSError as error:
         raise ScdInputError(f"not a readable image ({error})", path) from None
     if image.mode in ("L", "I", "I;16"):
-        return _check_indices(np.asarray(image), path)
-    if image.mode == "P" and _has_second_palette(image):
-        return _check_indices(np.asarray(image), path)
+        return _check_indices(np.asarray(image), path, labels)
+    if image.mode == "P" and _has_palette_of(image, labels):
+        return _check_indices(np.asarray(image), path, labels)
     if image.mode == "RGB":
-        return rgb_to_index(np.asarray(image), path)
+        return rgb_to_index(np.asarray(image), path, labels)
     if image.mode in ("RGBA", "P"):
-        return rgb_to_index(np.asarray(image.convert("RGB")), path)
+        return rgb_to_index(np.asarray(image.convert("RGB")), path, labels)
     raise ScdInputError(f"unsupported label image mode {image.mode!r}; use RGB or a one-band index PNG", path)
 
 
-def write_label(path: str | Path, index: np.ndarray) -> None:
-    """Write a class map as a palette PNG whose palette is SECOND's colours.
+def write_label(path: str | Path, index: np.ndarray, labels: LabelSet = SECOND) -> None:
+    """Write a class map as a palette PNG whose palette is the label set's colours, atomically.
 
-    Viewers show SECOND's colours (ignored pixels, 255, in black) and :func:`read_label` gives back
+    Viewers show the label colours (ignored pixels, 255, in black) and :func:`read_label` gives back
     the same indices, 255 included.
     """
     index = np.asarray(index, dtype=np.uint8)
     image = Image.fromarray(index, mode="P")
     palette = np.zeros((256, 3), dtype=np.uint8)
-    palette[: len(CLASSES)] = _RGB_TABLE
+    palette[: len(labels.classes)] = labels.rgb_table
     image.putpalette(palette.ravel().tolist())
-    image.save(path)
+    with atomic_write(path, "wb") as handle:
+        image.save(handle, format="PNG")

@@ -1,7 +1,25 @@
-"""SECOND-layout folders as a torch dataset: images normalised the way the checkpoint will say."""
+"""Bitemporal label folders as torch datasets, in the two layouts the papers use.
+
+``second`` (SECOND, and what :mod:`training.convert` writes)
+    ``ROOT/<split>/{im1,im2,label1,label2}/NAME.png``: one folder per split (``train``, ``val`` or
+    ``test``), 8-bit RGB images and per-date labels in SECOND's colours or as index PNGs.
+``landsat_scd`` (Landsat-SCD as SCanNet's preprocessing leaves it, which LSAFNet follows)
+    ``ROOT/{A,B,labelA,labelB}/NAME.png`` for every pair, and ``ROOT/<split>_list.txt`` naming the
+    pairs of each split; labels in Landsat-SCD's colours or as index PNGs (0 no change, 1 farmland,
+    2 desert, 3 building, 4 water). The original release's from-to coded ``label/`` folder becomes
+    ``labelA/`` and ``labelB/`` with ``python -m training.convert`` (see there).
+
+A missing file, two images of different sizes or a colour that is not a class of the label set is
+an error naming the file (:class:`~scd_core.errors.ScdInputError`): a pair silently skipped or a colour
+mapped to "no change" would change a score without anyone noticing.
+
+Samples are keyed by ``(index, seed)``: the seed drives the pair's augmentation alone, so a sample
+is the same whichever worker or process loads it, and a resumed run sees the very same batches.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,46 +28,140 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from scd_core.errors import ScdInputError
+from scd_core.errors import LabelMismatchError, ScdInputError
 from scd_core.geo.normalise import make_normaliser
-from scd_core.labels import read_label
-from scd_core.second_layout import IMAGE_FOLDERS, LABEL_FOLDERS, pair_names
+from scd_core.labels import LANDSAT_SCD, SECOND, LabelSet, read_label
+from scd_core.second_layout import listing, pair_names
 
 Sample = dict[str, torch.Tensor]
 
 
-class SecondDataset(Dataset):
-    """``root/{im1,im2,label1,label2}/NAME.png``: 8-bit RGB image pairs with per-date SECOND labels.
+@dataclass(frozen=True)
+class Layout:
+    """Where a dataset keeps each pair's four files, and how its splits are told apart."""
 
-    Each sample is ``{"image1", "image2"}`` (C×H×W float32, normalised by ``normalisation``, the
-    checkpoint's dictionary) and ``{"label1", "label2"}`` (H×W int64: 0 no change, 1..6, 255 ignore).
-    ``transform`` (e.g. :func:`training.transforms.augment`) is applied to the whole sample, so both
-    dates and their labels move together.
+    name: str
+    images: tuple[str, str]
+    labels: tuple[str, str]
+    label_set: LabelSet
+    #: splits are listed in ``ROOT/<split>_list.txt`` (True) or are folders ``ROOT/<split>/`` (False)
+    listed: bool
+
+
+LAYOUTS = {
+    "second": Layout("second", ("im1", "im2"), ("label1", "label2"), SECOND, listed=False),
+    "landsat_scd": Layout("landsat_scd", ("A", "B"), ("labelA", "labelB"), LANDSAT_SCD, listed=True),
+}
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a dataset: a root and the pair names in it."""
+
+    root: Path
+    names: tuple[str, ...]
+    layout: Layout
+
+
+def _listed_split(layout: Layout, root: Path, listed: Path) -> Split:
+    names = tuple(line.strip() for line in listed.read_text(encoding="utf-8").splitlines() if line.strip())
+    if not names:
+        raise ScdInputError("the split list names no pair", listed)
+    for folder in layout.images + layout.labels:
+        present = {p.name for p in (root / folder).iterdir()} if (root / folder).is_dir() else set()
+        if missing := set(names) - present:
+            raise LabelMismatchError(
+                f"{len(missing)} pairs of {listed.name} missing: {listing(missing)}", root / folder
+            )
+    return Split(root, names, layout)
+
+
+def find_split(layout: Layout, root: str | Path, split: str) -> Split | None:
+    """Split ``split`` of the dataset at ``root``, or None where the dataset has no such split."""
+    root = Path(root)
+    if layout.listed:
+        listed = root / f"{split}_list.txt"
+        return _listed_split(layout, root, listed) if listed.is_file() else None
+    folder = root / split
+    if not folder.is_dir():
+        return None
+    return Split(folder, tuple(pair_names(folder, layout.images + layout.labels)), layout)
+
+
+def validation_split(layout: Layout, root: str | Path, split: str | None = None) -> Split | None:
+    """The split a model is scored on: ``split`` (an error where it is absent), else ``val``, else
+    ``test``, else None. A SECOND-layout ``root`` that itself holds ``im1/`` is that split."""
+    root = Path(root)
+    if not layout.listed and (root / layout.images[0]).is_dir():
+        return Split(root, tuple(pair_names(root, layout.images + layout.labels)), layout)
+    if split is not None:
+        found = find_split(layout, root, split)
+        if found is None:
+            raise ScdInputError(f"no {split} split", root)
+        return found
+    return find_split(layout, root, "val") or find_split(layout, root, "test")
+
+
+def training_splits(layout: Layout, root: str | Path, val_split: str | None = None) -> tuple[Split, Split | None]:
+    """The ``train`` split and the validation split of :func:`validation_split`."""
+    train = find_split(layout, root, "train")
+    if train is None:
+        raise ScdInputError(f"no train split ({'train_list.txt' if layout.listed else 'train/'})", root)
+    return train, validation_split(layout, root, val_split)
+
+
+class PairDataset(Dataset):
+    """The pairs of a :class:`Split`: ``{"image1", "image2"}`` (C×H×W float32, normalised as the
+    checkpoint will say), ``{"label1", "label2"}`` (H×W int64: 0 no change, 1..N, 255 ignore) and
+    ``"index"``.
+
+    ``transform(sample, generator)`` (e.g. :class:`training.transforms.Augment`) is applied to the
+    whole sample with a generator seeded from the key, so both dates and labels move together.
     """
 
-    def __init__(self, root: str | Path, normalisation: dict[str, Any], transform=None) -> None:
-        self.root = Path(root)
-        self.names = pair_names(self.root, IMAGE_FOLDERS + LABEL_FOLDERS)
+    def __init__(self, split: Split, normalisation: dict[str, Any], transform=None) -> None:
+        self.split = split
         self.normalise = make_normaliser(normalisation, "none", "uint8")
         self.transform = transform
 
     def __len__(self) -> int:
-        return len(self.names)
+        return len(self.split.names)
 
-    def _image(self, folder: str, name: str) -> torch.Tensor:
-        path = self.root / folder / name
-        with Image.open(path) as image:
-            pixels = np.asarray(image.convert("RGB")).transpose(2, 0, 1)
+    def path(self, folder: str, index: int) -> Path:
+        return self.split.root / folder / self.split.names[index]
+
+    def _image(self, path: Path) -> torch.Tensor:
+        try:
+            with Image.open(path) as image:
+                pixels = np.asarray(image.convert("RGB")).transpose(2, 0, 1)
+        except FileNotFoundError:
+            raise ScdInputError("file not found", path) from None
+        except OSError as error:
+            raise ScdInputError(f"not a readable image ({error})", path) from None
         if len(self.normalise.mean) != pixels.shape[0]:
             raise ScdInputError(f"{pixels.shape[0]} bands, the model takes {len(self.normalise.mean)}", path)
         return torch.from_numpy(np.ascontiguousarray(self.normalise(pixels), dtype=np.float32))
 
-    def __getitem__(self, index: int) -> Sample:
-        name = self.names[index]
+    def load(self, index: int) -> Sample:
+        """Pair ``index`` as stored, checked for matching sizes."""
+        layout = self.split.layout
+        paths = [self.path(folder, index) for folder in layout.images + layout.labels]
         sample = {
-            "image1": self._image("im1", name),
-            "image2": self._image("im2", name),
-            "label1": torch.from_numpy(read_label(self.root / "label1" / name).astype(np.int64)),
-            "label2": torch.from_numpy(read_label(self.root / "label2" / name).astype(np.int64)),
+            "image1": self._image(paths[0]),
+            "image2": self._image(paths[1]),
+            "label1": torch.from_numpy(read_label(paths[2], layout.label_set).astype(np.int64)),
+            "label2": torch.from_numpy(read_label(paths[3], layout.label_set).astype(np.int64)),
         }
-        return self.transform(sample) if self.transform else sample
+        shapes = [tuple(sample[key].shape[-2:]) for key in ("image1", "image2", "label1", "label2")]
+        for path, shape in zip(paths, shapes, strict=True):
+            if shape != shapes[0]:
+                raise LabelMismatchError(f"size {shape[1]}×{shape[0]} differs from {paths[0]}", path)
+        return sample
+
+    def __getitem__(self, key: int | tuple[int, int]) -> Sample:
+        index, seed = key if isinstance(key, tuple) else (key, None)
+        sample = self.load(index)
+        if self.transform is not None and seed is not None:
+            sample = self.transform(sample, torch.Generator().manual_seed(seed))
+        sample["index"] = torch.tensor(index)
+        return sample

@@ -1,185 +1,223 @@
-"""Train a registered model on SECOND-layout folders and save the checkpoint ``scd detect`` runs.
+"""Train a registered model and leave a run folder whose ``model.pt`` ``scd detect`` runs.
 
-    python -m training.train training/configs/demo.yaml [--set key=value ...]
+    python -m training.train CONFIG [--data ROOT] [--out RUN_DIR] [--set KEY=VALUE ...] [--resume] [--smoke]
+    torchrun --nproc_per_node N -m training.train CONFIG ...     # the same, on N processes (DDP)
 
-The recipe is the ASN paper's (§VI-A): SGD with momentum 0.9 and weight decay 1e-4, learning rate
-0.005 decayed by the 'poly' policy with power 0.9, batch size 4, random flips and scales in
-[0.5, 2]; every value can be changed in the YAML config or with ``--set`` (``optimizer: adam`` for
-short runs such as the demo model's). After each epoch the model
-is scored on ``val_root`` (when given) in both conventions of :mod:`scd_core.metrics`; the checkpoint
-keeps the last epoch's weights and its scores, and the threshold τ: the configured one, or with
-``calibrate_threshold`` the one of :data:`CALIBRATION_GRID` that scores the best SeK on ``val_root``.
+``CONFIG`` is a YAML file of :class:`training.config.TrainConfig` settings (defaults: the ASN paper's
+SECOND recipe). ``--data ROOT`` trains on ``ROOT``'s train split and validates after every epoch on its
+val split (else its test split) in both metric conventions; ``--out`` is the run folder
+(:mod:`training.run_folder`); ``--resume`` continues a killed run from its ``last.pt`` and ends with the
+weights an uninterrupted run would have (exactly so on the CPU, where algorithms are deterministic);
+``--smoke`` runs the config at toy size in seconds (:func:`training.config.smoke`).
+
+``model: asn_atl`` is ATL's second stage: it needs ``init_from`` (the trained ASN's model.pt), which it
+keeps frozen while ψ1 and ψ2 train (:mod:`training.initialise`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from scd_core import checkpoint
 from scd_core.cpu_memory import keep_freed_memory
-from scd_core.devices import resolve_device
-from scd_core.metrics import SCDConfusion
-from scd_core.models import build
-from scd_core.models.inference import class_maps, forward_padded
-from training.datasets import SecondDataset
+from scd_core.errors import InvalidOptionError, ScdInputError
+from scd_core.labels import LabelSet
+from scd_core.models.base import SCDModel
+from training import config as configs
+from training.config import TrainConfig
+from training.datasets import LAYOUTS, PairDataset, Split, training_splits
+from training.distributed import Processes, setup, teardown
+from training.initialise import build_model
+from training.loop import score, train_epoch
+from training.precision import Precision
+from training.run_folder import RunFolder
+from training.sampling import EpochSampler, ShardSampler
+from training.state import deterministic, restore_training_state, training_state
 from training.transforms import Augment
 
 
-@dataclass
-class TrainConfig:
-    """Everything a training run needs; defaults are the ASN paper's SECOND settings."""
-
-    model: str
-    train_root: str
-    output: str
-    hparams: dict[str, Any] = field(default_factory=dict)
-    val_root: str | None = None
-    epochs: int = 50
-    batch_size: int = 4
-    optimizer: str = "sgd"
-    learning_rate: float = 0.005
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    poly_power: float = 0.9
-    crop: int = 512
-    #: tile edge ``scd detect`` uses by default (the checkpoint's ``tile_size``); None: the crop
-    tile_size: int | None = None
-    scale_range: tuple[float, float] = (0.5, 2.0)
-    threshold: float = 0.5
-    #: pick the threshold τ that maximises SeK (from_to) on ``val_root`` after training, instead of ``threshold``
-    calibrate_threshold: bool = False
-    seed: int = 0
-    workers: int = 0
-    device: str = "auto"
-    normalisation: dict[str, Any] | None = None
-
-    @classmethod
-    def from_yaml(cls, path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
-        """Read a YAML config; ``overrides`` are ``key=value`` strings whose values are parsed as YAML."""
-        values = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        for item in overrides:
-            key, _, text = item.partition("=")
-            values[key] = yaml.safe_load(text)
-        known = {f.name for f in fields(cls)}
-        if unknown := set(values) - known:
-            raise ValueError(f"{path}: unknown settings {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**values)
-
-
 def make_optimiser(config: TrainConfig, parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
-    """SGD with momentum, the paper's choice, or Adam, which converges in far fewer steps (the demo model)."""
+    """SGD with momentum (ASN, LSAFNet), Adam (short runs such as the demo's) or AdamW (CdSC)."""
     if config.optimizer == "sgd":
         return torch.optim.SGD(
             parameters, lr=config.learning_rate, momentum=config.momentum, weight_decay=config.weight_decay
         )
-    if config.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
-    raise ValueError(f"optimizer must be 'sgd' or 'adam', got {config.optimizer!r}")
+    optimiser = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
+    return optimiser(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
 
 
-@torch.no_grad()
-def evaluate(model: torch.nn.Module, loader: DataLoader, device: torch.device, thresholds: list[float]) -> list[dict]:
-    """Both conventions' scores of ``model`` on ``loader``, one entry per threshold τ of eq. (1)."""
-    model.eval()
-    confusions = [SCDConfusion() for _ in thresholds]
-    for batch in loader:
-        outputs = forward_padded(model, batch["image1"].to(device), batch["image2"].to(device))
-        label1, label2 = batch["label1"].to(device), batch["label2"].to(device)
-        for threshold, confusion in zip(thresholds, confusions, strict=True):
-            confusion.update(*class_maps(outputs, threshold), label1, label2)
-    return [confusion.scores() for confusion in confusions]
+def make_schedule(
+    config: TrainConfig, optimiser: torch.optim.Optimizer, steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """The 'poly' policy ``lr·(1 - step/total)^power`` stepped after every batch; ``linear`` is power 1."""
+    power = config.poly_power if config.schedule == "poly" else 1.0
+    return torch.optim.lr_scheduler.PolynomialLR(optimiser, total_iters=config.epochs * steps, power=power)
 
 
-#: Thresholds tried by ``calibrate_threshold``.
-CALIBRATION_GRID = [round(0.05 * i, 2) for i in range(1, 20)]
+def class_entries(labels: LabelSet) -> list[dict[str, Any]]:
+    """The checkpoint's ``classes``: the label set's, "no change" first."""
+    return [{"index": c.index, "name": c.name, "colour": list(c.rgb)} for c in labels.classes]
 
 
-def train(config: TrainConfig, log=print) -> Path:
-    """Run the training described by ``config``; returns the checkpoint's path."""
-    torch.manual_seed(config.seed)
-    device = resolve_device(config.device)
-    model = build(config.model, **config.hparams).to(device)
-    metadata = checkpoint.default_metadata(model.scd_hparams)
-    normalisation = config.normalisation or metadata["normalisation"]
-
-    train_set = SecondDataset(
-        config.train_root, normalisation, Augment(config.crop, (config.scale_range[0], config.scale_range[1]))
+def _loaders(
+    config: TrainConfig, normalisation: dict[str, Any], processes: Processes
+) -> tuple[DataLoader, EpochSampler, DataLoader | None, Split]:
+    if config.data is None:
+        raise InvalidOptionError("no data: give --data ROOT (ROOT/train, ROOT/val or ROOT/test) or data: in the config")
+    train_split, val_split = training_splits(LAYOUTS[config.dataset], config.data, config.val_split)
+    augment = Augment(config.crop, config.scale_range, config.flip, config.rotate)
+    train_set = PairDataset(train_split, normalisation, augment)
+    sampler = EpochSampler(
+        len(train_set), config.batch_size, config.seed, processes.rank, processes.world_size, config.max_steps
     )
-    loader = DataLoader(train_set, config.batch_size, shuffle=True, drop_last=True, num_workers=config.workers)
-    if len(loader) == 0:
-        raise ValueError(f"{config.train_root}: {len(train_set)} pairs, fewer than one batch of {config.batch_size}")
+    if sampler.steps == 0:
+        raise ScdInputError(f"{len(train_set)} pairs, fewer than one batch of {config.batch_size}", train_split.root)
+    per_process = config.batch_size // processes.world_size
+    loader = DataLoader(train_set, per_process, sampler=sampler, num_workers=config.workers, drop_last=True)
     val_loader = None
-    if config.val_root:
-        val_loader = DataLoader(SecondDataset(config.val_root, normalisation), 1, num_workers=config.workers)
+    if val_split is not None:
+        val_set = PairDataset(val_split, normalisation)
+        shards = ShardSampler(len(val_set), processes.rank, processes.world_size, config.val_limit)
+        val_loader = DataLoader(val_set, 1, sampler=shards, num_workers=config.workers)
+    return loader, sampler, val_loader, train_split
 
+
+@dataclass
+class Run:
+    """Everything one training run holds while it runs."""
+
+    config: TrainConfig
+    processes: Processes
+    model: SCDModel
+    ddp: torch.nn.Module
+    normalisation: dict[str, Any]
+    labels: LabelSet
+    loader: DataLoader
+    sampler: EpochSampler
+    val_loader: DataLoader | None
+    precision: Precision
+    optimiser: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler | None
+    folder: RunFolder
+    step: int = 0
+
+    def write_model(self, path: Path, epoch: int, scores: dict[str, Any] | None) -> None:
+        """The deploy checkpoint of the weights as they are after ``epoch``."""
+        extra = {"training_data": self.config.training_data} if self.config.training_data else {}
+        checkpoint.save(
+            self.model, path, classes=class_entries(self.labels), normalisation=self.normalisation,
+            tile_size=self.config.tile_size or self.config.crop, threshold=self.config.threshold, epochs=epoch,
+            scores=scores, labels=self.labels.name, training=self.config.to_dict(), **extra,
+        )  # fmt: skip
+
+    def epoch(self, epoch: int, started: float) -> None:
+        """Train epoch ``epoch``, validate, and write the run folder."""
+        config = self.config
+        self.sampler.set_epoch(epoch)
+        result = train_epoch(
+            self.ddp, self.model.loss, self.loader, self.sampler.steps, self.optimiser, self.schedule,
+            self.precision, self.scaler, self.processes, f"epoch {epoch}/{config.epochs}",
+        )  # fmt: skip
+        self.step += result.steps
+        record: dict[str, Any] = {
+            "epoch": epoch,
+            "step": self.step,
+            "loss": result.loss,
+            "lr": self.optimiser.param_groups[0]["lr"],
+            "images_per_s": result.images_per_second,
+            "seconds": result.seconds,
+        }
+        if self.val_loader is not None:
+            classes = self.labels.num_classes
+            confusion = score(self.model, self.val_loader, classes, self.precision, self.processes, config.threshold)
+            record["val"] = confusion.scores()
+        self.folder.log(_summary(epoch, config, record) + f", {time.perf_counter() - started:.0f} s in all")
+        state = training_state(self.model, self.optimiser, self.schedule, self.scaler, epoch, self.step, config.seed)
+        self.folder.end_epoch(record, lambda path: self.write_model(path, epoch, record.get("val")), state)
+
+
+def _summary(epoch: int, config: TrainConfig, record: dict[str, Any]) -> str:
+    text = f"epoch {epoch}/{config.epochs}: loss {record['loss']:.4f} · {record['images_per_s']:.1f} img/s"
+    for name, scores in (record.get("val") or {}).items():
+        text += f" · {name} SeK {scores['SeK']:.2f} mIoU {scores['mIoU']:.2f}"
+    return text + f" ({record['seconds']:.0f} s)"
+
+
+def _start(config: TrainConfig, processes: Processes, echo: Callable[[str], None] | None) -> Run:
+    torch.manual_seed(config.seed)
+    labels = LAYOUTS[config.dataset].label_set
+    model, initial = build_model(config.model, config.hparams, config.init_from, labels.num_classes)
+    default = checkpoint.default_metadata(model.scd_hparams)["normalisation"]
+    normalisation = config.normalisation or (initial.normalisation if initial else None) or default
+    loader, sampler, val_loader, train_split = _loaders(config, normalisation, processes)
+    precision = Precision.choose(processes.device, config.amp, config.channels_last)
+    precision.prepare(model)
     optimiser = make_optimiser(config, [p for p in model.parameters() if p.requires_grad])
-    # the 'poly' policy: lr = base · (1 - step/total)^power, stepped after every batch
-    schedule = torch.optim.lr_scheduler.PolynomialLR(
-        optimiser, total_iters=config.epochs * len(loader), power=config.poly_power
+    folder = RunFolder(config.out, processes.main, echo)
+    run = Run(
+        config, processes, model, DistributedDataParallel(model) if processes.distributed else model,
+        normalisation, labels, loader, sampler, val_loader, precision, optimiser,
+        make_schedule(config, optimiser, sampler.steps), precision.scaler(), folder,
+    )  # fmt: skip
+    folder.log(
+        f"{config.model} {model.scd_hparams} on {train_split.root} ({len(train_split.names)} pairs), "
+        f"{processes.world_size} process(es), {precision.describe()}"
     )
-    scores = None
-    started = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
-        model.train()
-        running = 0.0
-        for batch in loader:
-            x1, x2 = batch["image1"].to(device), batch["image2"].to(device)
-            loss = model.loss(model(x1, x2), batch["label1"].to(device), batch["label2"].to(device))
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            running += loss.item()
-        message = f"epoch {epoch}/{config.epochs}: loss {running / len(loader):.4f}"
-        if val_loader is not None:
-            (scores,) = evaluate(model, val_loader, device, [config.threshold])
-            message += "".join(f" · {name} SeK {s['SeK']:.2f} mIoU {s['mIoU']:.2f}" for name, s in scores.items())
-        log(f"{message} ({time.perf_counter() - started:.0f} s)")
+    return run
 
-    threshold = config.threshold
-    if config.calibrate_threshold:
-        if val_loader is None:
-            raise ValueError("calibrate_threshold needs a val_root")
-        candidates = evaluate(model, val_loader, device, CALIBRATION_GRID)
-        best = max(range(len(CALIBRATION_GRID)), key=lambda i: candidates[i]["from_to"]["SeK"])
-        threshold, scores = CALIBRATION_GRID[best], candidates[best]
-        log(f"calibrated threshold {threshold}: from_to SeK {scores['from_to']['SeK']:.2f}")
 
-    output = Path(config.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    extra = {"scores": scores} if scores is not None else {}
-    return checkpoint.save(
-        model,
-        output,
-        normalisation=normalisation,
-        tile_size=config.tile_size or config.crop,
-        threshold=threshold,
-        epochs=config.epochs,
-        training=json.loads(json.dumps(asdict(config))),
-        **extra,
-    )
+def train(config: TrainConfig, resume: bool = False, echo: Callable[[str], None] | None = None) -> Path:
+    """Run the training described by ``config``; returns the run's ``model.pt``."""
+    processes = setup(config.device)
+    exact = config.deterministic if config.deterministic is not None else processes.device.type == "cpu"
+    try:
+        with deterministic(exact):
+            run = _start(config, processes, echo)
+            state = run.folder.open(config.to_dict(), resume)
+            done = 0
+            if state is not None:
+                done, run.step = restore_training_state(state, run.model, run.optimiser, run.schedule, run.scaler)
+            started = time.perf_counter()
+            for epoch in range(done + 1, config.epochs + 1):
+                run.epoch(epoch, started)
+            return run.folder.model
+    finally:
+        teardown(processes)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.splitlines()[0])
-    parser.add_argument("config", help="YAML file with the settings of training.train.TrainConfig")
+    parser.add_argument("config", help="YAML file of training.config.TrainConfig settings")
+    parser.add_argument("--data", help="dataset root: ROOT/train, and ROOT/val or ROOT/test (SECOND layout)")
+    parser.add_argument("--out", help="run folder (config.yaml, log.txt, metrics.jsonl, last.pt, model.pt)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    parser.add_argument("--smoke", action="store_true", help="the same run at toy size, in seconds")
     args = parser.parse_args(argv)
-    config = TrainConfig.from_yaml(args.config, args.set)
     keep_freed_memory()  # this process is ours: let the model reuse its memory (scd_core.cpu_memory)
-    path = train(config, log=lambda text: print(text, file=sys.stderr, flush=True))
-    print(path)
+    try:
+        settings = {key: value for key, value in (("data", args.data), ("out", args.out)) if value is not None}
+        config = configs.load(args.config, args.set, **settings)
+        if args.smoke:
+            config = configs.smoke(config)
+        path = train(config, resume=args.resume)
+    except ScdInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if os.environ.get("RANK", "0") == "0":
+        print(path)
     return 0
 
 

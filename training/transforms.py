@@ -1,8 +1,13 @@
-"""Augmentation of the ASN paper (§VI-A): random flips and a random scale between 0.5 and 2.
+"""Augmentation: the ASN paper's random flips and scales (§VI-A), and LSAFNet's rotations.
 
 Both dates and both labels get the same geometry; images are resampled bilinearly, labels by nearest
 neighbour so that classes stay classes. A fixed-size random crop (padded with ignored pixels where a
-down-scaled sample is smaller) gives batches of equal shape.
+down-scaled sample is smaller) gives batches of equal shape. Rotations are by multiples of 90° (the
+rotation of SCanNet's preprocessing, ``rand_rot90_flip``, that LSAFNet follows), which keep every pixel.
+
+Every draw comes from the generator passed in, which :mod:`training.sampling` seeds per sample from
+the run's seed, epoch and position: a sample's augmentation does not depend on the worker or process
+that loads it, so runs repeat and resumed runs continue exactly.
 """
 
 from __future__ import annotations
@@ -14,17 +19,28 @@ from scd_core.labels import IGNORE
 
 IMAGES = ("image1", "image2")
 LABELS = ("label1", "label2")
+Sample = dict[str, torch.Tensor]
 
 
-def flip(sample: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def _coin(generator: torch.Generator) -> bool:
+    return bool(torch.rand((), generator=generator) < 0.5)
+
+
+def flip(sample: Sample, generator: torch.Generator) -> Sample:
     """Horizontal and vertical flips, each with probability 1/2."""
     for axis in (-1, -2):
-        if torch.rand(()) < 0.5:
+        if _coin(generator):
             sample = {key: value.flip(axis) for key, value in sample.items()}
     return sample
 
 
-def rescale(sample: dict[str, torch.Tensor], factor: float) -> dict[str, torch.Tensor]:
+def rotate(sample: Sample, generator: torch.Generator) -> Sample:
+    """A rotation by 0, 90, 180 or 270 degrees, each with probability 1/4 (square samples)."""
+    turns = int(torch.randint(0, 4, (), generator=generator))
+    return {key: torch.rot90(value, turns, dims=(-2, -1)) for key, value in sample.items()} if turns else sample
+
+
+def rescale(sample: Sample, factor: float) -> Sample:
     """Resize the sample by ``factor``."""
     height, width = sample["label1"].shape
     size = (max(1, round(height * factor)), max(1, round(width * factor)))
@@ -34,7 +50,7 @@ def rescale(sample: dict[str, torch.Tensor], factor: float) -> dict[str, torch.T
     return out
 
 
-def random_crop(sample: dict[str, torch.Tensor], size: int) -> dict[str, torch.Tensor]:
+def random_crop(sample: Sample, size: int, generator: torch.Generator) -> Sample:
     """A ``size``×``size`` window at a random place; a smaller sample is padded (labels with ``IGNORE``)."""
     height, width = sample["label1"].shape
     pad_h, pad_w = max(0, size - height), max(0, size - width)
@@ -44,23 +60,29 @@ def random_crop(sample: dict[str, torch.Tensor], size: int) -> dict[str, torch.T
             for key, value in sample.items()
         }
         height, width = height + pad_h, width + pad_w
-    top = int(torch.randint(0, height - size + 1, ()))
-    left = int(torch.randint(0, width - size + 1, ()))
+    top = int(torch.randint(0, height - size + 1, (), generator=generator))
+    left = int(torch.randint(0, width - size + 1, (), generator=generator))
     return {key: value[..., top : top + size, left : left + size] for key, value in sample.items()}
 
 
 class Augment:
-    """Flip, scale by a factor drawn uniformly in ``scale_range``, crop to ``crop``: the paper's recipe.
+    """Flip, scale by a factor drawn uniformly in ``scale_range``, crop to ``crop``, rotate: the recipes'
+    augmentations, each switched by the config (``flip``, ``scale_range``, ``rotate``)."""
 
-    Draws come from torch's global generator, which the data loader seeds per worker from the run's
-    seed, so a run is repeatable and workers do not repeat each other.
-    """
+    def __init__(
+        self,
+        crop: int,
+        scale_range: tuple[float, float] | None = (0.5, 2.0),
+        flips: bool = True,
+        rotations: bool = False,
+    ) -> None:
+        self.crop, self.scale_range, self.flips, self.rotations = crop, scale_range, flips, rotations
 
-    def __init__(self, crop: int, scale_range: tuple[float, float] = (0.5, 2.0)) -> None:
-        self.crop, self.scale_range = crop, scale_range
-
-    def __call__(self, sample: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        sample = flip(sample)
-        low, high = self.scale_range
-        factor = low + (high - low) * float(torch.rand(()))
-        return random_crop(rescale(sample, factor), self.crop)
+    def __call__(self, sample: Sample, generator: torch.Generator) -> Sample:
+        if self.flips:
+            sample = flip(sample, generator)
+        if self.scale_range is not None:
+            low, high = self.scale_range
+            sample = rescale(sample, low + (high - low) * float(torch.rand((), generator=generator)))
+        sample = random_crop(sample, self.crop, generator)
+        return rotate(sample, generator) if self.rotations else sample

@@ -18,13 +18,14 @@ Modules (and torch) are imported when a model is built, so listing names costs n
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # torch is imported by the model modules, when a model is built
     from scd_core.models.base import SCDModel
 
-__all__ = ["STRIDE", "ModelSpec", "available", "build", "spec"]
+__all__ = ["STRIDE", "ModelSpec", "available", "build", "defaults", "spec"]
 
 #: Every model downsamples by 32 at most, so inputs are padded to, and tiles are, multiples of it.
 STRIDE = 32
@@ -76,11 +77,28 @@ def spec(name: str) -> ModelSpec:
         raise KeyError(f"unknown model {name!r}; available: {', '.join(available())}") from None
 
 
+def _model_class(entry: ModelSpec) -> type:
+    module_name, class_name = entry.target.split(":")
+    return getattr(importlib.import_module(f"scd_core.models.{module_name}"), class_name)
+
+
+def defaults(name: str) -> dict[str, Any]:
+    """Every hyper-parameter of model ``name`` that has a default, with it (the registry's, else the
+    class's): what a checkpoint that does not list a hyper-parameter was built with."""
+    entry = spec(name)
+    signature = inspect.signature(_model_class(entry))
+    found = {
+        key: parameter.default
+        for key, parameter in signature.parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+    return {**found, **entry.defaults}
+
+
 def build(name: str, in_channels: int = 3, num_classes: int = 6, **hparams: Any) -> SCDModel:
     """Build model ``name`` with fresh (untrained) weights."""
     entry = spec(name)
-    module_name, class_name = entry.target.split(":")
-    cls = getattr(importlib.import_module(f"scd_core.models.{module_name}"), class_name)
+    cls = _model_class(entry)
     if entry.encoders and "encoder" in hparams and hparams["encoder"] not in entry.encoders:
         raise ValueError(f"{name}: unknown encoder {hparams['encoder']!r}; choose from {', '.join(entry.encoders)}")
     merged = {**entry.defaults, **hparams}

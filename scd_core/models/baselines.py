@@ -18,9 +18,12 @@ Binary change detectors extended to SCD (FC-*, Daudt et al. ICIP 2018):
 
 HRSCD (Daudt et al. CVIU 2019), as ASN §III and §VI-A describe the strategies:
 
-* **str1**, the "intuitive solution" (eq. 2): a siamese land-cover network; a pixel changed when the
-  two land-cover labels differ. The exposed change logit is that event's probability under the
-  independence eq. 2 assumes, ``P(l1 ≠ l2) = 1 - Σ_c M1(c)·M2(c)``; only the land-cover terms train.
+* **str1**, the "intuitive solution" (eq. 2): a siamese land-cover network; a pixel changed exactly
+  where the two arg-max labels differ, ``l1 ≠ l2``. The exposed change logit is that decision,
+  ``±DECISIVE_LOGIT`` (:func:`label_change_logit`), so eq. (1) at any τ in (0, 1) gives eq. (2) and,
+  as §III-B says, str1 cannot produce a change between the same class. Only the land-cover terms
+  train. Multi-scale and flip testing re-apply :meth:`HRSCDStr1.change_from_semantics` to the merged
+  land-cover probabilities rather than averaging decisions.
 * **str2**, direct classification: one encoder-decoder on the stacked pair classifies each pixel into
   ``1 + N²`` classes (no change, and each from-to pair). The exposed outputs are its marginals: the
   change logit is ``log Σ_changed exp z − z_no-change`` and each date's land-cover logits are the
@@ -108,8 +111,22 @@ def _land_cover(branch: SemanticBranch, x: torch.Tensor) -> torch.Tensor:
     return branch.classifier(branch.decoder(bottom, skips))
 
 
+#: Magnitude of the change logit of a decision taken by comparing labels (eq. 2): sigmoid(±20) is
+#: within 2·10⁻⁹ of 1 or 0, so any threshold τ in (0, 1) keeps the decision.
+DECISIVE_LOGIT = 20.0
+
+
+def label_change_logit(sem1: torch.Tensor, sem2: torch.Tensor) -> torch.Tensor:
+    """Eq. (2) as a B×1×H×W change logit: ``+DECISIVE_LOGIT`` where arg-max l1 ≠ arg-max l2, else minus it."""
+    differ = sem1.argmax(1, keepdim=True) != sem2.argmax(1, keepdim=True)
+    return torch.where(differ, DECISIVE_LOGIT, -DECISIVE_LOGIT).to(sem1.dtype)
+
+
 class HRSCDStr1(SCDModel):
-    """HRSCD strategy 1: siamese land-cover mapping; change where the two labels differ (eq. 2)."""
+    """HRSCD strategy 1: siamese land-cover mapping; change exactly where the two labels differ (eq. 2)."""
+
+    #: How the change is derived from the land-cover logits (or probabilities: the arg-max is the same).
+    change_from_semantics = staticmethod(label_change_logit)
 
     def __init__(
         self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH
@@ -119,11 +136,7 @@ class HRSCDStr1(SCDModel):
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
         sem1, sem2 = _land_cover(self.semantic, x1), _land_cover(self.semantic, x2)
-        # log P(l1 = l2) = log Σ_c M1(c)·M2(c); the change logit is log P(l1 ≠ l2) - log P(l1 = l2).
-        log_same = torch.logsumexp(F.log_softmax(sem1, dim=1) + F.log_softmax(sem2, dim=1), dim=1, keepdim=True)
-        log_same = log_same.clamp(max=-torch.finfo(log_same.dtype).eps)
-        change = torch.log(-torch.expm1(log_same)) - log_same
-        return {"sem1": sem1, "sem2": sem2, "change": change}
+        return {"sem1": sem1, "sem2": sem2, "change": label_change_logit(sem1, sem2)}  # eq. (2)
 
     def loss(self, outputs: Mapping[str, torch.Tensor], label1: torch.Tensor, label2: torch.Tensor) -> torch.Tensor:
         """Only the land-cover mapping trains: cross entropy of each date (changed pixels)."""

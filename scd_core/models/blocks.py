@@ -54,14 +54,18 @@ def _shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Module:
 
 
 class _ShortcutBlock(nn.Module):
-    """``ReLU(body(x) + shortcut(x))``: the outer shape every basic block shares."""
+    """``ReLU(body(x) + shortcut(x))``: the outer shape every basic block shares.
+
+    With ``activate=False`` the block returns the sum itself, signed: the last block before a linear
+    classifier (see :mod:`.decoders`).
+    """
 
     body: nn.Module
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, stride: int, activate: bool = True) -> None:
         super().__init__()
         self.shortcut = _shortcut(in_channels, out_channels, stride)
-        self.relu = nn.ReLU(inplace=True)
+        self.relu: nn.Module = nn.ReLU(inplace=True) if activate else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.relu(self.body(x) + self.shortcut(x))
@@ -79,8 +83,8 @@ def _residual_body(in_channels: int, out_channels: int, stride: int) -> list[nn.
 class ResidualBlock(_ShortcutBlock):
     """Basic residual block: two 3×3 Conv-BN, the first strided, ReLU between them."""
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
-        super().__init__(in_channels, out_channels, stride)
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, activate: bool = True) -> None:
+        super().__init__(in_channels, out_channels, stride, activate)
         self.body = nn.Sequential(*_residual_body(in_channels, out_channels, stride))
 
 

@@ -20,12 +20,22 @@ always residual. The blocks, with ``c_l = w·2^l`` channels at level ``l`` (stri
 10   2→1    upsampling block, c_1 → c_0
 11   1      residual block on [stream, skip_0] → c_0
 12   1      residual block
-13   1      residual block                    (end of :meth:`Decoder.shallow`)
+13   1      residual block, without its ReLU  (end of :meth:`Decoder.shallow`)
 ==== ====== =====================================================
 
 ``[a, b]`` is concatenation along channels, U-Net style. An upsampling block is bilinear ×2
 interpolation followed by a residual block. Skips are passed in by the model, so one decoder serves
 plain U-Nets, concatenated or differenced siamese features, and ASN's summed ones.
+
+**Why the last block has no ReLU.** Every model of the family ends in 1×1 classifiers on the decoder's
+output (the papers give no more detail). On post-ReLU features a classifier can only raise a pixel's
+logit above its bias through features that are positive there; trained with eq. (9), the change
+classifier learned the opposite (every weight negative, "change" coded as all features at zero),
+and at zero the ReLU passes no gradient, so the changed pixels' logit stayed at the bias, which the
+no-change majority holds down: P(change) never reached 0.5 (demo model: at most σ(−0.23) = 0.44;
+80% of its changed pixels had all four features at zero), and SeK at the paper's τ = 0.5 was 0 in
+every epoch. The residual sum before the ReLU is signed and passes gradient everywhere, so the
+classifiers' logits can move both ways at every pixel; the block's parameters are unchanged.
 """
 
 from __future__ import annotations
@@ -87,7 +97,7 @@ class Decoder(nn.Module):
                 UpsamplingBlock(c[1], c[0]),
                 ResidualBlock(c[0] + s[0], c[0]),
                 ResidualBlock(c[0], c[0]),
-                ResidualBlock(c[0], c[0]),
+                ResidualBlock(c[0], c[0], activate=False),  # signed features for the 1×1 classifiers
             ]
         )
         #: Channels of the stream at the bridge (after block 6) and at the output.

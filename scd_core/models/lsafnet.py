@@ -28,6 +28,11 @@ Readings where the paper leaves a choice open:
   two residual blocks (the first projects to the output width), then a 3×3 depthwise Conv-BN-ReLU.
   It outputs as many channels as its finer input has, so the SS decoder runs at ``F_H`` → ``F_M`` →
   ``F_L`` widths (2w → w → w, w = ``width``); eq. (10) reduces ``F̃_H`` to w channels.
+* **Decoder widths and size.** The letter gives no decoder width. Ours follow the encoder's features
+  as above: at w = 64 the SFM and both decoders hold 1.11 M parameters (SFM 0.25 M, SS decoder 0.45 M,
+  CD decoder 0.41 M), and with the ResNet-34 encoder (21.28 M, torchvision's count without its
+  classifier) the model has 22.39 M. The authors' release (RSISCD) has wider decoders, about 6.6 M;
+  the letter's figures may owe something to them.
 * **Classifiers.** A 1×1 convolution on the stride-2 features ``F'_L`` (SS) and ``F_C`` (CD),
   bilinearly up-sampled to the input size. The CD classifier gives one logit (eq. 16 is a binary
   cross entropy).

@@ -13,7 +13,7 @@ from PIL import Image
 
 from scd_core import synth
 from scd_core.cli import main
-from scd_core.labels import index_to_rgb, read_label, write_label
+from scd_core.labels import LANDSAT_SCD, index_to_rgb, read_label, write_label
 from scd_core.metrics import SCORE_KEYS
 
 
@@ -65,6 +65,45 @@ def test_synthetic_labels_round_trip_and_a_degraded_prediction_scores_lower(seco
         assert result[convention]["OA"] > result[convention]["SeK"]
 
 
+def test_categorical_sek_of_a_good_imperfect_prediction_lies_strictly_between_0_and_100(second_root, tmp_path, capsys):
+    """The Table II values of a prediction that misses the changes of a band of rows (a good but
+    imperfect one): every type present scores strictly between 0 and 100, in the table and the JSON."""
+    eroded = {}
+    for path in sorted((second_root / "label1").glob("*.png")):
+        first, second = read_label(path), read_label(second_root / "label2" / path.name)
+        band = np.zeros_like(first, dtype=bool)
+        band[::8] = True  # every eighth row predicted "no change"
+        eroded[path.name] = (np.where(band, 0, first), np.where(band, 0, second))
+    prediction = _write_root(tmp_path / "pred", eroded, rgb=True)
+    assert main(["evaluate", str(prediction), str(second_root), "--json"]) == 0
+    categorical = json.loads(capsys.readouterr().out)["categorical"]
+    present = [entry["SeK"] for entry in categorical.values() if entry["gt_pixels"]]
+    assert present and all(0 < value < 100 for value in present)
+    assert main(["evaluate", str(prediction), str(second_root)]) == 0
+    table = capsys.readouterr().out.split("Categorical SeK")[1]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| from")]
+    numbers = [float(cell) for row in rows for cell in row.split("|")[2:-1] if cell.strip() != "–"]
+    assert numbers and all(0 < value < 100 for value in numbers)
+
+
+def test_other_label_sets_are_scored_with_their_colours(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    changed = rng.random((24, 24)) < 0.5
+    first, second = (
+        (rng.integers(1, 5, (24, 24)) * changed).astype(np.uint8),
+        (rng.integers(1, 5, (24, 24)) * changed).astype(np.uint8),
+    )
+    root = tmp_path / "landsat"
+    for folder, array in (("label1", first), ("label2", second)):
+        (root / folder).mkdir(parents=True)
+        Image.fromarray(index_to_rgb(array, LANDSAT_SCD)).save(root / folder / "a.png")
+    assert main(["evaluate", str(root), str(root), "--labels", "landsat_scd", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["from_to"]["SeK"] == pytest.approx(100.0) and len(result["categorical"]) == 16
+    assert main(["evaluate", str(root), str(root)]) == 2  # SECOND's colours do not include Landsat-SCD's
+    assert "not second classes" in capsys.readouterr().err
+
+
 def test_readable_report_names_both_conventions_and_table_ii(second_root, capsys):
     assert main(["evaluate", str(second_root), str(second_root)]) == 0
     out = capsys.readouterr().out
@@ -80,7 +119,7 @@ def test_json_output_is_exactly_one_object_on_stdout(second_root):
         check=True,
     )
     assert len(done.stdout.strip().splitlines()) == 1
-    assert set(json.loads(done.stdout)) == {"pairs", "per_date", "from_to"}
+    assert set(json.loads(done.stdout)) == {"pairs", "per_date", "from_to", "categorical"}
 
 
 def _expect_error(capsys, args: list[str], *fragments: str) -> None:

@@ -116,23 +116,42 @@ def test_degenerate_change_sets_are_defined(gt_changed, pred_changed, expected):
             assert s[key] == pytest.approx(value)
 
 
-def test_all_changed_and_perfect_has_no_no_change_class():
+def test_all_changed_and_perfect_has_degenerate_kappa_zero_as_the_official_scorer():
     gt = np.full((4, 4), 2)
     confusion = metrics.SCDConfusion()
     confusion.update(gt, gt, gt, gt)
     s = confusion.scores()["from_to"]
-    assert s["IoU_nc"] == 100.0 and s["SeK"] == 100.0 and s["kappa"] == 100.0
+    # every pixel in one diagonal cell: chance agreement 1, kappa undefined; SECOND's scorer says 0
+    assert s["IoU_nc"] == 100.0 and s["IoU_c"] == 100.0
+    assert s["kappa"] == 0.0 and s["SeK"] == 0.0
 
 
 def test_empty_matrix_scores_zero():
     assert metrics.scores(np.zeros((7, 7))) == dict.fromkeys(metrics.SCORE_KEYS, 0.0)
 
 
-def test_ignored_ground_truth_is_not_counted():
-    gt1, gt2 = np.array([0, 3, 255]), np.array([0, 4, 2])
+def test_ignored_ground_truth_drops_the_pixel_from_to_but_only_its_date_per_date():
+    gt1, gt2 = np.array([0, 3, 255, 255]), np.array([0, 4, 2, 255])
     confusion = metrics.SCDConfusion()
-    confusion.update(np.array([0, 3, 1]), np.array([0, 4, 1]), gt1, gt2)
-    assert confusion.per_date.sum() == 4 and confusion.from_to.sum() == 2
+    confusion.update(np.array([0, 3, 1, 1]), np.array([0, 4, 1, 1]), gt1, gt2)
+    assert confusion.from_to.sum() == 2  # pixels 0 and 1: both dates scored
+    per_date = confusion.per_date
+    # date 1: pixels 0, 1; date 2: pixels 0, 1 and 2 (its date-1 label is ignored, Bi-SRNet keeps it)
+    assert per_date.sum() == 5 and per_date[1, 2] == 1
+
+
+def test_any_class_count():
+    rng = np.random.default_rng(0)
+    changed = rng.random((16, 16)) < 0.5
+    gt1, gt2 = rng.integers(1, 5, (16, 16)) * changed, rng.integers(1, 5, (16, 16)) * changed
+    confusion = metrics.SCDConfusion(num_classes=4)
+    confusion.update(gt1, gt2, gt1, gt2)
+    assert confusion.per_date.shape == (5, 5) and confusion.from_to.shape == (17, 17)
+    assert confusion.scores()["from_to"]["SeK"] == pytest.approx(100.0)
+    expected = change_code(gt1, gt2, num_classes=4)
+    assert np.array_equal(np.diag(confusion.from_to), np.bincount(expected.ravel(), minlength=17))
+    with pytest.raises(ValueError, match=r"outside 0\.\.4"):
+        confusion.update(gt1 + 1, gt2 + 1, gt1, gt2)
 
 
 def test_half_changed_prediction_is_rejected():
@@ -212,22 +231,51 @@ def test_agrees_with_independent_reference_in_both_conventions(seed):
             assert ours[convention][key] == pytest.approx(expected[convention][key], abs=1e-6), (convention, key)
 
 
-def test_categorical_sek_table():
-    gt1 = np.array([3, 3, 3, 3, 2, 2, 0, 0])
-    gt2 = np.array([5, 5, 5, 5, 1, 1, 0, 0])
-    pred1 = np.array([3, 3, 3, 0, 2, 2, 0, 0])
-    pred2 = np.array([5, 5, 5, 0, 4, 4, 0, 0])
+def test_categorical_sek_removes_q00_first_then_takes_kappa_of_type_vs_rest():
+    gt1 = np.array([3, 3, 3, 3, 2, 2, 1, 1, 0, 0])
+    gt2 = np.array([5, 5, 5, 5, 1, 1, 4, 4, 0, 0])
+    pred1 = np.array([3, 3, 3, 0, 2, 2, 1, 1, 3, 0])
+    pred2 = np.array([5, 5, 5, 0, 4, 4, 4, 4, 5, 0])
     confusion = metrics.SCDConfusion()
     confusion.update(pred1, pred2, gt1, gt2)
     table = metrics.categorical_sek(confusion.from_to)
     veg_to_building = change_code(np.array([3]), np.array([5]))[0]
     ground_to_water = change_code(np.array([2]), np.array([1]))[0]
-    assert table[veg_to_building]["gt_pixels"] == 4 and table[veg_to_building]["pred_pixels"] == 3
-    # 2×2 for veg→building: [[4 others, 1 missed], [0 false, 3 hit]]: IoU = 3/4; kappa_hat on
-    # [[0, 1], [0, 3]]: rho = 3/4, eta = (1·0 + 3·4)/16 = 3/4 -> 0: the missed pixel cost all agreement
-    # beyond chance.
-    assert table[veg_to_building]["SeK"] == pytest.approx(0.0)
-    assert table[ground_to_water]["SeK"] == 0.0 and table[ground_to_water]["gt_pixels"] == 2
+    entry = table[veg_to_building]
+    assert entry["gt_pixels"] == 4 and entry["pred_pixels"] == 4
+    # q00 (one pixel) removed: 9 pixels remain. Veg→building: a = 3 hits, b = 1 (gt no change),
+    # c = 1 (predicted no change), d = 4 other pixels. kappa of [[4, 1], [1, 3]]: rho = 7/9,
+    # eta = (5·5 + 4·4)/81; IoU = 3/5.
+    rho, eta = 7 / 9, (5 * 5 + 4 * 4) / 81
+    assert entry["SeK"] == pytest.approx(100 * math.exp(3 / 5 - 1) * (rho - eta) / (1 - eta))
+    assert 0 < entry["SeK"] < 100 and entry["IoU"] == pytest.approx(60.0)
+    # ground→water, all predicted as ground→tree: a = b = 0, c = 2; kappa of [[7, 2], [0, 0]] is 0
+    assert table[ground_to_water]["SeK"] == pytest.approx(0.0, abs=1e-9) and table[ground_to_water]["IoU"] == 0.0
+    water_to_tree = change_code(np.array([1]), np.array([4]))[0]
+    assert table[water_to_tree]["IoU"] == 100.0 and 0 < table[water_to_tree]["SeK"] <= 100
+    absent = change_code(np.array([6]), np.array([6]))[0]
+    assert table[absent]["SeK"] is None and table[absent]["gt_pixels"] == 0
     markdown = metrics.categorical_table_markdown(confusion.from_to)
     assert "| low vegetation |" in markdown and "IoU_1 (no change)" in markdown
-    assert markdown.count("–") == 36 - 3  # types in neither prediction nor ground truth
+    assert markdown.count("–") == 36 - 4  # types in neither prediction nor ground truth
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_rejected_reading_is_degenerate_as_the_docstring_shows(seed):
+    """Eq. 18 on the 2×2 "type vs rest" with the rest removed: kappa = −2bc/(b² + c² + ab + ac) ≤ 0."""
+    a, b, c = (int(v) for v in np.random.default_rng(seed).integers(1, 1000, 3))
+    kappa = metrics.scores(np.array([[0, c], [b, a]]))["SeK"] / math.exp(a / (a + b + c) - 1) / 100
+    assert kappa == pytest.approx(-2 * b * c / (b * b + c * c + a * b + a * c))
+    assert kappa < 0
+
+
+def test_a_good_imperfect_prediction_scores_every_type_strictly_between_0_and_100():
+    gts = [_pair(40 + i) for i in range(4)]
+    rng = np.random.default_rng(4)
+    confusion = metrics.SCDConfusion()
+    for gt1, gt2 in gts:
+        wrong = rng.random(gt1.shape) < 0.15  # 15% of pixels get another (consistent) label
+        noise1, noise2 = _pair(int(rng.integers(1 << 30)))
+        confusion.update(np.where(wrong, noise1, gt1), np.where(wrong, noise2, gt2), gt1, gt2)
+    values = [entry["SeK"] for entry in metrics.categorical_sek(confusion.from_to).values()]
+    assert all(value is not None and 0 < value < 100 for value in values)

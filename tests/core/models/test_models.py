@@ -25,7 +25,7 @@ from scd_core.models.atl import ASNWithATL
 from scd_core.models.decoders import Decoder
 from scd_core.models.encoders import BLOCKS, Encoder
 from scd_core.models.inference import class_maps, forward_padded
-from scd_core.models.losses import change_type_targets, inverse_frequency_weights
+from scd_core.models.losses import change_type_targets, inverse_frequency_weights, scd_loss, semantic_targets
 
 #: Every (model, encoder) pair the registry offers; ``None`` for models without encoder variants.
 VARIANTS = [(name, encoder) for name in available() for encoder in spec(name).encoders or (None,)]
@@ -300,13 +300,17 @@ def test_atl_revises_outputs_as_eqs_10_and_11() -> None:
 # --- baselines' outputs and losses -----------------------------------------------------------------
 
 
-def test_hrscd_str1_change_is_the_probability_that_the_labels_differ() -> None:
+def test_hrscd_str1_changes_exactly_where_the_arg_max_labels_differ_as_eq_2() -> None:
     model = tiny("hrscd_str1", "residual").eval()
     x1, x2, _, _ = synthetic_batch()
     with torch.no_grad():
         outputs = model(x1, x2)
-    same = (outputs["sem1"].softmax(1) * outputs["sem2"].softmax(1)).sum(1, keepdim=True)
-    torch.testing.assert_close(torch.sigmoid(outputs["change"]), 1 - same, atol=1e-5, rtol=1e-4)
+    differ = outputs["sem1"].argmax(1) != outputs["sem2"].argmax(1)
+    assert differ.any() and (~differ).any()
+    for tau in (0.05, 0.5, 0.95):
+        before, after = class_maps(outputs, tau)
+        assert torch.equal(before != 0, differ) and torch.equal(after != 0, differ)
+        assert not ((before == after) & (before != 0)).any()  # no change between the same class
 
 
 def test_hrscd_str2_outputs_are_the_marginals_of_its_joint_classifier() -> None:
@@ -336,3 +340,16 @@ def test_inverse_frequency_weights() -> None:
     target = torch.tensor([0, 0, 0, 1, IGNORE, IGNORE])
     weights = inverse_frequency_weights(target, 3)
     torch.testing.assert_close(weights, torch.tensor([0.5, 1.5, 0.0]))
+
+
+def test_atl_weights_the_land_cover_categories_and_leaves_the_binary_change_term_unweighted() -> None:
+    model = tiny("asn_atl", "residual").train()
+    x1, x2, label1, label2 = synthetic_batch()
+    outputs = model(x1, x2)
+    targets = torch.cat([semantic_targets(label1).flatten(), semantic_targets(label2).flatten()])
+    weights = inverse_frequency_weights(targets, 6)
+    expected = scd_loss(outputs, label1, label2, semantic_weight=weights)  # change term: plain BCE
+    torch.testing.assert_close(model.loss(outputs, label1, label2), expected)
+    model.change_weights = (1.0, 4.0)
+    weighted = scd_loss(outputs, label1, label2, semantic_weight=weights, change_pos_weight=torch.tensor(4.0))
+    torch.testing.assert_close(model.loss(outputs, label1, label2), weighted)
