@@ -82,7 +82,9 @@ def test_algorithm_has_the_parameters_an_analyst_sets(plugin):
         "OVERLAP",
         "BATCH_SIZE",
         "DEVICE",
+        "RUNTIME",
         "THRESHOLD",
+        "MMU",
         "MIN_AREA",
         "OUTPUT",
         "OUTPUT_MATRIX",
@@ -96,16 +98,20 @@ def test_algorithm_has_the_parameters_an_analyst_sets(plugin):
         for name, definition in definitions.items()
         if definition.flags() & QgsProcessingParameterDefinition.FlagAdvanced
     }
-    assert advanced == {"BANDS", "SCALE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE", "THRESHOLD", "MIN_AREA"}
+    assert advanced == {
+        "BANDS", "SCALE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE", "RUNTIME", "THRESHOLD", "MMU", "MIN_AREA"
+    }  # fmt: skip
     optional = {
         name
         for name, definition in definitions.items()
         if definition.flags() & QgsProcessingParameterDefinition.FlagOptional
     }
-    assert {"MODEL", "AOI", "EXTENT", "BANDS", "SCALE", "BATCH_SIZE", "THRESHOLD", "OUTPUT_MATRIX"} <= optional
+    assert {"MODEL", "AOI", "EXTENT", "BANDS", "SCALE", "BATCH_SIZE", "THRESHOLD", "MMU", "OUTPUT_MATRIX"} <= optional
     assert {"OUTPUT_RASTER", "OUTPUT_PROBABILITY", "OUTPUT_BEFORE_CLASSES", "OUTPUT_AFTER_CLASSES"} <= optional
     assert definitions["MIN_AREA"].defaultValue() == 10.0, "a minimum area by default: no specks of a few pixels"
     assert definitions["DEVICE"].options() == ["auto", "cpu", "cuda"]
+    assert definitions["RUNTIME"].options() == ["auto", "torch", "onnxruntime"]
+    assert definitions["MMU"].defaultValue() is None, "empty MMU: the engine's default sieve"
     assert definitions["OUTPUT"].type() == "sink" and definitions["OUTPUT_MATRIX"].type() == "sink"
     assert not definitions["OUTPUT_MATRIX"].hasGeometry(), "the change matrix is a table"
     assert definitions["OUTPUT"].defaultFileExtension() == "gpkg"
