@@ -20,6 +20,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -49,8 +50,14 @@ def _pairs(root: Path, count: int, size: int) -> Path:
 
 
 def _batch(csv: Path, out: Path, cluster: str | None) -> float:
+    """One whole ``scd batch`` into an empty ``out``: a re-run would skip the pairs it finds finished."""
+    shutil.rmtree(out, ignore_errors=True)
     extra = [] if cluster is None else ["--cluster", cluster]
-    return _scd("batch", csv, "-o", out, "--model", DEMO_MODEL, "--progress", "none", "--overwrite", *extra)
+    seconds = _scd("batch", csv, "-o", out, "--model", DEMO_MODEL, "--progress", "none", *extra)
+    expected = len(csv.read_text().splitlines()) - 1
+    if len(list(out.glob("*/run.json"))) != expected:
+        raise SystemExit(f"{out}: the batch did not write every pair's run.json")
+    return seconds
 
 
 def cluster_start_seconds() -> float:

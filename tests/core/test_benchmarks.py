@@ -79,7 +79,7 @@ def test_bench_runtime_reports_every_figure(tmp_path: Path) -> None:
 
 def test_bench_cluster_reports_every_figure(tmp_path: Path) -> None:
     report = _run(
-        "bench_cluster.py", "--pairs=2", "--size=256", "--mosaic=512", "--block=256", "--repeats=1",
+        "bench_cluster.py", "--pairs=2", "--size=256", "--mosaic=512", "--block=256", "--repeats=2",
         f"--workdir={tmp_path}",
     )  # fmt: skip
     one, on_one = report["one_process_s"], report["cluster_local1_s"]
