@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,12 @@ def tiny_checkpoint(path: Path, name: str = "fc_ef", seed: int = 0, **metadata) 
 
 def scd_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "scd_core", *(str(a) for a in args)]
+
+
+def default_interrupt() -> None:
+    """``preexec_fn`` of a command the test will SIGINT: Ctrl-C's default action, even where the tests
+    were started with SIGINT ignored (a shell's background job), which the command would inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_scd(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

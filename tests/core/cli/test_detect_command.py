@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 import rasterio
-from detect_testing import run_scd, scd_command
+from detect_testing import default_interrupt, run_scd, scd_command
 
 from scd_core.cli import main
 from scd_core.geo.pipeline import OUTPUT_FILES
@@ -144,7 +144,9 @@ def test_cancel_stops_within_seconds_and_leaves_nothing(tmp_path, big_pair, ckpt
         "--progress",
         "json",
     )
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_interrupt
+    )
     for line in process.stdout:
         if json.loads(line)["event"] == "progress":
             break

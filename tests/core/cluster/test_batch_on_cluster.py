@@ -11,7 +11,7 @@ import time
 
 import pytest
 from cluster_testing import scheduler_and_workers, staging_leftovers, write_pairs
-from detect_testing import REPO, scd_command, tiny_checkpoint
+from detect_testing import REPO, default_interrupt, scd_command, tiny_checkpoint
 
 from scd_core.cli import main
 
@@ -126,7 +126,7 @@ def test_cancel_stops_the_cluster_run_and_leaves_only_finished_pairs(tmp_path):
     process = subprocess.Popen(
         scd_command("batch", pairs, "-o", tmp_path / "out", "--model", model, "--tile", "128", "--progress", "json",
                     "--cluster", "local:2"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, preexec_fn=default_interrupt,
     )  # fmt: skip
     assert process.stdout is not None
     for line in process.stdout:
