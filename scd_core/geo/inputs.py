@@ -149,9 +149,14 @@ def _warn_of_training_data(meta: CheckpointMetadata, log: RunLog) -> None:
         )
 
 
-def _readers(datasets: tuple, bands: tuple[BandChoice, BandChoice], grid: Grid, paths: tuple[str, str]) -> tuple:
+def _readers(
+    datasets: tuple, bands: tuple[BandChoice, BandChoice], grid: Grid, paths: tuple[str, str], overlap: Grid
+) -> tuple:
+    """Both dates' readers of windows of ``grid``, a window of ``overlap`` (which a resampled date is
+    warped onto whole, so a pixel reads the same in every run over it)."""
     return tuple(
-        rasters.WindowReader(d, b.bands, grid, p, r) for d, b, p, r in zip(datasets, bands, paths, ROLES, strict=True)
+        rasters.WindowReader(d, b.bands, grid, p, r, warp_grid=overlap)
+        for d, b, p, r in zip(datasets, bands, paths, ROLES, strict=True)
     )
 
 
@@ -251,13 +256,13 @@ def prepare(
                         window.width, window.height)  # fmt: skip
         if fixed is None:
             with ExitStack() as sampling:
-                overlap_readers = _readers(datasets, bands, overlap, paths)
+                overlap_readers = _readers(datasets, bands, overlap, paths, overlap)
                 for reader in overlap_readers:
                     sampling.callback(reader.close)
                 normalisers = _normalisers(meta, resolved, datasets, overlap_readers, log)
         else:
             normalisers = fixed.normalisers
-        readers = _readers(datasets, bands, compute_grid, paths)
+        readers = _readers(datasets, bands, compute_grid, paths, overlap)
         for reader in readers:
             stack.callback(reader.close)
         if readers[1].resampled and fixed is None:

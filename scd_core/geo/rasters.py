@@ -151,7 +151,20 @@ class WindowReader:
     Not thread-safe (GDAL handles are not): the engine gives each reader to one thread at a time.
     """
 
-    def __init__(self, dataset: rasterio.DatasetReader, bands: Sequence[int], grid: Grid, path: str, role: str) -> None:
+    def __init__(
+        self,
+        dataset: rasterio.DatasetReader,
+        bands: Sequence[int],
+        grid: Grid,
+        path: str,
+        role: str,
+        warp_grid: Grid | None = None,
+    ) -> None:
+        """``warp_grid`` (a grid that ``grid`` is a window of; default ``grid``) is the grid a resampled
+        date is warped onto. GDAL warps a virtual raster in chunks of its own blocks, and a pixel's
+        value depends slightly on the chunk it was warped in, so every run over the same overlap
+        (a whole run, a ``--bbox`` sub-area, a block of a split run) warps onto the whole overlap and
+        reads its windows from there: the same pixel gets the same value in all of them."""
         self.path, self.role, self.bands = path, role, list(bands)
         self.dataset = dataset
         offset = (
@@ -163,13 +176,18 @@ class WindowReader:
         self.offset: tuple[int, int] = (0, 0) if offset is None else offset
         self.source: rasterio.DatasetReader | WarpedVRT = dataset
         if offset is None:
+            warp = warp_grid or grid
+            inside = pixel_offset(grid.transform, warp.transform)
+            if inside is None:
+                raise ValueError("grid must be a window of warp_grid")
+            self.offset = inside
             ratio = abs(grid.transform.a) / max(abs(dataset.res[0]), 1e-300)
             self.source = WarpedVRT(
                 dataset,
-                crs=grid.crs,
-                transform=grid.transform,
-                width=grid.width,
-                height=grid.height,
+                crs=warp.crs,
+                transform=warp.transform,
+                width=warp.width,
+                height=warp.height,
                 resampling=Resampling.average if ratio >= 2 else Resampling.bilinear,
                 add_alpha=not has_mask(dataset),
             )

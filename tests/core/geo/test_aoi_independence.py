@@ -26,13 +26,23 @@ def reflectance(tmp_path_factory):
     return write_geo_pair(tmp_path_factory.mktemp("uint16"), 288, seed=4, dtype="uint16", nodata_collar=12)
 
 
-def test_a_bbox_sub_area_gives_the_pixels_of_the_full_run(tmp_path, reflectance, ckpt):
+@pytest.fixture(scope="module")
+def resampled(tmp_path_factory):
+    """A pair whose AFTER is at 0.6 m on BEFORE's 0.5 m, warped onto BEFORE's grid: GDAL warps in
+    chunks of 512 × 128, so the box's reads start in other chunks than the full run's."""
+    return write_geo_pair(tmp_path_factory.mktemp("resampled"), 768, seed=6, after_resolution=0.6)
+
+
+@pytest.mark.parametrize("pair", ["reflectance", "resampled"])
+def test_a_bbox_sub_area_gives_the_pixels_of_the_full_run(tmp_path, pair, ckpt, request):
+    reflectance = request.getfixturevalue(pair)
     full = scd_core.detect(reflectance.before, reflectance.after, ckpt, tmp_path / "full", **PIXELS)
     with rasterio.open(full.outputs["change_type"]) as dataset:
         left, top = dataset.bounds.left, dataset.bounds.top
         transform = dataset.transform
-    # an odd box, not on the tile grid: columns 97..203, rows 51..230
-    box = (left + 97 * 0.5, top - 230 * 0.5, left + 203 * 0.5, top - 51 * 0.5)
+    # an odd box, not on the tile grid: columns 97..203, rows 51..230 (with the 768² pair: 597..703)
+    shift = 500 if pair == "resampled" else 0
+    box = (left + (97 + shift) * 0.5, top - 230 * 0.5, left + (203 + shift) * 0.5, top - 51 * 0.5)
     part = scd_core.detect(
         reflectance.before, reflectance.after, ckpt, tmp_path / "part", bbox=",".join(map(str, box)), **PIXELS
     )
