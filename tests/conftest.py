@@ -8,6 +8,7 @@ fixture: users and some CI machines do not have it) may skip there.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,16 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"reference data not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The ONNX exports that ``--runtime auto`` caches go to a folder of the test session, not the
+    user's ~/.cache (the commands and QGIS's workers the tests start inherit it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        folder = tmp_path_factory.mktemp("scd-cache")
+        patch.setenv("SCD_CACHE_DIR", str(folder))
+        yield folder
 
 
 @pytest.hookimpl(hookwrapper=True)

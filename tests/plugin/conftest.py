@@ -20,19 +20,6 @@ import pytest
 from plugin_testing import PLUGIN, REPO, TEST_CRS
 
 
-@pytest.fixture(scope="session", autouse=True)
-def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The workers' ONNX export cache (``--runtime auto`` on the CPU) in a temporary folder, not ~/.cache."""
-    folder = tmp_path_factory.mktemp("scd-cache")
-    previous = os.environ.get("SCD_CACHE_DIR")
-    os.environ["SCD_CACHE_DIR"] = str(folder)
-    yield folder
-    if previous is None:
-        del os.environ["SCD_CACHE_DIR"]
-    else:
-        os.environ["SCD_CACHE_DIR"] = previous
-
-
 @pytest.fixture(scope="session")
 def plugin_zip() -> Path:
     """dist/qgis_scd_plugin.zip, freshly built by ``make plugin``."""
