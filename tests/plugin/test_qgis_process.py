@@ -48,6 +48,13 @@ def run_qgis_process(
     )
 
 
+def run_detection(
+    parameters: list[str], environment: dict[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    """``qgis_process run scd:detectchanges -- NAME=VALUE …``."""
+    return run_qgis_process(["run", "scd:detectchanges", "--", *parameters], environment, cwd=cwd)
+
+
 def test_the_enabled_plugin_brings_the_algorithm_to_qgis_process(profile_environment):
     plugins = run_qgis_process(["plugins"], profile_environment).stdout
     assert f"* {PLUGIN}" in plugins, plugins
@@ -60,11 +67,8 @@ def test_the_enabled_plugin_brings_the_algorithm_to_qgis_process(profile_environ
 
 def test_qgis_process_runs_the_detection_from_the_shell(profile_environment, geo_pair, tiny_model, tmp_path):
     output = tmp_path / "changes.gpkg"
-    run = run_qgis_process(
+    run = run_detection(
         [
-            "run",
-            "scd:detectchanges",
-            "--",
             f"BEFORE={geo_pair / 'before.tif'}",
             f"AFTER={geo_pair / 'after.tif'}",
             f"MODEL={tiny_model}",
@@ -92,11 +96,8 @@ def log_noise(run: subprocess.CompletedProcess) -> list[str]:
 def test_qgis_process_runs_the_bundled_demo_model_when_model_is_not_given(profile_environment, geo_pair, tmp_path):
     """The README's own command: no MODEL at all (QGIS 3.22 applies no File default outside the dialog)."""
     output = tmp_path / "changes.gpkg"
-    run = run_qgis_process(
+    run = run_detection(
         [
-            "run",
-            "scd:detectchanges",
-            "--",
             f"BEFORE={geo_pair / 'before.tif'}",
             f"AFTER={geo_pair / 'after.tif'}",
             f"OUTPUT={output}",
@@ -116,11 +117,8 @@ def test_qgis_process_reads_relative_paths_from_its_working_folder(profile_envir
     (folder / "models").mkdir(parents=True)
     shutil.copy(tiny_model, folder / "models" / "tiny.pt")
     shutil.copytree(geo_pair, folder / "images")
-    run = run_qgis_process(
+    run = run_detection(
         [
-            "run",
-            "scd:detectchanges",
-            "--",
             "BEFORE=images/before.tif",
             "AFTER=images/after.tif",
             "MODEL=models/tiny.pt",
@@ -139,11 +137,8 @@ def test_qgis_process_reads_relative_paths_from_its_working_folder(profile_envir
 
 
 def test_qgis_process_refuses_a_bad_value_before_the_worker_starts(profile_environment, geo_pair, tmp_path):
-    run = run_qgis_process(
+    run = run_detection(
         [
-            "run",
-            "scd:detectchanges",
-            "--",
             f"BEFORE={geo_pair / 'before.tif'}",
             f"AFTER={geo_pair / 'after.tif'}",
             "BANDS=3,2,9",
