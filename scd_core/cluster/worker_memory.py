@@ -3,10 +3,10 @@
 :func:`scd_core.cpu_memory.keep_freed_memory` changes a whole process, so only a process's owner may
 call it. The workers of ``--cluster local[:N]`` are processes this command starts and stops, so they
 get it, through a worker plugin that also reaches a worker restarted after a crash. Without it, each
-forward pass in a worker faults its activations in anew: one 1024² pair of the demo model took 52.5 s
-with torch in a worker (13 M page faults) against 27 s with the plugin (0.4-0.7 M), and 13.4 s against
-12.6 s with ONNX Runtime, whose own arena keeps most of its memory anyway. Workers of a scheduler the
-user runs (``tcp://``, a scheduler file) are theirs, and are left as they are.
+forward pass in a worker faults its activations in anew; torch suffers most, ONNX Runtime little (its
+own arena keeps most of its memory), and ``benchmarks/bench_cluster.py``'s overhead of ``local:1`` over
+one process fell from 11.4% to 9.8% with it. Workers of a scheduler the user runs (``tcp://``, a
+scheduler file) are theirs, and are left as they are.
 """
 
 from __future__ import annotations
