@@ -10,7 +10,7 @@ Two ways to use it:
 
 * **many pairs** (:mod:`.pairs`): one task per pair, each written atomically into ``OUT_ROOT/<id>``
   as ``scd batch`` does in one process; the model is loaded once per worker process;
-* **one huge pair** (:mod:`.blocks`): the output grid is cut into blocks; workers compute each with
+* **one huge pair** (:mod:`.blocks`): the map grid is cut into blocks; workers compute each with
   the tiles of the whole run's plan that cover it, so the stitched mosaic is the one-process output
   pixel for pixel; the sieve and the polygons are then made once over the stitched maps.
 

@@ -1,16 +1,16 @@
 """``scd detect --cluster``: one huge pair split into blocks that Dask workers compute.
 
 The prepare stage runs once, on the client: it checks the inputs, fixes the output grid, the whole
-run's tile plan, the bands and the stretch. The output grid is then cut into blocks of
-:data:`BLOCK_SIZE` pixels; each block is a task. A worker prepares the block with the whole run's
-bands and stretch (:class:`~scd_core.geo.inputs.Fixed`) and runs the engine over the tiles of the
-whole plan that cover the block: the tiles reach beyond the block by the overlap, and every pixel of
-the block gets exactly the tiles and weights it gets in a one-process run, so the stitched mosaic is
-the one-process output pixel for pixel. Workers write their blocks' working GeoTIFFs into the run's
-staging folder (a filesystem all of them see); the client stitches them block by block, then the
-sieve, the polygons (one polygoniser over the stitched map, so a region crossing a block border is
-one feature), the reports and the commit run as in one process. A worker's memory depends on the
-block and tile sizes, never on the raster's.
+run's tile plan, the bands and the stretch. The map grid (the output grid and the pixels its sieve
+reads around it) is then cut into blocks of :data:`BLOCK_SIZE` pixels; each block is a task. A worker
+prepares the block with the whole run's bands and stretch (:class:`~scd_core.geo.inputs.Fixed`) and
+runs the engine over the tiles of the whole plan that cover the block: the tiles reach beyond the
+block by the overlap, and every pixel of the block gets exactly the tiles and weights it gets in a
+one-process run, so the stitched mosaic is the one-process output pixel for pixel. Workers write
+their blocks' model maps into the run's staging folder (a filesystem all of them see); the client
+stitches them block by block, then the sieve, the polygons (one polygoniser over the stitched map,
+so a region crossing a block border is one feature), the reports and the commit run as in one
+process. A worker's memory depends on the block and tile sizes, never on the raster's.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import rasterio
 from rasterio.windows import Window
 
@@ -29,7 +28,7 @@ from scd_core.cluster.pairs import cancel_watch, stop
 from scd_core.errors import InvalidOptionError
 from scd_core.geo.grid import BLOCK, Grid
 from scd_core.geo.inputs import Fixed, Prepared, prepare
-from scd_core.geo.maps import WorkingMaps, stitch
+from scd_core.geo.maps import stitch
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.pipeline import GDAL_CACHE_BYTES, DetectResult, infer_block, run_detection, start_event
 from scd_core.geo.progress import Reporter, RunLog, silent
@@ -58,17 +57,16 @@ def block_task(
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), prepare(sources, model, options, log, block, fixed) as run:
         maps, stats = infer_block(run, Path(folder), log.report)
     return {
-        "paths": {name: str(path) for name, path in maps.paths.items()},
-        "code_pixels": maps.code_pixels.tolist(),
-        "nodata_pixels": maps.nodata_pixels,
+        "paths": {name: str(path) for name, path in maps.items()},
         "tiles": stats.tiles,
         "model_seconds": stats.model_seconds,
     }
 
 
 def _tiles_of(run: Prepared, block: Window) -> int:
-    """Tiles the engine computes for ``block`` (a window of the output grid)."""
-    inside = Window(run.region.col_off + block.col_off, run.region.row_off + block.row_off, block.width, block.height)
+    """Tiles the engine computes for ``block`` (a window of the map grid)."""
+    region = run.map_region
+    inside = Window(region.col_off + block.col_off, region.row_off + block.row_off, block.width, block.height)
     return len(run.plan.around(inside)[1])
 
 
@@ -76,9 +74,9 @@ def infer_on(client: Any, model: Any, block_size: int = BLOCK_SIZE):
     """The infer stage of :func:`scd_core.geo.pipeline.run_detection`, on ``client``'s workers."""
     from scd_core.geo.engine import EngineStats
 
-    def infer(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[WorkingMaps, EngineStats]:
+    def infer(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[dict[str, Path], EngineStats]:
         started = time.perf_counter()
-        blocks = block_windows(run.grid, block_size)
+        blocks = block_windows(run.map_grid, block_size)
         tiles = [_tiles_of(run, block) for block in blocks]
         log.report(start_event(run, stage, sum(tiles)))
         fixed, cancel = Fixed(run.bands, run.normalisers), f"scd-cancel-{uuid.uuid4().hex}"
@@ -90,19 +88,14 @@ def infer_on(client: Any, model: Any, block_size: int = BLOCK_SIZE):
         ]
         results = _gather(client, futures, tiles, cancel, log)
         paths = stitch([(b, {k: Path(v) for k, v in r["paths"].items()}) for b, r in zip(blocks, results, strict=True)],
-                       stage, run.grid)  # fmt: skip
+                       stage, run.map_grid)  # fmt: skip
         shutil.rmtree(stage / "blocks", ignore_errors=True)
-        maps = WorkingMaps(
-            paths,
-            np.sum([r["code_pixels"] for r in results], axis=0).astype(np.int64),
-            sum(r["nodata_pixels"] for r in results),
-        )
         wall = time.perf_counter() - started
         stats = EngineStats(sum(r["tiles"] for r in results), sum(r["model_seconds"] for r in results), wall,
                             run.runner.amp)  # fmt: skip
         log.lap("inference", wall)
         log.timings["model"] = stats.model_seconds
-        return maps, stats
+        return paths, stats
 
     return infer
 

@@ -1,6 +1,9 @@
 """The area of interest: a vector file's polygons (``--aoi``) or a box (``--bbox``), in BEFORE's CRS.
 
-Either limits the run: the output grid is clipped to its bounds and pixels outside it are nodata.
+Either limits the run: the output grid is clipped to its bounds and pixels outside it are nodata. A
+pixel the area touches is inside, at the grid's edge (:func:`~scd_core.geo.grid.covering_window`)
+as in its mask (``all_touched``): a box whose corners fall inside pixels gets those pixels whole,
+as the full run has them, not a nodata rim.
 Outlines in another CRS are densified before they are reprojected, so their edges bend as they
 should.
 """

@@ -66,6 +66,29 @@ class Grid:
         return Grid(self.crs, windows.transform(window, self.transform), int(window.width), int(window.height))
 
 
+@dataclass(frozen=True)
+class RunWindows:
+    """Where a run's pixels lie, as windows of the overlap of both dates (on BEFORE's pixels).
+
+    Each window holds the one before it: the *output* area (the overlap clipped to the AOI), the
+    *maps* the engine writes (the output area and the pixels its sieve reads around it, or one block
+    of them in a split run), and the *compute* window, the tiles of the overlap's plan that cover
+    the maps. Tile plan, stretch and sieve are all fixed on the overlap, so a run over any of its
+    parts gives the pixels of the whole run there.
+    """
+
+    overlap_width: int
+    overlap_height: int
+    output: Window
+    maps: Window
+    compute: Window
+
+
+def placed_in(window: Window, container: Window) -> Window:
+    """``window`` in the pixels of ``container`` (both windows of one grid)."""
+    return Window(window.col_off - container.col_off, window.row_off - container.row_off, window.width, window.height)
+
+
 def is_north_up(transform: Affine) -> bool:
     """True for grids without rotation or shear, with rows running south (the usual image layout)."""
     return transform.b == 0 and transform.d == 0 and transform.a > 0 and transform.e < 0

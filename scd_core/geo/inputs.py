@@ -23,9 +23,9 @@ from rasterio.windows import Window
 
 from scd_core.errors import NoDataError
 from scd_core.geo import aoi as areas
-from scd_core.geo import rasters
+from scd_core.geo import rasters, sieve
 from scd_core.geo.bands import BandChoice, select_bands
-from scd_core.geo.grid import Grid, TilePlan
+from scd_core.geo.grid import Grid, RunWindows, TilePlan, placed_in
 from scd_core.geo.normalise import Normaliser, Scale, make_normalisers
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import RunLog
@@ -47,11 +47,11 @@ SAMPLE_SIZE = 1024
 class Prepared:
     """Everything a run needs once its inputs are known to be good (options resolved).
 
-    Three grids, all on BEFORE's pixels: the *overlap* of both footprints, on which the tile plan
-    and the stretch are fixed, whatever the AOI; the output ``grid`` (the overlap clipped to the
-    AOI); and ``compute_grid``, the tiles of the overlap's plan that cover the output grid, which the
-    engine runs over. ``region`` is the output grid's window in ``compute_grid``: a run over an AOI
-    gives exactly the pixels of a run over the whole overlap.
+    Its grids are all windows of the *overlap* of both footprints, on BEFORE's pixels
+    (:class:`~scd_core.geo.grid.RunWindows`): the output ``grid``, the ``map_grid`` the engine
+    writes and the ``compute_grid`` its tiles cover. Tile plan, stretch and sieve are fixed on the
+    overlap whatever the AOI, so a run over an AOI gives exactly the pixels of a run over the whole
+    overlap.
     """
 
     paths: tuple[str, str]
@@ -65,9 +65,8 @@ class Prepared:
     datasets: tuple[rasterio.DatasetReader, rasterio.DatasetReader]
     bands: tuple[BandChoice, BandChoice]
     aoi: shapely.Geometry | None
-    grid: Grid
-    compute_grid: Grid
-    region: Window
+    overlap: Grid
+    windows: RunWindows
     readers: tuple[rasters.WindowReader, rasters.WindowReader]
     normalisers: tuple[Normaliser, Normaliser]
     plan: TilePlan
@@ -75,6 +74,31 @@ class Prepared:
     @property
     def num_classes(self) -> int:
         return len(self.classes) - 1
+
+    @property
+    def grid(self) -> Grid:
+        """The output grid."""
+        return self.overlap.window(self.windows.output)
+
+    @property
+    def map_grid(self) -> Grid:
+        """The grid of the engine's maps."""
+        return self.overlap.window(self.windows.maps)
+
+    @property
+    def compute_grid(self) -> Grid:
+        """The grid the readers read and the tile plan covers."""
+        return self.overlap.window(self.windows.compute)
+
+    @property
+    def region(self) -> Window:
+        """The output grid's window in the compute grid."""
+        return placed_in(self.windows.output, self.windows.compute)
+
+    @property
+    def map_region(self) -> Window:
+        """The map grid's window in the compute grid."""
+        return placed_in(self.windows.maps, self.windows.compute)
 
 
 def _area_of_interest(options: DetectOptions, crs: str) -> tuple[shapely.Geometry | None, str | Path | None]:
@@ -212,7 +236,7 @@ class Fixed:
 
 
 def _block_of(window: Window, block: Window | None) -> Window:
-    """``block`` (a window of the output grid) in the overlap's pixels, inside ``window``."""
+    """``block`` (a window of the map grid ``window``) in the overlap's pixels, inside ``window``."""
     if block is None:
         return window
     inside = Window(window.col_off + block.col_off, window.row_off + block.row_off, block.width, block.height)
@@ -230,15 +254,16 @@ def prepare(
 ) -> Iterator[Prepared]:
     """Check every input of a run and open what it reads; everything is closed on leaving.
 
-    ``block`` limits the output grid to a window of it (one block of a split run) without changing
-    a pixel of it; ``fixed`` gives the bands and stretch the whole run chose (its per-date checks
+    ``block`` limits the maps to a window of the whole run's map grid (one block of a split run)
+    without changing a pixel of it; ``fixed`` gives the bands and stretch the whole run chose (its per-date checks
     are then skipped too: the whole run made them).
     """
     with ExitStack() as stack:
         datasets = tuple(stack.enter_context(rasters.open_raster(p, r)) for p, r in zip(paths, ROLES, strict=True))
         overlap = rasters.overlap_grid(datasets[0], datasets[1], paths)
         aoi, aoi_source = _area_of_interest(options, overlap.crs)
-        window = _block_of(rasters.area_window(overlap, aoi, aoi_source), block)
+        output = rasters.area_window(overlap, aoi, aoi_source)
+        maps = _block_of(sieve.context_window(output, overlap.width, overlap.height, options.mmu), block)
         if fixed is None:
             for dataset, path, role in zip(datasets, paths, ROLES, strict=True):
                 rasters.check_has_data(dataset, path, role, overlap)
@@ -250,10 +275,8 @@ def prepare(
         bands = _choose_bands(datasets, paths, meta, resolved, log) if fixed is None else fixed.bands
         assert resolved.tile is not None and resolved.overlap is not None  # resolved() fills them in
         whole = TilePlan.build(overlap.height, overlap.width, resolved.tile, resolved.overlap, resolved.tile_offset)
-        compute_window, plan = whole.around(window)
-        compute_grid = overlap.window(compute_window)
-        region = Window(window.col_off - compute_window.col_off, window.row_off - compute_window.row_off,
-                        window.width, window.height)  # fmt: skip
+        compute, plan = whole.around(maps)
+        run_windows = RunWindows(overlap.width, overlap.height, output, maps, compute)
         if fixed is None:
             with ExitStack() as sampling:
                 overlap_readers = _readers(datasets, bands, overlap, paths, overlap)
@@ -262,7 +285,7 @@ def prepare(
                 normalisers = _normalisers(meta, resolved, datasets, overlap_readers, log)
         else:
             normalisers = fixed.normalisers
-        readers = _readers(datasets, bands, compute_grid, paths, overlap)
+        readers = _readers(datasets, bands, overlap.window(compute), paths, overlap)
         for reader in readers:
             stack.callback(reader.close)
         if readers[1].resampled and fixed is None:
@@ -270,5 +293,5 @@ def prepare(
         log.lap("validate")
         yield Prepared(
             paths, options, resolved, loaded.device, runner, meta, loaded.path, loaded.classes, datasets,
-            bands, aoi, overlap.window(window), compute_grid, region, readers, normalisers, plan,
+            bands, aoi, overlap, run_windows, readers, normalisers, plan,
         )  # fmt: skip

@@ -1,9 +1,12 @@
 """The raster outputs: working GeoTIFFs written strip by strip, then Cloud Optimized GeoTIFFs.
 
-Finished regions are written into tiled, compressed working GeoTIFFs in the staging folder
-(:class:`MapWriter`), then copied into COGs (GDAL's COG driver: internal tiling, overviews, DEFLATE)
-on the output grid (:func:`finish_cog`), each with a colour table, its class names and the run's
-parameters in its metadata. With N land-cover classes (6 for SECOND):
+The engine's finished regions go into two tiled, compressed working GeoTIFFs in the staging folder,
+change types and probabilities over the run's map grid (:class:`MapWriter`). From them the sieve
+writes the output grid's working maps (:func:`finish_maps`), which are then copied into COGs (GDAL's
+COG driver: internal tiling, overviews, DEFLATE) on the output grid (:func:`finish_cog`), each with
+a colour table, its class names and the run's parameters in its metadata.
+
+With N land-cover classes (6 for SECOND):
 
 ==================  =====  ==============================================  ========
 file                dtype  values                                          nodata
@@ -20,6 +23,7 @@ Colours come from :mod:`scd_core.legend`, the same table the preview and the QGI
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +35,9 @@ from rasterio import windows
 from rasterio.features import geometry_mask
 from rasterio.windows import Window
 
+from scd_core.geo import sieve
 from scd_core.geo.blending import PROB_SCALE, Region
-from scd_core.geo.grid import BLOCK, Grid
+from scd_core.geo.grid import BLOCK, Grid, RunWindows
 from scd_core.geo.staging import StagingFolder
 from scd_core.labels import change_code
 from scd_core.legend import LandCover, change_types
@@ -41,6 +46,9 @@ NODATA = 255
 Colormap = dict[int, tuple[int, int, int, int]]
 #: Final raster names (without ``.tif``), in the order of the protocol's ``outputs``.
 RASTERS = ("change_type", "before_class", "after_class", "change_prob")
+#: The maps the engine writes, over the run's map grid (the output area and the sieve's context);
+#: the others are written from them (:func:`finish_maps`).
+MODEL_MAPS = ("change_type", "change_prob")
 #: Working raster of pixels to polygonise (changed and valid); never reaches OUT_DIR.
 CHANGED_MASK = "changed_mask"
 _WORKING_PROFILE = {
@@ -86,8 +94,8 @@ def probability_colormap() -> Colormap:
 
 @dataclass
 class WorkingMaps:
-    """The infer stage's result: the working GeoTIFFs (by raster name, plus the changed-pixel mask),
-    the pixels of each change type (codes 0..N²) and the nodata pixels."""
+    """The output grid's working GeoTIFFs (by raster name, plus the changed-pixel mask), the pixels
+    of each change type (codes 0..N²) and the nodata pixels."""
 
     paths: dict[str, Path]
     code_pixels: np.ndarray
@@ -105,12 +113,16 @@ def _working_profile(grid: Grid, name: str) -> dict:
     }
 
 
+def _model_paths(folder: StagingFolder | Path) -> dict[str, Path]:
+    return {name: folder / f".model-{name}.tif" for name in MODEL_MAPS}
+
+
 def stitch(
     parts: Sequence[tuple[Window, dict[str, Path]]], folder: StagingFolder | Path, grid: Grid
 ) -> dict[str, Path]:
-    """Working GeoTIFFs of the whole ``grid`` from the working GeoTIFFs of its blocks (``(window,
-    paths)``, windows in ``grid``'s pixels), copied block by block: memory holds one block."""
-    paths = {name: folder / f".working-{name}.tif" for name in (*RASTERS, CHANGED_MASK)}
+    """The model's maps of the whole ``grid`` from those of its blocks (``(window, paths)``, windows
+    in ``grid``'s pixels), copied block by block: memory holds one block."""
+    paths = _model_paths(folder)
     for name, path in paths.items():
         with rasterio.open(path, "w", **_working_profile(grid, name)) as whole:
             for window, block_paths in parts:
@@ -120,46 +132,74 @@ def stitch(
 
 
 class MapWriter:
-    """Writes finished regions into the working GeoTIFFs of a staging folder and counts pixels.
+    """Writes the engine's finished regions into the model's maps (:data:`MODEL_MAPS`) of a grid.
 
-    Called from the engine's writer thread only. Pixels outside the AOI, or nodata on either date,
-    become nodata in every map.
+    Called from the engine's writer thread only. Pixels nodata on either date become nodata.
     """
 
-    def __init__(
-        self, folder: StagingFolder | Path, grid: Grid, aoi: shapely.Geometry | None, num_classes: int
-    ) -> None:
-        self.grid, self.aoi, self.num_classes = grid, aoi, num_classes
-        self.paths = {name: folder / f".working-{name}.tif" for name in (*RASTERS, CHANGED_MASK)}
+    def __init__(self, folder: StagingFolder | Path, grid: Grid, num_classes: int) -> None:
+        self.num_classes = num_classes
+        self.paths = _model_paths(folder)
         self.files = {
             name: rasterio.open(path, "w", **_working_profile(grid, name)) for name, path in self.paths.items()
         }
-        self.code_pixels = np.zeros(1 + num_classes * num_classes, dtype=np.int64)
-        self.nodata_pixels = 0
 
     def __call__(self, region: Region) -> None:
-        valid = region.valid
-        if self.aoi is not None:
-            transform = windows.transform(region.window, self.grid.transform)
-            valid = valid & geometry_mask([self.aoi], valid.shape, transform, invert=True)
         codes = change_code(region.before, region.after, self.num_classes)
-        maps = {
-            "change_type": codes,
-            "before_class": region.before,
-            "after_class": region.after,
-            "change_prob": region.prob,
-        }
-        for name, values in maps.items():
-            self.files[name].write(np.where(valid, values, NODATA).astype(np.uint8), 1, window=region.window)
-        self.files[CHANGED_MASK].write(((codes > 0) & valid).astype(np.uint8), 1, window=region.window)
-        self.code_pixels += np.bincount(codes[valid], minlength=len(self.code_pixels))
-        self.nodata_pixels += int(valid.size - valid.sum())
+        for name, values in (("change_type", codes), ("change_prob", region.prob)):
+            self.files[name].write(np.where(region.valid, values, NODATA).astype(np.uint8), 1, window=region.window)
 
-    def close(self) -> WorkingMaps:
-        """Close the working GeoTIFFs; what they hold."""
+    def close(self) -> dict[str, Path]:
+        """Close the maps; their paths."""
         for dataset in self.files.values():
             dataset.close()
-        return WorkingMaps(self.paths, self.code_pixels, self.nodata_pixels)
+        return self.paths
+
+
+def finish_maps(
+    model_maps: dict[str, Path],
+    folder: StagingFolder | Path,
+    windows_of_run: RunWindows,
+    grid: Grid,
+    aoi: shapely.Geometry | None,
+    num_classes: int,
+    mmu: int,
+) -> WorkingMaps:
+    """The output grid's working maps from the model's maps: the change types sieved
+    (:mod:`.sieve`) and cropped to ``grid``, pixels outside the AOI made nodata, and the per-date
+    class maps and the changed-pixel mask written from the change types, so all maps tell one story.
+    """
+    output, maps = windows_of_run.output, windows_of_run.maps
+    paths = {name: folder / f".working-{name}.tif" for name in (*RASTERS, CHANGED_MASK)}
+    code_pixels = np.zeros(1 + num_classes * num_classes, dtype=np.int64)
+    nodata_pixels = 0
+    strips = sieve.sieved_strips(model_maps["change_type"], maps, output, windows_of_run.overlap_width,
+                                 windows_of_run.overlap_height, mmu)  # fmt: skip
+    with ExitStack() as stack:
+        files = {name: stack.enter_context(rasterio.open(path, "w", **_working_profile(grid, name)))
+                 for name, path in paths.items()}  # fmt: skip
+        probabilities = stack.enter_context(rasterio.open(model_maps["change_prob"]))
+        for row, codes in strips:
+            window = Window(0, row, grid.width, codes.shape[0])
+            valid = codes != NODATA
+            if aoi is not None:
+                transform = windows.transform(window, grid.transform)
+                valid &= geometry_mask([aoi], valid.shape, transform, all_touched=True, invert=True)
+            in_maps = Window(output.col_off - maps.col_off, output.row_off - maps.row_off + row, *codes.shape[::-1])
+            changed = valid & (codes > 0)
+            offset = codes.astype(np.int16) - 1
+            planes = {
+                "change_type": codes,
+                "before_class": np.where(changed, 1 + offset // num_classes, 0),
+                "after_class": np.where(changed, 1 + offset % num_classes, 0),
+                "change_prob": probabilities.read(1, window=in_maps),
+            }
+            for name, values in planes.items():
+                files[name].write(np.where(valid, values, NODATA).astype(np.uint8), 1, window=window)
+            files[CHANGED_MASK].write(changed.astype(np.uint8), 1, window=window)
+            code_pixels += np.bincount(codes[valid], minlength=len(code_pixels))
+            nodata_pixels += int(valid.size - valid.sum())
+    return WorkingMaps(paths, code_pixels, nodata_pixels)
 
 
 def finish_cog(

@@ -3,8 +3,9 @@
 A run is five named stages, each in a function below, each handing one thing to the next:
 
 1. **prepare** (:func:`scd_core.geo.inputs.prepare`): check every input before anything is written;
-2. **infer**: the tiled, blended engine writes the class maps into working GeoTIFFs;
-3. **vectorise**: polygons of the change map, their geodesic areas and mean probabilities;
+2. **infer**: the tiled, blended engine writes the model's maps into working GeoTIFFs;
+3. **vectorise**: the minimum mapping unit (:mod:`.sieve`), then polygons of the change map, their
+   geodesic areas and mean probabilities;
 4. **report**: the final COGs, the GeoPackage, summary.csv, preview.png and run.json;
 5. **commit**: the staging folder's files move into OUT_DIR together (:mod:`.staging`).
 """
@@ -76,12 +77,11 @@ class _Polygons:
     features: int  #: polygons kept in the GeoPackage (regions of at least --min-area)
     hectares: np.ndarray  #: the from × to matrix of the kept polygons, in hectares
     changed_hectares: float  #: the area of every changed region, kept or not
-    code_pixels: np.ndarray  #: pixels of each change type in the final change map
 
 
-#: The infer stage: from the prepared run to the working maps (in the staging folder) and the
+#: The infer stage: from the prepared run to the model's maps (in the staging folder) and the
 #: engine's statistics. :func:`infer_here` runs it in this process; :mod:`scd_core.cluster` on Dask.
-InferStage = Callable[[Prepared, StagingFolder, RunLog], "tuple[WorkingMaps, EngineStats]"]
+InferStage = Callable[[Prepared, StagingFolder, RunLog], "tuple[dict[str, Path], EngineStats]"]
 
 
 def detect(
@@ -131,7 +131,8 @@ def run_detection(
         prepare(sources, model, options, log) as run,
         StagingFolder(out_dir) as stage,
     ):
-        maps, stats = infer(run, stage, log)
+        model_maps, stats = infer(run, stage, log)
+        maps = _sieve(run, model_maps, stage)
         polygons = _vectorise(run, maps, stage, log)
         counts = _report(run, maps, stats, polygons, stage, log)
         committed = stage.commit(list(OUTPUT_FILES.values()))
@@ -147,19 +148,19 @@ def start_event(run: Prepared, stage: StagingFolder, tiles: int) -> dict[str, An
             "height": grid.height, "crs": grid.crs}  # fmt: skip
 
 
-def infer_block(run: Prepared, folder: StagingFolder | Path, report: Reporter) -> tuple[WorkingMaps, EngineStats]:
-    """The tiled engine over ``run``'s tiles, writing its class maps into ``folder``."""
+def infer_block(run: Prepared, folder: StagingFolder | Path, report: Reporter) -> tuple[dict[str, Path], EngineStats]:
+    """The tiled engine over ``run``'s tiles, writing the model's maps of its map grid into ``folder``."""
     # torch-side modules: imported once prepare has found the inputs good
     from scd_core.geo import engine
     from scd_core.geo.blending import Region, crop
     from scd_core.geo.maps import MapWriter
 
     options = run.options
-    writer = MapWriter(folder, run.grid, run.aoi, run.num_classes)
+    writer = MapWriter(folder, run.map_grid, run.num_classes)
     assert options.batch is not None and options.threshold is not None  # resolved by prepare
 
     def write(region: Region) -> None:
-        if (inside := crop(region, run.region)) is not None:
+        if (inside := crop(region, run.map_region)) is not None:
             writer(inside)
 
     try:
@@ -179,8 +180,8 @@ def infer_block(run: Prepared, folder: StagingFolder | Path, report: Reporter) -
     return maps, stats
 
 
-def infer_here(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[WorkingMaps, EngineStats]:
-    """Stage 2, in this process: the tiled engine writes the class maps of every finished strip."""
+def infer_here(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[dict[str, Path], EngineStats]:
+    """Stage 2, in this process: the tiled engine writes the model's maps of every finished strip."""
     log.report(start_event(run, stage, len(run.plan)))
     maps, stats = infer_block(run, stage, log.report)
     release_freed_memory()
@@ -189,32 +190,23 @@ def infer_here(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[Workin
     return maps, stats
 
 
-def _sieve(run: Prepared, writer: WorkingMaps) -> np.ndarray:
-    """The minimum mapping unit, applied to the working maps; returns each change type's pixels."""
-    from scd_core.geo import sieve
-    from scd_core.geo.maps import CHANGED_MASK
+def _sieve(run: Prepared, model_maps: dict[str, Path], stage: StagingFolder) -> WorkingMaps:
+    """The minimum mapping unit over the model's maps, cropped to the output grid and the AOI."""
+    from scd_core.geo.maps import finish_maps
 
-    if run.options.mmu < 2:
-        return writer.code_pixels
-    change_type = writer.paths["change_type"]
-    sieved = change_type.with_name(f".sieved-{change_type.name}")
-    sieve.sieve_change_types(change_type, sieved, run.options.mmu)
-    sieved.replace(change_type)
-    maps = {name: writer.paths[name] for name in ("before_class", "after_class", CHANGED_MASK)}
-    return sieve.rewrite_class_maps(change_type, maps, run.num_classes)
+    return finish_maps(model_maps, stage, run.windows, run.grid, run.aoi, run.num_classes, run.options.mmu)
 
 
-def _vectorise(run: Prepared, writer: WorkingMaps, stage: StagingFolder, log: RunLog) -> _Polygons:
-    """Stage 3: the minimum mapping unit, then one polygon per connected region of one change type,
-    with its area and mean probability; polygons under ``--min-area`` are dropped."""
+def _vectorise(run: Prepared, working: WorkingMaps, stage: StagingFolder, log: RunLog) -> _Polygons:
+    """Stage 3, after the sieve: one polygon per connected region of one change type, with its area
+    and mean probability; polygons under ``--min-area`` are dropped."""
     from scd_core.geo.blending import PROB_SCALE
     from scd_core.geo.maps import CHANGED_MASK
 
     grid, options = run.grid, run.options
-    code_pixels = _sieve(run, writer)
-    geometries, codes = vectorize.polygonize(writer.paths["change_type"], writer.paths[CHANGED_MASK])
+    geometries, codes = vectorize.polygonize(working.paths["change_type"], working.paths[CHANGED_MASK])
     areas = vectorize.geodesic_areas(geometries, grid.crs, abs(grid.transform.a))
-    mean_prob = vectorize.mean_probabilities(geometries, writer.paths["change_prob"], 1 / PROB_SCALE, grid)
+    mean_prob = vectorize.mean_probabilities(geometries, working.paths["change_prob"], 1 / PROB_SCALE, grid)
     kept = areas >= options.min_area
     class_names = [c.name for c in run.classes]
     vectorize.write_changes(
@@ -233,7 +225,6 @@ def _vectorise(run: Prepared, writer: WorkingMaps, stage: StagingFolder, log: Ru
         features=int(kept.sum()),
         hectares=vectorize.change_matrix(codes[kept], areas[kept], run.num_classes),
         changed_hectares=float(areas.sum()) / 10_000,
-        code_pixels=code_pixels,
     )
 
 
@@ -250,7 +241,7 @@ def _model_record(run: Prepared, request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _finish_rasters(run: Prepared, writer: WorkingMaps, stage: StagingFolder, parameters: dict) -> None:
+def _finish_rasters(run: Prepared, working: WorkingMaps, stage: StagingFolder, parameters: dict) -> None:
     """The working GeoTIFFs as COGs with colour tables, class names and the run's parameters."""
     from scd_core.geo import maps
     from scd_core.geo.blending import PROB_SCALE
@@ -269,7 +260,7 @@ def _finish_rasters(run: Prepared, writer: WorkingMaps, stage: StagingFolder, pa
             tags["scd_class_names"] = json.dumps(dict(enumerate(names)), ensure_ascii=False)
         categorical = name != "change_prob"
         scale = 1.0 if categorical else 1 / PROB_SCALE
-        maps.finish_cog(writer.paths[name], stage / OUTPUT_FILES[name], colours, description, tags, categorical, scale)
+        maps.finish_cog(working.paths[name], stage / OUTPUT_FILES[name], colours, description, tags, categorical, scale)
 
 
 def _write_preview(run: Prepared, stage: StagingFolder, code_pixels: np.ndarray) -> None:
@@ -284,23 +275,23 @@ def _write_preview(run: Prepared, stage: StagingFolder, code_pixels: np.ndarray)
     reports.write_preview(stage / OUTPUT_FILES["preview"], pictures[0], pictures[1], changes, legend)
 
 
-def _counts(run: Prepared, writer: WorkingMaps, stats: EngineStats, polygons: _Polygons) -> dict[str, Any]:
+def _counts(run: Prepared, working: WorkingMaps, stats: EngineStats, polygons: _Polygons) -> dict[str, Any]:
     names = change_type_names(run.classes)
     return {
         "features": polygons.features,
         "regions": polygons.regions,
-        "changed_pixels": int(polygons.code_pixels[1:].sum()),
-        "unchanged_pixels": int(polygons.code_pixels[0]),
-        "nodata_pixels": writer.nodata_pixels,
+        "changed_pixels": int(working.code_pixels[1:].sum()),
+        "unchanged_pixels": int(working.code_pixels[0]),
+        "nodata_pixels": working.nodata_pixels,
         "changed_area_ha": round(polygons.changed_hectares, 4),
         "polygon_area_ha": round(float(polygons.hectares.sum()), 4),
         "tiles": stats.tiles,
-        "pixels_by_change_type": {names[c]: int(n) for c, n in enumerate(polygons.code_pixels) if n and c},
+        "pixels_by_change_type": {names[c]: int(n) for c, n in enumerate(working.code_pixels) if n and c},
     }
 
 
 def _report(
-    run: Prepared, writer: WorkingMaps, stats: EngineStats, polygons: _Polygons, stage: StagingFolder, log: RunLog
+    run: Prepared, working: WorkingMaps, stats: EngineStats, polygons: _Polygons, stage: StagingFolder, log: RunLog
 ) -> dict[str, Any]:
     """Stage 4: the final rasters, summary.csv, preview.png and run.json; returns the run's counts."""
     before, after = run.paths
@@ -316,11 +307,11 @@ def _report(
         "checkpoint": model["checkpoint"],
         "options": options,
     }
-    _finish_rasters(run, writer, stage, parameters)
+    _finish_rasters(run, working, stage, parameters)
     reports.write_summary_csv(stage / OUTPUT_FILES["summary"], polygons.hectares, [c.name for c in run.classes[1:]])
-    _write_preview(run, stage, polygons.code_pixels)
+    _write_preview(run, stage, working.code_pixels)
     log.lap("outputs")
-    counts = _counts(run, writer, stats, polygons)
+    counts = _counts(run, working, stats, polygons)
     log.finish()
     records = [
         reports.input_record(source, dataset, choice.bands, choice.reason, request[key])
