@@ -71,6 +71,10 @@ def test_bench_runtime_reports_every_figure(tmp_path: Path) -> None:
             entry["seconds_per_tile"]["torch"] / entry["seconds_per_tile"]["onnxruntime"], rel=2e-2
         )
         assert set(entry["share_of_matmul_peak"]) == {"torch", "onnxruntime"}
+        assert 0 < entry["macs_on_padding_share"] < 0.2  # 3×3 kernels at a map's border
+        on_image, nominal = entry["share_of_matmul_peak_on_image"], entry["share_of_matmul_peak"]
+        assert on_image["onnxruntime"] < nominal["onnxruntime"]
+    assert report["matmul_peak_gflops"] == max(report["matmul_peak_gflops_runs"])
     detect = report["detect"]
     assert detect["speedup_onnxruntime_over_torch"] == pytest.approx(
         detect["seconds"]["torch"] / detect["seconds"]["onnxruntime"], rel=2e-2

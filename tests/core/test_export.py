@@ -47,6 +47,23 @@ def test_the_export_carries_the_checkpoints_metadata_and_its_outputs(exported):
         assert np.allclose(value, expected[name].numpy(), atol=1e-4), name
 
 
+def test_the_runner_fixes_the_shape_it_runs_and_pads_a_smaller_batch(exported):
+    ckpt, path = exported
+    model, _ = checkpoint.load(ckpt)
+    cpu = torch.device("cpu")
+    runner, torch_runner = runtimes.OnnxRunner(path, cpu), runtimes.TorchRunner(model, cpu, False)
+    x1, x2 = torch.randn(3, 3, 100, 128), torch.randn(3, 3, 100, 128)
+    full = runner(x1, x2)
+    assert runner.shape == (3, 128, 128)  # 100 rows padded to the model's stride
+    assert [i.shape for i in runner.session.get_inputs()] == [[3, 3, 128, 128]] * 2  # the free dimensions, fixed
+    last = runner(x1[:1], x2[:1])  # a run's last batch: padded to the session's batch of 3
+    assert runner.shape == (3, 128, 128) and last.shape[0] == 1
+    assert torch.allclose(last, full[:1], atol=1e-5)
+    assert torch.allclose(full, torch_runner(x1, x2), atol=1e-4)
+    runner(torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64))  # another tile size: a session of its own
+    assert runner.shape == (2, 64, 64)
+
+
 def test_an_onnx_model_and_the_onnxruntime_runtime_give_torchs_change_map(tmp_path, collared, exported):
     ckpt, path = exported
     results = {
