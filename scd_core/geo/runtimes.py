@@ -1,8 +1,8 @@
 """Which runtime runs the model over the tiles: torch, or ONNX Runtime (``--runtime``).
 
-ONNX Runtime's convolutions are about 1.7× faster than torch's on a CPU (the figures are in the
-README, measured by ``benchmarks/bench_runtime.py``), so ``auto`` runs a checkpoint on the CPU
-through ONNX Runtime: the checkpoint is exported once (:func:`scd_core.export.export_onnx`),
+ONNX Runtime's convolutions are faster than torch's on a CPU (1.2× to 1.8× per tile, by model: the
+figures are in the README, measured by ``benchmarks/bench_runtime.py``), so ``auto`` runs a
+checkpoint on the CPU through ONNX Runtime: the checkpoint is exported once (:func:`scd_core.export.export_onnx`),
 checked against torch on a random batch, and cached under its SHA-256 in the user's cache folder
 (``$SCD_CACHE_DIR``, else ``$XDG_CACHE_HOME/scd``, else ``~/.cache/scd``), so a second run does not
 export again. A model that does not export, or whose export disagrees with torch, runs in torch, and
@@ -83,8 +83,9 @@ class OnnxRunner:
 
     The graph's batch and tile size are free dimensions, but ONNX Runtime plans a graph whose shapes
     are all known better (shape arithmetic folded away, more of it in its blocked channel layout):
-    with them fixed, a batch of two 512² tiles ran 1.04× (the demo model) to 1.30× (HRSCD.str4)
-    faster, with outputs equal to 1e-5. So the session is made for the shape of the batches it runs
+    with them fixed, a batch of two 512² tiles ran faster (the most for HRSCD.str4, whose per-tile
+    speed-up over torch went from 1.43× to 1.57× in ``benchmarks/bench_runtime.py``), with outputs
+    equal to 1e-5. So the session is made for the shape of the batches it runs
     (``add_free_dimension_override_by_name``), and made again when the tile size changes or a batch
     is larger; a smaller batch (a run's last) is padded to the session's with zeros.
     """
