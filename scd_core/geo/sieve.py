@@ -21,7 +21,8 @@ of ``mmu`` finds every small region whole; what a halo can still change is the c
 large neighbours cut by it (GDAL merges into the larger). A halo of at least :data:`MIN_HALO` pixels
 made that choice as a whole-raster sieve makes it at every pixel of the demo sample and of a
 Sentinel-2 pair (block sides 64 to 512, ``--mmu`` 9 and 30), where a halo of ``mmu`` missed it at 3
-to 72 pixels per million. Memory stays flat in the raster's height: one strip of blocks is held.
+to 48 pixels of each map (of about a million pixels). Memory stays flat in the raster's size: one
+block and its halo are read at a time, and one strip of sieved rows is held.
 """
 
 from __future__ import annotations
@@ -69,17 +70,16 @@ def context_window(output: Window, width: int, height: int, mmu: int) -> Window:
 
 def _sieved_block_row(codes: rasterio.DatasetReader, row: int, span: tuple[int, int], maps: Window,
                       size: tuple[int, int], mmu: int) -> np.ndarray:  # fmt: skip
-    """Rows ``[row, row + SIEVE_BLOCK)`` of the overlap, columns ``span``, each block sieved with its halo."""
+    """Rows ``[row, row + SIEVE_BLOCK)`` of the overlap, columns ``span``, each block sieved with its
+    halo; one block and its halo are read at a time, so memory does not grow with the width."""
     (width, height), margin, (left, right) = size, halo(mmu), span
     read_lo, read_hi = max(0, row - margin), min(height, row + SIEVE_BLOCK + margin)
-    col_lo, col_hi = _span(left, right - left, width, mmu)
-    strip = codes.read(1, window=Window(col_lo - int(maps.col_off), read_lo - int(maps.row_off),
-                                        col_hi - col_lo, read_hi - read_lo))  # fmt: skip
     rows = slice(row - read_lo, min(row + SIEVE_BLOCK, height) - read_lo)
     parts = []
     for col in range(left // SIEVE_BLOCK * SIEVE_BLOCK, right, SIEVE_BLOCK):
         block_lo, block_hi = max(0, col - margin), min(width, col + SIEVE_BLOCK + margin)
-        values = strip[:, block_lo - col_lo : block_hi - col_lo]
+        values = codes.read(1, window=Window(block_lo - int(maps.col_off), read_lo - int(maps.row_off),
+                                             block_hi - block_lo, read_hi - read_lo))  # fmt: skip
         sieved = sieve(values, mmu, mask=values != NODATA, connectivity=4)
         parts.append(sieved[rows, max(col, left) - block_lo : min(col + SIEVE_BLOCK, right) - block_lo])
     return np.concatenate(parts, axis=1)
