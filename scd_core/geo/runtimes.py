@@ -86,8 +86,11 @@ class OnnxRunner:
     with them fixed, a batch of two 512² tiles ran faster (the most for HRSCD.str4, whose per-tile
     speed-up over torch went from 1.43× to 1.57× in ``benchmarks/bench_runtime.py``), with outputs
     equal to 1e-5. So the session is made for the shape of the batches it runs
-    (``add_free_dimension_override_by_name``), and made again when the tile size changes or a batch
-    is larger; a smaller batch (a run's last) is padded to the session's with zeros.
+    (``add_free_dimension_override_by_name``), and made again when the shape changes: a run's last,
+    smaller batch, or another tile size. Making one takes a fraction of a tile's compute, less than
+    padding the last batch would waste, and a tile's outputs do not depend on the batch it is in, bit
+    for bit (a test checks it), so a split run still gives the one-process pixels. One session is
+    kept, so memory holds one.
     """
 
     path: Path
@@ -104,22 +107,19 @@ class OnnxRunner:
     def providers(self) -> tuple[str, ...]:
         return tuple(self.session.get_providers())
 
-    def _session_for(self, batch: int, height: int, width: int) -> Any:
-        if self.shape is None or self.shape[1:] != (height, width) or self.shape[0] < batch:
-            self.session = onnx_session(self.path, self.device, (batch, height, width))
-            self.shape = (batch, height, width)
+    def _session_for(self, shape: tuple[int, int, int]) -> Any:
+        if shape != self.shape:
+            self.session = None  # the old session's memory goes before the new one is made
+            self.session, self.shape = onnx_session(self.path, self.device, shape), shape
         return self.session
 
     def __call__(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
-        batch, (height, width) = x1.shape[0], x1.shape[-2:]
+        height, width = x1.shape[-2:]
         pad = ((0, 0), (0, 0), (0, -height % STRIDE), (0, -width % STRIDE))
-        session = self._session_for(batch, height + pad[2][1], width + pad[3][1])
-        assert self.shape is not None
-        fill = ((0, self.shape[0] - batch), (0, 0), (0, 0), (0, 0))
-        feed = {name: np.pad(np.pad(x.numpy(), pad, mode="reflect"), fill) for name, x in
-                (("before", x1), ("after", x2))}  # fmt: skip
+        session = self._session_for((x1.shape[0], height + pad[2][1], width + pad[3][1]))
+        feed = {name: np.pad(x.numpy(), pad, mode="reflect") for name, x in (("before", x1), ("after", x2))}
         sem1, sem2, change = session.run(["sem1", "sem2", "change"], feed)
-        crop = (slice(0, batch), slice(None), slice(0, height), slice(0, width))
+        crop = (..., slice(0, height), slice(0, width))
         outputs = {name: torch.from_numpy(np.ascontiguousarray(v[crop])) for name, v in
                    (("sem1", sem1), ("sem2", sem2), ("change", change))}  # fmt: skip
         return tile_probabilities(outputs).to(self.device)
