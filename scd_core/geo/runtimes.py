@@ -1,6 +1,6 @@
 """Which runtime runs the model over the tiles: torch, or ONNX Runtime (``--runtime``).
 
-ONNX Runtime's convolutions are faster than torch's on a CPU (1.2× to 1.8× per tile, by model: the
+ONNX Runtime's convolutions are faster than torch's on a CPU (1.2× to 1.7× per tile, by model: the
 figures are in the README, measured by ``benchmarks/bench_runtime.py``), so ``auto`` runs a
 checkpoint on the CPU through ONNX Runtime: the checkpoint is exported once (:func:`scd_core.export.export_onnx`),
 checked against torch on a random batch, and cached under its SHA-256 in the user's cache folder
@@ -84,7 +84,7 @@ class OnnxRunner:
     The graph's batch and tile size are free dimensions, but ONNX Runtime plans a graph whose shapes
     are all known better (shape arithmetic folded away, more of it in its blocked channel layout):
     with them fixed, a batch of two 512² tiles ran faster (the most for HRSCD.str4, whose per-tile
-    speed-up over torch went from 1.43× to 1.57× in ``benchmarks/bench_runtime.py``), with outputs
+    speed-up over torch went from 1.43× to 1.57–1.67× in ``benchmarks/bench_runtime.py``), with outputs
     equal to 1e-5. So the session is made for the shape of the batches it runs
     (``add_free_dimension_override_by_name``), and made again when the shape changes: a run's last,
     smaller batch, or another tile size. Making one takes a fraction of a tile's compute, less than
