@@ -79,13 +79,14 @@ def geo_pair(scd_python: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(scd_python: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained, small checkpoint in the engine's format: enough to run the whole pipeline.
+    Seeded: an unseeded one made a flat probability map now and then (one grey level everywhere).
 
     Made by the backend Python in a subprocess: this process is QGIS's Python, which has no torch.
     """
     path = tmp_path_factory.mktemp("model") / "tiny.pt"
     code = (
-        "import sys; from scd_core import checkpoint; from scd_core.models import build; "
-        "checkpoint.save(build('fc_ef', width=8), sys.argv[1])"
+        "import sys, torch; from scd_core import checkpoint; from scd_core.models import build; "
+        "torch.manual_seed(0); checkpoint.save(build('fc_ef', width=8), sys.argv[1])"
     )
     done = subprocess.run(
         [scd_python, "-c", code, str(path)], cwd=path.parent, capture_output=True, text=True, timeout=300
