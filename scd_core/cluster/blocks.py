@@ -26,7 +26,7 @@ from rasterio.windows import Window
 
 from scd_core.cluster.pairs import cancel_watch, stop
 from scd_core.errors import InvalidOptionError
-from scd_core.geo.grid import BLOCK, Grid
+from scd_core.geo.grid import BLOCK, Grid, placed_out_of
 from scd_core.geo.inputs import Fixed, Prepared, prepare
 from scd_core.geo.maps import stitch
 from scd_core.geo.options import DetectOptions
@@ -65,9 +65,7 @@ def block_task(
 
 def _tiles_of(run: Prepared, block: Window) -> int:
     """Tiles the engine computes for ``block`` (a window of the map grid)."""
-    region = run.map_region
-    inside = Window(region.col_off + block.col_off, region.row_off + block.row_off, block.width, block.height)
-    return len(run.plan.around(inside)[1])
+    return len(run.plan.around(placed_out_of(block, run.map_region))[1])
 
 
 def infer_on(client: Any, model: Any, block_size: int = BLOCK_SIZE):

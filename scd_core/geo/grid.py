@@ -89,6 +89,12 @@ def placed_in(window: Window, container: Window) -> Window:
     return Window(window.col_off - container.col_off, window.row_off - container.row_off, window.width, window.height)
 
 
+def placed_out_of(window: Window, container: Window) -> Window:
+    """``window``, given in the pixels of ``container``, in the pixels of the grid ``container`` is a
+    window of (the inverse of :func:`placed_in`)."""
+    return Window(window.col_off + container.col_off, window.row_off + container.row_off, window.width, window.height)
+
+
 def is_north_up(transform: Affine) -> bool:
     """True for grids without rotation or shear, with rows running south (the usual image layout)."""
     return transform.b == 0 and transform.d == 0 and transform.a > 0 and transform.e < 0

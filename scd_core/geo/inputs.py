@@ -25,7 +25,7 @@ from scd_core.errors import NoDataError
 from scd_core.geo import aoi as areas
 from scd_core.geo import rasters, sieve
 from scd_core.geo.bands import BandChoice, select_bands
-from scd_core.geo.grid import Grid, RunWindows, TilePlan, placed_in
+from scd_core.geo.grid import Grid, RunWindows, TilePlan, placed_in, placed_out_of
 from scd_core.geo.normalise import Normaliser, Scale, make_normalisers
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import RunLog
@@ -239,8 +239,7 @@ def _block_of(window: Window, block: Window | None) -> Window:
     """``block`` (a window of the map grid ``window``) in the overlap's pixels, inside ``window``."""
     if block is None:
         return window
-    inside = Window(window.col_off + block.col_off, window.row_off + block.row_off, block.width, block.height)
-    return inside.intersection(window)
+    return placed_out_of(block, window).intersection(window)
 
 
 @contextmanager

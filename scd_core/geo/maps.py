@@ -37,7 +37,7 @@ from rasterio.windows import Window
 
 from scd_core.geo import sieve
 from scd_core.geo.blending import PROB_SCALE, Region
-from scd_core.geo.grid import BLOCK, Grid, RunWindows
+from scd_core.geo.grid import BLOCK, Grid, RunWindows, placed_in
 from scd_core.geo.staging import StagingFolder
 from scd_core.labels import change_code
 from scd_core.legend import LandCover, change_types
@@ -170,6 +170,7 @@ def finish_maps(
     class maps and the changed-pixel mask written from the change types, so all maps tell one story.
     """
     output, maps = windows_of_run.output, windows_of_run.maps
+    output_in_maps = placed_in(output, maps)
     paths = {name: folder / f".working-{name}.tif" for name in (*RASTERS, CHANGED_MASK)}
     code_pixels = np.zeros(1 + num_classes * num_classes, dtype=np.int64)
     nodata_pixels = 0
@@ -185,7 +186,7 @@ def finish_maps(
             if aoi is not None:
                 transform = windows.transform(window, grid.transform)
                 valid &= geometry_mask([aoi], valid.shape, transform, all_touched=True, invert=True)
-            in_maps = Window(output.col_off - maps.col_off, output.row_off - maps.row_off + row, *codes.shape[::-1])
+            in_maps = Window(output_in_maps.col_off, output_in_maps.row_off + row, *codes.shape[::-1])
             changed = valid & (codes > 0)
             offset = codes.astype(np.int16) - 1
             planes = {
