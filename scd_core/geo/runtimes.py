@@ -83,14 +83,13 @@ class OnnxRunner:
 
     The graph's batch and tile size are free dimensions, but ONNX Runtime plans a graph whose shapes
     are all known better (shape arithmetic folded away, more of it in its blocked channel layout):
-    with them fixed, a batch of two 512² tiles ran faster (the most for HRSCD.str4, whose per-tile
-    speed-up over torch went from 1.43× to 1.57–1.67× in ``benchmarks/bench_runtime.py``), with outputs
-    equal to 1e-5. So the session is made for the shape of the batches it runs
-    (``add_free_dimension_override_by_name``), and made again when the shape changes: a run's last,
-    smaller batch, or another tile size. Making one takes a fraction of a tile's compute, less than
-    padding the last batch would waste, and a tile's outputs do not depend on the batch it is in, bit
-    for bit (a test checks it), so a split run still gives the one-process pixels. One session is
-    kept, so memory holds one.
+    with them fixed, a batch of two 512² tiles runs faster (the most for HRSCD.str4), with outputs
+    equal to 1e-5 (``benchmarks/bench_runtime.py`` gives the speed-ups). So the session is made for
+    the shape of the batches it runs (``add_free_dimension_override_by_name``), and made again when
+    the shape changes: a run's last, smaller batch, or another tile size. Making one takes a fraction
+    of a tile's compute, less than padding the last batch would waste, and a tile's outputs do not
+    depend on the batch it is in, bit for bit (a test checks it), so a split run still gives the
+    one-process pixels. One session is kept, so memory holds one.
     """
 
     path: Path

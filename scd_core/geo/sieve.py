@@ -39,7 +39,7 @@ from scd_core.geo.grid import BLOCK
 
 #: Side of the blocks the overlap is sieved in: small, since a run over a small AOI computes the
 #: blocks meeting it whole; large enough that reading the halos stays cheap (each block reads 4× its
-#: pixels with the least halo; a 4720 × 4280 map sieves in under 2 s).
+#: pixels with the least halo).
 SIEVE_BLOCK = 128
 #: The halo's least width in pixels (see the module's docstring).
 MIN_HALO = 64
