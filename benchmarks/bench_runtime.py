@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.overrides import TorchFunctionMode
 
 from scd_core import checkpoint
 from scd_core.cpu_memory import keep_freed_memory
@@ -65,6 +66,40 @@ def matmul_peaks(size: int = 2048, repeats: int = 5) -> dict[str, float]:
     return best
 
 
+def _pair(value) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+class _PaddingTaps(TorchFunctionMode):
+    """Adds up, for every 2-D convolution called (a module's or a functional one), the MACs of its
+    taps on the zero padding."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.macs = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        output = func(*args, **(kwargs or {}))
+        if func is torch.conv2d:
+            self.macs += self._on_padding(output, *args, **(kwargs or {}))
+        return output
+
+    @staticmethod
+    def _on_padding(output, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> int:
+        stride, dilation = _pair(stride), _pair(dilation)
+        kernel = weight.shape[2:]
+        if isinstance(padding, str):  # "same" or "valid"
+            padding = tuple(d * (k - 1) // 2 if padding == "same" else 0 for d, k in zip(dilation, kernel, strict=True))
+        padding = _pair(padding)
+        taps = 1
+        for axis in range(2):
+            positions = (np.arange(output.shape[2 + axis])[:, None] * stride[axis] - padding[axis]
+                         + np.arange(kernel[axis])[None, :] * dilation[axis])  # fmt: skip
+            taps *= int(((positions >= 0) & (positions < x.shape[2 + axis])).sum())
+        all_taps = output.shape[2] * output.shape[3] * kernel[0] * kernel[1]
+        return (all_taps - taps) * weight.shape[0] * weight.shape[1] * output.shape[0]
+
+
 def padding_macs(name: str, tile: int, **hparams) -> int:
     """MACs of the convolution taps that fall on the zero padding around a feature map, for one pair
     of ``tile``² images.
@@ -76,29 +111,9 @@ def padding_macs(name: str, tile: int, **hparams) -> int:
     with torch.device("meta"):
         model = build(name, **hparams).eval()
         image = torch.empty(1, 3, tile, tile)
-    total = 0
-
-    def on_padding(conv: torch.nn.Conv2d, inputs: tuple, output: torch.Tensor) -> None:
-        nonlocal total
-        taps = 1
-        for axis in range(2):
-            size, out, dilation = inputs[0].shape[2 + axis], output.shape[2 + axis], conv.dilation[axis]
-            if isinstance(conv.padding, str):  # "same" or "valid"
-                pad = dilation * (conv.kernel_size[axis] - 1) // 2 if conv.padding == "same" else 0
-            else:
-                pad = conv.padding[axis]
-            positions = (np.arange(out)[:, None] * conv.stride[axis] - pad
-                         + np.arange(conv.kernel_size[axis])[None, :] * dilation)  # fmt: skip
-            taps *= int(((positions >= 0) & (positions < size)).sum())
-        all_taps = output.shape[2] * output.shape[3] * conv.kernel_size[0] * conv.kernel_size[1]
-        total += (all_taps - taps) * conv.out_channels * (conv.in_channels // conv.groups)
-
-    hooks = [m.register_forward_hook(on_padding) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
-    with torch.no_grad():
+    with torch.no_grad(), _PaddingTaps() as counter:
         model(image, image)
-    for hook in hooks:
-        hook.remove()
-    return total
+    return counter.macs
 
 
 def _timed(call) -> float:

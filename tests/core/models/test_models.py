@@ -22,7 +22,7 @@ from scd_core.cli import COMMANDS
 from scd_core.cli import models as models_command
 from scd_core.labels import IGNORE, change_code
 from scd_core.models import available, build, spec, summary
-from scd_core.models.asn import ASN, BranchWeights, ConvolutionSequence, GlobalContext
+from scd_core.models.asn import ASN, BranchWeights, ConvolutionSequence, GlobalContext, SqueezeGate
 from scd_core.models.atl import ASNWithATL
 from scd_core.models.decoders import Decoder
 from scd_core.models.encoders import BLOCKS, Encoder
@@ -229,6 +229,23 @@ def test_branch_weights_are_normalised_and_depend_on_each_input() -> None:
         assert (vector > 0).all()
         torch.testing.assert_close(vector.sum(dim=1), torch.ones(2))
     assert not torch.allclose(v[0], v[1])
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_squeeze_gate_equals_its_squeeze_of_the_concatenated_weighted_parts(mode: str) -> None:
+    # eq. (3)-(4): g(∪_i v_i·φ_i) + F, which the gate computes without forming the concatenation
+    gate = SqueezeGate(in_channels=4 + 8 + 12, channels=6).train(mode == "train")
+    with torch.no_grad():  # batch statistics away from 0 and 1, so a wrong scale shows
+        for module in gate.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-1, 1), module.running_var.uniform_(0.5, 2)
+                module.weight.uniform_(0.5, 2), module.bias.uniform_(-1, 1)
+    parts = [torch.randn(2, c, 9, 11) for c in (4, 8, 12)]
+    weights = [torch.rand(2)[:, None, None, None] for _ in parts]
+    skip = torch.randn(2, 6, 9, 11)
+    concatenated = torch.cat([w * x for w, x in zip(weights, parts, strict=True)], dim=1)
+    expected = F.relu(gate.squeeze(concatenated) + skip)
+    torch.testing.assert_close(gate(parts, weights, skip), expected, rtol=1e-5, atol=1e-5)
 
 
 def _parameters(model: torch.nn.Module) -> int:
