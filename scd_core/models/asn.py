@@ -52,8 +52,9 @@ Readings chosen where the papers are ambiguous
   v (N_c·N_d values) and w (N_r values), each normalised by a softmax over all its entries. The
   semantic pyramid's MLP is shared by the two dates, but each date gets its own weights from its own
   shallow features: that is what makes eq. (5) weight the dates differently.
-* **Squeeze gates** g_{j,k}, h_k, ħ_k: concatenation of the weighted maps, a 3×3 Conv-BN-ReLU squeezing to the bridge
-  width, a 3×3 Conv-BN, the skip added, ReLU (a residual block whose first convolution squeezes).
+* **Squeeze gates** g_{j,k}, h_k, ħ_k: concatenation of the weighted maps, a 3×3 Conv-BN-ReLU
+  squeezing to the bridge width, a 3×3 Conv-BN, the skip added, ReLU (a residual block whose first
+  convolution squeezes).
   All gate outputs, F_{j,k}, F_k and M have the bridge width, so the skips are identities and the
   dense pairs of different k can be subtracted.
 * **Weights on concatenations**: ``w_k · ∪_j F_{j,k}`` multiplies every concatenated map by w_k.
@@ -146,8 +147,8 @@ class SqueezeGate(nn.Module):
     same; but neither the weighted parts nor their concatenation is formed, and the per-sample
     weights scale the squeezed maps (bridge width) instead of the wide inputs. That also keeps the
     parts in ONNX Runtime's blocked channel layout, which a product with a per-sample weight leaves:
-    the demo model spent an eighth of its ONNX Runtime time reordering weighted maps to NCHW, and
-    their concatenation back.
+    formed, every weighted map was reordered to NCHW and their concatenation back to the blocks
+    (``benchmarks/bench_runtime.py`` measures the difference).
     """
 
     def __init__(self, in_channels: int, channels: int) -> None:
