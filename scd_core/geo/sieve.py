@@ -69,6 +69,18 @@ def context_window(output: Window, width: int, height: int, mmu: int) -> Window:
     return Window(col_lo, row_lo, col_hi - col_lo, row_hi - row_lo)
 
 
+def _sieve(values: np.ndarray, mmu: int) -> np.ndarray:
+    """GDAL's sieve of ``values`` (nodata excluded) for any unit and any size, 1×1 included.
+
+    rasterio refuses a unit of the image's size or more. Past the image's size every region is
+    small whatever the unit, so the unit is capped at size + 1, and a row and a column of nodata,
+    which no region includes or merges into, make the image larger than that."""
+    height, width = values.shape
+    padded = np.full((height + 1, width + 1), NODATA, values.dtype)
+    padded[:height, :width] = values
+    return sieve(padded, min(mmu, height * width + 1), mask=padded != NODATA, connectivity=4)[:height, :width]
+
+
 def _sieved_block_row(codes: rasterio.DatasetReader, row: int, span: tuple[int, int], maps: Window,
                       size: tuple[int, int], mmu: int) -> np.ndarray:  # fmt: skip
     """Rows ``[row, row + SIEVE_BLOCK)`` of the overlap, columns ``span``, each block sieved with its
@@ -81,7 +93,7 @@ def _sieved_block_row(codes: rasterio.DatasetReader, row: int, span: tuple[int, 
         block_lo, block_hi = max(0, col - margin), min(width, col + SIEVE_BLOCK + margin)
         values = codes.read(1, window=Window(block_lo - int(maps.col_off), read_lo - int(maps.row_off),
                                              block_hi - block_lo, read_hi - read_lo))  # fmt: skip
-        sieved = sieve(values, mmu, mask=values != NODATA, connectivity=4)
+        sieved = _sieve(values, mmu)
         parts.append(sieved[rows, max(col, left) - block_lo : min(col + SIEVE_BLOCK, right) - block_lo])
     return np.concatenate(parts, axis=1)
 
