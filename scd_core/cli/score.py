@@ -1,8 +1,9 @@
 """``scd score OUT_DIR REFERENCE [REFERENCE2] [--kind K] [--json]``: a run's outputs against reference data.
 
 See :mod:`scd_core.geo.scoring` for the kinds of reference and how they are read. ``--json`` prints
-one object: ``{"binary": {precision, recall, F1, IoU, OA, kappa}, "from_to": {...} | null,
-"per_date": {...} | null}``, every score in percent.
+one object: ``{"kind": ..., "pixels": scored, "outside_reference": the run's valid pixels not scored,
+"binary": {precision, recall, F1, IoU, OA, kappa}, "from_to": {...} | null, "per_date": {...} | null}``,
+every score in percent.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "score",
         help="score a detect output folder against reference rasters",
         description="Score the outputs of scd detect against reference data on any grid (resampled by nearest "
-        "neighbour onto the output grid, nodata excluded): a binary change raster (any value > 0 is change), a "
-        "raster of from-to change codes, or two per-date class rasters. Scores are percentages.",
+        "neighbour onto the output grid; only pixels inside the reference's footprint where it has data count): "
+        "a binary change raster (any value > 0 is change), a raster of from-to change codes, or two per-date "
+        "class rasters. Scores are percentages.",
     )
     parser.add_argument("out_dir", help="an scd detect output folder")
     parser.add_argument("references", nargs="+", metavar="REFERENCE", help="one reference raster, or two per-date ones")
@@ -45,14 +47,13 @@ def _matrix(summary: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if len(args.references) > 2:
-        raise SystemExit("scd score: error: give one reference raster, or two per-date ones")
     score = score_outputs(args.out_dir, args.references, args.kind)
     if args.json:
         print(json.dumps(score.as_json()))
         return 0
     print(f"Scored {score.pixels:,} pixels of {args.out_dir} against {' and '.join(args.references)} "
-          f"({score.kind} reference).\n")  # fmt: skip
+          f"({score.kind} reference); {score.outside:,} of the run's valid pixels lie outside the reference "
+          "or on its nodata and are not scored.\n")  # fmt: skip
     print("Change against no change: " + "  ".join(f"{k} {v:.1f}" for k, v in score.binary.items()))
     if score.per_date is not None and score.from_to is not None:
         semantic = {"per_date": score.per_date, "from_to": score.from_to}

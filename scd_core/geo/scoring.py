@@ -1,8 +1,11 @@
 """Scoring a run's outputs against the reference data an analyst has: ``scd score``.
 
 The reference may be on any grid: it is resampled onto the run's output grid by nearest neighbour
-(GDAL's warper, window by window, so memory stays flat), and pixels that are nodata in the outputs
-or in the reference are not counted. Three kinds of reference:
+(GDAL's warper, window by window, so memory stays flat). Only pixels inside the reference's
+footprint where it has data are scored: a reference with no nodata value and no mask gets an alpha
+band in the warp, as GDAL otherwise fills the ground it does not cover with 0, which would read as
+"no change" (a reference of half the run's area would score the other half as unchanged). The
+run's valid pixels left out this way are counted and reported. Three kinds of reference:
 
 ``binary``
     one raster, any value above 0 is change (e.g. OSCD's change masks);
@@ -10,6 +13,12 @@ or in the reference are not counted. Three kinds of reference:
     one raster of from-to codes 0..N² (:mod:`scd_core.legend`), as ``change_type.tif`` holds them;
 ``per-date``
     two rasters of per-date classes (0 no change, 1..N), as SECOND's labels.
+
+A reference must plausibly be a label, or the score means nothing: one band (an alpha band aside),
+whole-number values, and for a binary reference at most two distinct values (no change and
+change); codes and classes must lie in their kind's range (255 is SECOND's "ignore" in the
+semantic kinds). An image given by mistake (three bands of reflectance, a probability map) is
+refused rather than scored as if any value above 0 were change.
 
 Every kind gives the binary scores of changed against unchanged pixels: precision, recall, F1,
 IoU (of change), OA and kappa. The two semantic kinds also give both SCD conventions of
@@ -30,13 +39,20 @@ from typing import Any
 
 import numpy as np
 import rasterio
-from rasterio.enums import Resampling
+from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import RasterioError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
-from scd_core.errors import InvalidOptionError, MissingCrsError, NoOverlapError, ScdInputError, UnreadableRasterError
-from scd_core.geo.rasters import gdal_reason
+from scd_core.errors import (
+    InvalidOptionError,
+    MissingCrsError,
+    NoDataError,
+    NoOverlapError,
+    ScdInputError,
+    UnreadableRasterError,
+)
+from scd_core.geo.rasters import gdal_reason, has_mask
 from scd_core.labels import IGNORE
 from scd_core.metrics import SCDConfusion, scores
 
@@ -44,20 +60,31 @@ KINDS = ("auto", "binary", "change-type", "per-date")
 #: Rows read at a time from the outputs and the resampled reference.
 STRIP = 512
 NODATA = 255
+#: Distinct values past which a raster is no label of any kind (a change code of 31 classes is at most 961).
+MAX_VALUES = 1024
 
 
 @dataclass(frozen=True)
 class Score:
-    """What ``scd score`` found: the reference's kind, the pixels counted and the scores."""
+    """What ``scd score`` found: the reference's kind, the pixels scored, the run's valid pixels the
+    reference has no data for (outside its footprint or nodata), and the scores."""
 
     kind: str
     pixels: int
+    outside: int
     binary: dict[str, float]
     per_date: dict[str, float] | None
     from_to: dict[str, float] | None
 
     def as_json(self) -> dict[str, Any]:
-        return {"binary": self.binary, "from_to": self.from_to, "per_date": self.per_date}
+        return {
+            "kind": self.kind,
+            "pixels": self.pixels,
+            "outside_reference": self.outside,
+            "binary": self.binary,
+            "from_to": self.from_to,
+            "per_date": self.per_date,
+        }
 
 
 def binary_scores(tp: int, fp: int, fn: int, tn: int) -> dict[str, float]:
@@ -90,7 +117,7 @@ def _open(path: str | Path, role: str) -> rasterio.DatasetReader:
 
 
 def _onto(reference: rasterio.DatasetReader, grid: rasterio.DatasetReader) -> WarpedVRT:
-    """``reference`` resampled by nearest neighbour onto ``grid``'s pixels."""
+    """``reference`` resampled by nearest neighbour onto ``grid``'s pixels, its footprint masked."""
     return WarpedVRT(
         reference,
         crs=grid.crs,
@@ -98,6 +125,7 @@ def _onto(reference: rasterio.DatasetReader, grid: rasterio.DatasetReader) -> Wa
         width=grid.width,
         height=grid.height,
         resampling=Resampling.nearest,
+        add_alpha=not has_mask(reference),
     )
 
 
@@ -117,16 +145,62 @@ def _reference_values(sources: list[WarpedVRT], window: Window) -> tuple[list[np
     return values, valid
 
 
-def _detect_kind(sources: list[WarpedVRT], num_classes: int) -> str:
-    """``change-type`` when every valid value is a change code and some is above 1, else ``binary``."""
-    highest, all_codes = 0, True
-    for window in _strips(sources[0].height, sources[0].width):
-        (values,), valid = _reference_values(sources, window)
-        if valid.any():
-            seen = values[valid]
-            highest = max(highest, int(seen.max()))
-            all_codes &= bool(((seen >= 0) & (seen <= num_classes * num_classes)).all())
-    return "change-type" if all_codes and highest > 1 else "binary"
+def _check_bands(reference: rasterio.DatasetReader, path: str | Path) -> None:
+    data_bands = sum(interp != ColorInterp.alpha for interp in reference.colorinterp)
+    if data_bands != 1:
+        raise ScdInputError(
+            f"REFERENCE has {data_bands} bands; a reference is one band of labels (choose one, e.g. gdal_translate -b 1)",
+            path,
+        )
+
+
+def _values(source: WarpedVRT, path: str | Path) -> np.ndarray:
+    """The distinct values of ``source`` where it has data; a raster of non-whole or of more than
+    :data:`MAX_VALUES` distinct values is refused as no label."""
+    seen = np.zeros(0)
+    for window in _strips(source.height, source.width):
+        (values,), valid = _reference_values([source], window)
+        seen = np.union1d(seen, values[valid])
+        fractional = seen[seen != np.round(seen)]
+        if len(fractional):
+            raise ScdInputError(f"REFERENCE holds values that are not whole numbers ({fractional[0]:g}): not a label",
+                                path)  # fmt: skip
+        if len(seen) > MAX_VALUES:
+            raise ScdInputError(f"REFERENCE holds more than {MAX_VALUES} distinct values: an image, not a label", path)
+    return seen.astype(np.int64)
+
+
+def _listed(values: np.ndarray, most: int = 6) -> str:
+    shown = ", ".join(str(v) for v in values[:most])
+    return shown + (f", ... ({len(values)} in all)" if len(values) > most else "")
+
+
+def _check_values(kind: str, seen: list[np.ndarray], num_classes: int, references: list[str | Path]) -> None:
+    """Refuse values that the reference's kind cannot hold (see the module docstring)."""
+    if kind == "binary":
+        if len(seen[0]) > 2:
+            raise ScdInputError(
+                f"REFERENCE holds {len(seen[0])} distinct values ({_listed(seen[0])}); a binary reference holds at "
+                "most two, no change and change (mark others as nodata, e.g. gdal_edit.py -a_nodata)",
+                references[0],
+            )
+        return
+    highest = num_classes * num_classes if kind == "change-type" else num_classes
+    what = "from-to codes" if kind == "change-type" else "classes"
+    for values, path in zip(seen, references, strict=True):
+        wrong = values[((values < 0) | (values > highest)) & (values != IGNORE)]
+        if len(wrong):
+            raise ScdInputError(
+                f"not a {kind} reference of this run's {num_classes} classes: it holds {_listed(wrong)}, and its "
+                f"{what} are 0-{highest} ({IGNORE} ignored)",
+                path,
+            )
+
+
+def _kind_of(seen: np.ndarray, num_classes: int) -> str:
+    """``change-type`` when every value is a change code and some is above 1, else ``binary``."""
+    codes = len(seen) and seen.min() >= 0 and seen.max() <= num_classes * num_classes
+    return "change-type" if codes and seen.max() > 1 else "binary"
 
 
 def score_outputs(out_dir: str | Path, references: list[str | Path], kind: str = "auto") -> Score:
@@ -135,6 +209,8 @@ def score_outputs(out_dir: str | Path, references: list[str | Path], kind: str =
     out_dir = Path(out_dir)
     if kind not in KINDS:
         raise InvalidOptionError(f"--kind takes {', '.join(KINDS)}, got {kind!r}")
+    if len(references) not in (1, 2):
+        raise InvalidOptionError(f"give one reference raster, or two per-date ones (got {len(references)})")
     if not (out_dir / "run.json").is_file():
         raise UnreadableRasterError("not an scd detect output folder (it has no run.json)", out_dir)
     num_classes = _classes(out_dir)
@@ -150,15 +226,21 @@ def score_outputs(out_dir: str | Path, references: list[str | Path], kind: str =
         grid = outputs["change_type"]
         refs = [stack.enter_context(_open(path, "REFERENCE")) for path in references]
         for ref, path in zip(refs, references, strict=True):
+            _check_bands(ref, path)
             _check_overlap(ref, grid, path)
         sources = [stack.enter_context(_onto(ref, grid)) for ref in refs]
+        seen = [_values(source, path) for source, path in zip(sources, references, strict=True)]
         if kind == "auto":
-            kind = _detect_kind(sources, num_classes)
+            kind = _kind_of(seen[0], num_classes)
+        _check_values(kind, seen, num_classes, references)
         try:
-            return _accumulate(outputs, sources, kind, num_classes)
-        except ValueError as error:  # a class or code the run's classes do not have, or 0 on one date only
+            score = _accumulate(outputs, sources, kind, num_classes)
+        except ValueError as error:  # 0 on one date only
             raise ScdInputError(f"not a {kind} reference of this run's {num_classes} classes: {error}",
                                 references[0]) from None  # fmt: skip
+    if not score.pixels:
+        raise NoDataError("the reference has no data where the run has valid pixels", references[0])
+    return score
 
 
 def _classes(out_dir: Path) -> int:
@@ -177,11 +259,13 @@ def _check_overlap(reference: rasterio.DatasetReader, grid: rasterio.DatasetRead
 
 def _accumulate(outputs: dict, sources: list[WarpedVRT], kind: str, num_classes: int) -> Score:
     counts = np.zeros(4, dtype=np.int64)  # tp, fp, fn, tn
+    outside = 0
     confusion = SCDConfusion() if kind != "binary" else None
     grid = outputs["change_type"]
     for window in _strips(grid.height, grid.width):
         codes = outputs["change_type"].read(1, window=window)
         values, valid = _reference_values(sources, window)
+        outside += int(np.sum((codes != NODATA) & ~valid))
         valid &= codes != NODATA
         if kind != "binary":  # 255 is SECOND's "ignore" in semantic labels
             valid &= np.all([v != IGNORE for v in values], axis=0)
@@ -210,6 +294,7 @@ def _accumulate(outputs: dict, sources: list[WarpedVRT], kind: str, num_classes:
     return Score(
         kind,
         int(counts.sum()),
+        outside,
         binary_scores(*(int(c) for c in counts)),
         None if semantic is None else semantic["per_date"],
         None if semantic is None else semantic["from_to"],

@@ -78,6 +78,7 @@ def test_per_date_and_change_type_references_give_both_conventions(tmp_path, run
     per_date = json.loads(capsys.readouterr().out)
     assert main(["score", str(run.out_dir), str(coded), "--json"]) == 0
     by_code = json.loads(capsys.readouterr().out)
+    assert by_code.pop("kind") == "change-type" and per_date.pop("kind") == "per-date"
     assert by_code == per_date  # the same truth, coded two ways
     shape = _read(run.outputs["change_type"]).shape
     valid = _read(run.outputs["change_type"]) != 255
