@@ -8,6 +8,7 @@ before anything is written.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -95,8 +96,24 @@ class PairsFileError(ScdInputError):
 
 
 class OutputExistsError(ScdInputError):
-    """The output folder exists and is not empty, and ``--overwrite`` was not given."""
+    """The output exists and would lose files: a folder not empty (or written by another run since the
+    check) without ``--overwrite``, a folder holding an input, or an output that is the input."""
 
 
 class UnwritableOutputError(ScdInputError):
     """The output folder cannot be created or written."""
+
+
+# ---------------------------------------------------------------- the machine
+
+
+class NoSpaceError(OSError):
+    """A write failed because its file system is full: not the user's input (exit 1), but one line,
+    since the fix is the user's (free space, or write elsewhere) and a traceback would hide it."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        super().__init__(errno.ENOSPC, "no space left on device", self.path)
+
+    def __str__(self) -> str:
+        return f"no space left on device while writing {self.path}"

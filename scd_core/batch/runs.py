@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import glob
 import json
-import shutil
 import sys
 import time
 import traceback
@@ -15,10 +13,10 @@ from pathlib import Path
 
 from scd_core.atomic import atomic_write
 from scd_core.batch.pairs import Pair
-from scd_core.errors import ScdInputError
+from scd_core.errors import NoSpaceError, ScdInputError
+from scd_core.geo import staging
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import Reporter
-from scd_core.geo.staging import STAGING_MARK
 
 #: The batch's report, in OUT_ROOT.
 REPORT = "batch_report.csv"
@@ -50,14 +48,11 @@ def finished_before(out_dir: Path, pair: Pair, model: str | Path, options: Detec
 
 
 def sweep_staging(out_root: Path, ids: list[str]) -> list[Path]:
-    """Remove the staging folders of these pairs that a killed run left behind; returns them."""
-    swept = []
-    for pair_id in ids:
-        for leftover in out_root.glob(f".{glob.escape(pair_id)}{STAGING_MARK}*"):
-            if leftover.is_dir():
-                shutil.rmtree(leftover, ignore_errors=True)
-                swept.append(leftover)
-    return swept
+    """Remove the staging folders of these pairs that a killed run left behind; returns them.
+
+    ``detect`` sweeps its own OUT_DIR too; the batch sweeps first so that a pair it skips is swept.
+    """
+    return [leftover for pair_id in ids for leftover in staging.sweep_staging(out_root / pair_id)]
 
 
 def run_pair(pair: Pair, out_root: Path, model: str | Path, options: DetectOptions, report: Reporter) -> Outcome:
@@ -74,7 +69,7 @@ def run_pair(pair: Pair, out_root: Path, model: str | Path, options: DetectOptio
     started = time.perf_counter()
     try:
         result = detect(pair.before, pair.after, model, out_dir, progress=report, **options.keywords())
-    except ScdInputError as error:
+    except (ScdInputError, NoSpaceError) as error:
         report({"event": "error", "text": str(error), "path": error.path})
         return Outcome(pair.id, "failed", time.perf_counter() - started, message=str(error))
     except KeyboardInterrupt:

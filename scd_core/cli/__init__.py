@@ -1,7 +1,8 @@
 """The ``scd`` command line: one module per sub-command, each with ``add_parser`` and ``run``.
 
 User mistakes (:class:`~scd_core.errors.ScdInputError`) print one line naming the file and exit with
-code 2; an interrupted run exits with 130.
+code 2; a full disk (:class:`~scd_core.errors.NoSpaceError`) one line naming the file, exit 1; an
+interrupted run exits with 130.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import importlib
 import sys
 
 from scd_core.cpu_memory import keep_freed_memory
-from scd_core.errors import ScdInputError
+from scd_core.errors import NoSpaceError, ScdInputError
 from scd_core.version import __version__
 
 #: Sub-commands, in the order ``scd --help`` lists them; each is ``scd_core.cli.<name>``.
 COMMANDS = ("evaluate", "models", "detect", "batch", "score", "export", "synth")
 
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -41,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     except ScdInputError as error:
         print(f"scd {args.command}: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except NoSpaceError as error:
+        print(f"scd {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print(f"scd {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -123,13 +123,15 @@ def run_detection(
     infer: InferStage,
 ) -> DetectResult:
     """The five stages, with the infer stage ``infer`` (see :func:`detect`)."""
-    out_dir = check_output_dir(out_dir, options.overwrite)
-    log = RunLog(progress)
     sources = (rasters.source_name(before), rasters.source_name(after))
+    target = check_output_dir(out_dir, options.overwrite, (*sources, options.aoi, model))
+    log = RunLog(progress)
+    if replaced := target.existing(OUTPUT_FILES.values()):
+        log.warning(f"--overwrite replaces {', '.join(replaced)} in {target.path}")
     with (
         rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES),
         prepare(sources, model, options, log) as run,
-        StagingFolder(out_dir) as stage,
+        StagingFolder(target) as stage,
     ):
         model_maps, stats = infer(run, stage, log)
         maps = _sieve(run, model_maps, stage)
@@ -138,7 +140,7 @@ def run_detection(
         committed = stage.commit(list(OUTPUT_FILES.values()))
     paths = {key: committed[name] for key, name in OUTPUT_FILES.items()}
     log.report({"event": "done", "outputs": {k: str(v) for k, v in paths.items()}, "counts": counts})
-    return DetectResult(out_dir, paths, counts, log.timings, run.grid, log.messages)
+    return DetectResult(target.path, paths, counts, log.timings, run.grid, log.messages)
 
 
 def start_event(run: Prepared, stage: StagingFolder, tiles: int) -> dict[str, Any]:
