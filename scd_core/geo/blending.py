@@ -4,8 +4,22 @@ A model's outputs for one tile become ``2N + 1`` probability channels (N land-co
 date, softmax; one change probability, sigmoid; :func:`tile_probabilities`). :class:`Blender` adds
 them, weighted by :func:`~scd_core.geo.grid.blend_weights`, into the accumulator of the current panel
 and, once a tile row is done, decodes every finished row into a :class:`Region`: the per-date class
-maps of eq. (1) / eq. (12) of the ASN paper (0 where the change probability is below τ, else the
-arg-max class 1..N) and the change probability, all uint8.
+maps (0 where the change probability is below τ, else a class 1..N) and the change probability, all
+uint8.
+
+Where change is declared (p_change ≥ τ, eq. 1 of the ASN paper), the two classes are read in one of
+two ways (``--decode``):
+
+* ``paper``: each date's arg-max, eq. (1) / eq. (12). The change head and the semantic heads are
+  separate, so the change head may declare a change where both dates' arg-max agree: a "change"
+  from a class to itself, which on real imagery can be most of the changed pixels. ``scd evaluate``
+  and training keep this reading, so their scores are the paper's.
+* ``distinct`` (the default): a declared change is read as a change between two different classes,
+  the most probable such pair under independent dates, argmax over i ≠ j of p1(i)·p2(j). It is exact
+  and cheap: when the two arg-maxes differ they are the pair; when they agree (class k) the best pair
+  keeps k on one date, since any pair without k scores at most p1(2nd)·p2(k), so it is the better of
+  (k, 2nd-best of date 2) and (2nd-best of date 1, k). Where the arg-maxes differ, both readings agree.
+  A model of one class has no two classes to tell apart: both readings are the same.
 
 Change probabilities are stored as ``round(p × PROB_SCALE)`` (255 is nodata), so the map keeps
 steps of 0.004 in a byte.
@@ -55,6 +69,12 @@ def crop(region: Region, window: Window) -> Region | None:
                   region.valid[rows, cols])  # fmt: skip
 
 
+def _runner_up(probabilities: torch.Tensor, best: torch.Tensor) -> torch.return_types.max:
+    """The second most probable class of each pixel of n×h×w ``probabilities``, whose most probable
+    is ``best`` (h×w): the maximum once ``best`` is set below every probability."""
+    return probabilities.scatter(0, best[None], -1.0).max(0)
+
+
 def tile_probabilities(outputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
     """B×(2N+1)×H×W float32 probabilities of a model's outputs: ``[softmax(sem1), softmax(sem2),
     sigmoid(change)]``."""
@@ -67,8 +87,12 @@ def tile_probabilities(outputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
 class Blender:
     """Weighted sums of tile probabilities over one panel, decoded into finished regions row by row."""
 
-    def __init__(self, plan: TilePlan, device: torch.device, threshold: float, num_classes: int) -> None:
+    def __init__(
+        self, plan: TilePlan, device: torch.device, threshold: float, num_classes: int, decode: str
+    ) -> None:
+        """``decode``: ``"distinct"`` or ``"paper"`` (see the module docstring)."""
         self.plan, self.device, self.threshold, self.num_classes = plan, device, threshold, num_classes
+        self.distinct = decode == "distinct" and num_classes > 1
         self.weights = torch.from_numpy(blend_weights(plan.tile_height, plan.tile_width, plan.overlap)).to(device)
         self.row_total = torch.from_numpy(coverage(plan.row_starts, plan.tile_height, plan.height, plan.overlap)).to(
             device
@@ -135,9 +159,16 @@ class Blender:
             total = self.row_total[self.top : end, None] * self.col_total[None, lo:hi]
             mean = self.sums[:, :height, lo - x0 : hi - x0].float() / total
             changed = mean[2 * n] >= self.threshold  # eq. 1
-            # max(0).indices is argmax(0) (first maximum on ties) but 8× faster on CPU across channels
-            before = (mean[0:n].max(0).indices + 1) * changed
-            after = (mean[n : 2 * n].max(0).indices + 1) * changed
+            # max(0) gives argmax(0) (first maximum on ties) but 8× faster on CPU across channels
+            first, second = mean[0:n].max(0), mean[n : 2 * n].max(0)
+            before, after = first.indices, second.indices
+            if self.distinct:
+                runner1, runner2 = _runner_up(mean[0:n], before), _runner_up(mean[n : 2 * n], after)
+                keep_first = first.values * runner2.values >= runner1.values * second.values
+                same = before == after
+                before = torch.where(same & ~keep_first, runner1.indices, before)
+                after = torch.where(same & keep_first, runner2.indices, after)
+            before, after = (before + 1) * changed, (after + 1) * changed
             prob = torch.round(mean[2 * n].clamp(0, 1) * PROB_SCALE)
             chunk = torch.stack([before, after, prob.to(before.dtype)]).to(torch.uint8)
             maps[:, :, lo - panel.col_lo : hi - panel.col_lo] = chunk.cpu().numpy()

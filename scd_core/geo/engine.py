@@ -145,11 +145,13 @@ def run(
     batch: int,
     threshold: float,
     num_classes: int,
+    decode: str,
     report: Reporter,
 ) -> EngineStats:
     """Run the model (``runner``, :mod:`scd_core.geo.runtimes`) over every tile of ``plan`` and call
-    ``on_region`` (in a writer thread) with each finished region, top to bottom within each panel.
-    Returns what the loop did and its timings."""
+    ``on_region`` (in a writer thread) with each finished region, top to bottom within each panel;
+    changed pixels' classes are read as ``decode`` says (:mod:`scd_core.geo.blending`). Returns what
+    the loop did and its timings."""
     device = runner.device
     stats = EngineStats(amp=runner.amp)
     started = time.perf_counter()
@@ -169,7 +171,7 @@ def run(
     workers = [_Worker(read_all, stop, "scd-reader"), _Worker(write_all, stop, "scd-writer")]
     for worker in workers:
         worker.start()
-    blender = Blender(plan, device, threshold, num_classes)
+    blender = Blender(plan, device, threshold, num_classes, decode)
     try:
         with torch.inference_mode():
             while (item := _get(inputs, stop)) is not None:

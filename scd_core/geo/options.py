@@ -28,6 +28,9 @@ from scd_core.models import STRIDE
 #: Tiles per forward pass when ``--batch`` is not given, by device type.
 DEFAULT_BATCH = {"cuda": 8, "cpu": 2}
 DEVICE_CHOICES = "auto, cpu, cuda or cuda:i"
+#: How a changed pixel's two classes are chosen (:mod:`scd_core.geo.blending`): ``distinct``, the most
+#: probable pair of different classes; ``paper``, each date's arg-max (ASN eq. 1 / eq. 12).
+DECODINGS = ("distinct", "paper")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class DetectOptions:
     device: str = "auto"
     runtime: str = "auto"
     threshold: float | None = None
+    decode: str = "distinct"
     mmu: int = 9
     min_area: float = 0.0
     simplify: float = 0.0
@@ -102,6 +106,7 @@ class DetectOptions:
             "runtime": runtime,
             "providers": list(providers),
             "threshold": self.threshold,
+            "decode": self.decode,
             "mmu_pixels": self.mmu,
             "min_area_m2": self.min_area,
             "simplify_m": self.simplify,
@@ -154,6 +159,8 @@ def _check(options: DetectOptions) -> None:
         raise InvalidOptionError(f"--batch must be at least 1, got {options.batch}")
     if options.threshold is not None and not 0 < options.threshold < 1:
         raise InvalidOptionError(f"--threshold must lie in (0, 1), got {options.threshold}")
+    if options.decode not in DECODINGS:
+        raise InvalidOptionError(f"--decode takes {' or '.join(DECODINGS)}, got {options.decode!r}")
     if options.mmu < 0:
         raise InvalidOptionError(f"--mmu must not be negative, got {options.mmu}")
     if options.min_area < 0:
@@ -212,6 +219,13 @@ FLAGS = {
         "change-probability threshold τ, in (0, 1) (default: the checkpoint's)",
         "TAU",
         float,
+    ),
+    "decode": Flag(
+        "--decode",
+        "how a changed pixel's classes are chosen: distinct (the most probable pair of different classes, "
+        "so no change is from a class to itself) or paper (each date's arg-max, ASN eq. 1, which can name "
+        "one class twice)",
+        "distinct|paper",
     ),
     "mmu": Flag(
         "--mmu",

@@ -105,7 +105,7 @@ def detect(
         progress: a reporter taking protocol events (:mod:`scd_core.geo.progress`).
         **options: the fields of :class:`~scd_core.geo.options.DetectOptions` (``aoi``, ``bbox``,
             ``bands``, ``tile``, ``overlap``, ``batch``, ``device``, ``runtime``, ``threshold``,
-            ``mmu``, ``min_area``, ``simplify``, ``scale``, ``overwrite``, ``tile_offset``).
+            ``decode``, ``mmu``, ``min_area``, ``simplify``, ``scale``, ``overwrite``, ``tile_offset``).
 
     Raises:
         ScdInputError: a subclass naming the file or option at fault; nothing has been written then.
@@ -175,6 +175,7 @@ def infer_block(run: Prepared, folder: StagingFolder | Path, report: Reporter) -
             batch=options.batch,
             threshold=options.threshold,
             num_classes=run.num_classes,
+            decode=options.decode,
             report=report,
         )
     finally:

@@ -23,7 +23,7 @@ def tile_probabilities(tile, seed: int = 0) -> torch.Tensor:
 
 
 def blend(plan: TilePlan, threshold: float = 0.5, valid=None):
-    blender = Blender(plan, torch.device("cpu"), threshold, num_classes=6)
+    blender = Blender(plan, torch.device("cpu"), threshold, num_classes=6, decode="paper")
     maps = {name: np.full((plan.height, plan.width), 99, np.uint8) for name in ("before", "after", "prob")}
     validity = np.zeros((plan.height, plan.width), bool)
     written = np.zeros((plan.height, plan.width), int)
