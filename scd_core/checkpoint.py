@@ -30,6 +30,10 @@ Metadata (every key has a default except the model's own):
     tile edge in pixels the model was trained at, a multiple of 32 (default 512).
 ``threshold``
     change-probability threshold τ of eq. (1) (default 0.5).
+``gsd_m``
+    ground sampling distance of the training imagery, in metres per pixel (optional: older checkpoints
+    have none). ``scd detect`` warns when its input's pixels are far from it: a model knows objects at
+    the size in pixels it saw them.
 
 Any further keyword (epoch, metrics, dataset...) is stored as given; values must be plain Python
 data (numbers, strings, lists, dicts) because checkpoints are loaded with ``weights_only=True``.
@@ -87,8 +91,8 @@ class Normalisation(TypedDict):
 
 
 class CheckpointMetadata(TypedDict):
-    """The metadata every checkpoint carries (see the module docstring); further keys (epoch,
-    scores, training...) may follow, as plain data."""
+    """The metadata every checkpoint carries (see the module docstring); further keys (``gsd_m``,
+    epoch, scores, training...) may follow, as plain data."""
 
     model: str
     hparams: dict[str, Any]
@@ -163,6 +167,9 @@ def validate_metadata(metadata: dict[str, Any], source: str | Path = "<metadata>
         fail(f"tile_size must be a positive multiple of {STRIDE}, got {tile!r}")
     if not 0 < float(metadata["threshold"]) < 1:
         fail(f"threshold must lie in (0, 1), got {metadata['threshold']!r}")
+    gsd = metadata.get("gsd_m")
+    if gsd is not None and (isinstance(gsd, bool) or not isinstance(gsd, (int, float)) or not gsd > 0):
+        fail(f"gsd_m (metres per pixel of the training imagery) must be a positive number, got {gsd!r}")
 
 
 def save(model: nn.Module, path: str | Path, **metadata: Any) -> Path:
@@ -192,6 +199,32 @@ def save(model: nn.Module, path: str | Path, **metadata: Any) -> Path:
     return path
 
 
+#: The first bytes of a file in PyTorch's zip format (a zip archive), and of one in its legacy format
+#: (before PyTorch 1.6: its magic number, pickled with protocol 2).
+_ZIP_HEAD = b"PK\x03\x04"
+_LEGACY_HEAD = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
+#: The first byte of a pickle of protocol 2 or later.
+_PICKLE_HEAD = b"\x80"
+
+
+def _unreadable(path: Path, error: Exception) -> str:
+    """Why ``torch.load(path, weights_only=True)`` failed with ``error``, told by what the file is:
+    torch's own messages are the same for a file that is no PyTorch file and one holding objects."""
+    with path.open("rb") as handle:
+        head = handle.read(len(_LEGACY_HEAD))
+    if head.startswith(_ZIP_HEAD) or head == _LEGACY_HEAD:
+        if isinstance(error, pickle.UnpicklingError):  # objects that are not plain data (a whole module...)
+            return "a PyTorch file holding Python objects, which scd never loads (save models with scd_core.checkpoint.save)"
+        if head == _LEGACY_HEAD:
+            return "a PyTorch file PyTorch cannot read: damaged or truncated"
+        return "a zip archive PyTorch cannot read: a damaged or truncated PyTorch file, or another kind of archive"
+    if not head:
+        return "the file is empty"
+    if head.startswith(_PICKLE_HEAD):
+        return "a Python pickle, not a PyTorch file (save models with scd_core.checkpoint.save)"
+    return "not a PyTorch file at all (neither PyTorch's zip format nor its older pickle format)"
+
+
 def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, CheckpointMetadata]:
     """Rebuild the model saved at ``path`` (weights loaded, eval mode, on ``device``) and its metadata."""
     from scd_core.models import build
@@ -201,14 +234,8 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Modul
         raise CheckpointError("checkpoint not found", path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:  # a PyTorch file whose objects are not plain data (a whole module...)
-        raise CheckpointError(
-            "not an scd checkpoint: a PyTorch file holding Python objects, which scd never loads "
-            "(save models with scd_core.checkpoint.save)",
-            path,
-        ) from None
-    except Exception:  # torch raises many types for a file that is not a PyTorch file at all
-        raise CheckpointError("not an scd checkpoint: not a file PyTorch can read", path) from None
+    except Exception as error:  # torch raises many types; what the file is says which problem it is
+        raise CheckpointError(f"not an scd checkpoint: {_unreadable(path, error)}", path) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError("not an scd checkpoint (save it with scd_core.checkpoint.save)", path)
     if payload.get("version", 0) > VERSION:

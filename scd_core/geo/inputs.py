@@ -10,6 +10,7 @@ BEFORE's grid where needed).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import rasterio
 import shapely
+from pyproj import CRS, Geod, Transformer
 from rasterio.windows import Window
 
 from scd_core.errors import NoDataError
@@ -41,6 +43,9 @@ if TYPE_CHECKING:  # torch is imported once the torch-free checks have passed
 ROLES = ("BEFORE", "AFTER")
 #: Longer side, in pixels, of the decimated read that the ``auto`` stretch is measured on.
 SAMPLE_SIZE = 1024
+#: A run warns when its pixels and the model's training imagery's differ in size by more than this
+#: factor (checkpoint metadata ``gsd_m``): 10 m Sentinel-2 into a 0.5 m model is 20×.
+RESOLUTION_TOLERANCE = 4.0
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,43 @@ def _warn_of_training_data(meta: CheckpointMetadata, log: RunLog) -> None:
         )
 
 
+def ground_pixel_size(grid: Grid) -> float | None:
+    """The side in metres of the square of equal area to ``grid``'s central pixel, measured on its
+    CRS's ellipsoid, so degrees, feet and Web Mercator's stretched metres all count true metres;
+    None where the CRS has no ellipsoid (an engineering CRS)."""
+    crs = CRS.from_user_input(grid.crs)
+    if crs.geodetic_crs is None:
+        return None
+    col, row = grid.width / 2, grid.height / 2
+    corners = [grid.transform @ corner for corner in ((col, row), (col + 1, row), (col, row + 1))]
+    xs, ys = [x for x, _ in corners], [y for _, y in corners]
+    if not crs.is_geographic:  # rasterio gives a geographic CRS's coordinates as longitude, latitude
+        xs, ys = Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(xs, ys)
+    geod = crs.get_geod() or Geod(ellps="WGS84")
+    across = geod.inv(xs[0], ys[0], xs[1], ys[1])[2]
+    down = geod.inv(xs[0], ys[0], xs[2], ys[2])[2]
+    return math.sqrt(across * down)
+
+
+def _warn_of_resolution(meta: CheckpointMetadata, grid: Grid, log: RunLog) -> None:
+    """A model knows objects at the size in pixels it saw them: a warning when BEFORE's pixels are
+    more than :data:`RESOLUTION_TOLERANCE` times larger or smaller than its training imagery's."""
+    trained, here = meta.get("gsd_m"), ground_pixel_size(grid)
+    if not isinstance(trained, (int, float)) or here is None:
+        return  # a checkpoint from before gsd_m, or a CRS without metres
+    ratio = here / trained
+    if 1 / RESOLUTION_TOLERANCE <= ratio <= RESOLUTION_TOLERANCE:
+        return
+    if ratio > 1:
+        what = f"{ratio:.3g}× smaller in pixels than in its training, which no resampling restores"
+    else:
+        what = f"{1 / ratio:.3g}× larger in pixels than in its training (resampling to about {trained:g} m may help)"
+    log.warning(
+        f"BEFORE's pixels are {here:.3g} m on the ground and the model was trained on {trained:g} m pixels: "
+        f"it sees objects {what}; expect poor results, or use a model trained on imagery of about {here:.2g} m"
+    )
+
+
 def _readers(
     datasets: tuple, bands: tuple[BandChoice, BandChoice], grid: Grid, paths: tuple[str, str], overlap: Grid
 ) -> tuple:
@@ -270,6 +312,7 @@ def prepare(
         meta = loaded.meta
         if fixed is None:
             _warn_of_training_data(meta, log)
+            _warn_of_resolution(meta, overlap, log)
         resolved = options.resolved(meta["tile_size"], meta["threshold"], loaded.device.type)
         bands = _choose_bands(datasets, paths, meta, resolved, log) if fixed is None else fixed.bands
         assert resolved.tile is not None and resolved.overlap is not None  # resolved() fills them in

@@ -241,6 +241,7 @@ def _model_record(run: Prepared, request: dict[str, Any]) -> dict[str, Any]:
         "bands": meta["bands"],
         "normalisation": meta["normalisation"],
         "tile_size": meta["tile_size"],
+        "gsd_m": meta.get("gsd_m"),
     }
 
 
