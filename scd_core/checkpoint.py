@@ -31,9 +31,10 @@ Metadata (every key has a default except the model's own):
 ``threshold``
     change-probability threshold τ of eq. (1) (default 0.5).
 ``gsd_m``
-    ground sampling distance of the training imagery, in metres per pixel (optional: older checkpoints
-    have none). ``scd detect`` warns when its input's pixels are far from it: a model knows objects at
-    the size in pixels it saw them.
+    ground sampling distance of the training imagery, in metres per pixel: a number, or ``[low, high]``
+    for imagery of several resolutions (SECOND's 0.5-3 m). Optional: older checkpoints have none.
+    ``scd detect`` warns when its input's pixels are far from it: a model knows objects at the size in
+    pixels it saw them.
 
 Any further keyword (epoch, metrics, dataset...) is stored as given; values must be plain Python
 data (numbers, strings, lists, dicts) because checkpoints are loaded with ``weights_only=True``.
@@ -167,9 +168,18 @@ def validate_metadata(metadata: dict[str, Any], source: str | Path = "<metadata>
         fail(f"tile_size must be a positive multiple of {STRIDE}, got {tile!r}")
     if not 0 < float(metadata["threshold"]) < 1:
         fail(f"threshold must lie in (0, 1), got {metadata['threshold']!r}")
-    gsd = metadata.get("gsd_m")
-    if gsd is not None and (isinstance(gsd, bool) or not isinstance(gsd, (int, float)) or not gsd > 0):
-        fail(f"gsd_m (metres per pixel of the training imagery) must be a positive number, got {gsd!r}")
+    if "gsd_m" in metadata and gsd_range(metadata["gsd_m"]) is None:
+        fail(f"gsd_m (metres per pixel of the training imagery) must be a positive number or [low, high], "
+             f"got {metadata['gsd_m']!r}")  # fmt: skip
+
+
+def gsd_range(gsd: Any) -> tuple[float, float] | None:
+    """Checkpoint metadata ``gsd_m`` as (low, high) metres per pixel; None when it is no such value."""
+    values = list(gsd) if isinstance(gsd, list | tuple) else [gsd]
+    if not 1 <= len(values) <= 2 or any(isinstance(v, bool) or not isinstance(v, int | float) for v in values):
+        return None
+    low, high = min(values), max(values)
+    return (float(low), float(high)) if low > 0 else None
 
 
 def save(model: nn.Module, path: str | Path, **metadata: Any) -> Path:
@@ -214,7 +224,10 @@ def _unreadable(path: Path, error: Exception) -> str:
         head = handle.read(len(_LEGACY_HEAD))
     if head.startswith(_ZIP_HEAD) or head == _LEGACY_HEAD:
         if isinstance(error, pickle.UnpicklingError):  # objects that are not plain data (a whole module...)
-            return "a PyTorch file holding Python objects, which scd never loads (save models with scd_core.checkpoint.save)"
+            return (
+                "a PyTorch file holding Python objects, which scd never loads "
+                "(save models with scd_core.checkpoint.save)"
+            )
         if head == _LEGACY_HEAD:
             return "a PyTorch file PyTorch cannot read: damaged or truncated"
         return "a zip archive PyTorch cannot read: a damaged or truncated PyTorch file, or another kind of archive"

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from scd_core import checkpoint
 from scd_core.errors import InvalidOptionError, ScdInputError
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -76,6 +77,9 @@ class TrainConfig:
     normalisation: dict[str, Any] | None = None
     #: what the weights were trained on, stored in the checkpoint (``{"kind": ..., "description": ...}``)
     training_data: dict[str, str] | None = None
+    #: the training imagery's metres per pixel, a number or [low, high], stored in the checkpoint so
+    #: that ``scd detect`` warns on imagery of far other pixels; None: unknown, no warning
+    gsd_m: float | list[float] | None = None
     #: cap on the steps of an epoch and on the validation pairs (``--smoke``; None: all)
     max_steps: int | None = None
     val_limit: int | None = None
@@ -162,6 +166,9 @@ def _check(config: TrainConfig, source: str | Path) -> None:
             raise InvalidOptionError(f"{source}: {name} must be at least 1, got {getattr(config, name)}")
     if not 0 < config.threshold < 1:
         raise InvalidOptionError(f"{source}: threshold must lie in (0, 1), got {config.threshold}")
+    if config.gsd_m is not None and checkpoint.gsd_range(config.gsd_m) is None:
+        raise InvalidOptionError(f"{source}: gsd_m must be metres per pixel, a positive number or [low, high], "
+                                 f"got {config.gsd_m!r}")  # fmt: skip
     if config.model == "asn_atl" and not config.init_from:
         raise InvalidOptionError(
             f"{source}: asn_atl trains ATL's ψ1 and ψ2 on a trained ASN kept frozen (ASN paper §III-D5): "

@@ -116,6 +116,8 @@ class Run:
     def write_model(self, path: Path, epoch: int, scores: dict[str, Any] | None) -> None:
         """The deploy checkpoint of the weights as they are after ``epoch``."""
         extra = {"training_data": self.config.training_data} if self.config.training_data else {}
+        if self.config.gsd_m is not None:
+            extra["gsd_m"] = self.config.gsd_m
         checkpoint.save(
             self.model, path, classes=class_entries(self.labels), normalisation=self.normalisation,
             tile_size=self.config.tile_size or self.config.crop, threshold=self.config.threshold, epochs=epoch,

@@ -106,13 +106,13 @@ class Prepared:
         return placed_in(self.windows.maps, self.windows.compute)
 
 
-def _area_of_interest(options: DetectOptions, crs: str) -> tuple[shapely.Geometry | None, str | Path | None]:
-    """The AOI polygon in BEFORE's CRS and where it came from (the file, or ``--bbox``)."""
+def _area_of_interest(options: DetectOptions, crs: str) -> areas.Area | None:
+    """The AOI (a file, or ``--bbox``) in BEFORE's CRS."""
     if options.aoi is not None:
-        return areas.read_aoi(options.aoi, crs), options.aoi
+        return areas.read_aoi(options.aoi, crs)
     if options.bbox is not None:
-        return areas.parse_bbox(options.bbox, crs), "--bbox"
-    return None, None
+        return areas.parse_bbox(options.bbox, crs)
+    return None
 
 
 @dataclass(frozen=True)
@@ -199,18 +199,21 @@ def ground_pixel_size(grid: Grid) -> float | None:
 def _warn_of_resolution(meta: CheckpointMetadata, grid: Grid, log: RunLog) -> None:
     """A model knows objects at the size in pixels it saw them: a warning when BEFORE's pixels are
     more than :data:`RESOLUTION_TOLERANCE` times larger or smaller than its training imagery's."""
-    trained, here = meta.get("gsd_m"), ground_pixel_size(grid)
-    if not isinstance(trained, (int, float)) or here is None:
+    from scd_core import checkpoint  # torch is imported by now (load_once)
+
+    trained, here = checkpoint.gsd_range(meta.get("gsd_m")), ground_pixel_size(grid)
+    if trained is None or here is None:
         return  # a checkpoint from before gsd_m, or a CRS without metres
-    ratio = here / trained
-    if 1 / RESOLUTION_TOLERANCE <= ratio <= RESOLUTION_TOLERANCE:
-        return
-    if ratio > 1:
-        what = f"{ratio:.3g}× smaller in pixels than in its training, which no resampling restores"
+    low, high = trained
+    said = f"{low:g}" if low == high else f"{low:g}-{high:g}"
+    if here > high * RESOLUTION_TOLERANCE:
+        what = f"{here / high:.3g}× smaller in pixels than in its training, which no resampling restores"
+    elif here < low / RESOLUTION_TOLERANCE:
+        what = f"{low / here:.3g}× larger in pixels than in its training (resampling to about {low:g} m may help)"
     else:
-        what = f"{1 / ratio:.3g}× larger in pixels than in its training (resampling to about {trained:g} m may help)"
+        return
     log.warning(
-        f"BEFORE's pixels are {here:.3g} m on the ground and the model was trained on {trained:g} m pixels: "
+        f"BEFORE's pixels are {here:.3g} m on the ground and the model was trained on {said} m pixels: "
         f"it sees objects {what}; expect poor results, or use a model trained on imagery of about {here:.2g} m"
     )
 
@@ -302,8 +305,8 @@ def prepare(
     with ExitStack() as stack:
         datasets = tuple(stack.enter_context(rasters.open_raster(p, r)) for p, r in zip(paths, ROLES, strict=True))
         overlap = rasters.overlap_grid(datasets[0], datasets[1], paths)
-        aoi, aoi_source = _area_of_interest(options, overlap.crs)
-        output = rasters.area_window(overlap, aoi, aoi_source)
+        area = _area_of_interest(options, overlap.crs)
+        output = rasters.area_window(overlap, area)
         maps = _block_of(sieve.context_window(output, overlap.width, overlap.height, options.mmu), block)
         if fixed is None:
             for dataset, path, role in zip(datasets, paths, ROLES, strict=True):
@@ -335,5 +338,5 @@ def prepare(
         log.lap("validate")
         yield Prepared(
             paths, options, resolved, loaded.device, runner, meta, loaded.path, loaded.classes, datasets,
-            bands, aoi, overlap, run_windows, readers, normalisers, plan,
+            bands, None if area is None else area.geometry, overlap, run_windows, readers, normalisers, plan,
         )  # fmt: skip

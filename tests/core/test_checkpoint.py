@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 import torch
 from detect_testing import tiny_checkpoint
@@ -81,3 +83,26 @@ def test_every_registry_model_round_trips(tmp_path, name):
     model = build(name, width=4)
     _, meta = checkpoint.load(checkpoint.save(model, tmp_path / f"{name}.ckpt"))
     assert meta["model"] == name
+
+
+def test_a_file_torch_cannot_load_is_told_by_what_it_is(tmp_path):
+    """Every such file was "a PyTorch file holding Python objects", a GeoTIFF or a text file included."""
+
+    files = {
+        "empty.pt": (b"", "the file is empty"),
+        "image.tif": (b"II*\x00" + bytes(200), "not a PyTorch file at all"),
+        "notes.pt": (b"just some text\n" * 20, "not a PyTorch file at all"),
+        "plain.pkl": (pickle.dumps({"weights": [1, 2]}), "a Python pickle, not a PyTorch file"),
+    }
+    for name, (content, reason) in files.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(CheckpointError, match=f"not an scd checkpoint: {reason}"):
+            checkpoint.load(tmp_path / name)
+    whole_module = tmp_path / "module.pt"
+    torch.save(torch.nn.Linear(2, 2), whole_module)
+    with pytest.raises(CheckpointError, match="a PyTorch file holding Python objects"):
+        checkpoint.load(whole_module)
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(tiny_checkpoint(tmp_path / "whole.pt").read_bytes()[:3000])
+    with pytest.raises(CheckpointError, match="damaged or truncated PyTorch file"):
+        checkpoint.load(truncated)
