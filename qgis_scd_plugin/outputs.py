@@ -32,7 +32,9 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
+    QgsProcessingOutputLayerDefinition,
     QgsProcessingUtils,
+    QgsProperty,
     QgsProviderRegistry,
     QgsRasterLayer,
     QgsVectorLayer,
@@ -80,6 +82,18 @@ def destination_file(destination: str) -> str | None:
     if not destination or destination == "TEMPORARY_OUTPUT" or _PROVIDER_DESTINATION.match(destination):
         return None
     return destination
+
+
+def destination_text(value: Any, context: QgsProcessingContext) -> str:
+    """A destination parameter's value as text (``TEMPORARY_OUTPUT``, a file, a database table), read
+    without registering anything: ``parameterAsOutputLayer`` registers the destination as a layer to
+    load, and a sink's ``memory:…`` or a second temporary raster name that no output has is then
+    reported as "not correctly generated"."""
+    if isinstance(value, QgsProcessingOutputLayerDefinition):
+        value = value.sink
+    if isinstance(value, QgsProperty):
+        value = value.valueAsString(context.expressionContext())[0]
+    return "" if value is None else str(value)
 
 
 def make_destination_folder(destination: str) -> None:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingProvider
+from typing import Any
+
+from qgis.core import (
+    QgsProcessingContext,
+    QgsProcessingDestinationParameter,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingProvider,
+)
 from qgis.PyQt.QtGui import QIcon
 
 from .algorithms.detect_changes import DetectChangesAlgorithm
-from .outputs import RASTER_EXTENSIONS, TABLE_EXTENSIONS, VECTOR_EXTENSIONS
+from .outputs import RASTER_EXTENSIONS, TABLE_EXTENSIONS, VECTOR_EXTENSIONS, destination_problem, destination_text
 from .paths import ICON, metadata
 
 
@@ -49,3 +57,21 @@ class ScdProvider(QgsProcessingProvider):
 
     def defaultRasterFileExtension(self) -> str:
         return "tif"
+
+    def isSupportedOutputValue(
+        self,
+        outputValue: Any,  # noqa: N803
+        parameter: QgsProcessingDestinationParameter,
+        context: QgsProcessingContext,
+    ) -> tuple[bool, str]:
+        """Whether a destination's format can hold its output; if not, why, in the dialog's words.
+        QGIS 3.22's own rule judged a table by the vector formats, and so refused the CSV, XLSX and
+        ODS that the matrix's Save dialog offers."""
+        if isinstance(parameter, QgsProcessingParameterRasterDestination):
+            supported = RASTER_EXTENSIONS
+        elif isinstance(parameter, QgsProcessingParameterFeatureSink) and not parameter.hasGeometry():
+            supported = TABLE_EXTENSIONS
+        else:
+            supported = VECTOR_EXTENSIONS
+        problem = destination_problem(destination_text(outputValue, context), supported, parameter.description())
+        return problem is None, problem or ""

@@ -23,8 +23,6 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from .paths import CHANGE_PROBABILITY_STYLE, CHANGE_TYPE_STYLE, CHANGES_STYLE, CLASS_STYLE
-
 _STYLE_NAME = "scd change types"
 
 
@@ -81,6 +79,10 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
         super().__init__()
         self.style = style
 
+    def __dtor__(self) -> None:
+        """Called by sip as QGIS deletes the C++ object: its Python side may go too."""
+        _HANDED_TO_QGIS.discard(self)
+
     def postProcessLayer(
         self, layer: QgsMapLayer, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> None:
@@ -94,11 +96,25 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
         layer.triggerRepaint()
 
 
-# Processing does not own post-processors and calls them after the algorithm (and, run from a dialog,
-# its copy) is gone, so they live here, made once on the main thread when the plugin is imported.
-STYLE_CHANGES_ON_LOAD = StyleOnLoad(CHANGES_STYLE)
-STYLE_CHANGE_TYPES_ON_LOAD = StyleOnLoad(CHANGE_TYPE_STYLE)
-STYLE_CLASSES_ON_LOAD = StyleOnLoad(CLASS_STYLE)
-STYLE_PROBABILITY_ON_LOAD = StyleOnLoad(CHANGE_PROBABILITY_STYLE)
-#: The matrix is a table: it has no style, only its name.
-STYLE_NOTHING_ON_LOAD = StyleOnLoad(None)
+#: The post-processors QGIS holds and has not deleted yet (see :func:`style_on_load`).
+_HANDED_TO_QGIS: set[StyleOnLoad] = set()
+
+
+def style_on_load(context: QgsProcessingContext, destination: str, name: str, style: Path | None) -> None:
+    """Name the layer Processing loads from ``destination`` once the run is over (when it loads one),
+    and style it with the QML ``style`` then.
+
+    Each layer gets a post-processor of its own: QGIS deletes the post-processors of a context with the
+    context, so one shared by two outputs would be deleted twice (a crash), and one shared by two runs
+    would be gone for the second. Handed over, it belongs to C++, but nothing in Python refers to it:
+    Python would collect its Python side while QGIS still holds it, and QGIS would then call the C++
+    base's empty method, leaving the layer unstyled. So it stays in :data:`_HANDED_TO_QGIS` until QGIS
+    deletes it (sip calls ``__dtor__`` then).
+    """
+    if not context.willLoadLayerOnCompletion(destination):
+        return
+    details = context.layerToLoadOnCompletionDetails(destination)
+    details.name = name
+    post_processor = StyleOnLoad(style)
+    details.setPostProcessor(post_processor)
+    _HANDED_TO_QGIS.add(post_processor)

@@ -25,8 +25,6 @@ from qgis.core import (
     QgsProcessingDestinationParameter,
     QgsProcessingException,
     QgsProcessingFeedback,
-    QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterRasterDestination,
     QgsProcessingUtils,
     QgsRasterLayer,
     QgsWkbTypes,
@@ -43,7 +41,7 @@ from ..outputs import (
     copy_features,
     copy_raster,
     describe_vector_output,
-    destination_problem,
+    destination_text,
     make_destination_folder,
     read_matrix,
     read_run,
@@ -52,17 +50,12 @@ from ..outputs import (
 )
 from ..paths import CHANGE_PROBABILITY_STYLE, CHANGE_TYPE_STYLE, CHANGES_STYLE, CLASS_STYLE, DEMO_MODEL, ICON
 from ..styling import (
-    STYLE_CHANGE_TYPES_ON_LOAD,
-    STYLE_CHANGES_ON_LOAD,
-    STYLE_CLASSES_ON_LOAD,
-    STYLE_NOTHING_ON_LOAD,
-    STYLE_PROBABILITY_ON_LOAD,
-    StyleOnLoad,
     change_types_layer_name,
     changes_layer_name,
     classes_layer_name,
     matrix_layer_name,
     probability_layer_name,
+    style_on_load,
 )
 from ..worker import WorkerCancelledError, WorkerFailedError, run_worker
 from .parameters import (
@@ -92,12 +85,12 @@ from .parameters import (
     add_parameters,
 )
 
-#: Each raster output: its style file, its style on load, its name on the map (from the two images' names).
+#: Each raster output: its style file and its name on the map (from the two images' names).
 _RASTER_LOOKS = {
-    OUTPUT_RASTER: (CHANGE_TYPE_STYLE, STYLE_CHANGE_TYPES_ON_LOAD, change_types_layer_name),
-    OUTPUT_PROBABILITY: (CHANGE_PROBABILITY_STYLE, STYLE_PROBABILITY_ON_LOAD, probability_layer_name),
-    OUTPUT_BEFORE_CLASSES: (CLASS_STYLE, STYLE_CLASSES_ON_LOAD, lambda before, after: classes_layer_name(before)),
-    OUTPUT_AFTER_CLASSES: (CLASS_STYLE, STYLE_CLASSES_ON_LOAD, lambda before, after: classes_layer_name(after)),
+    OUTPUT_RASTER: (CHANGE_TYPE_STYLE, change_types_layer_name),
+    OUTPUT_PROBABILITY: (CHANGE_PROBABILITY_STYLE, probability_layer_name),
+    OUTPUT_BEFORE_CLASSES: (CLASS_STYLE, lambda before, after: classes_layer_name(before)),
+    OUTPUT_AFTER_CLASSES: (CLASS_STYLE, lambda before, after: classes_layer_name(after)),
 }
 
 
@@ -183,19 +176,13 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         parameters: dict[str, Any],
         context: QgsProcessingContext,
     ) -> None:
-        """Refuse, before the run, a destination in a format that cannot hold the output."""
-        provider = self.provider()
-        if provider is None or parameters.get(definition.name()) is None:
+        """Refuse, before the run, a destination in a format that cannot hold the output (the provider's
+        rule, which the dialog also applies as the destination is chosen)."""
+        value = parameters.get(definition.name())
+        if self.provider() is None or value is None:
             return
-        if isinstance(definition, QgsProcessingParameterRasterDestination):
-            choices = provider.supportedOutputRasterLayerExtensions()
-        elif isinstance(definition, QgsProcessingParameterFeatureSink) and not definition.hasGeometry():
-            choices = provider.supportedOutputTableExtensions()
-        else:
-            choices = provider.supportedOutputVectorLayerExtensions()
-        destination = self.parameterAsOutputLayer(parameters, definition.name(), context) or ""
-        problem = destination_problem(destination, choices, definition.description())
-        if problem:
+        supported, problem = definition.isSupportedOutputValue(value, context)
+        if not supported:
             raise OptionError(problem)
 
     def processAlgorithm(
@@ -324,7 +311,7 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         title = changes_layer_name(*names)
         changes = worker_changes(outputs["changes"])
         fields, indexes = attribute_fields(changes)
-        make_destination_folder(self.parameterAsOutputLayer(parameters, OUTPUT, context))
+        make_destination_folder(destination_text(parameters.get(OUTPUT), context))
         sink, destination = self.parameterAsSink(parameters, OUTPUT, context, fields, changes.wkbType(), changes.crs())
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, OUTPUT))
@@ -334,20 +321,19 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         describe_vector_output(destination, context, feedback, metadata, CHANGES_STYLE)
         feedback.pushInfo(f"{count} change polygons written to {destination}.")
         results: dict[str, Any] = {OUTPUT: destination}
-        loads: list[tuple[str, str, StyleOnLoad]] = [(destination, title, STYLE_CHANGES_ON_LOAD)]
+        style_on_load(context, destination, title, CHANGES_STYLE)
         matrix = self._write_matrix(parameters, context, feedback, outputs["summary"], run, names)
         results[OUTPUT_MATRIX] = matrix
         if matrix:
-            loads.append((matrix, matrix_layer_name(*names), STYLE_NOTHING_ON_LOAD))
+            style_on_load(context, matrix, matrix_layer_name(*names), None)  # a table: only its name
         for name, worker_output in RASTER_OUTPUTS.items():
             path = self.parameterAsOutputLayer(parameters, name, context)
             results[name] = path or None
             if path:
-                style, on_load, layer_name = _RASTER_LOOKS[name]
+                style, layer_name = _RASTER_LOOKS[name]
                 description = self.parameterDefinition(name).description()
                 copy_raster(outputs[worker_output], path, style, run_metadata(run, layer_name(*names), description))
-                loads.append((path, layer_name(*names), on_load))
-        _prepare_map_layers(context, loads)
+                style_on_load(context, path, layer_name(*names), style)
         return results
 
     def _write_matrix(
@@ -361,7 +347,7 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
     ) -> str | None:
         """The from × to table, when asked for; its destination."""
         fields, features = read_matrix(summary_csv)
-        make_destination_folder(self.parameterAsOutputLayer(parameters, OUTPUT_MATRIX, context) or "")
+        make_destination_folder(destination_text(parameters.get(OUTPUT_MATRIX), context))
         sink, destination = self.parameterAsSink(
             parameters, OUTPUT_MATRIX, context, fields, QgsWkbTypes.NoGeometry, QgsCoordinateReferenceSystem()
         )
@@ -380,12 +366,3 @@ def _same_image(before: QgsRasterLayer, after: QgsRasterLayer) -> bool:
     return before.id() == after.id() or (dataset_name(before) or before.source()) == (
         dataset_name(after) or after.source()
     )
-
-
-def _prepare_map_layers(context: QgsProcessingContext, loads: list[tuple[str, str, StyleOnLoad]]) -> None:
-    """Name and style the layers Processing adds to the map: what they are and which images they compare."""
-    for destination, name, post_processor in loads:
-        if context.willLoadLayerOnCompletion(destination):
-            details = context.layerToLoadOnCompletionDetails(destination)
-            details.name = name
-            details.setPostProcessor(post_processor)

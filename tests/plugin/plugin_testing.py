@@ -53,6 +53,7 @@ class RecordingFeedback(QgsProcessingFeedback):
         super().__init__()
         self.infos: list[str] = []
         self.warnings: list[str] = []
+        self.errors: list[str] = []
         self.console: list[str] = []
         self.commands: list[str] = []
         self.progress_seen: list[float] = []
@@ -65,6 +66,10 @@ class RecordingFeedback(QgsProcessingFeedback):
     def pushWarning(self, warning: str) -> None:
         self.warnings.append(warning)
         super().pushWarning(warning)
+
+    def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N803 (QGIS's signature)
+        self.errors.append(error)
+        super().reportError(error, fatalError)
 
     def pushConsoleInfo(self, info: str) -> None:
         self.console.append(info)
