@@ -6,14 +6,23 @@ as in its mask (``all_touched``): a box whose corners fall inside pixels gets th
 as the full run has them, not a nodata rim.
 Outlines in another CRS are densified before they are reprojected, so their edges bend as they
 should.
+
+An area's CRS may be assumed rather than stated: a GeoJSON without a ``crs`` member is in EPSG:4326
+(longitude, latitude) as RFC 7946 mandates, and a ``--bbox`` without one is in BEFORE's CRS. A file in
+the raster's metres then lands nowhere, and the run would process no pixel and "succeed": so an area
+whose coordinates cannot be in its CRS (beyond ±180° and ±90° in a geographic one, or that do not
+project) is refused, and one that misses the rasters is refused saying how to state its CRS.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import shapely
+from pyproj import CRS, Transformer
 
 from scd_core.errors import InvalidAoiError, MissingCrsError
 
@@ -23,8 +32,6 @@ DENSIFY = 64
 
 def reproject_geometry(geometry: shapely.Geometry, src_crs: str, dst_crs: str) -> shapely.Geometry:
     """``geometry`` in ``dst_crs``, its edges densified first so they bend as they should."""
-    from pyproj import CRS, Transformer
-
     if CRS.from_user_input(src_crs) == CRS.from_user_input(dst_crs):
         return geometry
     xmin, ymin, xmax, ymax = geometry.bounds
@@ -33,7 +40,58 @@ def reproject_geometry(geometry: shapely.Geometry, src_crs: str, dst_crs: str) -
     return shapely.transform(geometry, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
-def read_aoi(path: str | Path, crs: str) -> shapely.Geometry:
+@dataclass(frozen=True)
+class Area:
+    """An area of interest in the run's CRS, where it came from, and why its CRS is assumed where it
+    is (advice on how to state it, for the message that refuses an area missing the rasters)."""
+
+    geometry: shapely.Geometry
+    source: str | Path
+    assumed: str | None = None
+
+
+def _assumed_geojson_crs(path: Path, crs: str) -> str | None:
+    """Why a GeoJSON file's CRS is assumed (it has no ``crs`` member), else None."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None  # GeoJSON sequences and the like: OGR read them, and they state no CRS either way
+    if isinstance(document, dict) and "crs" in document:
+        return None
+    return (
+        "a GeoJSON without a CRS is read as EPSG:4326 longitude, latitude (RFC 7946); if its coordinates are "
+        f"in another CRS, save it with that CRS (e.g. ogr2ogr -a_srs {_crs_name(crs)} aoi.gpkg {path.name} "
+        "when they are in the raster's)"
+    )
+
+
+def _crs_name(crs: str) -> str:
+    """``EPSG:4326`` for a CRS an authority names, else the CRS's own name."""
+    parsed = CRS.from_user_input(crs)
+    authority = parsed.to_authority()
+    return ":".join(authority) if authority else parsed.name
+
+
+def _wrong_crs(geometry: shapely.Geometry, what: str, source: str | Path, assumed: str | None) -> InvalidAoiError:
+    xmin, ymin, xmax, ymax = geometry.bounds
+    advice = assumed or "its CRS is wrong; set the right one (e.g. ogr2ogr -a_srs EPSG:xxxx aoi.gpkg AOI)"
+    where = f"x {xmin:.10g}..{xmax:.10g}, y {ymin:.10g}..{ymax:.10g}"
+    return InvalidAoiError(f"AOI coordinates ({where}) {what}: {advice}", source)
+
+
+def _placed(geometry: shapely.Geometry, src_crs: str, crs: str, source: str | Path, assumed: str | None) -> Area:
+    """``geometry`` of ``src_crs`` in ``crs``, refused where its coordinates cannot be in ``src_crs``:
+    beyond ±180°, ±90° in a geographic CRS, or where they do not project."""
+    xmin, ymin, xmax, ymax = geometry.bounds
+    if CRS.from_user_input(src_crs).is_geographic and (max(-xmin, xmax) > 180 or max(-ymin, ymax) > 90):
+        raise _wrong_crs(geometry, f"cannot be longitude, latitude in {_crs_name(src_crs)}", source, assumed)
+    placed = reproject_geometry(geometry, src_crs, crs)
+    if not np.all(np.isfinite(placed.bounds)):
+        raise _wrong_crs(geometry, f"do not project from {_crs_name(src_crs)} to {_crs_name(crs)}", source, assumed)
+    return Area(placed, source, assumed)
+
+
+def read_aoi(path: str | Path, crs: str) -> Area:
     """The union of the polygons of a vector file (any format OGR reads), in ``crs``."""
     import pyogrio
 
@@ -42,18 +100,24 @@ def read_aoi(path: str | Path, crs: str) -> shapely.Geometry:
         raise InvalidAoiError("AOI file not found", path)
     try:
         frame = pyogrio.read_dataframe(path)
+        driver = pyogrio.read_info(path)["driver"]
     except Exception as error:  # pyogrio raises DataSourceError, DataLayerError, ... for foreign files
         raise InvalidAoiError(f"not a vector file OGR can read ({error})", path) from None
     if frame.crs is None:
-        raise MissingCrsError("AOI has no coordinate reference system", path)
+        raise MissingCrsError(
+            f"AOI has no coordinate reference system; save it with one (e.g. ogr2ogr -a_srs {_crs_name(crs)} "
+            f"aoi.gpkg {path.name} when its coordinates are in the raster's CRS)",
+            path,
+        )
     geometry = shapely.union_all(frame.geometry.dropna().values) if len(frame) else shapely.Polygon()
     geometry = shapely.make_valid(geometry) if not geometry.is_valid else geometry
     if geometry.is_empty or geometry.area <= 0:
         raise InvalidAoiError("AOI holds no polygon with an area (empty AOI)", path)
-    return reproject_geometry(geometry, frame.crs.to_wkt(), crs)
+    assumed = _assumed_geojson_crs(path, crs) if driver == "GeoJSON" else None
+    return _placed(geometry, frame.crs.to_wkt(), crs, path, assumed)
 
 
-def parse_bbox(text: str, crs: str) -> shapely.Geometry:
+def parse_bbox(text: str, crs: str) -> Area:
     """``xmin,ymin,xmax,ymax[,CRS]`` as a polygon in ``crs`` (the box's own CRS defaults to ``crs``)."""
     parts = [p.strip() for p in text.split(",")]
     try:
@@ -65,7 +129,14 @@ def parse_bbox(text: str, crs: str) -> shapely.Geometry:
     if not (xmin < xmax and ymin < ymax):
         raise InvalidAoiError(f"--bbox {text!r} is empty: need xmin < xmax and ymin < ymax")
     box_crs = parts[4] if len(parts) == 5 else crs
+    assumed = (
+        None
+        if len(parts) == 5
+        else f"a --bbox without a CRS is in BEFORE's ({_crs_name(crs)}); give the box's CRS as a fifth value "
+        f"(e.g. --bbox {text},EPSG:4326)"
+    )
     try:
-        return reproject_geometry(shapely.box(xmin, ymin, xmax, ymax), box_crs, crs)
+        CRS.from_user_input(box_crs)
     except Exception as error:  # pyproj.exceptions.CRSError and friends
         raise InvalidAoiError(f"--bbox CRS {box_crs!r} is not understood ({error})") from None
+    return _placed(shapely.box(xmin, ymin, xmax, ymax), box_crs, crs, "--bbox", assumed)

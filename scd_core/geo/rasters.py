@@ -31,6 +31,7 @@ from scd_core.errors import (
     UnreadableRasterError,
     UnsupportedGridError,
 )
+from scd_core.geo.aoi import Area
 from scd_core.geo.grid import Grid, covering_window, is_north_up, pixel_offset
 
 
@@ -112,13 +113,14 @@ def overlap_grid(before: rasterio.DatasetReader, after: rasterio.DatasetReader, 
     return Grid(before.crs.to_string(), before.window_transform(window), int(window.width), int(window.height))
 
 
-def area_window(grid: Grid, area: shapely.Geometry | None, source: str | Path | None) -> Window:
+def area_window(grid: Grid, area: Area | None) -> Window:
     """The window of ``grid`` that covers ``area`` (the whole grid when there is none)."""
     if area is None:
         return Window(0, 0, grid.width, grid.height)
-    window = covering_window(grid.transform, grid.width, grid.height, [area.bounds])
-    if window is None:
-        raise NoOverlapError("the AOI does not overlap the area both dates cover", source)
+    window = covering_window(grid.transform, grid.width, grid.height, [area.geometry.bounds])
+    if window is None or not area.geometry.intersects(shapely.box(*grid.bounds)):
+        why = "" if area.assumed is None else f"; {area.assumed}"
+        raise NoOverlapError(f"the AOI does not overlap the area both dates cover{why}", area.source)
     return window
 
 
