@@ -202,7 +202,8 @@ def _sieve(run: Prepared, model_maps: dict[str, Path], stage: StagingFolder) -> 
 
 def _vectorise(run: Prepared, working: WorkingMaps, stage: StagingFolder, log: RunLog) -> _Polygons:
     """Stage 3, after the sieve: one polygon per connected region of one change type, with its area
-    and mean probability; polygons under ``--min-area`` are dropped."""
+    and mean probability; outlines are simplified (``--simplify``) and measured as written, and
+    polygons under ``--min-area`` are dropped."""
     from scd_core.geo.blending import PROB_SCALE
     from scd_core.geo.maps import CHANGED_MASK
 
@@ -210,23 +211,26 @@ def _vectorise(run: Prepared, working: WorkingMaps, stage: StagingFolder, log: R
     geometries, codes = vectorize.polygonize(working.paths["change_type"], working.paths[CHANGED_MASK])
     areas = vectorize.geodesic_areas(geometries, grid.crs, abs(grid.transform.a))
     mean_prob = vectorize.mean_probabilities(geometries, working.paths["change_prob"], 1 / PROB_SCALE, grid)
-    kept = areas >= options.min_area
+    outlines, outline_areas = geometries, areas
+    if options.simplify > 0:
+        outlines = vectorize.simplified(geometries, options.simplify, grid.crs)
+        outline_areas = vectorize.geodesic_areas(outlines, grid.crs, abs(grid.transform.a))
+    kept = outline_areas >= options.min_area
     class_names = [c.name for c in run.classes]
     vectorize.write_changes(
         stage / OUTPUT_FILES["changes"],
-        geometries[kept],
+        outlines[kept],
         codes[kept],
-        areas[kept],
+        outline_areas[kept],
         mean_prob[kept],
         grid.crs,
         class_names,
-        options.simplify,
     )
     log.lap("vectorize")
     return _Polygons(
         regions=len(geometries),
         features=int(kept.sum()),
-        hectares=vectorize.change_matrix(codes[kept], areas[kept], run.num_classes),
+        hectares=vectorize.change_matrix(codes[kept], outline_areas[kept], run.num_classes),
         changed_hectares=float(areas.sum()) / 10_000,
     )
 

@@ -114,6 +114,14 @@ def simplify_tolerance(metres: float, crs: str) -> float:
     return metres / grid_crs.axis_info[0].unit_conversion_factor
 
 
+def simplified(geometries: np.ndarray, metres: float, crs: str) -> np.ndarray:
+    """Outlines simplified with a tolerance of ``metres`` (``--simplify``), each polygon kept valid
+    (neighbouring polygons may then no longer share edges exactly). Their areas are no longer the
+    regions': measure them again."""
+    outlines = shapely.simplify(geometries, simplify_tolerance(metres, crs), preserve_topology=True)
+    return np.where(shapely.is_valid(outlines), outlines, shapely.make_valid(outlines))
+
+
 def write_changes(
     path: Path,
     geometries: np.ndarray,
@@ -122,18 +130,11 @@ def write_changes(
     mean_prob: np.ndarray,
     crs: str,
     class_names: Sequence[str],
-    simplify: float = 0.0,
 ) -> None:
-    """Write the ``changes`` layer of a GeoPackage, one feature per polygon.
-
-    ``simplify`` (metres) simplifies outlines, keeping each polygon valid (neighbouring polygons may
-    then no longer share edges exactly).
-    """
+    """Write the ``changes`` layer of a GeoPackage, one feature per polygon, ``areas_m2`` those of
+    ``geometries`` as written."""
     import pyogrio.raw
 
-    if simplify > 0 and len(geometries):
-        geometries = shapely.simplify(geometries, simplify_tolerance(simplify, crs), preserve_topology=True)
-        geometries = np.where(shapely.is_valid(geometries), geometries, shapely.make_valid(geometries))
     multi = len(geometries) and any(shapely.get_type_id(geometries) != shapely.GeometryType.POLYGON)
     pairs = [split_change_code(int(c), len(class_names) - 1) for c in codes]
     sources = np.array([p[0] for p in pairs], dtype=np.int32)

@@ -11,7 +11,14 @@ from pyproj import CRS, Transformer
 from rasterio.transform import from_origin
 
 from scd_core.geo.grid import Grid
-from scd_core.geo.vectorize import change_matrix, geodesic_areas, mean_probabilities, polygonize, write_changes
+from scd_core.geo.vectorize import (
+    change_matrix,
+    geodesic_areas,
+    mean_probabilities,
+    polygonize,
+    simplified,
+    write_changes,
+)
 from scd_core.labels import change_code, class_name
 
 NAMES = [class_name(i) for i in range(7)]
@@ -128,7 +135,8 @@ def test_gpkg_layer_fields_and_simplify(change_map, tmp_path):
     areas = geodesic_areas(geometries, grid.crs, 2.0)
     path = tmp_path / "changes.gpkg"
     big = areas >= 100.0  # the 4 m² speck is left out, as --min-area does
-    write_changes(path, geometries[big], values[big], areas[big], np.full(big.sum(), 0.8), grid.crs, NAMES, 3.0)
+    outlines = simplified(geometries[big], 3.0, grid.crs)
+    write_changes(path, outlines, values[big], areas[big], np.full(big.sum(), 0.8), grid.crs, NAMES)
     frame = pyogrio.read_dataframe(path, layer="changes")
     assert list(frame.columns) == [
         "change_type",
