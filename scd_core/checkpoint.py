@@ -238,10 +238,9 @@ def _unreadable(path: Path, error: Exception) -> str:
     return "not a PyTorch file at all (neither PyTorch's zip format nor its older pickle format)"
 
 
-def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, CheckpointMetadata]:
-    """Rebuild the model saved at ``path`` (weights loaded, eval mode, on ``device``) and its metadata."""
-    from scd_core.models import build
-
+def read(path: str | Path) -> tuple[dict[str, torch.Tensor], CheckpointMetadata]:
+    """The weights and the checked metadata of the checkpoint at ``path``, the model not built: the one
+    reader of the format, for :func:`load` and for training's ``init_from``."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError("checkpoint not found", path)
@@ -257,13 +256,20 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Modul
         )
     metadata = payload["metadata"]
     validate_metadata(metadata, path)
-    hparams = dict(metadata["hparams"])
+    return payload["state_dict"], metadata
+
+
+def load(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, CheckpointMetadata]:
+    """Rebuild the model saved at ``path`` (weights loaded, eval mode, on ``device``) and its metadata."""
+    from scd_core.models import build
+
+    state, metadata = read(path)
     try:
-        model = build(metadata["model"], **hparams)
+        model = build(metadata["model"], **dict(metadata["hparams"]))
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"cannot rebuild model {metadata['model']!r}: {error}", path) from None
     try:
-        model.load_state_dict(payload["state_dict"])
+        model.load_state_dict(state)
     except RuntimeError as error:
         raise CheckpointError(f"weights do not fit model {metadata['model']!r}: {error}", path) from None
     return model.to(device).eval(), metadata

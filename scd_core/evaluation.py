@@ -5,7 +5,8 @@ extra file, two images of different sizes) is an error naming the file: a silent
 change the score without anyone noticing.
 
 Labels are decoded in a thread pool (PNG decoding and numpy release the GIL) and counted in the
-calling thread, so memory holds only the pairs in flight.
+calling thread, so memory holds only the pairs in flight. :func:`report_data` and :func:`report_text`
+give the scores as ``scd evaluate`` and ``training.evaluate`` print them.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from scd_core.errors import InconsistentChangeError, LabelMismatchError, ScdInputError
-from scd_core.labels import SECOND, LabelSet, read_label
-from scd_core.metrics import SCDConfusion
+from scd_core.labels import SECOND, LabelSet, change_type_names, read_label
+from scd_core.metrics import CONVENTIONS, SCORE_KEYS, SCDConfusion, categorical_sek, categorical_table_markdown
 from scd_core.second_layout import listing, pair_names
 
 
@@ -106,3 +108,27 @@ def evaluate_folders(
         except InconsistentChangeError as error:
             raise ScdInputError(str(error), pair.pred1 if error.side == "prediction" else pair.gt1) from None
     return confusion, len(pairs)
+
+
+_CONVENTION_NOTES = {
+    "per_date": "over both dates' class maps, 7×7 for SECOND (Bi-SRNet, SCanNet, LSAFNet, CdSC tables)",
+    "from_to": "over from-to change types, 37×37 for SECOND (ASN paper, SECOND's official scorer)",
+}
+
+
+def report_data(confusion: SCDConfusion, labels: LabelSet) -> dict[str, Any]:
+    """Both conventions' scores and the categorical SeK by change-type name, as ``--json`` prints them."""
+    names = change_type_names(labels.classes)
+    categorical = {names[code]: entry for code, entry in categorical_sek(confusion.from_to).items()}
+    return {**confusion.scores(), "categorical": categorical}
+
+
+def report_text(confusion: SCDConfusion, labels: LabelSet) -> str:
+    """The readable report: both conventions side by side, what each is, and Table II's matrix."""
+    results = confusion.scores()
+    lines = [f"{'':8}" + "".join(f"{name:>12}" for name in CONVENTIONS)]
+    lines += [f"{key:8}" + "".join(f"{results[name][key]:12.2f}" for name in CONVENTIONS) for key in SCORE_KEYS]
+    lines += ["", *(f"{name}: {_CONVENTION_NOTES[name]}" for name in CONVENTIONS)]
+    lines += ["", "Categorical SeK per change type (from_to; rows: first date, columns: second date):", ""]
+    lines.append(categorical_table_markdown(confusion.from_to, labels))
+    return "\n".join(lines)

@@ -2,9 +2,9 @@
 
 * no module over :data:`MAX_MODULE_LINES` lines and no function over :data:`MAX_FUNCTION_LINES`
   (docstrings included), so that each reads in one sitting;
-* the import graph of ``scd_core`` has no cycle, and no module imports one of a later layer of the
-  flow (:data:`LAYERS`): labels and metrics know nothing of models, models nothing of rasters, the
-  engine nothing of the command line.
+* the import graph of ``scd_core`` and ``training`` has no cycle, and no module imports one of a
+  later layer of the flow (:data:`LAYERS`): labels and metrics know nothing of models, models
+  nothing of rasters, the engine and training nothing of the command line.
 
     python scripts/check_structure.py        # prints each finding; exit 1 if there is one
 """
@@ -20,7 +20,9 @@ REPO = Path(__file__).resolve().parents[1]
 SOURCES = ("scd_core", "training", "qgis_scd_plugin", "benchmarks", "scripts")
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
-#: ``scd_core``'s layers, first to last; a module may import its own layer and earlier ones. A module
+#: The packages whose import graph :data:`LAYERS` orders.
+LAYERED = ("scd_core", "training")
+#: The layers of ``scd_core`` and ``training``, first to last; a module may import its own layer and earlier ones. A module
 #: is in the layer of the longest prefix of its dotted name listed here.
 LAYERS = (
     ("scd_core.version", "scd_core.errors", "scd_core.tensors", "scd_core.legend", "scd_core.atomic"),
@@ -31,6 +33,7 @@ LAYERS = (
     ("scd_core.geo",),
     ("scd_core.batch",),
     ("scd_core.cluster",),
+    ("training",),  # reproduces the papers on the library, below the command line
     ("scd_core.cli", "scd_core.__main__"),
     ("scd_core",),  # the package itself: the public facade (scd_core.detect)
 )
@@ -60,7 +63,7 @@ def module_name(path: Path) -> str:
 
 
 def imports(tree: ast.Module, module: str, is_package: bool, known: set[str]) -> set[str]:
-    """The ``scd_core`` modules ``module`` imports (relative imports resolved; ``from package import
+    """The ``scd_core`` and ``training`` modules ``module`` imports (relative imports resolved; ``from package import
     submodule`` counts as an import of the submodule, among the ``known`` modules)."""
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -74,7 +77,7 @@ def imports(tree: ast.Module, module: str, is_package: bool, known: set[str]) ->
                 base = ".".join([*package, base] if base else package)
             for alias in node.names:
                 found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
-    return {name for name in found if name.startswith("scd_core")}
+    return {name for name in found if name.startswith(LAYERED)}
 
 
 def layer_of(module: str) -> int:
@@ -114,7 +117,7 @@ def main() -> int:
         text = path.read_text(encoding="utf-8")
         tree = ast.parse(text, str(path))
         findings.extend(size_findings(path, tree, text.count("\n")))
-        if module_name(path).startswith("scd_core"):
+        if module_name(path).startswith(LAYERED):
             trees[module_name(path)] = (tree, path.name == "__init__.py")
     known = set(trees)
     graph = {name: imports(tree, name, package, known) - {name} for name, (tree, package) in trees.items()}

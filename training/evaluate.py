@@ -29,10 +29,10 @@ from tqdm import tqdm
 
 from scd_core import checkpoint
 from scd_core.atomic import atomic_write
-from scd_core.cli.evaluate import report_data, report_text
 from scd_core.cpu_memory import keep_freed_memory
 from scd_core.devices import resolve_device
 from scd_core.errors import OutputExistsError, ScdInputError
+from scd_core.evaluation import report_data, report_text
 from scd_core.labels import LABEL_SETS, LabelSet, index_to_rgb
 from scd_core.metrics import SCDConfusion
 from training.datasets import LAYOUTS, PairDataset, validation_split

@@ -39,18 +39,12 @@ class Initial:
 
 
 def read_initial(path: str | Path) -> Initial:
-    """The weights of the checkpoint at ``path`` (a run's model.pt)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError("init_from: checkpoint not found", path)
+    """The weights of the checkpoint at ``path`` (a run's model.pt), read as ``scd detect`` reads one."""
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a corrupt or foreign file
-        raise CheckpointError(f"init_from: not a readable checkpoint ({type(error).__name__}: {error})", path) from None
-    if not isinstance(payload, dict) or payload.get("format") != checkpoint.FORMAT:
-        raise CheckpointError("init_from: not an scd checkpoint (a run's model.pt)", path)
-    metadata = payload["metadata"]
-    return Initial(payload["state_dict"], metadata["model"], metadata["hparams"], metadata["normalisation"])
+        state, metadata = checkpoint.read(path)
+    except CheckpointError as error:
+        raise CheckpointError(f"init_from: {error.reason}", error.path) from None
+    return Initial(state, metadata["model"], metadata["hparams"], metadata["normalisation"])
 
 
 def atl_hparams(config_hparams: dict[str, Any], initial: Initial, source: str | Path) -> dict[str, Any]:

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
-from scd_core.evaluation import evaluate_folders
-from scd_core.labels import LABEL_SETS, LabelSet, change_type_names
-from scd_core.metrics import CONVENTIONS, SCORE_KEYS, SCDConfusion, categorical_sek, categorical_table_markdown
-
-_CONVENTION_NOTES = {
-    "per_date": "over both dates' class maps, 7×7 for SECOND (Bi-SRNet, SCanNet, LSAFNet, CdSC tables)",
-    "from_to": "over from-to change types, 37×37 for SECOND (ASN paper, SECOND's official scorer)",
-}
+from scd_core.evaluation import evaluate_folders, report_data, report_text
+from scd_core.labels import LABEL_SETS
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -46,21 +39,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"Scored {pairs} pairs.\n")
         print(report_text(confusion, labels))
     return 0
-
-
-def report_data(confusion: SCDConfusion, labels: LabelSet) -> dict[str, Any]:
-    """Both conventions' scores and the categorical SeK by change-type name, as ``--json`` prints them."""
-    names = change_type_names(labels.classes)
-    categorical = {names[code]: entry for code, entry in categorical_sek(confusion.from_to).items()}
-    return {**confusion.scores(), "categorical": categorical}
-
-
-def report_text(confusion: SCDConfusion, labels: LabelSet) -> str:
-    """The readable report: both conventions side by side, what each is, and Table II's matrix."""
-    results = confusion.scores()
-    lines = [f"{'':8}" + "".join(f"{name:>12}" for name in CONVENTIONS)]
-    lines += [f"{key:8}" + "".join(f"{results[name][key]:12.2f}" for name in CONVENTIONS) for key in SCORE_KEYS]
-    lines += ["", *(f"{name}: {_CONVENTION_NOTES[name]}" for name in CONVENTIONS)]
-    lines += ["", "Categorical SeK per change type (from_to; rows: first date, columns: second date):", ""]
-    lines.append(categorical_table_markdown(confusion.from_to, labels))
-    return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import pytest
 import torch
@@ -106,3 +107,20 @@ def test_a_file_torch_cannot_load_is_told_by_what_it_is(tmp_path):
     truncated.write_bytes(tiny_checkpoint(tmp_path / "whole.pt").read_bytes()[:3000])
     with pytest.raises(CheckpointError, match="damaged or truncated PyTorch file"):
         checkpoint.load(truncated)
+
+
+def test_training_reads_init_from_with_the_same_reader(tmp_path):
+    """One reader of the format: training's init_from refuses what ``load`` refuses, in the same words."""
+    from training.initialise import read_initial
+
+    newer = tmp_path / "newer.pt"
+    torch.save({"format": checkpoint.FORMAT, "version": checkpoint.VERSION + 1, "metadata": {}}, newer)
+    notes = tmp_path / "notes.pt"
+    notes.write_text("not weights\n" * 20)
+    for path, reason in ((newer, "is newer than this scd"), (notes, "not a PyTorch file at all")):
+        with pytest.raises(CheckpointError, match=reason) as loaded:
+            checkpoint.load(path)
+        with pytest.raises(CheckpointError, match=f"^{re.escape(f'{path}: init_from: {loaded.value.reason}')}$"):
+            read_initial(path)
+    initial = read_initial(tiny_checkpoint(tmp_path / "tiny.ckpt", name="fc_siam_diff"))
+    assert initial.model == "fc_siam_diff" and initial.hparams["width"] == 4 and initial.state
