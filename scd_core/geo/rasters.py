@@ -232,16 +232,53 @@ class WindowReader:
             self.source.close()
 
 
-def main_file(source: str) -> Path:
-    """The file a raster lives in: itself, or for a GDAL name (``GPKG:f.gpkg:table``) the first file
-    GDAL opens for it."""
+#: GDAL's virtual file systems that read a local file: archives and compressed files.
+ARCHIVES = ("/vsizip/", "/vsitar/", "/vsigzip/", "/vsi7z/", "/vsirar/")
+
+
+def _archive(name: str) -> Path | None:
+    """The local file an archive's name reads (``/vsizip/a.zip/b.tif`` → ``a.zip``), else None."""
+    inner = name
+    while inner.startswith(ARCHIVES):
+        inner = inner[inner.index("/", 1) + 1 :]
+    if inner == name:
+        return None
+    if inner.startswith("{"):  # /vsizip/{a.zip}/b.tif: the braces delimit the archive
+        inner = inner[1 : inner.find("}")]
+    return next((f for f in (Path(inner), *Path(inner).parents) if f.is_file()), None)
+
+
+def main_file(source: str) -> Path | None:
+    """The local file a raster lives in: itself, for a GDAL name the first file GDAL opens for it
+    (``GPKG:f.gpkg:table`` → ``f.gpkg``) or the archive it is read from (``/vsizip/a.zip/b.tif`` →
+    ``a.zip``); None where it lives in no local file (``/vsicurl/``, ``/vsimem/``)."""
     if Path(source).is_file():
         return Path(source)
     try:
         with rasterio.open(source) as dataset:
-            return Path(dataset.files[0]) if dataset.files else Path(source)
+            first = dataset.files[0] if dataset.files else source
     except RasterioError as error:
         raise UnreadableRasterError(f"not a raster GDAL can read ({gdal_reason(error)})", source) from None
+    return Path(first) if Path(first).is_file() else _archive(first)
+
+
+def raster_fingerprint(source: str, rows: int = 256) -> str:
+    """SHA-256 of the file a raster lives in (:func:`main_file`), so that a run can tell later which
+    exact inputs it used; of what GDAL reads of it (georeferencing, metadata, every pixel and mask)
+    where it lives in no local file."""
+    path = main_file(source)
+    if path is not None:
+        return fingerprint(path)
+    digest = hashlib.sha256()
+    with rasterio.open(source) as dataset:
+        described = (dataset.crs, dataset.transform, dataset.shape, dataset.dtypes, dataset.nodatavals,
+                     dataset.descriptions, dataset.colorinterp, dataset.tags())  # fmt: skip
+        digest.update(repr(described).encode())
+        for row in range(0, dataset.height, rows):
+            window = Window(0, row, dataset.width, min(rows, dataset.height - row))
+            digest.update(dataset.read(window=window).tobytes())
+            digest.update(dataset.read_masks(window=window).tobytes())
+    return digest.hexdigest()
 
 
 def fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -20,7 +20,7 @@ import rasterio
 from rasterio.enums import Resampling
 
 from scd_core.geo.options import DetectOptions
-from scd_core.geo.rasters import fingerprint, main_file
+from scd_core.geo.rasters import fingerprint, main_file, raster_fingerprint
 from scd_core.version import __version__
 
 #: Longer side, in pixels, of each picture of ``preview.png``.
@@ -138,11 +138,12 @@ def software() -> dict[str, str]:
 
 def run_request(before: str, after: str, model: Path | None, options: DetectOptions) -> dict[str, Any]:
     """What a run is asked to do, as run.json's ``request`` records it: the fingerprints of the files
-    it reads (for a GeoPackage table or a subdataset, the whole file it lives in) and the options as
-    given. Two runs with equal requests make the same outputs; ``scd batch`` skips a pair on that."""
+    it reads (for a GeoPackage table, a subdataset or a raster in an archive, the whole file it lives
+    in; for one in no local file, what GDAL reads of it) and the options as given. Two runs with
+    equal requests make the same outputs; ``scd batch`` skips a pair on that."""
     return {
-        "before": fingerprint(main_file(before)),
-        "after": fingerprint(main_file(after)),
+        "before": raster_fingerprint(before),
+        "after": raster_fingerprint(after),
         "model": None if model is None else fingerprint(model),
         "aoi": None if options.aoi is None else fingerprint(options.aoi),
         "options": options.request(),
@@ -155,7 +156,7 @@ def input_record(
     """What run.json says of one input raster: where it is, its fingerprint and the bands used."""
     return {
         "path": source,
-        "bytes": main_file(source).stat().st_size,
+        "bytes": None if (file := main_file(source)) is None else file.stat().st_size,
         "sha256": sha256,
         "driver": dataset.driver,
         "crs": dataset.crs.to_string(),
