@@ -6,6 +6,7 @@ import configparser
 import importlib.metadata
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import scd_core
@@ -26,3 +27,14 @@ def test_training_is_run_from_a_checkout_not_installed_as_a_top_level_package(tm
     code = "import importlib.util, sys; print(importlib.util.find_spec('training'))"
     found = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "None"
+
+
+def test_the_wheel_ships_its_type_hints_and_the_model_table(tmp_path):
+    """``py.typed`` (PEP 561) tells users' type checkers to read scd_core's hints."""
+    wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)]
+    subprocess.run([*wheel, str(REPO)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("scd_core-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert {"scd_core/py.typed", "scd_core/models/model_table.json"} <= names
+    assert not any(name.startswith(("training/", "tests/")) for name in names)
