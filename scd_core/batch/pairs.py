@@ -21,18 +21,34 @@ class Pair:
     aoi: Path | None
 
 
+def _separator(header: str) -> str:
+    """The header's separator: ``,`` or the ``;`` or tab that spreadsheets write in some locales."""
+    try:
+        return csv.Sniffer().sniff(header, delimiters=",;\t").delimiter
+    except csv.Error:  # a single column: the missing columns are reported below
+        return ","
+
+
 def read_pairs(path: str | Path) -> list[Pair]:
-    """The pairs of a PAIRS.csv, paths resolved against its folder; ids must be unique folder names."""
+    """The pairs of a PAIRS.csv, paths resolved against its folder; ids must be unique folder names.
+    Column names are matched whatever their case, and columns may be separated by ``;`` or tabs."""
     path = Path(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            rows, columns = list(reader), reader.fieldnames or []
+            separator = _separator(handle.readline())
+            handle.seek(0)
+            reader = csv.DictReader(handle, delimiter=separator)
+            reader.fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
+            rows, columns = list(reader), reader.fieldnames
     except OSError as error:
         raise PairsFileError(f"cannot read the pairs file ({error.strerror})", path) from None
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        raise PairsFileError(f"needs a header with columns id,before,after[,aoi]; missing {', '.join(missing)}", path)
+        raise PairsFileError(
+            f"needs a header with columns id,before,after[,aoi]; missing {', '.join(missing)} "
+            f"(its header, split at {separator!r}: {', '.join(columns) or 'empty'})",
+            path,
+        )
     if not rows:
         raise PairsFileError("lists no pairs: it holds only its header", path)
     pairs, seen = [], set()
@@ -43,13 +59,8 @@ def read_pairs(path: str | Path) -> list[Pair]:
         if pair_id in seen:
             raise PairsFileError(f"line {line}: id {pair_id!r} appears twice", path)
         seen.add(pair_id)
-        aoi = (row.get("aoi") or "").strip()
-        pairs.append(
-            Pair(
-                pair_id,
-                path.parent / row["before"].strip(),
-                path.parent / row["after"].strip(),
-                path.parent / aoi if aoi else None,
-            )
-        )
+        before, after, aoi = ((row.get(c) or "").strip() for c in ("before", "after", "aoi"))
+        if not (before and after):
+            raise PairsFileError(f"line {line}: pair {pair_id!r} needs a before and an after path", path)
+        pairs.append(Pair(pair_id, path.parent / before, path.parent / after, path.parent / aoi if aoi else None))
     return pairs

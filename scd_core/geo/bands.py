@@ -78,6 +78,20 @@ def _listing(bands: Sequence[int], names: Sequence[str]) -> str:
     return ", ".join(f"{band} as {name}" for band, name in zip(bands, names, strict=True))
 
 
+def _too_few(role: str, data_bands: Sequence[int], has: str, wanted: Sequence[str]) -> str:
+    """Refusal of a raster with fewer bands than the model reads: no ``--bands`` choice gives them,
+    short of repeating a band, which only a one-band (grey) raster has reason to do."""
+    count = len(data_bands)
+    message = (
+        f"{role} has {count} band{'s' if count > 1 else ''} ({has}) and the model reads {len(wanted)} "
+        f"({', '.join(wanted)}): use imagery with those bands"
+    )
+    if count == 1:
+        repeated = ",".join([str(data_bands[0])] * len(wanted))
+        message += f", or feed its one band as each with --bands {repeated} (a grey image, unlike the model's training)"
+    return message
+
+
 def select_bands(
     dataset: rasterio.DatasetReader, path: str | Path, wanted: Sequence[str], requested: Sequence[int] | None, role: str
 ) -> BandChoice:
@@ -105,6 +119,8 @@ def select_bands(
             tuple(data_bands), f"the file does not name its bands; read in stored order: {_listing(data_bands, wanted)}"
         )
     has = ", ".join(f"{b}: {names[b - 1] or 'unnamed'}" for b in data_bands)
+    if len(data_bands) < channels:
+        raise BandMismatchError(_too_few(role, data_bands, has, wanted), path)
     raise BandMismatchError(
         f"{role}'s bands ({has}) do not give the model's {channels} bands ({', '.join(wanted)}) one each; "
         "choose them with --bands, e.g. --bands " + ",".join(str(i) for i in range(1, channels + 1)),

@@ -60,6 +60,24 @@ def _damaged(role: str, error: BaseException, window: Window | None = None) -> s
     return f"{role} cannot be decoded{where}: the file may be truncated or damaged ({gdal_reason(error)})"
 
 
+def _unplaced(dataset: rasterio.DatasetReader, role: str) -> str:
+    """Why a raster without a CRS cannot be placed, and its fix: ground control points or RPCs need a
+    warp onto a grid (assigning a CRS would leave its pixel grid unplaced), anything else a CRS."""
+    points, points_crs = dataset.gcps
+    if points:
+        srs = f" -t_srs {points_crs.to_string()}" if points_crs else ""
+        return (
+            f"{role} is georeferenced by {len(points)} ground control points only, not by a grid; warp it "
+            f"onto one first (e.g. gdalwarp{srs} -r bilinear IN OUT.tif)"
+        )
+    if dataset.rpcs:
+        return (
+            f"{role} is georeferenced by rational polynomial coefficients (RPCs) only, not by a grid; "
+            "orthorectify it first (e.g. gdalwarp -rpc IN OUT.tif)"
+        )
+    return f"{role} has no coordinate reference system; assign one (e.g. gdal_edit.py -a_srs EPSG:xxxx)"
+
+
 def open_raster(path: str | Path, role: str) -> rasterio.DatasetReader:
     """Open ``path`` for reading and check it can serve as ``role`` (``"BEFORE"`` or ``"AFTER"``).
 
@@ -81,9 +99,7 @@ def open_raster(path: str | Path, role: str) -> rasterio.DatasetReader:
         raise UnreadableRasterError(f"{role} is not a raster GDAL can read ({gdal_reason(error)})", path) from None
     try:
         if dataset.crs is None:
-            raise MissingCrsError(
-                f"{role} has no coordinate reference system; assign one (e.g. gdal_edit.py -a_srs EPSG:xxxx)", path
-            )
+            raise MissingCrsError(_unplaced(dataset, role), path)
         if dataset.count == 0:
             raise UnreadableRasterError(f"{role} has no bands", path)
         # Decode one block now, so a corrupt file is reported before any output exists.
