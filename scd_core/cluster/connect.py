@@ -76,11 +76,13 @@ def connect(spec: str, retries: int = DEFAULT_RETRIES) -> Iterator[Any]:
         if spec == "local" or spec.startswith("local:"):
             # a task whose worker dies is rerun elsewhere this many times (remote schedulers: their config)
             stack.enter_context(dask.config.set({"distributed.scheduler.allowed-failures": retries}))
+            from scd_core.cluster.worker_interrupts import IgnoreInterrupts
             from scd_core.cluster.worker_memory import KeepFreedMemory
 
             cluster = stack.enter_context(_local_cluster(spec))
             client = stack.enter_context(Client(cluster))
             client.register_plugin(KeepFreedMemory())
+            client.register_plugin(IgnoreInterrupts())
         elif spec.startswith(("tcp://", "tls://", "ucx://")):
             client = stack.enter_context(_joined(lambda: Client(spec, timeout="30s"), spec))
         elif spec.endswith(".json"):

@@ -54,9 +54,15 @@ def cancel_watch(name: str) -> Callable[[Event], None]:
 
 
 def pair_task(pair: Pair, out_root: Path, model: str, options: DetectOptions, cancel: str) -> Outcome:
-    """One pair on a worker (what :func:`run_pairs` submits)."""
+    """One pair on a worker (what :func:`run_pairs` submits).
+
+    A cancelled pair returns: :class:`Cancelled` escaping a task would kill its worker, as any
+    KeyboardInterrupt does, and the scheduler would rerun the pair on the next worker."""
     sweep_staging(out_root, [pair.id])  # an attempt of this pair on a worker that died
-    return run_pair(pair, out_root, model, options, cancel_watch(cancel))
+    try:
+        return run_pair(pair, out_root, model, options, cancel_watch(cancel))
+    except Cancelled:  # its staging folder is removed; the client, which cancelled, ignores this outcome
+        return Outcome(pair.id, "failed", message="cancelled")
 
 
 def _failed(pair: Pair, error: BaseException) -> Outcome:
