@@ -22,8 +22,9 @@ from scd_core.cli.detect import (
     EXIT_TERMINATED,
     Terminated,
     add_detection_options,
+    cancelled_event,
     check_cluster_options,
-    sigterm_raises,
+    interrupts_raise,
 )
 from scd_core.cluster.connect import connect
 from scd_core.errors import InvalidOptionError, PairsFileError
@@ -100,10 +101,14 @@ def run(args: argparse.Namespace) -> int:
     for leftover in sweep_staging(out_root, [pair.id for pair in pairs]):
         print(f"scd batch: removed {leftover}, left by a run that was killed", file=sys.stderr)
     outcomes: list[Outcome] = []
-    with sigterm_raises():
+    with interrupts_raise():
         try:
             (_here if args.cluster is None else _on_cluster)(args, pairs, out_root, options, outcomes)
-        except Terminated:
+        except KeyboardInterrupt as interrupt:
+            if args.progress == "json":
+                JsonLines()(cancelled_event(interrupt))
+            if not isinstance(interrupt, Terminated):
+                raise
             print("scd batch: terminated; the pairs in progress left nothing behind", file=sys.stderr)
             return EXIT_TERMINATED
         finally:

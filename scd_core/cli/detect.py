@@ -16,7 +16,7 @@ from typing import Any
 from scd_core.cluster.connect import DEFAULT_RETRIES, connect
 from scd_core.errors import InvalidOptionError, ScdInputError
 from scd_core.geo.options import add_arguments, from_arguments
-from scd_core.geo.progress import STYLES, Reporter, reporter
+from scd_core.geo.progress import STYLES, Event, Reporter, reporter
 from scd_core.resources import DEMO_MODEL
 
 EXIT_TERMINATED = 143
@@ -27,17 +27,25 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextmanager
-def sigterm_raises() -> Iterator[None]:
-    """Turn SIGTERM into :class:`Terminated` for the duration of a run."""
+def interrupts_raise() -> Iterator[None]:
+    """For the duration of a run, SIGINT raises KeyboardInterrupt and SIGTERM :class:`Terminated`.
 
-    def handler(number: int, frame: Any) -> None:
+    SIGINT's handler is installed whatever the process inherited: Python leaves a SIGINT its parent
+    ignored (a shell's ``&`` job) ignored, and such a run could not be stopped by it.
+    """
+
+    def terminated(number: int, frame: Any) -> None:
         raise Terminated
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, terminated),
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def add_detection_options(parser: argparse.ArgumentParser, scope: str) -> None:
@@ -104,14 +112,22 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
+def cancelled_event(interrupt: KeyboardInterrupt) -> Event:
+    """The protocol's last event of a run stopped by SIGINT or SIGTERM (:class:`Terminated`)."""
+    text = "terminated" if isinstance(interrupt, Terminated) else "interrupted"
+    return {"event": "error", "text": text, "path": None, "cancelled": True}
+
+
 def run_reported(report: Reporter, detect_call) -> Any:
-    """Run ``detect_call()`` and report how it failed as a protocol ``error`` event before re-raising."""
+    """Run ``detect_call()`` and report how it failed or was stopped as a protocol ``error`` event
+    before re-raising."""
     try:
         return detect_call()
     except ScdInputError as error:
         report({"event": "error", "text": str(error), "path": error.path})
         raise
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
+        report(cancelled_event(interrupt))
         raise
     except Exception as error:
         report({"event": "error", "text": f"internal error: {type(error).__name__}: {error}", "path": None})
@@ -135,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         with connect(args.cluster, args.retries) as client:
             return detect_on_cluster(client, *inputs, progress=report, block_size=block_size, **options.keywords())
 
-    with sigterm_raises():
+    with interrupts_raise():
         try:
             run_reported(report, call)
         except Terminated:

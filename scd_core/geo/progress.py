@@ -28,6 +28,9 @@ stdout carries one JSON object per line, each flushed as soon as it is written, 
 ``{"event": "error", "text": "...", "path": "<file or null>"}``
     Last event of a failed run: exit code 2 for bad input (``path`` names the file at fault),
     1 for an internal error.
+``{"event": "error", "text": "interrupted" or "terminated", "path": null, "cancelled": true}``
+    Last event of a run stopped by SIGINT (exit code 130) or SIGTERM (143); ``scd batch`` ends
+    with it too.
 
 Exit codes: 0 success, 2 bad input, 1 internal error, 130 on SIGINT, 143 on SIGTERM. A cancelled run
 leaves the output folder exactly as it was.
