@@ -8,6 +8,8 @@ from dataclasses import dataclass
 DEVICES = ("auto", "cpu", "cuda")
 #: The engine's ``--runtime`` choices, ``auto`` first (the dialog's default).
 RUNTIMES = ("auto", "torch", "onnxruntime")
+#: The engine's ``--decode`` choices, its default first.
+DECODINGS = ("distinct", "paper")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class DetectRequest:
     batch_size: int | None = None
     device: str = "auto"
     runtime: str = "auto"
+    decode: str = "distinct"
     threshold: float | None = None
     mmu: int | None = None
     min_area: float | None = None
@@ -58,5 +61,5 @@ class DetectRequest:
         ):
             if value is not None:
                 arguments += [option, str(value)]
-        arguments += ["--device", self.device, "--runtime", self.runtime, "--progress", "json"]
+        arguments += ["--device", self.device, "--runtime", self.runtime, "--decode", self.decode, "--progress", "json"]
         return arguments

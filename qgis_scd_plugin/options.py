@@ -95,9 +95,46 @@ def parse_scale(value: Any, label: str = "Scale") -> str | None:
     )
 
 
+def parse_number(value: Any, label: str, integer: bool) -> float | None:
+    """A number as the dialog gives it or as typed (``9``, ``"9"``, ``"0.5"``); None when empty (the
+    engine's default then applies). Text that is no number is refused: QGIS's own reading of it is 0,
+    which would run silently with a value no one chose."""
+    if _is_empty(value) or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        number = math.nan
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+    if not math.isfinite(number) or (integer and not number.is_integer()):
+        kind = "a whole number" if integer else "a number"
+        raise OptionError(f"{label}: type {kind} or leave it empty; got {value!r}.")
+    return int(number) if integer else number
+
+
+def check_at_least(value: float | None, minimum: float, label: str, why: str = "") -> None:
+    """A number of at least ``minimum``; ``why`` says what the smallest value means."""
+    if value is not None and value < minimum:
+        raise OptionError(f"{label}: use {minimum:g} or more{why}; got {value:g}.")
+
+
+def parse_choice(value: Any, choices: Sequence[str], label: str) -> str:
+    """The choice an enumeration's value picks: its index as the dialog gives it (0 for the first)
+    or as typed; None or empty picks the first, the default."""
+    if _is_empty(value):
+        return choices[0]
+    index = _band_number(value)
+    if index is None or not 0 <= index < len(choices):
+        listed = ", ".join(f"{number} ({choice})" for number, choice in enumerate(choices))
+        raise OptionError(f"{label}: choose one of {listed}; got {value!r}.")
+    return choices[index]
+
+
 def check_tiling(tile_size: int | None, overlap: int | None, tile_label: str, overlap_label: str) -> None:
     """A tile size the models can use, and an overlap of at most half the tile."""
-    if tile_size is not None and tile_size % TILE_MULTIPLE:
+    if tile_size is not None and (tile_size < TILE_MULTIPLE or tile_size % TILE_MULTIPLE):
         raise OptionError(
             f"{tile_label}: use a multiple of {TILE_MULTIPLE} pixels (for example 256 or 512); got {tile_size}."
         )

@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -30,6 +31,9 @@ _GRACE_SECONDS = 1.5
 _TEXT_LINES_KEPT = 20
 
 Event = dict[str, Any]
+#: The engine's error line on stderr, which repeats its ``error`` event: said once, by the failure's
+#: message (it stays among the last words quoted when no ``error`` event came).
+_ENGINE_ERROR_LINE = re.compile(r"^scd [\w-]+: error: ")
 
 
 class WorkerFailedError(Exception):
@@ -131,7 +135,8 @@ def _relay_until_exit(
             relay.relay(event)
         elif line:
             last_lines.append(line)
-            feedback.pushConsoleInfo(line)
+            if not _ENGINE_ERROR_LINE.match(line):
+                feedback.pushConsoleInfo(line)
     return relay, last_lines
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import subprocess
 import tempfile
 from typing import Any
 
@@ -26,6 +27,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingUtils,
+    QgsProperty,
     QgsRasterLayer,
     QgsWkbTypes,
 )
@@ -33,9 +35,20 @@ from qgis.PyQt.QtGui import QIcon
 
 from .. import settings
 from ..backend import Backend, BackendNotFoundError, find_backend, worker_environment
-from ..detect_request import DEVICES, RUNTIMES, DetectRequest
+from ..backend_setup import parse_report, probe_command
+from ..detect_request import DECODINGS, DEVICES, RUNTIMES, DetectRequest
 from ..inputs import dataset_name, export_raster, extent_in, require_crs, write_aoi
-from ..options import OptionError, check_bands, check_threshold, check_tiling, parse_bands, parse_scale
+from ..options import (
+    OptionError,
+    check_at_least,
+    check_bands,
+    check_threshold,
+    check_tiling,
+    parse_bands,
+    parse_choice,
+    parse_number,
+    parse_scale,
+)
 from ..outputs import (
     attribute_fields,
     copy_features,
@@ -64,6 +77,7 @@ from .parameters import (
     BANDS,
     BATCH_SIZE,
     BEFORE,
+    DECODE,
     DEVICE,
     EXTENT,
     HELP,
@@ -94,6 +108,8 @@ _RASTER_LOOKS = {
 }
 
 
+#: How long the check of a backend's GPUs may take (it imports PyTorch).
+_GPU_CHECK_SECONDS = 120
 _CHOOSE_MODEL = "choose an scd checkpoint (.pt) or its ONNX export (.onnx)."
 
 
@@ -108,6 +124,28 @@ def resolve_model(value: str, label: str) -> str:
     if not os.path.isfile(path):
         raise OptionError(f"{label}: the file '{value}' does not exist; {_CHOOSE_MODEL}")
     return path
+
+
+def check_gpu(backend: Backend, label: str) -> None:
+    """Refuse ``cuda`` when the backend's PyTorch sees no CUDA GPU, before the worker starts (the
+    backend's own check, a few seconds: it imports PyTorch)."""
+    try:
+        probe = subprocess.run(
+            probe_command(backend.python),
+            env=worker_environment(os.environ),
+            capture_output=True,
+            text=True,
+            timeout=_GPU_CHECK_SECONDS,
+            stdin=subprocess.DEVNULL,
+        )
+        report = parse_report(probe.stdout)
+    except (OSError, subprocess.TimeoutExpired, ValueError) as error:
+        raise OptionError(f"{label}: cannot ask the backend {backend.python} which GPUs it has: {error}") from None
+    if not report.cuda_devices:
+        raise OptionError(
+            f"{label}: cuda was chosen, but the backend's PyTorch ({backend.python}) sees no CUDA GPU; "
+            "choose auto or cpu (Settings ▸ Check backend shows what it sees)."
+        )
 
 
 class DetectChangesAlgorithm(QgsProcessingAlgorithm):
@@ -135,24 +173,23 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         add_parameters(self)
 
     def checkParameterValues(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple[bool, str]:
-        accepted, message = super().checkParameterValues(parameters, context)
-        if not accepted:
-            return accepted, message
+        """The plugin's own checks first, in the dialog's words, then QGIS's generic ones ("Incorrect
+        parameter value for …") for what is left, such as a missing image."""
         try:
             self._check_values(parameters, context)
         except OptionError as problem:
             return False, str(problem)
-        return True, ""
+        return super().checkParameterValues(parameters, context)
 
     def _label(self, name: str) -> str:
         return self.parameterDefinition(name).description()
 
-    def _check_values(self, parameters: dict[str, Any], context: QgsProcessingContext) -> None:
-        """Refuse what the run could not use, naming the value by its label in the dialog."""
-        resolve_model(self.parameterAsFile(parameters, MODEL, context), self._label(MODEL))
+    def _check_values(self, parameters: dict[str, Any], context: QgsProcessingContext) -> dict[str, Any]:
+        """Refuse what the run could not use, naming the value by its label in the dialog; the options
+        of the run (:meth:`_options`)."""
+        options = self._options(parameters, context)
         if parameters.get(AOI) and not self.parameterAsExtent(parameters, EXTENT, context).isNull():
             raise OptionError(f"{self._label(AOI)} and {self._label(EXTENT)}: give one of them, not both.")
-        bands = parse_bands(parameters.get(BANDS), self._label(BANDS))
         images = [
             (role, layer.name(), layer.bandCount())
             for role, layer in (
@@ -161,14 +198,61 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
             )
             if layer is not None
         ]
-        check_bands(bands, images, self._label(BANDS))
-        parse_scale(parameters.get(SCALE), self._label(SCALE))
-        tile_size = self._optional(parameters, TILE_SIZE, context, int)
-        overlap = self._optional(parameters, OVERLAP, context, int)
-        check_tiling(tile_size, overlap, self._label(TILE_SIZE), self._label(OVERLAP))
-        check_threshold(self._optional(parameters, THRESHOLD, context, float), self._label(THRESHOLD))
+        check_bands(options["bands"], images, self._label(BANDS))
         for definition in self.destinationParameterDefinitions():
             self._check_destination(definition, parameters, context)
+        return options
+
+    def _options(self, parameters: dict[str, Any], context: QgsProcessingContext) -> dict[str, Any]:
+        """The model and the options of :class:`DetectRequest`, read from the parameters and checked."""
+        model = resolve_model(self.parameterAsFile(parameters, MODEL, context), self._label(MODEL))
+        options = {
+            "model": model,
+            "bands": parse_bands(parameters.get(BANDS), self._label(BANDS)),
+            "scale": parse_scale(parameters.get(SCALE), self._label(SCALE)),
+            "device": self._choice(parameters, DEVICE, DEVICES, context),
+            "runtime": self._choice(parameters, RUNTIME, RUNTIMES, context),
+            "decode": self._choice(parameters, DECODE, DECODINGS, context),
+            **{
+                key: self._number(parameters, name, context, integer)
+                for key, name, integer in (
+                    ("tile_size", TILE_SIZE, True),
+                    ("overlap", OVERLAP, True),
+                    ("batch_size", BATCH_SIZE, True),
+                    ("threshold", THRESHOLD, False),
+                    ("mmu", MMU, True),
+                    ("min_area", MIN_AREA, False),
+                )
+            },
+        }
+        check_tiling(options["tile_size"], options["overlap"], self._label(TILE_SIZE), self._label(OVERLAP))
+        check_at_least(options["overlap"], 0, self._label(OVERLAP))
+        check_at_least(options["batch_size"], 1, self._label(BATCH_SIZE))
+        check_threshold(options["threshold"], self._label(THRESHOLD))
+        check_at_least(options["mmu"], 0, self._label(MMU), " (0 keeps single pixels)")
+        check_at_least(options["min_area"], 0, self._label(MIN_AREA), " (0 keeps every polygon)")
+        if model.lower().endswith(".onnx") and options["runtime"] == "torch":
+            raise OptionError(
+                f"{self._label(RUNTIME)}: torch cannot run an ONNX model ({os.path.basename(model)}); choose "
+                f"auto or onnxruntime, or a .pt checkpoint as {self._label(MODEL)}."
+            )
+        return options
+
+    def _value(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> Any:
+        """A parameter's value, its default when it is not given, an expression's (batch, model) evaluated."""
+        value = parameters.get(name, self.parameterDefinition(name).defaultValue())
+        if isinstance(value, QgsProperty):
+            value, _ = value.value(context.expressionContext(), None)
+        return value
+
+    def _number(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext, integer: bool) -> Any:
+        """A number parameter's value, None when it is empty (the engine's default then applies)."""
+        return parse_number(self._value(parameters, name, context), self._label(name), integer)
+
+    def _choice(
+        self, parameters: dict[str, Any], name: str, choices: tuple[str, ...], context: QgsProcessingContext
+    ) -> str:
+        return parse_choice(self._value(parameters, name, context), choices, self._label(name))
 
     def _check_destination(
         self,
@@ -190,8 +274,9 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
     ) -> dict[str, Any]:
         try:
             backend = find_backend(settings.backend_python(), os.environ)
-            self._check_values(parameters, context)  # again: QgsProcessingAlgorithm.run() does not check
-            model = resolve_model(self.parameterAsFile(parameters, MODEL, context), self._label(MODEL))
+            options = self._check_values(parameters, context)  # again: QgsProcessingAlgorithm.run() does not check
+            if options["device"] == "cuda":
+                check_gpu(backend, self._label(DEVICE))
         except (BackendNotFoundError, OptionError) as error:
             raise QgsProcessingException(str(error)) from None
         before = self._raster(parameters, BEFORE, context, "before")
@@ -203,7 +288,7 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
             )
         work_dir = tempfile.mkdtemp(prefix="scd_detect_", dir=QgsProcessingUtils.tempFolder())
         try:
-            request = self._request(parameters, context, feedback, before, after, model, work_dir)
+            request = self._request(parameters, context, feedback, before, after, options, work_dir)
             outputs = self._detect(backend, request, feedback, work_dir)
             return self._write_outputs(parameters, context, feedback, outputs, (before.name(), after.name()))
         finally:
@@ -225,7 +310,7 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         feedback: QgsProcessingFeedback,
         before: QgsRasterLayer,
         after: QgsRasterLayer,
-        model: str,
+        options: dict[str, Any],
         work_dir: str,
     ) -> DetectRequest:
         """The worker's request: inputs as files (exporting what is not one), the area, the options."""
@@ -247,41 +332,17 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
                 raise QgsProcessingException("Cancelled; no output was written.")
             return path
 
-        try:
-            bands = parse_bands(parameters.get(BANDS), self._label(BANDS))
-            scale = parse_scale(parameters.get(SCALE), self._label(SCALE))
-        except OptionError as error:
-            raise QgsProcessingException(str(error)) from None
         return DetectRequest(
             before=as_file(before, "before"),
             after=as_file(after, "after"),
             out_dir=os.path.join(work_dir, "detect"),
-            model=model,
             aoi=write_aoi(aoi, os.path.join(work_dir, "aoi.gpkg"), context) if aoi is not None else None,
             bbox=None
             if extent.isNull()
             else (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()),
             bbox_crs=before.crs().authid(),
-            bands=bands,
-            scale=scale,
-            tile_size=self._optional(parameters, TILE_SIZE, context, int),
-            overlap=self._optional(parameters, OVERLAP, context, int),
-            batch_size=self._optional(parameters, BATCH_SIZE, context, int),
-            device=DEVICES[self.parameterAsEnum(parameters, DEVICE, context)],
-            runtime=RUNTIMES[self.parameterAsEnum(parameters, RUNTIME, context)],
-            threshold=self._optional(parameters, THRESHOLD, context, float),
-            mmu=self._optional(parameters, MMU, context, int),
-            min_area=self._optional(parameters, MIN_AREA, context, float),
+            **options,
         )
-
-    def _optional(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext, kind: type) -> Any:
-        """A number parameter's value, or None when it is empty (the engine's default then applies)."""
-        value = parameters.get(name, self.parameterDefinition(name).defaultValue())
-        if value is None or value == "":
-            return None
-        if kind is int:
-            return self.parameterAsInt(parameters, name, context)
-        return self.parameterAsDouble(parameters, name, context)
 
     def _detect(
         self, backend: Backend, request: DetectRequest, feedback: QgsProcessingFeedback, work_dir: str

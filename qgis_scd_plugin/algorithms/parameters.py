@@ -22,12 +22,13 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..detect_request import DEVICES, RUNTIMES
+from ..detect_request import DECODINGS, DEVICES, RUNTIMES
 from ..options import DEFAULT_MIN_AREA_M2, TILE_MULTIPLE
 
 BEFORE, AFTER, MODEL, AOI, EXTENT = "BEFORE", "AFTER", "MODEL", "AOI", "EXTENT"
 BANDS, SCALE, TILE_SIZE, OVERLAP, BATCH_SIZE = "BANDS", "SCALE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE"
-DEVICE, RUNTIME, THRESHOLD, MMU, MIN_AREA = "DEVICE", "RUNTIME", "THRESHOLD", "MMU", "MIN_AREA"
+DEVICE, RUNTIME, DECODE = "DEVICE", "RUNTIME", "DECODE"
+THRESHOLD, MMU, MIN_AREA = "THRESHOLD", "MMU", "MIN_AREA"
 OUTPUT, OUTPUT_MATRIX, OUTPUT_RASTER = "OUTPUT", "OUTPUT_MATRIX", "OUTPUT_RASTER"
 OUTPUT_PROBABILITY, OUTPUT_BEFORE_CLASSES, OUTPUT_AFTER_CLASSES = (
     "OUTPUT_PROBABILITY",
@@ -42,103 +43,114 @@ RASTER_OUTPUTS = {
     OUTPUT_AFTER_CLASSES: "after_class",
 }
 
-# One line of HTML: QGIS's dialog makes a paragraph of every line of the help, so a line break inside
-# a sentence would break the sentence in two.
+#: What the analyst reads about each parameter: QGIS shows it as the tooltip of the parameter's label
+#: in the dialog and lists it in ``qgis_process help``; the help panel beside the dialog stays short.
+PARAMETER_HELP = {
+    BEFORE: "The earlier image, with a coordinate reference system. The output grid is its grid. GeoPackage "
+    "raster tables, NetCDF/HDF subdatasets and VRTs are read as they are; WMS, XYZ and other layers that "
+    "are not files are first exported over the Area of interest or Extent, so set one.",
+    AFTER: "The later image of the same place; it need not share the before image's grid (it is resampled "
+    "onto it). Choose a different image from Before: the same one twice can only show the model's errors.",
+    MODEL: "An scd checkpoint (.pt) or its ONNX export (.onnx, from scd export). Empty runs the small demo "
+    "model that comes with the plugin, trained on synthetic scenes only. Use a model trained on imagery "
+    "like yours (resolution, bands, region). A relative path is read from the folder QGIS was started in.",
+    AOI: "Detect changes only inside these polygons (with Selected features only, the selected ones). Draw "
+    "one with Draw area of interest in the Semantic change detection toolbar. Not with Extent.",
+    EXTENT: "Detect changes only inside this rectangle. Not with Area of interest.",
+    BANDS: "The bands of both images that feed the model, in order, such as 3,2,1. Empty: the model's own "
+    "choice, usually bands 1, 2, 3 as red, green, blue.",
+    SCALE: "How pixel values reach the model: auto (8-bit images as they are, others stretched between the "
+    "2nd and 98th percentiles of both dates together, so a brighter date still looks brighter), "
+    "auto-per-date (each date stretched on its own, which also hides real brightening), none (raw values), "
+    "or LOW,HIGH, the raw values mapped onto the model's range, such as 0,3000 for Sentinel-2 "
+    "reflectances. Empty: the model's own scaling, else auto.",
+    TILE_SIZE: f"The image is processed in tiles of this many pixels a side, a multiple of {TILE_MULTIPLE}; "
+    "larger tiles need more memory. Empty: the model's own.",
+    OVERLAP: "Pixels shared by neighbouring tiles, which hides tile seams; at most half the tile. Empty: a "
+    "quarter of the tile.",
+    BATCH_SIZE: "Tiles per model call, 1 or more. Empty: 8 on a GPU, 2 on the CPU.",
+    DEVICE: "auto uses a CUDA GPU when the backend has one, otherwise the CPU; cuda is refused before the run "
+    "when the backend sees no GPU.",
+    RUNTIME: "auto runs the model in ONNX Runtime on the CPU (exported once per model, about 30 s, then "
+    "cached; it is faster there than PyTorch) and in PyTorch on a GPU; torch or onnxruntime force one. An "
+    ".onnx model runs in ONNX Runtime only.",
+    DECODE: "Which classes a changed pixel gets: distinct, the most probable pair of two different classes "
+    "(a change is never from a class to itself), or paper, each date's most probable class on its own "
+    "(as in the ASN paper and scd evaluate), which can name one class twice.",
+    THRESHOLD: "How confident the model must be to call a pixel changed, between 0 and 1 (both excluded). "
+    "Lower finds more changes and more false alarms. Empty: the threshold the model learnt.",
+    MMU: "Changed patches of fewer pixels than this merge into their surroundings before anything is "
+    "written, in every output. Empty: 9 pixels; 0 keeps single pixels.",
+    MIN_AREA: f"Change polygons smaller than this (m²) are dropped; {DEFAULT_MIN_AREA_M2:g} m², about a garden "
+    "shed, by default; 0 keeps them all. It applies to the polygons and the change matrix only: the "
+    "rasters keep those small patches.",
+    OUTPUT: "The from-to change polygons, styled by change type.",
+    OUTPUT_MATRIX: "The changed area from each class (rows) to each class (columns), in hectares.",
+    OUTPUT_RASTER: "The change type of every pixel (0 no change, then one code per from → to pair).",
+    OUTPUT_PROBABILITY: "The model's probability of change, 0 to 1 (transparent at 0).",
+    OUTPUT_BEFORE_CLASSES: "The before image's classes where the land changed.",
+    OUTPUT_AFTER_CLASSES: "The after image's classes where the land changed.",
+}
+
+#: The panel beside the dialog: what the algorithm makes, in a few lines; each parameter's own help is
+#: its tooltip, and the Help button opens the README's plugin section. One line of HTML: QGIS's dialog
+#: makes a paragraph of every line of the help, so a line break inside a sentence would break it in two.
 HELP = "".join(
     (
         "<p>Finds where the land cover changed between two images of the same place and what it changed ",
-        "<b>from</b> and <b>to</b> (for example <i>low vegetation → building</i>), using the six land-cover ",
-        "classes of the SECOND data set: water, non-vegetated ground surface, low vegetation, tree, building, ",
-        "playground.</p>",
-        "<p>The result is a polygon layer, one polygon per changed patch, styled by change type (the colour's ",
-        "hue says what the land became, its lightness what it was), with the fields <code>change_type</code> ",
-        "(1–36), <code>from_name</code>, <code>to_name</code>, <code>area_m2</code> and <code>mean_prob</code> ",
-        "(the model's mean confidence), and a table of the changed area from each class to each class, in ",
-        "hectares. Optionally also rasters of the change types, of the change probability and of each date's ",
-        "classes where the land changed. Each output's metadata records the model, the threshold and the ",
-        "inputs of the run.</p>",
-        "<h3>Inputs</h3><ul>",
-        "<li><b>Before</b> and <b>After</b>: the two images, with a coordinate reference system. They need not ",
-        "share a grid: the after image is resampled onto the before image's. Sub-layers (GeoPackage raster ",
-        "tables, NetCDF and HDF subdatasets) and VRTs are read as they are; layers that are not files (WMS, ",
-        "XYZ/WMTS tiles, virtual rasters) are first exported by QGIS over the extent or AOI, so set one.</li>",
-        "<li><b>Model</b>: an scd checkpoint (.pt) or its ONNX export (.onnx, from <code>scd export</code>); ",
-        "empty runs the small demo model that comes with the plugin, ",
-        "trained on synthetic scenes only. Results are only as good as the model's training data: use a model ",
-        "trained on imagery like yours (resolution, bands, region). A relative path is read from the folder ",
-        "QGIS (or qgis_process) was started in.</li>",
-        "<li><b>Area of interest</b> or <b>Extent</b> (at most one): limit detection to polygons or a ",
-        "rectangle. With <i>Selected features only</i>, only the selected AOI polygons are used. To draw a ",
-        "polygon, use <i>Draw area of interest</i> in the Semantic change detection toolbar.</li></ul>",
-        "<h3>Advanced</h3><ul>",
-        "<li><b>Bands</b>: the bands of both images that feed the model, in order, such as 3,2,1 (empty: the ",
-        "model's own choice, usually bands 1, 2, 3 as red, green, blue).</li>",
-        "<li><b>Scale</b>: how pixel values reach the model: <i>auto</i> (8-bit images as they are, others ",
-        "stretched between the 2nd and 98th percentiles of both dates together, so that a brighter date ",
-        "still looks brighter), <i>auto-per-date</i> (each date stretched on its own, which hides a change of ",
-        "illumination but also real brightening), <i>none</i> (raw values), or <i>LOW,HIGH</i>, the ",
-        "raw values mapped onto the model's range, such as 0,3000 for Sentinel-2 reflectances (empty: the ",
-        "model's own scaling, else auto).</li>",
-        "<li><b>Tile size</b> and <b>Overlap</b> (pixels): the image is processed in overlapping tiles; larger ",
-        f"tiles need more memory, overlap hides tile seams. Tile size is a multiple of {TILE_MULTIPLE} (empty: ",
-        "the model's own); the overlap is at most half a tile (empty: a quarter of the tile).</li>",
-        "<li><b>Batch size</b>: tiles per model call (empty: 8 on a GPU, 2 on the CPU).</li>",
-        "<li><b>Device</b>: <i>auto</i> uses a CUDA GPU when the backend has one, otherwise the CPU.</li>",
-        "<li><b>Runtime</b>: <i>auto</i> runs the model in ONNX Runtime on the CPU (exported once and ",
-        "cached, it is faster there than PyTorch) and in PyTorch on a GPU; <i>torch</i> or <i>onnxruntime</i> ",
-        "force one.</li>",
-        "<li><b>Change threshold</b> (between 0 and 1): how confident the model must be to call a pixel ",
-        "changed (empty: the threshold the model learnt). Lower finds more changes and more false alarms.</li>",
-        "<li><b>Minimum mapping unit</b> (pixels): changed patches smaller than this are merged into their ",
-        "surroundings before polygons are made (empty: 9 pixels; 0 keeps single pixels).</li>",
-        f"<li><b>Minimum area</b> (m²): smaller change polygons are dropped; {DEFAULT_MIN_AREA_M2:g} m² by ",
-        "default, about a garden shed, removes the specks of a few pixels that a model leaves along edges; 0 ",
-        "keeps them all.</li></ul>",
-        "<p>The model runs in a separate Python environment, the <i>backend</i>, never inside QGIS. Set it up ",
-        "under Raster ▸ Semantic change detection ▸ Settings (there, <i>Check backend</i> shows PyTorch's ",
-        "version, the runtime and its providers, and the GPUs it sees). ",
-        "Cancel stops the backend within two seconds and writes no output. To ",
-        "run many image pairs, use <i>Run as Batch Process…</i>.</p>",
+        "<b>from</b> and <b>to</b> (for example <i>low vegetation → building</i>), with a deep-learning model ",
+        "run in the backend, a separate Python environment (Raster ▸ Semantic change detection ▸ Settings).</p>",
+        "<p>The result is a polygon layer styled by change type, with <code>change_type</code>, ",
+        "<code>from_name</code>, <code>to_name</code>, <code>area_m2</code> and <code>mean_prob</code>; ",
+        "optionally the change matrix in hectares and rasters of the change types, the change probability ",
+        "and each date's classes. <i>Minimum area</i> drops small polygons only: the rasters keep those ",
+        "patches. Each output's metadata records the model, the options and the inputs.</p>",
+        "<p>Hover over a parameter's name for its help. Leave <i>Model checkpoint</i> empty for the demo ",
+        "model; draw an area of interest with the toolbar's <i>Draw area of interest</i>. Cancel stops the ",
+        "backend within two seconds and writes nothing; for many image pairs use <i>Run as Batch Process…</i>.</p>",
     )
 )
 
 
 def add_parameters(algorithm: QgsProcessingAlgorithm) -> None:
-    """Add every parameter of the algorithm, in the dialog's order."""
-    algorithm.addParameter(QgsProcessingParameterRasterLayer(BEFORE, "Before image"))
-    algorithm.addParameter(QgsProcessingParameterRasterLayer(AFTER, "After image"))
-    algorithm.addParameter(
+    """Add every parameter of the algorithm, in the dialog's order, each with its help."""
+    for parameter in _parameters():
+        parameter.setHelp(PARAMETER_HELP[parameter.name()])
+        algorithm.addParameter(parameter)
+
+
+def _parameters() -> list[QgsProcessingParameterDefinition]:
+    parameters: list[QgsProcessingParameterDefinition] = [
+        QgsProcessingParameterRasterLayer(BEFORE, "Before image"),
+        QgsProcessingParameterRasterLayer(AFTER, "After image"),
         QgsProcessingParameterFile(
             MODEL,
             "Model checkpoint (empty: the bundled demo model)",
             fileFilter="scd models (*.pt *.pth *.ckpt *.onnx);;All files (*.*)",
             optional=True,
-        )
-    )
-    algorithm.addParameter(
-        QgsProcessingParameterFeatureSource(AOI, "Area of interest", [QgsProcessing.TypeVectorPolygon], optional=True)
-    )
-    algorithm.addParameter(QgsProcessingParameterExtent(EXTENT, "Extent", optional=True))
+        ),
+        QgsProcessingParameterFeatureSource(AOI, "Area of interest", [QgsProcessing.TypeVectorPolygon], optional=True),
+        QgsProcessingParameterExtent(EXTENT, "Extent", optional=True),
+    ]
     for parameter in _advanced_parameters():
         parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        algorithm.addParameter(parameter)
-    algorithm.addParameter(
-        QgsProcessingParameterFeatureSink(OUTPUT, "Changes (from-to polygons)", QgsProcessing.TypeVectorPolygon)
-    )
-    algorithm.addParameter(
+        parameters.append(parameter)
+    parameters += [
+        QgsProcessingParameterFeatureSink(OUTPUT, "Changes (from-to polygons)", QgsProcessing.TypeVectorPolygon),
         QgsProcessingParameterFeatureSink(
             OUTPUT_MATRIX, "Change matrix (hectares)", QgsProcessing.TypeVector, optional=True
-        )
-    )
+        ),
+    ]
     for name, description in (
         (OUTPUT_RASTER, "Change types (raster of codes)"),
         (OUTPUT_PROBABILITY, "Change probability (raster, 0 to 1)"),
         (OUTPUT_BEFORE_CLASSES, "Classes before, where changed (raster)"),
         (OUTPUT_AFTER_CLASSES, "Classes after, where changed (raster)"),
     ):
-        algorithm.addParameter(
+        parameters.append(
             QgsProcessingParameterRasterDestination(name, description, optional=True, createByDefault=False)
         )
+    return parameters
 
 
 def _advanced_parameters() -> list[QgsProcessingParameterDefinition]:
@@ -151,6 +163,7 @@ def _advanced_parameters() -> list[QgsProcessingParameterDefinition]:
         QgsProcessingParameterNumber(BATCH_SIZE, "Batch size", integer, optional=True, minValue=1),
         QgsProcessingParameterEnum(DEVICE, "Device", options=list(DEVICES), defaultValue=0),
         QgsProcessingParameterEnum(RUNTIME, "Runtime", options=list(RUNTIMES), defaultValue=0),
+        QgsProcessingParameterEnum(DECODE, "Class decoding", options=list(DECODINGS), defaultValue=0),
         QgsProcessingParameterNumber(THRESHOLD, "Change threshold", double, optional=True, minValue=0, maxValue=1),
         QgsProcessingParameterNumber(MMU, "Minimum mapping unit (pixels)", integer, optional=True, minValue=0),
         QgsProcessingParameterNumber(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import subprocess
 
 import processing
 import pytest
@@ -98,10 +99,82 @@ def test_bands_that_cannot_be_read_are_refused_before_the_worker_starts(
         ({"TILE_SIZE": 128, "OVERLAP": 100}, "Tile overlap (pixels): at most half the tile size (64 pixels"),
         ({"THRESHOLD": 0}, "Change threshold: use a value between 0 and 1, such as 0.5; got 0."),
         ({"MODEL": "missing.pt"}, "Model checkpoint (empty: the bundled demo model): the file 'missing.pt' does not"),
+        ({"MIN_AREA": -1}, "Minimum area (m²): use 0 or more (0 keeps every polygon); got -1."),
+        ({"MMU": -1}, "Minimum mapping unit (pixels): use 0 or more (0 keeps single pixels); got -1."),
+        ({"THRESHOLD": 1.5}, "Change threshold: use a value between 0 and 1, such as 0.5; got 1.5."),
+        ({"BATCH_SIZE": 0}, "Batch size: use 1 or more; got 0."),
+        ({"OVERLAP": -8}, "Tile overlap (pixels): use 0 or more; got -8."),
+        ({"TILE_SIZE": -32}, "Tile size (pixels): use a multiple of 32 pixels (for example 256 or 512); got -32."),
+        ({"RUNTIME": 7}, "Runtime: choose one of 0 (auto), 1 (torch), 2 (onnxruntime); got 7."),
+        ({"RUNTIME": "7"}, "Runtime: choose one of 0 (auto), 1 (torch), 2 (onnxruntime); got '7'."),
+        ({"DECODE": 2}, "Class decoding: choose one of 0 (distinct), 1 (paper); got 2."),
+        ({"MMU": "abc"}, "Minimum mapping unit (pixels): type a whole number or leave it empty; got 'abc'."),
+        ({"MMU": 2.5}, "Minimum mapping unit (pixels): type a whole number or leave it empty; got 2.5."),
+        ({"TILE_SIZE": "abc"}, "Tile size (pixels): type a whole number or leave it empty; got 'abc'."),
+        ({"THRESHOLD": "half"}, "Change threshold: type a number or leave it empty; got 'half'."),
     ],
 )
 def test_bad_values_are_refused_in_the_dialogs_words(plugin, geo_pair, tiny_model, tmp_path, more, message):
     assert message in refusal(detect_parameters(geo_pair, tiny_model, OUTPUT=str(tmp_path / "c.gpkg"), **more))
+
+
+def test_a_refusal_is_the_plugins_own_words_not_qgiss_generic_ones(plugin, geo_pair, tiny_model, tmp_path):
+    """A value outside a parameter's range got QGIS's "Incorrect parameter value for MIN_AREA"."""
+    message = refusal(detect_parameters(geo_pair, tiny_model, MIN_AREA=-1, OUTPUT=str(tmp_path / "c.gpkg")))
+    assert "Incorrect parameter value" not in message and "MIN_AREA" not in message
+
+
+def test_text_that_is_no_number_is_refused_before_the_worker_starts_not_run_as_0(
+    plugin, geo_pair, tiny_model, tmp_path
+):
+    """MMU=abc ran silently as MMU 0; TILE_SIZE=abc failed in the worker, in command-line words."""
+    for typed in ({"MMU": "abc"}, {"TILE_SIZE": "abc"}):
+        feedback = RecordingFeedback()
+        parameters = detect_parameters(geo_pair, tiny_model, OUTPUT=str(tmp_path / "c.gpkg"), **typed)
+        with pytest.raises(QgsProcessingException, match="type a whole number or leave it empty; got 'abc'"):
+            processing.run("scd:detectchanges", parameters, feedback=feedback)
+        assert not feedback.commands and not (tmp_path / "c.gpkg").exists()
+
+
+def test_an_onnx_model_with_the_torch_runtime_is_refused_before_the_worker_starts(
+    plugin, geo_pair, tiny_onnx, tmp_path
+):
+    message = refusal(detect_parameters(geo_pair, tiny_onnx, RUNTIME=1, OUTPUT=str(tmp_path / "c.gpkg")))
+    assert message == (
+        "Runtime: torch cannot run an ONNX model (tiny.onnx); choose auto or onnxruntime, or a .pt checkpoint "
+        "as Model checkpoint (empty: the bundled demo model)."
+    )
+
+
+def test_cuda_on_a_backend_without_a_gpu_is_refused_before_the_worker_starts(
+    plugin, geo_pair, tiny_model, tmp_path, scd_python
+):
+    from qgis_scd_plugin.backend_setup import parse_report, probe_command
+
+    if parse_report(subprocess.run(probe_command(scd_python), capture_output=True, text=True).stdout).cuda_devices:
+        pytest.skip("the backend has a GPU")
+    feedback = RecordingFeedback()
+    parameters = detect_parameters(geo_pair, tiny_model, DEVICE=2, OUTPUT=str(tmp_path / "c.gpkg"))
+    with pytest.raises(QgsProcessingException, match=r"^Device: cuda was chosen, but the backend's PyTorch \("):
+        processing.run("scd:detectchanges", parameters, feedback=feedback)
+    assert not feedback.commands and not (tmp_path / "c.gpkg").exists()
+
+
+def test_the_class_decoding_reaches_the_worker(plugin, geo_pair, tiny_model, tmp_path):
+    feedback = RecordingFeedback()
+    processing.run(
+        "scd:detectchanges",
+        detect_parameters(geo_pair, tiny_model, DECODE=1, OUTPUT=str(tmp_path / "changes.gpkg")),
+        feedback=feedback,
+    )
+    assert " --decode paper " in worker_command(feedback)
+
+
+def test_every_parameter_has_help_and_the_help_panel_is_short(plugin):
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("scd:detectchanges")
+    for definition in algorithm.parameterDefinitions():
+        assert len(definition.help()) > 20, definition.name()
+    assert len(algorithm.shortHelpString()) < 1500
 
 
 def test_the_demo_model_runs_when_model_is_left_out(plugin, geo_pair, tmp_path):

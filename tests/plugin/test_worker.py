@@ -67,6 +67,24 @@ def test_an_error_event_becomes_the_failure_message(plugin, tmp_path):
         run_worker(command, dict(os.environ), RecordingFeedback(), str(tmp_path))
 
 
+def test_the_engines_error_is_told_once(plugin, tmp_path):
+    """The engine says its error twice, as an event and on stderr; the log showed it two to four times."""
+    from qgis_scd_plugin.worker import WorkerFailedError, run_worker
+
+    command = stand_in(
+        tmp_path,
+        """
+        say(event="error", text="the model expects 3 bands, the image has 1", path=None)
+        print("scd detect: error: the model expects 3 bands, the image has 1", file=sys.stderr, flush=True)
+        sys.exit(2)
+    """,
+    )
+    feedback = RecordingFeedback()
+    with pytest.raises(WorkerFailedError, match=r"^the model expects 3 bands, the image has 1$"):
+        run_worker(command, dict(os.environ), feedback, str(tmp_path))
+    assert feedback.console == [] and feedback.errors == []
+
+
 def test_a_worker_that_dies_silently_is_reported_with_its_exit_code_and_stderr(plugin, tmp_path):
     from qgis_scd_plugin.worker import WorkerFailedError, run_worker
 
