@@ -50,14 +50,18 @@ class Area:
     assumed: str | None = None
 
 
-def _assumed_geojson_crs(path: Path, crs: str) -> str | None:
-    """Why a GeoJSON file's CRS is assumed (it has no ``crs`` member), else None."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None  # GeoJSON sequences and the like: OGR read them, and they state no CRS either way
-    if isinstance(document, dict) and "crs" in document:
+def _assumed_crs(path: Path, driver: str, crs: str) -> str | None:
+    """Why a vector file's CRS is assumed, and how to state it: a GeoJSON (or GeoJSON sequence)
+    without a ``crs`` member is EPSG:4326 by RFC 7946. None where the file states its CRS."""
+    if driver not in ("GeoJSON", "GeoJSONSeq"):
         return None
+    if driver == "GeoJSON":
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            document = None
+        if isinstance(document, dict) and "crs" in document:
+            return None
     return (
         "a GeoJSON without a CRS is read as EPSG:4326 longitude, latitude (RFC 7946); if its coordinates are "
         f"in another CRS, save it with that CRS (e.g. ogr2ogr -a_srs {_crs_name(crs)} aoi.gpkg {path.name} "
@@ -113,8 +117,7 @@ def read_aoi(path: str | Path, crs: str) -> Area:
     geometry = shapely.make_valid(geometry) if not geometry.is_valid else geometry
     if geometry.is_empty or geometry.area <= 0:
         raise InvalidAoiError("AOI holds no polygon with an area (empty AOI)", path)
-    assumed = _assumed_geojson_crs(path, crs) if driver == "GeoJSON" else None
-    return _placed(geometry, frame.crs.to_wkt(), crs, path, assumed)
+    return _placed(geometry, frame.crs.to_wkt(), crs, path, _assumed_crs(path, driver, crs))
 
 
 def parse_bbox(text: str, crs: str) -> Area:
