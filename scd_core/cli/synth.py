@@ -68,6 +68,7 @@ def _common(parser: argparse.ArgumentParser, default_size: int) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="random seed: the same seed writes the same bytes (default 0)"
     )
+    parser.add_argument("--overwrite", action="store_true", help="replace the files of the same name in OUT")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -131,7 +132,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     if args.kind == "second":
-        written = synth.write_second(args.out, args.pairs, size=args.size, seed=args.seed)
+        written = synth.write_second(args.out, args.pairs, size=args.size, seed=args.seed, overwrite=args.overwrite)
         print(f"Wrote {len(written)} pairs to {args.out} (im1/, im2/, label1/, label2/).")
         return 0
     pair = synth.write_geo_pair(
@@ -148,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         after_shift=tuple(args.after_shift) if args.after_shift else None,
         bands=args.bands,
         keep_scene=False,
+        overwrite=args.overwrite,
     )
     for name in ("before", "after", "label1", "label2", "change_type"):
         print(getattr(pair, name))

@@ -36,7 +36,8 @@ a shift of the coordinates.
    :func:`make_scene`), written as PNGs by :mod:`~scd_core.synth.second` (:func:`write_second`) or
    as GeoTIFFs by :mod:`~scd_core.synth.geo` (:class:`GeoPair`, :func:`write_geo_pair`), with the
    nodata collars of :mod:`~scd_core.synth.footprints` and the bands, grids and resampling of
-   :mod:`~scd_core.synth.rasters`.
+   :mod:`~scd_core.synth.rasters`; both writers leave the user's files alone unless asked
+   (:mod:`~scd_core.synth.files`).
 
 What this package exports is the public API. Inside the package, names without a leading underscore
 are shared between its modules; names with one are used only in their own module.

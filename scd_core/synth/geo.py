@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from scd_core.labels import CLASSES, IGNORE, change_code
+from scd_core.synth.files import check_targets
 from scd_core.synth.footprints import Footprint, draw_footprints
 from scd_core.synth.geometry import View
 from scd_core.synth.plan import Plan, draw_plan
@@ -79,6 +80,7 @@ def write_geo_pair(
     after_shift: tuple[float, float] | None = None,
     bands: int = 3,
     keep_scene: bool = True,
+    overwrite: bool = True,
 ) -> GeoPair:
     """Write a georeferenced pair: ``before.tif``, ``after.tif``, and the truth on BEFORE's grid.
 
@@ -104,15 +106,18 @@ def write_geo_pair(
             covers BEFORE's whole footprint, with nodata 0 declared where it has none.
         bands: 3 (RGB), 4 (RGB and a near-infrared band) or 1 (panchromatic).
         keep_scene: keep the arrays in :attr:`GeoPair.scene` (set False for very large pairs).
+        overwrite: replace the files of a pair already in ``out_dir``; if False, one of them there is
+            refused with :class:`~scd_core.errors.OutputExistsError` before anything is written.
     """
     _check_arguments(dtype, bands, nodata_collar, resolution, after_resolution)
     height, width = scene_shape(size)
     out_dir = Path(out_dir)
+    paths = {name: out_dir / f"{name}.tif" for name in _RASTERS}
+    check_targets(out_dir, paths.values(), overwrite)
     out_dir.mkdir(parents=True, exist_ok=True)
     grids = _grids_for(height, width, crs, resolution, origin, after_crs, after_resolution, after_shift)
     plan = draw_plan(height, width, seed)
     footprints = draw_footprints(seed, height, width, nodata_collar) if nodata_collar else None
-    paths = {name: out_dir / f"{name}.tif" for name in _RASTERS}
     image_nodata = NODATA if nodata_collar else None
     arrays = _SceneArrays(height, width, plan.misregistration) if keep_scene else None
 
