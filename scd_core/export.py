@@ -15,6 +15,7 @@ the largest difference is what ``scd export`` prints.
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from torch import nn
 
 from scd_core.atomic import atomic_write
 from scd_core.checkpoint import CheckpointMetadata, validate_metadata
-from scd_core.errors import CheckpointError
+from scd_core.errors import CheckpointError, InvalidOptionError, UnwritableOutputError
 from scd_core.models import STRIDE
 from scd_core.version import __version__
 
@@ -32,6 +33,10 @@ from scd_core.version import __version__
 FORMAT_KEY, FORMAT = "scd_format", "scd-onnx-1"
 #: The opset written by default: every operator of the six model families exports to it.
 DEFAULT_OPSET = 17
+#: The first opset each model exports to: 11 brings Resize to a size known only at run time (at 9
+#: and 10 the upsampling exports, but to the example's size, and the outputs differ from torch's), 14
+#: the scaled dot-product attention of CdSC; 23 is the newest torch writes. A test exports at both ends.
+MIN_OPSET, MIN_OPSETS, MAX_OPSET = 11, {"cdsc": 14}, 23
 INPUTS, OUTPUTS = ("before", "after"), ("sem1", "sem2", "change")
 _PREFIX = "scd_"
 
@@ -52,6 +57,38 @@ def metadata_props(meta: CheckpointMetadata) -> dict[str, str]:
     """The checkpoint's metadata as ONNX ``metadata_props`` (JSON values, ``scd_``-prefixed keys)."""
     props = {f"{_PREFIX}{key}": json.dumps(value) for key, value in meta.items()}
     return {**props, FORMAT_KEY: FORMAT, f"{_PREFIX}version": json.dumps(__version__)}
+
+
+def check_opset(model: str, opset: int) -> None:
+    """Refuse, before the export, an opset the graph of ``model`` (its registry name) cannot be
+    written in."""
+    first = MIN_OPSETS.get(model, MIN_OPSET)
+    if opset < first:
+        raise InvalidOptionError(f"--opset {opset}: model {model} needs opset {first} or later")
+    if opset > MAX_OPSET:
+        raise InvalidOptionError(f"--opset {opset}: the newest opset the exporter writes is {MAX_OPSET}")
+
+
+def probe_folder(folder: Path) -> None:
+    """Create and delete a file in ``folder``, as the export's scratch and atomic files are created
+    there: ``OSError`` where that fails (a read-only file system, ``/proc``, no permission), which
+    ``os.access`` does not always tell (root passes it, network file systems lie)."""
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".scd-probe-"):
+        pass
+
+
+def check_destination(path: str | Path) -> None:
+    """Refuse, before the export, an ONNX file that could not be written at ``path``."""
+    path = Path(path)
+    if path.is_dir():
+        raise UnwritableOutputError("is a folder; name the ONNX file to write", path)
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        raise UnwritableOutputError(f"its folder {folder} does not exist", path)
+    try:
+        probe_folder(folder)
+    except OSError as error:
+        raise UnwritableOutputError(f"cannot write in {folder} ({error.strerror})", path) from None
 
 
 def _save(graph: Any, path: Path) -> None:

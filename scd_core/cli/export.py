@@ -12,6 +12,7 @@ After the export the file is checked (``onnx.checker``, and against torch on a r
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("checkpoint", metavar="CKPT", help="an scd checkpoint (.pt)")
     parser.add_argument("-o", "--output", required=True, metavar="MODEL.onnx", help="the ONNX file to write")
     parser.add_argument("--format", choices=FORMATS, default="scd", help="scd (default) or deepness")
-    parser.add_argument("--opset", type=int, default=None, help="ONNX opset (default: 17)")
+    parser.add_argument("--opset", type=int, default=None, help="ONNX opset (default: 17; 11 or later, 14 for cdsc)")
     parser.add_argument(
         "--resolution",
         type=float,
@@ -45,11 +46,15 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from scd_core import checkpoint, export
 
-    output = Path(args.output)
+    output, opset = Path(args.output), export.DEFAULT_OPSET if args.opset is None else args.opset
+    # all that can be refused is, before the checkpoint loads and the export's seconds go
+    if output.is_file() and Path(args.checkpoint).is_file() and os.path.samefile(output, args.checkpoint):
+        raise OutputExistsError("is the checkpoint itself; name another file for the ONNX model", output)
+    export.check_destination(output)
     if output.exists() and not args.overwrite:
         raise OutputExistsError("exists; pass --overwrite to replace it", output)
     model, meta = checkpoint.load(args.checkpoint)
-    opset = args.opset or export.DEFAULT_OPSET
+    export.check_opset(meta["model"], opset)
     if args.format == "deepness":
         stored: Any = meta.get("ground_resolution_m")
         resolution = args.resolution or (100.0 * float(stored) if stored else 50.0)
