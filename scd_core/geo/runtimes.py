@@ -5,10 +5,11 @@ figures are in the README, measured by ``benchmarks/bench_runtime.py``), so ``au
 checkpoint on the CPU through ONNX Runtime: the checkpoint is exported once (:func:`scd_core.export.export_onnx`),
 checked against torch on a random batch, and cached under its SHA-256 in the user's cache folder
 (``$SCD_CACHE_DIR``, else ``$XDG_CACHE_HOME/scd``, else ``~/.cache/scd``), so a second run does not
-export again. A model that does not export, or whose export disagrees with torch, runs in torch, and
-the run says so. On a CUDA device ``auto`` runs torch with AMP. An ``.onnx`` model (``scd export``)
-always runs in ONNX Runtime, with its CUDA execution provider where it is installed and a GPU is
-asked for.
+export again; a cached file that was damaged since is exported again. A model that does not export,
+or whose export disagrees with torch, runs in torch, and the run says so; so does one whose cache
+folder cannot be written, and the run names the folder. On a CUDA device ``auto`` runs torch with
+AMP. An ``.onnx`` model (``scd export``) always runs in ONNX Runtime, with its CUDA execution
+provider where it is installed and a GPU is asked for.
 
 Each runtime is a :class:`Runner`: a batch of normalised tiles in, ``2N + 1`` probability channels
 out (:func:`scd_core.geo.blending.tile_probabilities`), on the device the blender works on.
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from scd_core.atomic import atomic_write
 from scd_core.errors import InvalidOptionError
 from scd_core.geo.blending import tile_probabilities
 from scd_core.geo.progress import RunLog
@@ -150,38 +152,71 @@ def onnx_session(path: str | Path, device: torch.device, shape: tuple[int, int, 
     return ort.InferenceSession(str(path), options, providers=providers)
 
 
-def _export_quietly(model: nn.Module, meta: CheckpointMetadata, path: Path) -> float:
-    """Export and check; torch's exporter prints the whole graph when it fails, which a user must
-    not see for a model that then simply runs in torch."""
+def _export_quietly(model: nn.Module, meta: CheckpointMetadata, path: Path, digest: Path) -> float:
+    """Export and check, and write the SHA-256 of an export that agrees with torch to ``digest``;
+    torch's exporter prints the whole graph when it fails, which a user must not see for a model
+    that then simply runs in torch."""
     from scd_core.export import check_export, export_onnx
+    from scd_core.geo.rasters import fingerprint
 
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         export_onnx(model, meta, path)
-        return check_export(model, path, meta)
+        difference = check_export(model, path, meta)
+    if difference <= EXPORT_TOLERANCE:
+        with atomic_write(digest) as handle:
+            handle.write(fingerprint(path) + "\n")
+    return difference
 
 
 def cached_export(checkpoint: Path, model: nn.Module, meta: CheckpointMetadata, log: RunLog) -> Path | None:
-    """The checkpoint's ONNX export from the cache, exported (and checked) now if it is not there;
-    None when it does not export or disagrees with torch."""
+    """The checkpoint's ONNX export from the cache, exported (and checked) now if it is not there or
+    is damaged; None when it does not export, disagrees with torch, or the cache cannot be written.
+
+    Beside each export lies its SHA-256 (``.sha256``), written once the export is checked: a file
+    that no longer matches it (truncated, garbled) is exported again, with a warning, instead of
+    failing every run or, with damaged weights, giving other pixels.
+    """
+    from scd_core.export import probe_folder
     from scd_core.geo.rasters import fingerprint
 
     key = f"{fingerprint(checkpoint)}-scd{__version__}-torch{torch.__version__.split('+')[0]}"
     path = cache_dir() / "onnx" / f"{key}.onnx"
+    digest = path.with_name(f"{path.name}.sha256")
     if path.is_file():
-        return path
+        if digest.is_file() and digest.read_bytes().strip() == fingerprint(path).encode():
+            return path
+        log.warning(
+            f"the cached ONNX export {path} is not the file that was checked (damaged, or from an older scd); "
+            "it is exported again"
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        difference = _export_quietly(model, meta, path)
+        probe_folder(path.parent)
+        difference = _export_quietly(model, meta, path, digest)
+    except OSError as error:  # the cache's folder or file system, not the model
+        _forget(path, digest)
+        log.warning(
+            f"the ONNX cache folder {path.parent} cannot be written ({error.strerror or error}); the model "
+            "runs in torch: set SCD_CACHE_DIR to a folder you can write to run it in ONNX Runtime"
+        )
+        return None
     except Exception as error:  # the exporter raises many types for an operator it does not know
-        path.unlink(missing_ok=True)
+        _forget(path, digest)
         log.message(f"the model does not export to ONNX ({type(error).__name__}); it runs in torch")
         return None
     if difference > EXPORT_TOLERANCE:
-        path.unlink(missing_ok=True)
+        _forget(path, digest)
         log.message(f"the model's ONNX export differs from torch by {difference:.1e}; it runs in torch")
         return None
     log.message(f"the model was exported to ONNX once for the CPU runtime ({path})")
     return path
+
+
+def _forget(path: Path, digest: Path) -> None:
+    """Remove an export and its SHA-256 (either may be missing, or its folder unwritable)."""
+    for stale in (digest, path):
+        with contextlib.suppress(OSError):
+            stale.unlink(missing_ok=True)
 
 
 def choose(
@@ -199,6 +234,6 @@ def choose(
     exported = cached_export(source, model, meta, log) if source is not None else None
     if exported is None:
         if runtime == "onnxruntime":
-            raise InvalidOptionError("--runtime onnxruntime: this model does not run in ONNX Runtime (see above)")
+            raise InvalidOptionError("--runtime onnxruntime: the model cannot run in ONNX Runtime here (see above)")
         return TorchRunner(model.to(device).eval(), device, amp=device.type == "cuda")
     return OnnxRunner(exported, device)
