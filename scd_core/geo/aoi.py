@@ -62,10 +62,11 @@ def _assumed_crs(path: Path, driver: str, crs: str) -> str | None:
             document = None
         if isinstance(document, dict) and "crs" in document:
             return None
+    geographic = CRS.from_user_input(crs) == CRS.from_epsg(4326)  # the raster suggests no other CRS
+    stated, which = ("EPSG:xxxx", "") if geographic else (_crs_name(crs), ", if they are in the raster's")
     return (
         "a GeoJSON without a CRS is read as EPSG:4326 longitude, latitude (RFC 7946); if its coordinates are "
-        f"in another CRS, save it with that CRS (e.g. ogr2ogr -a_srs {_crs_name(crs)} aoi.gpkg {path.name} "
-        "when they are in the raster's)"
+        f"in another CRS, save it with that CRS (e.g. ogr2ogr -a_srs {stated} aoi.gpkg {path.name}{which})"
     )
 
 

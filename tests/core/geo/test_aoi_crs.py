@@ -98,3 +98,11 @@ def test_a_bbox_without_a_crs_in_degrees_is_refused_saying_it_is_in_befores_crs(
     pair, crs, _ = pair
     with pytest.raises(NoOverlapError, match=f"without a CRS is in BEFORE's \\({crs}\\).*,EPSG:4326"):
         scd_core.detect(pair.before, pair.after, ckpt, tmp_path / "out", bbox="15.0,52.3,15.01,52.31", **FAST)
+
+
+def test_on_a_raster_in_degrees_the_advice_names_no_crs_it_would_refuse_again(tmp_path, ckpt):
+    pair = write_geo_pair(tmp_path / "pair", 128, seed=3, crs="EPSG:4326")
+    aoi = _geojson(tmp_path / "metres.geojson", _square(500000, 5800000, 20))
+    with pytest.raises(InvalidAoiError, match="ogr2ogr -a_srs EPSG:xxxx") as refusal:
+        scd_core.detect(pair.before, pair.after, ckpt, tmp_path / "out", aoi=aoi, **FAST)
+    assert "-a_srs EPSG:4326" not in str(refusal.value)
