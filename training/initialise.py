@@ -44,7 +44,7 @@ def read_initial(path: str | Path) -> Initial:
         state, metadata = checkpoint.read(path)
     except CheckpointError as error:
         raise CheckpointError(f"init_from: {error.reason}", error.path) from None
-    return Initial(state, metadata["model"], metadata["hparams"], metadata["normalisation"])
+    return Initial(state, metadata["model"], metadata["hparams"], dict(metadata["normalisation"]))
 
 
 def atl_hparams(config_hparams: dict[str, Any], initial: Initial, source: str | Path) -> dict[str, Any]:

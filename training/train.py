@@ -115,7 +115,7 @@ class Run:
 
     def write_model(self, path: Path, epoch: int, scores: dict[str, Any] | None) -> None:
         """The deploy checkpoint of the weights as they are after ``epoch``."""
-        extra = {"training_data": self.config.training_data} if self.config.training_data else {}
+        extra: dict[str, Any] = {"training_data": self.config.training_data} if self.config.training_data else {}
         if self.config.gsd_m is not None:
             extra["gsd_m"] = self.config.gsd_m
         checkpoint.save(
