@@ -68,9 +68,11 @@ def changes_picture(path: Path, shape: tuple[int, int], colours: dict[int, tuple
     return lookup[codes]
 
 
-#: Change types the preview's legend lists at most (the largest by area).
-LEGEND_ENTRIES = 12
+#: Change types the preview's legend lists at most, the largest by area; a "+N more" line stands for
+#: the others. Every type of a label set of up to 7 classes (SECOND's 36) is listed.
+LEGEND_ENTRIES = 49
 _LINE = 16
+_SWATCH = 18  # a swatch and the space before its label
 
 
 def _font() -> tuple[Any, bool]:
@@ -92,15 +94,19 @@ def write_preview(
     gap: int = 8,
 ) -> None:
     """BEFORE, AFTER and the change map side by side (H×W×3 uint8 each, same shape), and below them
-    the legend: ``(label, colour)`` of the change types shown, largest first."""
+    the legend: ``(label, colour)`` of the change types shown, largest first, in as many columns as
+    the widest label leaves room for."""
     from PIL import Image, ImageDraw
 
     height, width = changes.shape[:2]
     font, has_arrow = _font()
     shown = [(label if has_arrow else label.replace("→", "->"), colour) for label, colour in legend[:LEGEND_ENTRIES]]
-    columns = 3
-    rows = -(-len(shown) // columns) if shown else 1
-    canvas = Image.new("RGB", (3 * width + 2 * gap, height + 28 + rows * _LINE), "white")
+    more = [f"+{len(legend) - len(shown)} more (summary.csv has them all)"] if len(legend) > len(shown) else []
+    cell = _SWATCH + gap + max((font.getlength(text) for text in [*(label for label, _ in shown), *more]), default=0)
+    canvas_width = max(3 * width + 2 * gap, round(cell))
+    columns = max(1, int(canvas_width // cell))
+    rows = max(1, -(-len(shown) // columns) + len(more))
+    canvas = Image.new("RGB", (canvas_width, height + 28 + rows * _LINE), "white")
     draw = ImageDraw.Draw(canvas)
     for i, (title, picture) in enumerate((("before", before), ("after", after), ("changes", changes))):
         x = i * (width + gap)
@@ -110,9 +116,11 @@ def write_preview(
     if not shown:
         draw.text((2, top), "no change found", fill="black", font=font)
     for k, (label, colour) in enumerate(shown):
-        x, y = (k % columns) * (width + gap), top + (k // columns) * _LINE
+        x, y = round((k % columns) * cell), top + (k // columns) * _LINE
         draw.rectangle((x + 2, y + 2, x + 12, y + 12), fill=colour, outline="black")
-        draw.text((x + 18, y), label, fill="black", font=font)
+        draw.text((x + _SWATCH, y), label, fill="black", font=font)
+    for text in more:
+        draw.text((2, top + (rows - 1) * _LINE), text, fill="black", font=font)
     canvas.save(path)
 
 
