@@ -15,6 +15,7 @@ from qgis.core import QgsApplication, QgsProcessingUtils
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import QProcess, QProcessEnvironment
 from qgis.PyQt.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -53,6 +54,9 @@ class BackendDialog(QDialog):
         self.base_python = QgsFileWidget()
         self.base_python.setFilePath(base_python() or "")
         self.pip_spec = QLineEdit(default_pip_spec())
+        self.every_change_type = QCheckBox("Legends list every change type, not only those in the output")
+        self.every_change_type.setChecked(settings.legend_of_every_change_type())
+        self.every_change_type.toggled.connect(settings.set_legend_of_every_change_type)
         self.venv = default_venv(QgsApplication.qgisSettingsDirPath())
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
@@ -97,6 +101,7 @@ class BackendDialog(QDialog):
         form.addRow("Python to create the venv with (3.10+)", self.base_python)
         form.addRow("pip installs", self.pip_spec)
         form.addRow(_wrapped(f"Install backend creates a virtual environment in {self.venv} and selects it."))
+        form.addRow(self.every_change_type)
         buttons = QHBoxLayout()
         buttons.addWidget(self.check_button)
         buttons.addWidget(self.install_button)

@@ -41,7 +41,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from .styling import save_vector_style, write_raster_style
+from .styling import apply_style, save_vector_style, write_raster_style
 
 #: The GeoPackage layer the worker writes the from-to polygons to (the worker protocol's contract).
 CHANGES_LAYER = "changes"
@@ -140,16 +140,23 @@ def copy_features(
     return written
 
 
+#: What a raster output's metadata says of MIN_AREA, which the engine applies to the polygons alone.
+RASTER_KEEPS_SMALL_PATCHES = (
+    "Minimum area drops small change polygons, and their hectares from the change matrix, only: this raster "
+    "keeps those patches (the minimum mapping unit applies to every output)."
+)
+
+
 def read_matrix(summary_csv: str) -> tuple[QgsFields, list[QgsFeature]]:
-    """The worker's summary.csv as a table: a text field ``from`` naming each row (the classes of
-    BEFORE, then ``total``) and one field per column of the file, in hectares."""
+    """The worker's summary.csv as a table: a text field named as the file's first column, ``from \\ to
+    (ha)``, naming each row (the classes of BEFORE, then ``total``) and one field per column, in hectares."""
     with open(summary_csv, newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     if not rows:
         raise QgsProcessingException(f"The worker's change matrix {summary_csv} is empty.")
     header, body = rows[0], rows[1:]
     fields = QgsFields()
-    fields.append(QgsField("from", QVariant.String))
+    fields.append(QgsField(header[0], QVariant.String))
     numeric = [all(_is_number(row[column]) for row in body) for column in range(1, len(header))]
     for name, is_number in zip(header[1:], numeric):
         fields.append(QgsField(name, QVariant.Double if is_number else QVariant.String))
@@ -224,7 +231,7 @@ def describe_vector_output(
     layer.setMetadata(metadata)  # the layer Processing puts on the map, from the context's layer store
     if layer.providerType() == "memory":
         if style is not None:
-            layer.loadNamedStyle(str(style))
+            apply_style(layer, style)
         return
     saved = QgsVectorLayer(_layer_uri(layer), layer.name(), layer.providerType())
     saved.setMetadata(metadata)

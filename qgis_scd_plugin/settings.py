@@ -5,6 +5,7 @@ from __future__ import annotations
 from qgis.core import QgsSettings
 
 _BACKEND_PYTHON = "scd/backend_python"
+_EVERY_CHANGE_TYPE = "scd/legend_every_change_type"
 
 
 def backend_python() -> str:
@@ -18,3 +19,12 @@ def set_backend_python(path: str) -> None:
         QgsSettings().setValue(_BACKEND_PYTHON, path)
     else:
         QgsSettings().remove(_BACKEND_PYTHON)
+
+
+def legend_of_every_change_type() -> bool:
+    """Whether legends list all the change types, not only those an output holds (the default)."""
+    return bool(QgsSettings().value(_EVERY_CHANGE_TYPE, False, type=bool))
+
+
+def set_legend_of_every_change_type(every: bool) -> None:
+    QgsSettings().setValue(_EVERY_CHANGE_TYPE, bool(every))

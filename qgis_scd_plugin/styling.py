@@ -10,11 +10,12 @@ map get the same QML from a layer post-processor.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from qgis.core import (
+    QgsCategorizedSymbolRenderer,
     QgsMapLayer,
+    QgsPalettedRasterRenderer,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -22,6 +23,9 @@ from qgis.core import (
     QgsRasterLayer,
     QgsVectorLayer,
 )
+
+from . import settings
+from .paths import CHANGE_TYPE_STYLE, CHANGES_STYLE
 
 _STYLE_NAME = "scd change types"
 
@@ -50,12 +54,35 @@ def classes_layer_name(image: str) -> str:
     return f"Classes of {image} where changed"
 
 
-def save_vector_style(layer: QgsVectorLayer, style: Path) -> None:
-    """Style ``layer`` with the QML ``style`` and save that as its default: in its database when its
-    format has one (GeoPackage, SpatiaLite, PostGIS), else as a ``.qml`` beside its file."""
+def apply_style(layer: QgsMapLayer, style: Path) -> None:
+    """Style ``layer`` with the QML ``style``; a legend of change types then lists only those the layer
+    holds (a run's few, not all 36), unless the plugin's setting asks for every one."""
     message, loaded = layer.loadNamedStyle(str(style))
     if not loaded:
         raise QgsProcessingException(f"Cannot read the style {style}: {message}")
+    if style in (CHANGES_STYLE, CHANGE_TYPE_STYLE) and not settings.legend_of_every_change_type():
+        _keep_present_classes(layer)
+
+
+def _keep_present_classes(layer: QgsMapLayer) -> None:
+    """Drop the legend entries of values ``layer`` does not hold: a categorized renderer's categories,
+    a paletted renderer's classes."""
+    renderer = layer.renderer()
+    if isinstance(layer, QgsVectorLayer) and isinstance(renderer, QgsCategorizedSymbolRenderer):
+        present = {str(value) for value in layer.uniqueValues(layer.fields().indexOf(renderer.classAttribute()))}
+        for index in reversed(range(len(renderer.categories()))):
+            if str(renderer.categories()[index].value()) not in present:
+                renderer.deleteCategory(index)
+    elif isinstance(layer, QgsRasterLayer) and isinstance(renderer, QgsPalettedRasterRenderer):
+        counts = layer.dataProvider().histogram(renderer.band(), 256, -0.5, 255.5).histogramVector
+        kept = [entry for entry in renderer.classes() if 0 <= entry.value <= 255 and counts[int(entry.value)]]
+        layer.setRenderer(QgsPalettedRasterRenderer(layer.dataProvider(), renderer.band(), kept))
+
+
+def save_vector_style(layer: QgsVectorLayer, style: Path) -> None:
+    """Style ``layer`` with the QML ``style`` (:func:`apply_style`) and save that as its default: in its
+    database when its format has one (GeoPackage, SpatiaLite, PostGIS), else as a ``.qml`` beside its file."""
+    apply_style(layer, style)
     if layer.dataProvider().isSaveAndLoadStyleToDatabaseSupported():
         error = layer.saveStyleToDatabase(_STYLE_NAME, "From-to change types (scd)", True, "")
         if error:
@@ -67,8 +94,12 @@ def save_vector_style(layer: QgsVectorLayer, style: Path) -> None:
 
 
 def write_raster_style(raster: str, style: Path) -> None:
-    """Put the QML ``style`` beside ``raster``, where QGIS looks for its default style."""
-    shutil.copyfile(style, Path(raster).with_suffix(".qml"))
+    """Put the QML ``style`` (:func:`apply_style`) beside ``raster``, where QGIS looks for its default style."""
+    layer = QgsRasterLayer(raster, Path(raster).stem)
+    apply_style(layer, style)
+    message, saved = layer.saveNamedStyle(str(Path(raster).with_suffix(".qml")))
+    if not saved:
+        raise QgsProcessingException(f"Cannot save the style beside {raster}: {message}")
 
 
 class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
@@ -90,9 +121,11 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
             layer.loadDefaultMetadata()
         if self.style is None:
             return
-        message, loaded = layer.loadNamedStyle(str(self.style))
-        if not loaded and feedback is not None:
-            feedback.pushWarning(f"Could not style {layer.name()} with {self.style}: {message}")
+        try:
+            apply_style(layer, self.style)
+        except QgsProcessingException as error:
+            if feedback is not None:
+                feedback.pushWarning(f"Could not style {layer.name()}: {error}")
         layer.triggerRepaint()
 
 

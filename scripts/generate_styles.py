@@ -78,8 +78,9 @@ def class_classes() -> list[QgsPalettedRasterRenderer.Class]:
 
 
 #: The change probability's ramp: white (0), orange (0.5), dark red (1), the colour table the engine
-#: writes into change_prob.tif (scd_core/geo/maps.py, probability_colormap).
-PROBABILITY_STOPS = ((0.0, (255, 255, 255)), (0.5, (253, 141, 60)), (1.0, (128, 0, 38)))
+#: writes into change_prob.tif (scd_core/geo/maps.py, probability_colormap), but transparent at 0 and
+#: fading in above it, so that the imagery shows where the model sees no change.
+PROBABILITY_STOPS = ((0.0, (255, 255, 255, 0)), (0.5, (253, 141, 60, 255)), (1.0, (128, 0, 38, 255)))
 
 
 def probability_renderer(provider) -> QgsSingleBandPseudoColorRenderer:

@@ -50,6 +50,7 @@ from ..options import (
     parse_scale,
 )
 from ..outputs import (
+    RASTER_KEEPS_SMALL_PATCHES,
     attribute_fields,
     copy_features,
     copy_raster,
@@ -392,8 +393,8 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
             results[name] = path or None
             if path:
                 style, layer_name = _RASTER_LOOKS[name]
-                description = self.parameterDefinition(name).description()
-                copy_raster(outputs[worker_output], path, style, run_metadata(run, layer_name(*names), description))
+                what = f"{self.parameterDefinition(name).description()}. {RASTER_KEEPS_SMALL_PATCHES}"
+                copy_raster(outputs[worker_output], path, style, run_metadata(run, layer_name(*names), what))
                 style_on_load(context, path, layer_name(*names), style)
         return results
 

@@ -19,6 +19,8 @@ RASTERS = {
     "OUTPUT_BEFORE_CLASSES": "before_classes.tif",
     "OUTPUT_AFTER_CLASSES": "after_classes.tif",
 }
+#: The matrix's first column, as summary.csv heads it: the rows are the classes before, the columns after.
+FROM_TO = "from \\ to (ha)"
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +62,8 @@ def test_the_change_matrix_is_a_table_of_hectares_from_each_class_to_each_class(
     table = QgsVectorLayer(results["OUTPUT_MATRIX"], "matrix", "ogr")
     assert table.isValid() and table.wkbType() == QgsWkbTypes.NoGeometry
     names = [land_cover.name for land_cover in SECOND_CLASSES[1:]]
-    assert [field.name() for field in table.fields() if field.name() != "fid"] == ["from", *names, "total"]
-    rows = {feature["from"]: feature for feature in table.getFeatures()}
+    assert [field.name() for field in table.fields() if field.name() != "fid"] == [FROM_TO, *names, "total"]
+    rows = {feature[FROM_TO]: feature for feature in table.getFeatures()}
     assert list(rows) == [*names, "total"]
     for name in names:
         assert rows[name]["total"] == pytest.approx(sum(rows[name][to] for to in names), abs=1e-3)
@@ -79,6 +81,8 @@ def test_change_probability_and_class_rasters_are_written_styled_and_described(e
         assert run_record(layer)["options"]["threshold"] == 0.05
     probability = QgsRasterLayer(str(folder / "probability.tif"), "p")
     assert probability.renderer().type() == "singlebandpseudocolor"
+    assert probability.renderer().shader().shade(0.0)[4] == 0, "transparent at 0: the imagery shows through"
+    assert probability.renderer().shader().shade(0.5)[4] == 255
     statistics = probability.dataProvider().bandStatistics(1)
     assert 0 <= statistics.minimumValue < statistics.maximumValue <= 1, "QGIS reads the probability as 0 to 1"
     for file in ("before_classes.tif", "after_classes.tif"):
@@ -87,6 +91,45 @@ def test_change_probability_and_class_rasters_are_written_styled_and_described(e
         labels = {int(entry.value): entry.label for entry in classes.renderer().classes()}
         assert labels[0] == "no change" and labels[5] == "building"
         assert classes.dataProvider().bandStatistics(1).maximumValue <= 6
+
+
+def test_legends_list_the_change_types_an_output_holds(every_output):
+    from qgis_scd_plugin.legend import change_types
+
+    folder, _ = every_output
+    polygons = QgsVectorLayer(str(folder / "changes.gpkg"), "changes", "ogr")
+    held = sorted(polygons.uniqueValues(polygons.fields().indexOf("change_type")))
+    assert 0 < len(held) < len(change_types())
+    assert [int(category.value()) for category in polygons.renderer().categories()] == held
+    codes = QgsRasterLayer(str(folder / "codes.tif"), "codes")
+    counts = codes.dataProvider().histogram(1, 256, -0.5, 255.5).histogramVector
+    assert [int(entry.value) for entry in codes.renderer().classes()] == [v for v in range(256) if counts[v]]
+
+
+def test_the_rasters_say_that_minimum_area_left_their_small_patches(every_output):
+    """MIN_AREA drops polygons (and their hectares in the matrix) only; the rasters keep those patches."""
+    folder, _ = every_output
+    for file in RASTERS.values():
+        layer = QgsRasterLayer(str(folder / file), file)
+        layer.loadDefaultMetadata()
+        assert "Minimum area drops small change polygons" in layer.metadata().abstract()
+        assert "this raster keeps those patches" in layer.metadata().abstract()
+
+
+def test_a_setting_makes_legends_list_every_change_type(plugin, geo_pair, tiny_model, tmp_path):
+    from qgis.core import QgsSettings
+
+    from qgis_scd_plugin.legend import change_types
+
+    QgsSettings().setValue("scd/legend_every_change_type", True)
+    try:
+        outputs = {"OUTPUT": str(tmp_path / "c.gpkg"), "OUTPUT_RASTER": str(tmp_path / "codes.tif")}
+        processing.run("scd:detectchanges", detect_parameters(geo_pair, tiny_model, **outputs))
+    finally:
+        QgsSettings().remove("scd/legend_every_change_type")
+    polygons = QgsVectorLayer(str(tmp_path / "c.gpkg"), "changes", "ogr")
+    assert len(polygons.renderer().categories()) == len(change_types())
+    assert len(QgsRasterLayer(str(tmp_path / "codes.tif"), "codes").renderer().classes()) == len(change_types()) + 1
 
 
 @pytest.mark.parametrize("extension", ["fgb", "geojson", "sqlite"])
@@ -130,9 +173,9 @@ def test_a_temporary_layer_and_a_csv_matrix(plugin, geo_pair, tiny_model, tmp_pa
     assert layer.featureCount() > 0 and layer.renderer().type() == "categorizedSymbol"
     assert "Change threshold: 0.05." in layer.metadata().abstract()
     lines = matrix.read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("from,water,") and lines[0].endswith(",total") and len(lines) == 8
+    assert lines[0].startswith("from \\ to (ha),water,") and lines[0].endswith(",total") and len(lines) == 8
     reference = QgsVectorLayer(str(folder / "matrix.gpkg"), "matrix", "ogr")
-    total = next(feature for feature in reference.getFeatures() if feature["from"] == "total")
+    total = next(feature for feature in reference.getFeatures() if feature[FROM_TO] == "total")
     assert float(lines[-1].split(",")[-1]) == pytest.approx(total["total"])
 
 
