@@ -15,7 +15,9 @@ the largest difference is what ``scd export`` prints.
 from __future__ import annotations
 
 import json
+import secrets
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -96,29 +98,44 @@ def _save(graph: Any, path: Path) -> None:
         handle.write(graph.SerializeToString())
 
 
+def _traced(module: nn.Module, example: tuple[torch.Tensor, ...], path: Path, **options: Any) -> Any:
+    """``module`` traced by torch's TorchScript-based exporter into an ONNX graph (``onnx.ModelProto``),
+    through a scratch file beside ``path`` named for this call, so that two runs exporting to one
+    place at once do not write the same file.
+
+    The TorchScript exporter is the one that needs nothing but torch (the newer one needs
+    onnxscript, which scd does not depend on); its deprecation warning is expected, so it is silenced.
+    """
+    import onnx
+
+    scratch = path.with_name(f".{path.name}.{secrets.token_hex(4)}.export")
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", "You are using the legacy TorchScript-based ONNX export", DeprecationWarning
+            )
+            torch.onnx.export(module, example, str(scratch), dynamo=False, **options)
+        return onnx.load(str(scratch))
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
 def export_onnx(model: nn.Module, meta: CheckpointMetadata, path: str | Path, opset: int = DEFAULT_OPSET) -> Path:
     """Write ``model`` (with the checkpoint metadata ``meta``) to ``path`` as one ONNX file."""
-    import onnx
 
     path = Path(path)
     channels, tile = len(meta["bands"]), min(meta["tile_size"], 2 * STRIDE)
     example = (torch.zeros(1, channels, tile, tile), torch.zeros(1, channels, tile, tile))
     dynamic = {name: {0: "batch", 2: "height", 3: "width"} for name in (*INPUTS, *OUTPUTS)}
-    scratch = path.with_name(f".{path.name}.export")
-    try:
-        torch.onnx.export(
-            _ThreeOutputs(model).eval(),  # eval on the wrapper: the exporter restores the wrapper's mode
-            example,
-            str(scratch),
-            input_names=list(INPUTS),
-            output_names=list(OUTPUTS),
-            dynamic_axes=dynamic,
-            opset_version=opset,
-            dynamo=False,
-        )
-        graph = onnx.load(str(scratch))
-    finally:
-        scratch.unlink(missing_ok=True)
+    graph = _traced(
+        _ThreeOutputs(model).eval(),  # eval on the wrapper: the exporter restores the wrapper's mode
+        example,
+        path,
+        input_names=list(INPUTS),
+        output_names=list(OUTPUTS),
+        dynamic_axes=dynamic,
+        opset_version=opset,
+    )
     for key, value in metadata_props(meta).items():
         graph.metadata_props.add(key=key, value=value)
     _save(graph, path)
@@ -237,21 +254,15 @@ def export_deepness(
 
     path = Path(path)
     channels, tile = len(meta["bands"]), meta["tile_size"]
-    scratch = path.with_name(f".{path.name}.export")
-    try:
-        torch.onnx.export(
-            _FromToSegmentor(model, meta, float(meta["threshold"])).eval(),
-            (torch.zeros(1, 2 * channels, tile, tile),),
-            str(scratch),
-            input_names=["tile"],
-            output_names=["change_type"],
-            dynamic_axes={"tile": {0: "batch"}, "change_type": {0: "batch"}},
-            opset_version=opset,
-            dynamo=False,
-        )
-        graph = onnx.load(str(scratch))
-    finally:
-        scratch.unlink(missing_ok=True)
+    graph = _traced(
+        _FromToSegmentor(model, meta, float(meta["threshold"])).eval(),
+        (torch.zeros(1, 2 * channels, tile, tile),),
+        path,
+        input_names=["tile"],
+        output_names=["change_type"],
+        dynamic_axes={"tile": {0: "batch"}, "change_type": {0: "batch"}},
+        opset_version=opset,
+    )
     for key, value in deepness_metadata(meta, resolution_cm, overlap_percent).items():
         graph.metadata_props.add(key=key, value=value)
     onnx.checker.check_model(graph)
