@@ -20,6 +20,7 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
+    QgsProject,
     QgsProviderRegistry,
     QgsRasterBlockFeedback,
     QgsRasterDataProvider,
@@ -32,6 +33,18 @@ from qgis.core import (
 
 #: Largest raster QGIS exports for the worker (pixels); larger asks for a smaller EXTENT or AOI.
 MAX_EXPORT_PIXELS = 400_000_000
+
+
+def default_images(project: QgsProject) -> tuple[str | None, str | None]:
+    """The layer ids the dialog offers as the before and after images: the two topmost raster layers
+    of the project's layer tree, the upper one (loaded last, usually the newer) as after; with one raster
+    layer, it as before and no after; with none, neither. QGIS's own default, the first raster layer for
+    both, compared an image with itself."""
+    rasters = [node.layer() for node in project.layerTreeRoot().findLayers()]
+    ids = [layer.id() for layer in rasters if isinstance(layer, QgsRasterLayer)]
+    if len(ids) >= 2:
+        return ids[1], ids[0]
+    return (ids[0] if ids else None), None
 
 
 def require_crs(layer: QgsRasterLayer, role: str) -> None:

@@ -26,6 +26,8 @@ class ScdPlugin:
         self.detect_dialog: QDialog | None = None
         self.settings_dialog: QDialog | None = None
         self.aoi_tool: Any = None
+        #: The inputs of the last detection dialog closed (see :meth:`_remember_inputs`).
+        self.last_inputs: dict[str, Any] = {}
 
     def initProcessing(self) -> None:
         """Register the provider; qgis_process calls only this, and with no interface."""
@@ -85,21 +87,37 @@ class ScdPlugin:
         import processing  # QGIS's Processing plugin, loaded by the time a menu entry is clicked
 
         dialog = processing.createAlgorithmDialog(ALGORITHM_ID, parameters or {})
+        dialog.rejected.connect(lambda: self._remember_inputs(dialog))  # closed (its `finished` is a method)
         dialog.show()
         self.detect_dialog = dialog
+
+    def _remember_inputs(self, dialog: QDialog) -> None:
+        """Keep what the analyst chose in a closing dialog (the images, the model, the options): an AOI
+        drawn next opens the dialog again from it, as an analyst who closed the dialog to draw expects.
+        Not the AOI, which the drawing replaces, nor the destinations, which belong to one run."""
+        definitions = {definition.name(): definition for definition in dialog.algorithm().parameterDefinitions()}
+        self.last_inputs = {
+            name: wrapper.parameterValue()
+            for name, wrapper in dialog.mainWidget().wrappers.items()
+            if name in definitions
+            and not definitions[name].isDestination()
+            and name != "AOI"
+            and wrapper.parameterValue() is not None
+        }
 
     def start_drawing(self) -> None:
         """Make the AOI tool the canvas's map tool."""
         self.iface.mapCanvas().setMapTool(self.aoi_tool)
 
     def use_drawn_aoi(self, layer: QgsVectorLayer) -> None:
-        """Hand a freshly drawn AOI to the detection dialog: the open one, else a new one."""
+        """Hand a freshly drawn AOI to the detection dialog: the open one, else a new one with the inputs
+        of the last one closed."""
         dialog = self.detect_dialog
         if dialog is not None and _is_alive(dialog) and dialog.isVisible():
             dialog.setParameters({"AOI": layer.id()})
             dialog.raise_()
         else:
-            self.open_detect_dialog({"AOI": layer.id()})
+            self.open_detect_dialog({**self.last_inputs, "AOI": layer.id()})
 
     def open_settings(self) -> None:
         from .backend_dialog import BackendDialog

@@ -189,6 +189,9 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         """Refuse what the run could not use, naming the value by its label in the dialog; the options
         of the run (:meth:`_options`)."""
         options = self._options(parameters, context)
+        for name, which in ((BEFORE, "earlier"), (AFTER, "later")):
+            if not parameters.get(name, self.parameterDefinition(name).defaultValue()):
+                raise OptionError(f"{self._label(name)}: choose the {which} image, a raster layer or file.")
         if parameters.get(AOI) and not self.parameterAsExtent(parameters, EXTENT, context).isNull():
             raise OptionError(f"{self._label(AOI)} and {self._label(EXTENT)}: give one of them, not both.")
         images = [

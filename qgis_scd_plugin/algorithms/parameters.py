@@ -20,9 +20,11 @@ from qgis.core import (
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
+    QgsProject,
 )
 
 from ..detect_request import DECODINGS, DEVICES, RUNTIMES
+from ..inputs import default_images
 from ..options import DEFAULT_MIN_AREA_M2, TILE_MULTIPLE
 
 BEFORE, AFTER, MODEL, AOI, EXTENT = "BEFORE", "AFTER", "MODEL", "AOI", "EXTENT"
@@ -120,9 +122,14 @@ def add_parameters(algorithm: QgsProcessingAlgorithm) -> None:
 
 
 def _parameters() -> list[QgsProcessingParameterDefinition]:
+    before, after = default_images(QgsProject.instance())
     parameters: list[QgsProcessingParameterDefinition] = [
-        QgsProcessingParameterRasterLayer(BEFORE, "Before image"),
-        QgsProcessingParameterRasterLayer(AFTER, "After image"),
+        QgsProcessingParameterRasterLayer(BEFORE, "Before image", defaultValue=before),
+        # optional only to let the dialog show no after image rather than the before one a second time;
+        # checkParameterValues requires it all the same
+        QgsProcessingParameterRasterLayer(
+            AFTER, "After image", defaultValue=after, optional=before is not None and after is None
+        ),
         QgsProcessingParameterFile(
             MODEL,
             "Model checkpoint (empty: the bundled demo model)",

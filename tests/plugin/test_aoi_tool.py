@@ -140,3 +140,64 @@ def test_the_toolbar_button_draws_and_opens_the_dialog_with_the_aoi(plugin, qgis
     finally:
         qgis_canvas.unsetMapTool(plugin.aoi_tool)
         QgsProject.instance().removeAllMapLayers()
+
+
+@pytest.fixture
+def dialog_window(qgis_iface, qgis_canvas, monkeypatch):
+    """The main window's canvas over the synthetic pair, with what Processing's dialog reads from it."""
+    from qgis.gui import QgsBrowserGuiModel
+
+    browser = QgsBrowserGuiModel()  # pytest-qgis's main window has none; Processing's dialog reads it
+    monkeypatch.setattr(qgis_iface, "browserModel", lambda: browser, raising=False)
+    qgis_canvas.setDestinationCrs(QgsCoordinateReferenceSystem(TEST_CRS))
+    qgis_canvas.setExtent(QgsRectangle(500000, 4599800, 500200, 4600000))
+    yield qgis_canvas
+    qgis_canvas.unsetMapTool(qgis_canvas.mapTool())
+    QgsProject.instance().removeAllMapLayers()
+
+
+def chosen_images(dialog) -> tuple:
+    wrappers = dialog.mainWidget().wrappers
+    return wrappers["BEFORE"].parameterValue(), wrappers["AFTER"].parameterValue()
+
+
+def add_rasters(geo_pair, *names: str) -> list:
+    """Raster layers added one by one, as an analyst drags them in: each goes on top of the layer tree."""
+    files = [geo_pair / "before.tif", geo_pair / "after.tif"]
+    layers = [QgsRasterLayer(str(files[index % 2]), name) for index, name in enumerate(names)]
+    for layer in layers:
+        QgsProject.instance().addMapLayer(layer)
+    return layers
+
+
+def test_the_dialog_offers_two_different_images_or_none(plugin, geo_pair, dialog_window):
+    """QGIS's own default is the first raster layer as both Before and After."""
+    (only,) = add_rasters(geo_pair, "ortho 2019")
+    plugin.open_detect_dialog()
+    assert chosen_images(plugin.detect_dialog) == (only.id(), None)
+    plugin.detect_dialog.close()
+    newer, newest = add_rasters(geo_pair, "ortho 2021", "ortho 2023")  # each added on top of the layer tree
+    plugin.open_detect_dialog()
+    assert chosen_images(plugin.detect_dialog) == (newer.id(), newest.id())
+    plugin.detect_dialog.close()
+
+
+def test_an_aoi_drawn_after_the_dialog_was_closed_keeps_the_images_chosen_in_it(plugin, geo_pair, dialog_window):
+    first, second, _ = add_rasters(geo_pair, "ortho 2019", "ortho 2021", "ortho 2023")
+    plugin.open_detect_dialog()
+    plugin.detect_dialog.setParameters({"BEFORE": first.id(), "AFTER": second.id(), "MMU": 4})
+    plugin.detect_dialog.close()  # to draw on the map
+    plugin.start_drawing()
+    for point in TRIANGLE:
+        click(plugin.aoi_tool, dialog_window, point)
+    press(plugin.aoi_tool, Qt.Key_Enter)
+    dialog = plugin.detect_dialog
+    assert dialog.isVisible() and chosen_images(dialog) == (first.id(), second.id())
+    assert dialog.mainWidget().wrappers["MMU"].parameterValue() == 4
+    aoi = QgsProject.instance().mapLayersByName("Area of interest (drawn)")[0]
+    assert dialog.mainWidget().wrappers["AOI"].parameterValue() == aoi.id()
+    for point in TRIANGLE:  # a second polygon while the dialog is open changes nothing else
+        click(plugin.aoi_tool, dialog_window, QPoint(point.x() + 10, point.y() + 10))
+    press(plugin.aoi_tool, Qt.Key_Enter)
+    assert plugin.detect_dialog is dialog and chosen_images(dialog) == (first.id(), second.id())
+    dialog.close()

@@ -112,6 +112,7 @@ def test_bands_that_cannot_be_read_are_refused_before_the_worker_starts(
         ({"MMU": 2.5}, "Minimum mapping unit (pixels): type a whole number or leave it empty; got 2.5."),
         ({"TILE_SIZE": "abc"}, "Tile size (pixels): type a whole number or leave it empty; got 'abc'."),
         ({"THRESHOLD": "half"}, "Change threshold: type a number or leave it empty; got 'half'."),
+        ({"AFTER": None}, "After image: choose the later image, a raster layer or file."),
     ],
 )
 def test_bad_values_are_refused_in_the_dialogs_words(plugin, geo_pair, tiny_model, tmp_path, more, message):
