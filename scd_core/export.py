@@ -30,15 +30,16 @@ from scd_core.checkpoint import CheckpointMetadata, validate_metadata
 from scd_core.errors import CheckpointError, InvalidOptionError, UnwritableOutputError
 from scd_core.models import STRIDE
 from scd_core.version import __version__
+from scd_core.vocabulary import OPTIONS
 
 #: ``metadata_props`` key that marks an scd graph, and its format version.
 FORMAT_KEY, FORMAT = "scd_format", "scd-onnx-1"
 #: The opset written by default: every operator of the six model families exports to it.
 DEFAULT_OPSET = 17
-#: The first opset each model exports to: 11 brings Resize to a size known only at run time (at 9
-#: and 10 the upsampling exports, but to the example's size, and the outputs differ from torch's), 14
-#: the scaled dot-product attention of CdSC; 23 is the newest torch writes. A test exports at both ends.
-MIN_OPSET, MIN_OPSETS, MAX_OPSET = 11, {"cdsc": 14}, 23
+#: The opsets the exporter writes (:mod:`scd_core.vocabulary`'s ``--opset``), and the first of the
+#: models that need a later one than its minimum: CdSC's scaled dot-product attention needs 14.
+MIN_OPSET, MAX_OPSET = int(OPTIONS["opset"].minimum or 0), int(OPTIONS["opset"].maximum or 0)
+MIN_OPSETS = {"cdsc": 14}
 INPUTS, OUTPUTS = ("before", "after"), ("sem1", "sem2", "change")
 _PREFIX = "scd_"
 

@@ -25,7 +25,14 @@ LAYERED = ("scd_core", "training")
 #: The layers of ``scd_core`` and ``training``, first to last; a module may import its own layer and earlier ones. A module
 #: is in the layer of the longest prefix of its dotted name listed here.
 LAYERS = (
-    ("scd_core.version", "scd_core.errors", "scd_core.tensors", "scd_core.legend", "scd_core.atomic"),
+    (
+        "scd_core.version",
+        "scd_core.errors",
+        "scd_core.tensors",
+        "scd_core.legend",
+        "scd_core.vocabulary",
+        "scd_core.atomic",
+    ),
     ("scd_core.resources",),
     ("scd_core.labels", "scd_core.second_layout", "scd_core.metrics", "scd_core.evaluation"),
     ("scd_core.synth",),

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from scd_core.batch.pairs import Pair, read_pairs
 from scd_core.batch.runs import REPORT, Outcome, counts, run_pair, sweep_staging, table, write_report
+from scd_core.cli.arguments import detect_options
 from scd_core.cli.detect import (
     EXIT_TERMINATED,
     Terminated,
@@ -28,7 +29,7 @@ from scd_core.cli.detect import (
 )
 from scd_core.cluster.connect import connect
 from scd_core.errors import InvalidOptionError, PairsFileError
-from scd_core.geo.options import DetectOptions, from_arguments
+from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import JsonLines, reporter
 
 
@@ -95,7 +96,7 @@ def _here(args: argparse.Namespace, pairs: list[Pair], out_root: Path, options: 
 
 def run(args: argparse.Namespace) -> int:
     check_cluster_options(args)
-    options = from_arguments(args, "batch")
+    options = detect_options(args, "batch")
     pairs = read_pairs(args.pairs)
     out_root = _out_root(args.out_root)
     for leftover in sweep_staging(out_root, [pair.id for pair in pairs]):

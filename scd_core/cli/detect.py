@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from scd_core.cli.arguments import add_detect_arguments, detect_options
 from scd_core.cluster.connect import DEFAULT_RETRIES, connect
 from scd_core.errors import InvalidOptionError, ScdInputError
-from scd_core.geo.options import add_arguments, from_arguments
 from scd_core.geo.progress import STYLES, Event, Reporter, reporter
 from scd_core.resources import DEMO_MODEL
 
@@ -58,7 +58,7 @@ def add_detection_options(parser: argparse.ArgumentParser, scope: str) -> None:
         help="checkpoint saved by scd_core.checkpoint.save (default: the demo model of a source checkout, "
         "resources/models/demo.pt, trained on synthetic scenes only)",
     )
-    add_arguments(parser, scope)
+    add_detect_arguments(parser, scope)
     parser.add_argument(
         "--progress", choices=STYLES, default="bar", help="bar (default), json (worker protocol on stdout) or none"
     )
@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
 
     def call() -> Any:
         check_cluster_options(args)
-        options = from_arguments(args, "detect")
+        options = detect_options(args, "detect")
         inputs = (args.before, args.after, args.model, args.out_dir)
         if args.cluster is None:
             return detect(*inputs, progress=report, **options.keywords())

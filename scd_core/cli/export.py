@@ -14,11 +14,10 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
 
-from scd_core.errors import OutputExistsError
-
-FORMATS = ("scd", "deepness")
+from scd_core import vocabulary
+from scd_core.cli.arguments import add_option
+from scd_core.errors import InvalidOptionError, OutputExistsError
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -30,16 +29,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("checkpoint", metavar="CKPT", help="an scd checkpoint (.pt)")
     parser.add_argument("-o", "--output", required=True, metavar="MODEL.onnx", help="the ONNX file to write")
-    parser.add_argument("--format", choices=FORMATS, default="scd", help="scd (default) or deepness")
-    parser.add_argument("--opset", type=int, default=None, help="ONNX opset (default: 17; 11 or later, 14 for cdsc)")
-    parser.add_argument(
-        "--resolution",
-        type=float,
-        metavar="CM",
-        help="deepness: the imagery's resolution in centimetres per pixel (default: the checkpoint's "
-        "ground_resolution_m, else 50)",
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    for option in vocabulary.EXPORT:
+        add_option(parser, option)
     return parser
 
 
@@ -50,14 +41,16 @@ def run(args: argparse.Namespace) -> int:
     # all that can be refused is, before the checkpoint loads and the export's seconds go
     if output.is_file() and Path(args.checkpoint).is_file() and os.path.samefile(output, args.checkpoint):
         raise OutputExistsError("is the checkpoint itself; name another file for the ONNX model", output)
+    if args.resolution is not None and (problem := vocabulary.OPTIONS["resolution"].problem(args.resolution)):
+        raise InvalidOptionError(f"--resolution {problem}")
     export.check_destination(output)
     if output.exists() and not args.overwrite:
         raise OutputExistsError("exists; pass --overwrite to replace it", output)
     model, meta = checkpoint.load(args.checkpoint)
     export.check_opset(meta["model"], opset)
     if args.format == "deepness":
-        stored: Any = meta.get("ground_resolution_m")
-        resolution = args.resolution or (100.0 * float(stored) if stored else 50.0)
+        trained = checkpoint.gsd_range(meta.get("gsd_m"))  # a range's geometric middle
+        resolution = args.resolution or (100.0 * (trained[0] * trained[1]) ** 0.5 if trained else 50.0)
         export.export_deepness(model, meta, output, resolution, opset=opset)
         print(f"{output}: Deepness segmentor, {2 * len(meta['bands'])} bands in, {resolution:g} cm per pixel")
         return 0

@@ -13,7 +13,9 @@ import csv
 import json
 from pathlib import Path
 
-from scd_core.geo.scoring import KINDS, score_outputs
+from scd_core import vocabulary
+from scd_core.cli.arguments import add_option
+from scd_core.geo.scoring import score_outputs
 from scd_core.metrics import CONVENTIONS, SCORE_KEYS
 
 
@@ -28,7 +30,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("out_dir", help="an scd detect output folder")
     parser.add_argument("references", nargs="+", metavar="REFERENCE", help="one reference raster, or two per-date ones")
-    parser.add_argument("--kind", choices=KINDS, default="auto", help="what the reference holds (default: auto)")
+    for option in vocabulary.SCORE:
+        add_option(parser, option)
     parser.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     return parser
 

@@ -87,9 +87,7 @@ def tile_probabilities(outputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
 class Blender:
     """Weighted sums of tile probabilities over one panel, decoded into finished regions row by row."""
 
-    def __init__(
-        self, plan: TilePlan, device: torch.device, threshold: float, num_classes: int, decode: str
-    ) -> None:
+    def __init__(self, plan: TilePlan, device: torch.device, threshold: float, num_classes: int, decode: str) -> None:
         """``decode``: ``"distinct"`` or ``"paper"`` (see the module docstring)."""
         self.plan, self.device, self.threshold, self.num_classes = plan, device, threshold, num_classes
         self.distinct = decode == "distinct" and num_classes > 1

@@ -1,10 +1,11 @@
-"""Every option of a detection run, its default and its rule, in one place: :class:`DetectOptions`.
+"""The options of a detection run as one value: :class:`DetectOptions`.
 
 The API (``scd_core.detect(..., **options)``), ``scd detect`` and ``scd batch`` all build one
-:class:`DetectOptions`; its fields carry the command-line flag, metavar and help of each option, from
-which :func:`add_arguments` makes the flags, so a default exists once. A value that breaks its rule
-raises :class:`~scd_core.errors.InvalidOptionError` naming the flag, when the options are made:
-before any file is opened and before torch is imported.
+:class:`DetectOptions`. Each option's flag, default, range and check are those of
+:mod:`scd_core.vocabulary`, which the QGIS plugin reads too (the command line makes its flags from
+it: :mod:`scd_core.cli.arguments`). A value that breaks its rule raises
+:class:`~scd_core.errors.InvalidOptionError` naming the flag, when the options are made: before any
+file is opened and before torch is imported.
 
 Some defaults depend on the checkpoint or the device (``None`` below): :meth:`DetectOptions.resolved`
 fills them in once both are known and checks the rules that depend on them (the overlap against the
@@ -13,37 +14,17 @@ checkpoint's tile size).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scd_core import vocabulary
 from scd_core.errors import InvalidOptionError
-from scd_core.geo.normalise import NAMED_SCALES, Scale, parse_scale
-from scd_core.models import STRIDE
-
-#: Tiles per forward pass when ``--batch`` is not given, by device type.
-DEFAULT_BATCH = {"cuda": 8, "cpu": 2}
-DEVICE_CHOICES = "auto, cpu, cuda or cuda:i"
-#: How a changed pixel's two classes are chosen (:mod:`scd_core.geo.blending`): ``distinct``, the most
-#: probable pair of different classes; ``paper``, each date's arg-max (ASN eq. 1 / eq. 12).
-DECODINGS = ("distinct", "paper")
-
-
-@dataclass(frozen=True)
-class Flag:
-    """How an option appears on the command line (``scope``: the sub-commands that offer it)."""
-
-    name: str
-    help: str
-    metavar: str | None = None
-    type: Any = str
-    scope: tuple[str, ...] = ("detect", "batch")
-    #: turns the flag's text into the option's value (``--bands 3,2,1`` → ``(3, 2, 1)``)
-    parse: Callable[[str], Any] | None = None
+from scd_core.geo.normalise import NAMED_SCALES, Scale
+from scd_core.vocabulary import DEFAULT_BATCH
 
 
 @dataclass(frozen=True)
@@ -56,15 +37,15 @@ class DetectOptions:
     tile: int | None = None
     overlap: int | None = None
     batch: int | None = None
-    device: str = "auto"
-    runtime: str = "auto"
+    device: str = vocabulary.OPTIONS["device"].default
+    runtime: str = vocabulary.OPTIONS["runtime"].default
     threshold: float | None = None
-    decode: str = "distinct"
-    mmu: int = 9
-    min_area: float = 0.0
-    simplify: float = 0.0
+    decode: str = vocabulary.OPTIONS["decode"].default
+    mmu: int = vocabulary.OPTIONS["mmu"].default
+    min_area: float = vocabulary.OPTIONS["min_area"].default
+    simplify: float = vocabulary.OPTIONS["simplify"].default
     scale: Scale | None = None
-    overwrite: bool = False
+    overwrite: bool = vocabulary.OPTIONS["overwrite"].default
     #: Shift of the tile grid in pixels (the API's only; results must not depend on it).
     tile_offset: int = 0
 
@@ -126,13 +107,6 @@ class DetectOptions:
         )
 
 
-def _parse_bands(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise InvalidOptionError(f"--bands takes comma-separated band numbers such as 1,2,3, got {text!r}") from None
-
-
 def _check_scale(scale: Any) -> Scale:
     """``(low, high)`` as floats with ``low < high``; anything else names ``--scale``."""
     if not isinstance(scale, str) and isinstance(scale, Sequence) and len(scale) == 2:
@@ -147,138 +121,28 @@ def _check_scale(scale: Any) -> Scale:
 
 
 def _check(options: DetectOptions) -> None:
-    """The rules each value must keep; the message names the flag."""
+    """The rules each value must keep (:mod:`scd_core.vocabulary`'s, then those that tie two options
+    together); the message names the flag."""
+    for option in vocabulary.DETECT:
+        value = getattr(options, option.name)
+        if option.type in (int, float) and value is not None and problem_of_type(value, option.type):
+            raise InvalidOptionError(f"{option.flag} {problem_of_type(value, option.type)}")
+        if problem := option.problem(value):
+            raise InvalidOptionError(f"{option.flag} {problem}")
+    if problem := vocabulary.device_problem(options.device):
+        raise InvalidOptionError(f"--device {problem}")
     tile, overlap = options.tile, options.overlap
-    if tile is not None and (tile <= 0 or tile % STRIDE):
-        raise InvalidOptionError(f"--tile must be a positive multiple of {STRIDE}, got {tile}")
-    if overlap is not None and overlap < 0:
-        raise InvalidOptionError(f"--overlap must not be negative, got {overlap}")
     if overlap is not None and tile is not None and overlap > tile // 2:
         raise InvalidOptionError(f"--overlap must lie in 0..{tile // 2} (half the tile of {tile}), got {overlap}")
-    if options.batch is not None and options.batch < 1:
-        raise InvalidOptionError(f"--batch must be at least 1, got {options.batch}")
-    if options.threshold is not None and not 0 < options.threshold < 1:
-        raise InvalidOptionError(f"--threshold must lie in (0, 1), got {options.threshold}")
-    if options.decode not in DECODINGS:
-        raise InvalidOptionError(f"--decode takes {' or '.join(DECODINGS)}, got {options.decode!r}")
-    if options.mmu < 0:
-        raise InvalidOptionError(f"--mmu must not be negative, got {options.mmu}")
-    if options.min_area < 0:
-        raise InvalidOptionError(f"--min-area must not be negative, got {options.min_area}")
-    if options.simplify < 0:
-        raise InvalidOptionError(f"--simplify must not be negative, got {options.simplify}")
     if options.bands is not None and (not options.bands or min(options.bands) < 1):
         raise InvalidOptionError(f"--bands takes band numbers from 1, got {list(options.bands)}")
     if options.aoi is not None and options.bbox is not None:
         raise InvalidOptionError("--aoi and --bbox both limit the run; give one of them")
-    if options.runtime not in ("auto", "torch", "onnxruntime"):
-        raise InvalidOptionError(f"--runtime takes auto, torch or onnxruntime, got {options.runtime!r}")
-    device = options.device
-    if not (device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit())):
-        raise InvalidOptionError(f"--device takes {DEVICE_CHOICES}, got {device!r}")
 
 
-#: The command-line flag of every option but ``tile_offset``; help texts name a default only where
-#: it is decided per run, the others are added from :class:`DetectOptions` by :func:`add_arguments`.
-FLAGS = {
-    "aoi": Flag(
-        "--aoi",
-        "vector file (GeoPackage, GeoJSON, Shapefile...) whose polygons limit the run",
-        "FILE",
-        str,
-        ("detect",),
-    ),
-    "bbox": Flag(
-        "--bbox", "box limiting the run, in CRS (default CRS: BEFORE's)", "xmin,ymin,xmax,ymax[,CRS]", str, ("detect",)
-    ),
-    "bands": Flag(
-        "--bands", "bands of both rasters to read (default: from the checkpoint)", "1,2,3", parse=_parse_bands
-    ),
-    "tile": Flag("--tile", f"tile edge in pixels, a multiple of {STRIDE} (default: the checkpoint's)", "PX", int),
-    "overlap": Flag(
-        "--overlap",
-        "minimum overlap of neighbouring tiles, at most half the tile "
-        "(default: a quarter of the tile, which keeps seams under 0.5%% of pixels)",
-        "PX",
-        int,
-    ),
-    "batch": Flag(
-        "--batch",
-        f"tiles per forward pass (default: {DEFAULT_BATCH['cuda']} on a GPU, {DEFAULT_BATCH['cpu']} on CPU)",
-        "N",
-        int,
-    ),
-    "device": Flag("--device", DEVICE_CHOICES),
-    "runtime": Flag(
-        "--runtime",
-        "auto (ONNX Runtime on a CPU, torch with AMP on a GPU), torch or onnxruntime",
-        "auto|torch|onnxruntime",
-    ),
-    "threshold": Flag(
-        "--threshold",
-        "change-probability threshold τ, in (0, 1) (default: the checkpoint's)",
-        "TAU",
-        float,
-    ),
-    "decode": Flag(
-        "--decode",
-        "how a changed pixel's classes are chosen: distinct (the most probable pair of different classes, "
-        "so no change is from a class to itself) or paper (each date's arg-max, ASN eq. 1, which can name "
-        "one class twice)",
-        "distinct|paper",
-    ),
-    "mmu": Flag(
-        "--mmu",
-        "minimum mapping unit in pixels: regions of one change type with fewer pixels merge into their "
-        "largest neighbour before polygons are made; 0 keeps every pixel",
-        "PX",
-        int,
-    ),
-    "min_area": Flag("--min-area", "drop change polygons under this area in m² (after the --mmu sieve)", "M2", float),
-    "simplify": Flag("--simplify", "simplify polygon outlines with this tolerance in metres", "M", float),
-    "scale": Flag(
-        "--scale",
-        "how raw pixel values reach the model's range: auto (8-bit as is, other dtypes 2-98%% stretched, one "
-        "stretch for both dates over their whole overlap), auto-per-date, none (raw), or LOW,HIGH mapped "
-        "linearly, e.g. 0,3000 for Sentinel-2 L1C (default: the checkpoint's, else auto)",
-        "auto|auto-per-date|none|LOW,HIGH",
-        parse=parse_scale,
-    ),
-    "overwrite": Flag("--overwrite", "write into a non-empty output folder, replacing outputs", type=bool),
-}
-
-
-def flags(scope: str) -> list[tuple[str, Flag]]:
-    """``(field name, flag)`` of the options a sub-command offers, in the order of the fields."""
-    names = [f.name for f in dataclasses.fields(DetectOptions)]
-    return [(name, FLAGS[name]) for name in names if name in FLAGS and scope in FLAGS[name].scope]
-
-
-def add_arguments(parser: argparse.ArgumentParser, scope: str) -> None:
-    """Add the flags of ``scope`` (``"detect"`` or ``"batch"``) to ``parser``; their defaults are
-    left unset (``None``), so :class:`DetectOptions` applies its own."""
-    defaults = {f.name: f.default for f in dataclasses.fields(DetectOptions)}
-    group = parser.add_mutually_exclusive_group() if scope == "detect" else None
-    for name, flag in flags(scope):
-        target = group if group is not None and name in ("aoi", "bbox") else parser
-        if flag.type is bool:
-            target.add_argument(flag.name, dest=name, action="store_true", default=None, help=flag.help)
-            continue
-        shown = (
-            ""
-            if defaults[name] is None
-            else f" (default: {defaults[name]:g})"
-            if flag.type is float
-            else (f" (default: {defaults[name]})")
-        )
-        target.add_argument(flag.name, dest=name, type=flag.type, metavar=flag.metavar, help=flag.help + shown)
-
-
-def from_arguments(args: argparse.Namespace, scope: str, **values: Any) -> DetectOptions:
-    """The options given on the command line (and ``values``, e.g. a pair's AOI), checked."""
-    given = {}
-    for name, flag in flags(scope):
-        text = getattr(args, name)
-        if text is not None:
-            given[name] = flag.parse(text) if flag.parse else text
-    return DetectOptions(**given, **values)
+def problem_of_type(value: Any, kind: type) -> str | None:
+    """A number of the API given as something else (``tile="256"``), which the ranges cannot judge."""
+    wanted = (int,) if kind is int else (int, float)
+    if isinstance(value, bool) or not isinstance(value, wanted):
+        return f"takes {'a whole number' if kind is int else 'a number'}, got {value!r}"
+    return None

@@ -55,8 +55,8 @@ from scd_core.errors import (
 from scd_core.geo.rasters import gdal_reason, has_mask
 from scd_core.labels import IGNORE
 from scd_core.metrics import SCDConfusion, scores
+from scd_core.vocabulary import OPTIONS
 
-KINDS = ("auto", "binary", "change-type", "per-date")
 #: Rows read at a time from the outputs and the resampled reference.
 STRIP = 512
 NODATA = 255
@@ -149,7 +149,8 @@ def _check_bands(reference: rasterio.DatasetReader, path: str | Path) -> None:
     data_bands = sum(interp != ColorInterp.alpha for interp in reference.colorinterp)
     if data_bands != 1:
         raise ScdInputError(
-            f"REFERENCE has {data_bands} bands; a reference is one band of labels (choose one, e.g. gdal_translate -b 1)",
+            f"REFERENCE has {data_bands} bands; a reference is one band of labels "
+            "(choose one, e.g. gdal_translate -b 1)",
             path,
         )
 
@@ -207,8 +208,8 @@ def score_outputs(out_dir: str | Path, references: list[str | Path], kind: str =
     """Score the run in ``out_dir`` against one reference raster (``binary`` or ``change-type``) or
     two (``per-date``); see the module docstring."""
     out_dir = Path(out_dir)
-    if kind not in KINDS:
-        raise InvalidOptionError(f"--kind takes {', '.join(KINDS)}, got {kind!r}")
+    if problem := OPTIONS["kind"].problem(kind):
+        raise InvalidOptionError(f"--kind {problem}")
     if len(references) not in (1, 2):
         raise InvalidOptionError(f"give one reference raster, or two per-date ones (got {len(references)})")
     if not (out_dir / "run.json").is_file():

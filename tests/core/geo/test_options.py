@@ -7,25 +7,29 @@ import dataclasses
 
 import pytest
 
+from scd_core import vocabulary
 from scd_core.cli import build_parser
+from scd_core.cli.arguments import add_detect_arguments, offered
+from scd_core.cli.arguments import detect_options as from_arguments
 from scd_core.errors import InvalidOptionError
-from scd_core.geo.options import FLAGS, DetectOptions, add_arguments, from_arguments
+from scd_core.geo.options import DetectOptions
 
 
-def test_every_option_but_the_tile_offset_has_a_flag():
-    names = {f.name for f in dataclasses.fields(DetectOptions)}
-    assert set(FLAGS) == names - {"tile_offset"}
+def test_every_option_but_the_tile_offset_is_in_the_vocabulary_with_its_default():
+    fields = {f.name: f.default for f in dataclasses.fields(DetectOptions)}
+    assert [option.name for option in vocabulary.DETECT] == [name for name in fields if name != "tile_offset"]
+    assert all(fields[option.name] == option.default for option in vocabulary.DETECT)
 
 
 @pytest.mark.parametrize("scope", ["detect", "batch"])
 def test_the_flags_leave_every_default_to_detect_options(scope):
     parser = argparse.ArgumentParser()
-    add_arguments(parser, scope)
+    add_detect_arguments(parser, scope)
     parsed = parser.parse_args([])
-    offered = [name for name, flag in FLAGS.items() if scope in flag.scope]
-    assert all(getattr(parsed, name) is None for name in offered)
+    names = [option.name for option in offered(scope)]
+    assert all(getattr(parsed, name) is None for name in names)
     assert from_arguments(parsed, scope) == DetectOptions()
-    assert ("aoi" in offered) == (scope == "detect")
+    assert ("aoi" in names) == (scope == "detect")
 
 
 def test_the_scd_commands_offer_the_flags_of_detect_options():

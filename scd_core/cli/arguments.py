@@ -1,0 +1,74 @@
+"""Command-line arguments made from :mod:`scd_core.vocabulary`: each option's flag, type, default,
+choices and help are the vocabulary's, so the command line cannot drift from the API or the plugin."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from scd_core import vocabulary
+from scd_core.errors import InvalidOptionError
+from scd_core.geo.normalise import parse_scale
+from scd_core.geo.options import DetectOptions
+
+Container = argparse.ArgumentParser | argparse._ActionsContainer
+
+
+def _parse_bands(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidOptionError(f"--bands takes comma-separated band numbers such as 1,2,3, got {text!r}") from None
+
+
+#: Turns a flag's text into the option's value where that is more than its type (``--bands 3,2,1`` →
+#: ``(3, 2, 1)``).
+_PARSERS: dict[str, Callable[[str], Any]] = {"bands": _parse_bands, "scale": parse_scale}
+#: The options that limit one run to an area: ``scd batch`` takes them per pair, from PAIRS.csv.
+_AREA = ("aoi", "bbox")
+
+
+def add_option(parser: Container, option: vocabulary.Option, **settings: Any) -> None:
+    """Add ``option``'s flag to ``parser``, its help ending in its default. ``default`` (in
+    ``settings``) overrides the default argparse gives; ``checked=False`` leaves its choices to the
+    code that checks the value, so the API and the flag get one message."""
+    default = settings.get("default", option.default)
+    if option.type is bool:
+        parser.add_argument(option.flag, dest=option.name, action="store_true", default=default, help=option.help)
+        return
+    shown = "" if option.default is None else f" (default: {option.default:g})" if option.type is float else (
+        f" (default: {option.default})")  # fmt: skip
+    parser.add_argument(
+        option.flag,
+        dest=option.name,
+        type=str if option.name in _PARSERS else option.type,
+        default=default,
+        choices=(option.choices or None) if settings.get("checked", True) else None,
+        metavar=option.metavar or ("|".join(option.choices) if option.choices else None),
+        help=option.help + shown,
+    )
+
+
+def offered(scope: str) -> list[vocabulary.Option]:
+    """The detection options a sub-command (``"detect"`` or ``"batch"``) offers, in the vocabulary's order."""
+    return [option for option in vocabulary.DETECT if scope == "detect" or option.name not in _AREA]
+
+
+def add_detect_arguments(parser: argparse.ArgumentParser, scope: str) -> None:
+    """Add the detection flags of ``scope`` to ``parser``; their defaults are left unset (``None``), so
+    :class:`~scd_core.geo.options.DetectOptions` applies its own."""
+    group = parser.add_mutually_exclusive_group() if scope == "detect" else None
+    for option in offered(scope):
+        target = group if group is not None and option.name in _AREA else parser
+        add_option(target, option, default=None, checked=False)
+
+
+def detect_options(args: argparse.Namespace, scope: str, **values: Any) -> DetectOptions:
+    """The detection options given on the command line (and ``values``, e.g. a pair's AOI), checked."""
+    given = {}
+    for option in offered(scope):
+        text = getattr(args, option.name)
+        if text is not None:
+            given[option.name] = _PARSERS[option.name](text) if option.name in _PARSERS else text
+    return DetectOptions(**given, **values)

@@ -1,0 +1,270 @@
+"""Every option of every ``scd`` command, in one place: its name, type, default, choices and range,
+the label the QGIS dialog shows, the command line's help, and its check with the message.
+
+Three sides read it, so none can drift from another:
+
+* the command line builds its arguments from it (:func:`scd_core.cli.arguments.add_option`);
+* :class:`~scd_core.geo.options.DetectOptions` checks its values with it;
+* the QGIS plugin builds its Processing parameters (range, default, choices) and checks typed values
+  with it (the plugin reads this very file: ``qgis_scd_plugin/shared.py``).
+
+A check's message names the option as its reader knows it, the flag on the command line and the
+label in the dialog: :meth:`Option.problem` gives the words after the name (``must be at least 0,
+got -1``) and each side puts its own name in front.
+
+The rules that tie two options together (the overlap against the tile, ``--aoi`` against ``--bbox``)
+and those that need a file (a band the raster does not have) stay with the code that knows both.
+
+Stdlib only: QGIS's own Python reads it, without scd's dependencies, as it reads
+:mod:`scd_core.legend`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+#: The models' output stride: tile sizes are multiples of it (``scd_core.models.STRIDE``, which a test
+#: holds equal to this one).
+TILE_MULTIPLE = 32
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: ``name`` is the Python name (a :class:`~scd_core.geo.options.DetectOptions` field,
+    the argparse ``dest``), ``flag`` the command line's, ``label`` the dialog's.
+
+    ``default`` None means decided per run (the help says how). A number lies in ``minimum`` ..
+    ``maximum`` (ends excluded where ``open_range``) and is a multiple of ``multiple_of``; text is one
+    of ``choices`` when there are any.
+    """
+
+    name: str
+    flag: str
+    label: str
+    help: str
+    type: type = str
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    open_range: bool = False
+    multiple_of: int | None = None
+    metavar: str | None = None
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with ``value`` (of this option's type) in the words after the option's name,
+        or None. None is always allowed: it means the default."""
+        if value is None:
+            return None
+        if self.choices:
+            return None if value in self.choices else f"takes {_either(self.choices)}, got {value!r}"
+        if self.type not in (int, float) or isinstance(value, bool):
+            return None
+        if not math.isfinite(value):
+            return f"must be a finite number, got {value!r}"
+        if self.multiple_of and (value <= 0 or value % self.multiple_of):
+            return f"must be a positive multiple of {self.multiple_of}, got {value:g}"
+        low, high = self.minimum, self.maximum
+        if self.open_range and low is not None and high is not None and not low < value < high:
+            return f"must lie in ({low:g}, {high:g}), got {value:g}"
+        if low is not None and value < low:
+            return f"must be at least {low:g}, got {value:g}"
+        if high is not None and value > high:
+            return f"must be at most {high:g}, got {value:g}"
+        return None
+
+
+def _either(choices: tuple[str, ...]) -> str:
+    return choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} or {choices[-1]}"
+
+
+#: Tiles per forward pass when ``--batch`` is not given, by device type.
+DEFAULT_BATCH = {"cuda": 8, "cpu": 2}
+#: What ``--device`` takes: these, or ``cuda:i`` for the i-th GPU.
+DEVICES = ("auto", "cpu", "cuda")
+RUNTIMES = ("auto", "torch", "onnxruntime")
+#: How a changed pixel's two classes are chosen (:mod:`scd_core.geo.blending`): ``distinct``, the most
+#: probable pair of different classes; ``paper``, each date's arg-max (ASN eq. 1 / eq. 12).
+DECODINGS = ("distinct", "paper")
+#: The words ``--scale`` takes besides ``LOW,HIGH``.
+NAMED_SCALES = ("auto", "auto-per-date", "none")
+#: The dialog's minimum area (m²), where the command line keeps every polygon: 10 m² is about a garden
+#: shed, the smallest change a map of aerial imagery is meant to show; at 0.5 m a pixel it removes the
+#: specks of up to 40 pixels a model leaves along edges and shadows, and on 10 m imagery (100 m² a
+#: pixel) it removes nothing.
+DIALOG_MIN_AREA_M2 = 10.0
+
+#: The options of a detection run (``scd detect``, ``scd batch``, the plugin's Detect changes).
+DETECT = (
+    Option(
+        "aoi",
+        "--aoi",
+        "Area of interest",
+        "vector file (GeoPackage, GeoJSON, Shapefile...) whose polygons limit the run",
+        metavar="FILE",
+    ),
+    Option(
+        "bbox",
+        "--bbox",
+        "Extent",
+        "box limiting the run, in CRS (default CRS: BEFORE's)",
+        metavar="xmin,ymin,xmax,ymax[,CRS]",
+    ),
+    Option(
+        "bands", "--bands", "Bands", "bands of both rasters to read (default: from the checkpoint)", metavar="1,2,3"
+    ),
+    Option(
+        "tile",
+        "--tile",
+        "Tile size (pixels)",
+        f"tile edge in pixels, a multiple of {TILE_MULTIPLE} (default: the checkpoint's)",
+        int,
+        multiple_of=TILE_MULTIPLE,
+        metavar="PX",
+    ),
+    Option(
+        "overlap",
+        "--overlap",
+        "Tile overlap (pixels)",
+        "minimum overlap of neighbouring tiles, at most half "
+        "the tile (default: a quarter of the tile, which keeps seams under 0.5%% of pixels)",
+        int,
+        minimum=0,
+        metavar="PX",
+    ),
+    Option(
+        "batch",
+        "--batch",
+        "Batch size",
+        f"tiles per forward pass (default: {DEFAULT_BATCH['cuda']} on a GPU, {DEFAULT_BATCH['cpu']} on CPU)",
+        int,
+        minimum=1,
+        metavar="N",
+    ),
+    Option("device", "--device", "Device", "auto, cpu, cuda or cuda:i", default="auto", metavar="DEVICE"),
+    Option(
+        "runtime",
+        "--runtime",
+        "Runtime",
+        "auto (ONNX Runtime on a CPU, torch with AMP on a GPU), torch or onnxruntime",
+        default="auto",
+        choices=RUNTIMES,
+    ),
+    Option(
+        "threshold",
+        "--threshold",
+        "Change threshold",
+        "change-probability threshold τ, in (0, 1) (default: the checkpoint's)",
+        float,
+        minimum=0.0,
+        maximum=1.0,
+        open_range=True,
+        metavar="TAU",
+    ),
+    Option(
+        "decode",
+        "--decode",
+        "Class decoding",
+        "how a changed pixel's classes are chosen: distinct (the most "
+        "probable pair of different classes, so no change is from a class to itself) or paper (each date's "
+        "arg-max, ASN eq. 1, which can name one class twice)",
+        default="distinct",
+        choices=DECODINGS,
+    ),
+    Option(
+        "mmu",
+        "--mmu",
+        "Minimum mapping unit (pixels)",
+        "minimum mapping unit in pixels: regions of one change "
+        "type with fewer pixels merge into their largest neighbour before polygons are made; 0 keeps every "
+        "pixel",
+        int,
+        default=9,
+        minimum=0,
+        metavar="PX",
+    ),
+    Option(
+        "min_area",
+        "--min-area",
+        "Minimum area (m²)",
+        "drop change polygons under this area in m² (after the --mmu sieve)",
+        float,
+        default=0.0,
+        minimum=0.0,
+        metavar="M2",
+    ),
+    Option(
+        "simplify",
+        "--simplify",
+        "Simplify (m)",
+        "simplify polygon outlines with this tolerance in metres",
+        float,
+        default=0.0,
+        minimum=0.0,
+        metavar="M",
+    ),
+    Option(
+        "scale",
+        "--scale",
+        "Scale (auto, auto-per-date, none or LOW,HIGH)",
+        "how raw pixel values reach the "
+        "model's range: auto (8-bit as is, other dtypes 2-98%% stretched, one stretch for both dates over "
+        "their whole overlap), auto-per-date, none (raw), or LOW,HIGH mapped linearly, for a model trained on "
+        "values scaled so (default: the checkpoint's, else auto)",
+        metavar="auto|auto-per-date|none|LOW,HIGH",
+    ),
+    Option(
+        "overwrite",
+        "--overwrite",
+        "Overwrite",
+        "write into a non-empty output folder, replacing outputs",
+        bool,
+        default=False,
+    ),
+)
+
+#: The options of the other commands, by command.
+SCORE = (
+    Option(
+        "kind",
+        "--kind",
+        "Reference kind",
+        "what the reference holds",
+        default="auto",
+        choices=("auto", "binary", "change-type", "per-date"),
+    ),
+)
+EXPORT = (
+    Option("format", "--format", "Format", "scd or deepness", default="scd", choices=("scd", "deepness")),
+    # 11 brings Resize to a size known only at run time (at 9 and 10 the upsampling exports, but to the
+    # example's size, and the outputs differ from torch's); 23 is the newest torch writes. CdSC needs 14
+    # (scaled dot-product attention): scd_core.export.MIN_OPSETS. A test exports at both ends.
+    Option(
+        "opset", "--opset", "ONNX opset", "ONNX opset (default: 17; 14 or later for cdsc)", int, minimum=11, maximum=23
+    ),
+    Option(
+        "resolution",
+        "--resolution",
+        "Resolution (cm per pixel)",
+        "deepness: the imagery's resolution in centimetres per pixel (default: the checkpoint's gsd_m, else 50)",
+        float,
+        minimum=0.0,
+        metavar="CM",
+    ),
+    Option("overwrite", "--overwrite", "Overwrite", "replace an existing output file", bool, default=False),
+)
+
+#: Every option by command; the detection options are shared by ``detect`` and ``batch``.
+COMMANDS: dict[str, tuple[Option, ...]] = {"detect": DETECT, "batch": DETECT, "score": SCORE, "export": EXPORT}
+#: Every option by name: a name means one thing in every command, with its range and type (its help
+#: may say what it does there: ``--overwrite``).
+OPTIONS: dict[str, Option] = {option.name: option for options in COMMANDS.values() for option in options}
+
+
+def device_problem(device: str) -> str | None:
+    """``--device``'s rule: one of :data:`DEVICES` or ``cuda:i``."""
+    if device in DEVICES or (device.startswith("cuda:") and device[5:].isdigit()):
+        return None
+    return f"takes auto, cpu, cuda or cuda:i, got {device!r}"
