@@ -182,6 +182,17 @@ def read_run(run_json: str) -> dict[str, Any]:
         return dict(json.load(handle))
 
 
+def ran_on(run: dict[str, Any]) -> str:
+    """The device and runtime that ran the model, as run.json records them, for the log."""
+    options = run.get("options") or {}
+    providers = ", ".join(options.get("providers") or [])
+    return (
+        f"The model ran on {options.get('device', '?')} in {options.get('runtime', '?')}"
+        + (f" ({providers})" if providers else "")
+        + (" with mixed precision." if options.get("amp") else ".")
+    )
+
+
 def run_metadata(run: dict[str, Any], title: str, what: str) -> QgsLayerMetadata:
     """Layer metadata saying how an output was made: ``what`` it is, then the model, the threshold,
     the inputs and the area from run.json, in words (the abstract) and as run.json's own JSON (the

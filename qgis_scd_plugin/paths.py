@@ -25,6 +25,18 @@ CLASS_STYLE = PLUGIN_DIR / "styles" / "class.qml"
 CHANGE_PROBABILITY_STYLE = PLUGIN_DIR / "styles" / "change_prob.qml"
 
 
+#: The README's section on the plugin: the algorithm's Help button opens it. In a checkout the README is
+#: beside the plugin folder; ``make plugin`` puts a copy in the zip.
+README_FILES = (PLUGIN_DIR / "README.md", PLUGIN_DIR.parent / "README.md")
+README_PLUGIN_ANCHOR = "qgis-plugin"
+
+
+def help_url() -> str:
+    """A ``file://`` URL of the README's plugin section, or "" when this copy has no README."""
+    readme = next((path for path in README_FILES if path.is_file()), None)
+    return f"{readme.resolve().as_uri()}#{README_PLUGIN_ANCHOR}" if readme else ""
+
+
 def backend_source() -> Path:
     """What "Install backend" pip-installs: the scd-core wheel ``make plugin`` bundles in ``wheels/``,
     or, in a source checkout (no wheel there), the checkout itself."""

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 from qgis.core import QgsSettings
 
 _BACKEND_PYTHON = "scd/backend_python"
 _EVERY_CHANGE_TYPE = "scd/legend_every_change_type"
+_MODELS_RUN = "scd/models_run"
+#: Models remembered as run (the most recent ones).
+_MODELS_KEPT = 100
 
 
 def backend_python() -> str:
@@ -28,3 +33,24 @@ def legend_of_every_change_type() -> bool:
 
 def set_legend_of_every_change_type(every: bool) -> None:
     QgsSettings().setValue(_EVERY_CHANGE_TYPE, bool(every))
+
+
+def model_has_run(model: str) -> bool:
+    """Whether this model file, as it is now, has run here before (and so is in the engine's cache of
+    ONNX exports, unless the cache was cleared)."""
+    return _model_key(model) in _models_run()
+
+
+def remember_model_run(model: str) -> None:
+    runs = [key for key in _models_run() if key != _model_key(model)]
+    QgsSettings().setValue(_MODELS_RUN, [*runs, _model_key(model)][-_MODELS_KEPT:])
+
+
+def _models_run() -> list[str]:
+    return [str(key) for key in QgsSettings().value(_MODELS_RUN, [], type=list)]
+
+
+def _model_key(model: str) -> str:
+    """The model file by its path, size and modification time: a model trained again is a new model."""
+    status = os.stat(model)
+    return f"{os.path.abspath(model)}|{status.st_size}|{status.st_mtime_ns}"

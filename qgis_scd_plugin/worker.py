@@ -34,6 +34,8 @@ Event = dict[str, Any]
 #: The engine's error line on stderr, which repeats its ``error`` event: said once, by the failure's
 #: message (it stays among the last words quoted when no ``error`` event came).
 _ENGINE_ERROR_LINE = re.compile(r"^scd [\w-]+: error: ")
+#: The engine's names of options and inputs: its flags and its upper-case arguments.
+_ENGINE_WORD = re.compile(r"--[a-z][a-z-]*|\b[A-Z][A-Z_]+[A-Z]\b")
 
 
 class WorkerFailedError(Exception):
@@ -53,13 +55,24 @@ def parse_event(line: str) -> Event | None:
     return event if isinstance(event, dict) and isinstance(event.get("event"), str) else None
 
 
-class _EventRelay:
-    """Turns protocol events into feedback calls and remembers the ``done`` and ``error`` events."""
+def in_dialog_words(text: str, labels: Mapping[str, str]) -> str:
+    """The engine's ``text`` with its words for the options (``--tile``, ``BEFORE``) replaced by the
+    dialog's labels in ``labels``; words without a label stay."""
+    return _ENGINE_WORD.sub(lambda word: labels.get(word[0], word[0]), text)
 
-    def __init__(self, feedback: QgsProcessingFeedback) -> None:
+
+class _EventRelay:
+    """Turns protocol events into feedback calls, in the dialog's words, and remembers the ``done`` and
+    ``error`` events."""
+
+    def __init__(self, feedback: QgsProcessingFeedback, labels: Mapping[str, str]) -> None:
         self.feedback = feedback
+        self.labels = labels
         self.done: Event | None = None
         self.error: Event | None = None
+
+    def text(self, event: Event) -> str:
+        return in_dialog_words(str(event.get("text", "")), self.labels)
 
     def relay(self, event: Event) -> None:
         kind = event["event"]
@@ -71,9 +84,9 @@ class _EventRelay:
         elif kind == "progress" and event.get("total"):
             self.feedback.setProgress(100.0 * event.get("done", 0) / event["total"])
         elif kind == "message":
-            self.feedback.pushInfo(str(event.get("text", "")))
+            self.feedback.pushInfo(self.text(event))
         elif kind == "warning":
-            self.feedback.pushWarning(str(event.get("text", "")))
+            self.feedback.pushWarning(self.text(event))
         elif kind == "done":
             self.done = event
         elif kind == "error":
@@ -81,15 +94,21 @@ class _EventRelay:
 
 
 def run_worker(
-    command: list[str], environment: Mapping[str, str], feedback: QgsProcessingFeedback, folder: str
+    command: list[str],
+    environment: Mapping[str, str],
+    feedback: QgsProcessingFeedback,
+    folder: str,
+    labels: Mapping[str, str] | None = None,
 ) -> Event:
-    """Run the worker in ``folder`` to the end and return its ``done`` event.
+    """Run the worker in ``folder`` to the end and return its ``done`` event; its messages, warnings and
+    error name the options by their ``labels`` in the dialog (:func:`in_dialog_words`).
 
     The worker runs in a folder of its own because ``python -m`` imports from its working folder first:
     run from QGIS's, a stray ``scd_core`` folder there would shadow the backend's engine.
 
     Raises:
-        WorkerCancelledError: the feedback was cancelled; the worker is stopped and reaped.
+        WorkerCancelledError: the feedback was cancelled (the worker is stopped and reaped), or the
+            worker was interrupted by someone else (its ``error`` event says ``cancelled``).
         WorkerFailedError: the worker sent an ``error`` event, exited non-zero or never said ``done``.
     """
     try:
@@ -105,17 +124,17 @@ def run_worker(
     for drain in drains:
         drain.start()
     try:
-        relay, last_lines = _relay_until_exit(process, lines, feedback)
+        relay, last_lines = _relay_until_exit(process, lines, _EventRelay(feedback, labels or {}))
     finally:
         _close_pipes(process, drains)
     return _outcome(process.returncode, relay, last_lines)
 
 
 def _relay_until_exit(
-    process: subprocess.Popen[str], lines: queue.Queue[tuple[str, str | None]], feedback: QgsProcessingFeedback
+    process: subprocess.Popen[str], lines: queue.Queue[tuple[str, str | None]], relay: _EventRelay
 ) -> tuple[_EventRelay, collections.deque[str]]:
     """Relay the worker's lines until it has exited and both pipes are drained; stop it on cancel."""
-    relay = _EventRelay(feedback)
+    feedback = relay.feedback
     last_lines: collections.deque[str] = collections.deque(maxlen=_TEXT_LINES_KEPT)
     open_streams = 2
     while open_streams or process.poll() is None:
@@ -166,8 +185,10 @@ def _start(command: list[str], environment: Mapping[str, str], folder: str) -> s
 
 def _outcome(exit_code: int, relay: _EventRelay, last_lines: collections.deque[str]) -> Event:
     if relay.error is not None:
+        if relay.error.get("cancelled"):
+            raise WorkerCancelledError()
         path = relay.error.get("path")
-        text = str(relay.error.get("text", "unknown error"))
+        text = relay.text(relay.error) or "unknown error"
         raise WorkerFailedError(f"{path}: {text}" if path and str(path) not in text else text)
     if exit_code != 0 or relay.done is None:
         said = "\n".join(last_lines) or "(it printed nothing)"

@@ -57,12 +57,22 @@ from ..outputs import (
     describe_vector_output,
     destination_text,
     make_destination_folder,
+    ran_on,
     read_matrix,
     read_run,
     run_metadata,
     worker_changes,
 )
-from ..paths import CHANGE_PROBABILITY_STYLE, CHANGE_TYPE_STYLE, CHANGES_STYLE, CLASS_STYLE, DEMO_MODEL, ICON
+from ..paths import (
+    CHANGE_PROBABILITY_STYLE,
+    CHANGE_TYPE_STYLE,
+    CHANGES_STYLE,
+    CLASS_STYLE,
+    DEMO_MODEL,
+    ICON,
+    help_url,
+    metadata,
+)
 from ..styling import (
     change_types_layer_name,
     changes_layer_name,
@@ -80,6 +90,7 @@ from .parameters import (
     BEFORE,
     DECODE,
     DEVICE,
+    ENGINE_WORDS,
     EXTENT,
     HELP,
     MIN_AREA,
@@ -166,6 +177,12 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
 
     def icon(self) -> QIcon:
         return QIcon(str(ICON))
+
+    def helpUrl(self) -> str:
+        return help_url()
+
+    def tags(self) -> list[str]:
+        return [tag.strip() for tag in metadata("tags").split(",")]
 
     def createInstance(self) -> DetectChangesAlgorithm:
         return DetectChangesAlgorithm()
@@ -355,13 +372,23 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         command = backend.command(*request.arguments())
         feedback.pushInfo(f"Backend from {backend.found_in}: {backend.python}")
         feedback.pushCommandInfo(shlex.join(command))
+        if _may_export(request) and not settings.model_has_run(request.model):
+            feedback.pushInfo(
+                "First run of this model here: exporting the model for the CPU runtime (once, ~30 s) before "
+                "detection starts."
+            )
         try:
-            done = run_worker(command, worker_environment(os.environ), feedback, work_dir)
+            done = run_worker(command, worker_environment(os.environ), feedback, work_dir, self._engine_words())
         except WorkerCancelledError:
             raise QgsProcessingException("Cancelled; the worker was stopped and no output was written.") from None
         except WorkerFailedError as failure:
             raise QgsProcessingException(str(failure)) from None
+        settings.remember_model_run(request.model)
         return dict(done["outputs"])
+
+    def _engine_words(self) -> dict[str, str]:
+        """The engine's names of the options and inputs (its flags, its arguments), each with its label."""
+        return {word: self._label(name) for word, name in ENGINE_WORDS.items()}
 
     def _write_outputs(
         self,
@@ -373,6 +400,7 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
     ) -> dict[str, Any]:
         """Write the worker's results to the destinations that were asked for; the algorithm's results."""
         run = read_run(outputs["run"])
+        feedback.pushInfo(ran_on(run))
         title = changes_layer_name(*names)
         changes = worker_changes(outputs["changes"])
         fields, indexes = attribute_fields(changes)
@@ -425,6 +453,12 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         metadata = run_metadata(run, matrix_layer_name(*names), what)
         describe_vector_output(destination, context, feedback, metadata, None)
         return str(destination)
+
+
+def _may_export(request: DetectRequest) -> bool:
+    """Whether the engine may export the model to ONNX for this run: a checkpoint (not an .onnx file)
+    that may run in ONNX Runtime on the CPU (the engine's ``auto`` runs it in torch on a GPU)."""
+    return not request.model.lower().endswith(".onnx") and request.runtime != "torch" and request.device != "cuda"
 
 
 def _same_image(before: QgsRasterLayer, after: QgsRasterLayer) -> bool:

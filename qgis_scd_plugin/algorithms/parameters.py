@@ -37,6 +37,26 @@ OUTPUT_PROBABILITY, OUTPUT_BEFORE_CLASSES, OUTPUT_AFTER_CLASSES = (
     "OUTPUT_BEFORE_CLASSES",
     "OUTPUT_AFTER_CLASSES",
 )
+#: The engine's words for the parameters, its flags and arguments (``scd detect --help``), which the
+#: plugin's messages replace by the parameters' labels.
+ENGINE_WORDS = {
+    "BEFORE": BEFORE,
+    "AFTER": AFTER,
+    "--model": MODEL,
+    "--aoi": AOI,
+    "--bbox": EXTENT,
+    "--bands": BANDS,
+    "--scale": SCALE,
+    "--tile": TILE_SIZE,
+    "--overlap": OVERLAP,
+    "--batch": BATCH_SIZE,
+    "--device": DEVICE,
+    "--runtime": RUNTIME,
+    "--decode": DECODE,
+    "--threshold": THRESHOLD,
+    "--mmu": MMU,
+    "--min-area": MIN_AREA,
+}
 #: The optional raster outputs: parameter → the worker output it copies (the protocol's names).
 RASTER_OUTPUTS = {
     OUTPUT_RASTER: "change_type",

@@ -83,6 +83,7 @@ def test_algorithm_has_the_parameters_an_analyst_sets(plugin):
         "BATCH_SIZE",
         "DEVICE",
         "RUNTIME",
+        "DECODE",
         "THRESHOLD",
         "MMU",
         "MIN_AREA",
@@ -99,7 +100,8 @@ def test_algorithm_has_the_parameters_an_analyst_sets(plugin):
         if definition.flags() & QgsProcessingParameterDefinition.FlagAdvanced
     }
     assert advanced == {
-        "BANDS", "SCALE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE", "RUNTIME", "THRESHOLD", "MMU", "MIN_AREA"
+        "BANDS", "SCALE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE", "RUNTIME", "DECODE", "THRESHOLD", "MMU",
+        "MIN_AREA",
     }  # fmt: skip
     optional = {
         name
@@ -134,7 +136,7 @@ def test_menu_and_toolbar_entries_open_the_algorithm_dialog(plugin, qgis_iface, 
     assert dialog.algorithm().id() == "scd:detectchanges"
     help_panel = dialog.findChild(QTextBrowser, "textShortHelp")
     shown = help_panel.toPlainText()
-    assert "what it changed from and to (for example low vegetation → building), using the six" in shown, (
+    assert "what it changed from and to (for example low vegetation → building), with a deep-learning" in shown, (
         "a sentence of the help reads as one: QGIS makes a paragraph of every line of the help"
     )
     assert "\n" not in algorithm_help(), "the help has no hard line breaks"
