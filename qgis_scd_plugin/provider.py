@@ -14,6 +14,7 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QIcon
 
 from .algorithms.detect_changes import DetectChangesAlgorithm
+from .algorithms.score_changes import ScoreChangesAlgorithm
 from .outputs import RASTER_EXTENSIONS, TABLE_EXTENSIONS, VECTOR_EXTENSIONS, destination_problem, destination_text
 from .paths import ICON, metadata
 
@@ -42,6 +43,7 @@ class ScdProvider(QgsProcessingProvider):
 
     def loadAlgorithms(self) -> None:
         self.addAlgorithm(DetectChangesAlgorithm())
+        self.addAlgorithm(ScoreChangesAlgorithm())
 
     def supportedOutputVectorLayerExtensions(self) -> list[str]:
         return list(VECTOR_EXTENSIONS)

@@ -46,13 +46,14 @@ class WorkerCancelledError(Exception):
     """The analyst cancelled; the worker has been stopped."""
 
 
-def parse_event(line: str) -> Event | None:
-    """The protocol event on one stdout line, or None when the line is not one (a library's print)."""
+def _json_object(line: str) -> dict[str, Any] | None:
+    """The JSON object on one stdout line (a protocol event, or a ``--json`` answer); None for any other
+    line (a library's print)."""
     try:
-        event = json.loads(line)
+        value = json.loads(line)
     except ValueError:
         return None
-    return event if isinstance(event, dict) and isinstance(event.get("event"), str) else None
+    return value if isinstance(value, dict) else None
 
 
 def in_dialog_words(text: str, labels: Mapping[str, str]) -> str:
@@ -70,6 +71,8 @@ class _EventRelay:
         self.labels = labels
         self.done: Event | None = None
         self.error: Event | None = None
+        #: The last JSON object on stdout that is no event: the answer of a ``--json`` command.
+        self.answer: dict[str, Any] | None = None
 
     def text(self, event: Event) -> str:
         return in_dialog_words(str(event.get("text", "")), self.labels)
@@ -111,6 +114,34 @@ def run_worker(
             worker was interrupted by someone else (its ``error`` event says ``cancelled``).
         WorkerFailedError: the worker sent an ``error`` event, exited non-zero or never said ``done``.
     """
+    exit_code, relay, last_lines = _run(command, environment, feedback, folder, labels or {})
+    return _outcome(exit_code, relay, last_lines)
+
+
+def run_json_command(
+    command: list[str],
+    environment: Mapping[str, str],
+    feedback: QgsProcessingFeedback,
+    folder: str,
+    labels: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run an engine command that answers with one JSON object on stdout (``scd score --json``), as
+    :func:`run_worker` runs the worker (cancel, messages in the dialog's words); its answer."""
+    exit_code, relay, last_lines = _run(command, environment, feedback, folder, labels or {})
+    _outcome(exit_code, relay, last_lines, relay.answer)
+    assert relay.answer is not None  # _outcome refuses a run without one
+    return relay.answer
+
+
+def _run(
+    command: list[str],
+    environment: Mapping[str, str],
+    feedback: QgsProcessingFeedback,
+    folder: str,
+    labels: Mapping[str, str],
+) -> tuple[int, _EventRelay, collections.deque[str]]:
+    """Run ``command`` in ``folder`` to its end, relaying its events; its exit code, what it said and
+    the last lines of its own text."""
     try:
         process = _start(command, environment, folder)
     except OSError as error:
@@ -124,10 +155,10 @@ def run_worker(
     for drain in drains:
         drain.start()
     try:
-        relay, last_lines = _relay_until_exit(process, lines, _EventRelay(feedback, labels or {}))
+        relay, last_lines = _relay_until_exit(process, lines, _EventRelay(feedback, labels))
     finally:
         _close_pipes(process, drains)
-    return _outcome(process.returncode, relay, last_lines)
+    return process.returncode, relay, last_lines
 
 
 def _relay_until_exit(
@@ -149,9 +180,11 @@ def _relay_until_exit(
             open_streams -= 1
             continue
         line = line.rstrip("\r\n")
-        event = parse_event(line) if name == "stdout" else None
-        if event is not None:
+        event = _json_object(line) if name == "stdout" else None
+        if event is not None and isinstance(event.get("event"), str):
             relay.relay(event)
+        elif event is not None:
+            relay.answer = event
         elif line:
             last_lines.append(line)
             if not _ENGINE_ERROR_LINE.match(line):
@@ -183,19 +216,27 @@ def _start(command: list[str], environment: Mapping[str, str], folder: str) -> s
     )
 
 
-def _outcome(exit_code: int, relay: _EventRelay, last_lines: collections.deque[str]) -> Event:
+def _outcome(
+    exit_code: int, relay: _EventRelay, last_lines: collections.deque[str], answer: dict[str, Any] | None = None
+) -> Event:
+    """The ``done`` event (or with ``answer``, a ``--json`` command's answer, the ``done`` it stands for);
+    else the failure, in the engine's words made the dialog's."""
+    done = relay.done if answer is None else {"event": "done"}
     if relay.error is not None:
         if relay.error.get("cancelled"):
             raise WorkerCancelledError()
         path = relay.error.get("path")
         text = relay.text(relay.error) or "unknown error"
         raise WorkerFailedError(f"{path}: {text}" if path and str(path) not in text else text)
-    if exit_code != 0 or relay.done is None:
+    said_error = _ENGINE_ERROR_LINE.match(last_lines[-1]) if last_lines else None
+    if exit_code != 0 and said_error:  # a command without the protocol's error event: its error line
+        raise WorkerFailedError(in_dialog_words(last_lines[-1][said_error.end() :], relay.labels))
+    if exit_code != 0 or done is None:
         said = "\n".join(last_lines) or "(it printed nothing)"
         raise WorkerFailedError(
             f"The scd worker stopped with exit code {exit_code} before finishing. Its last words:\n{said}"
         )
-    return relay.done
+    return done
 
 
 def _drain(name: str, stream: IO[str], lines: queue.Queue[tuple[str, str | None]]) -> None:

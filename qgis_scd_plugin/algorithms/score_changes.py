@@ -1,0 +1,215 @@
+"""``scd:scorechanges``: score a change map against reference data, through ``scd score --json``.
+
+The change map is a run's output folder (``scd detect``'s, or one of ``scd batch``'s) or a change-type
+raster, such as the *Change types* output of ``scd:detectchanges`` (:mod:`..run_folder` rebuilds a
+folder from it). The references are one raster (binary change, or from-to change codes) or two per-date
+class rasters. The engine scores in the backend, as it detects there; the scores come back as a table
+and in the log.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import tempfile
+from typing import Any
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsFeature,
+    QgsFeatureSink,
+    QgsField,
+    QgsFields,
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingUtils,
+    QgsRasterLayer,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QVariant
+from qgis.PyQt.QtGui import QIcon
+
+from .. import settings
+from ..backend import BackendNotFoundError, find_backend, worker_environment
+from ..inputs import dataset_name
+from ..options import OptionError, parse_choice
+from ..outputs import destination_text, make_destination_folder
+from ..paths import ICON, help_url
+from ..run_folder import folder_of_change_raster
+from ..worker import WorkerCancelledError, WorkerFailedError, run_json_command
+
+RUN, CHANGES, REFERENCE, REFERENCE2, KIND, OUTPUT = "RUN", "CHANGES", "REFERENCE", "REFERENCE2", "KIND", "OUTPUT"
+#: ``scd score --kind``'s choices, its default first.
+KINDS = ("auto", "binary", "change-type", "per-date")
+#: The groups of scores in ``scd score --json``'s answer, with their names in the table.
+_GROUPS = (("binary", "change / no change"), ("per_date", "per-date SCD"), ("from_to", "from-to SCD"))
+
+HELP = "".join(
+    (
+        "<p>Scores a change map against reference data with the engine's <code>scd score</code>: precision, ",
+        "recall, F1, IoU, overall accuracy and kappa of change, and with a from-to or per-date reference the ",
+        "semantic scores (SeK, mIoU, Fscd) in both conventions, every score in percent.</p>",
+        "<p>The change map is a run's output folder or a change-type raster (the <i>Change types</i> output of ",
+        "<i>Detect semantic changes</i>). The reference is one raster, binary change (any value above 0 is ",
+        "change) or from-to change codes, or two rasters of each date's classes. It may lie on any grid; only ",
+        "its footprint where it has data is scored.</p>",
+    )
+)
+
+
+class ScoreChangesAlgorithm(QgsProcessingAlgorithm):
+    """Score a change map against one or two reference rasters by running ``scd score`` in the backend."""
+
+    def name(self) -> str:
+        return "scorechanges"
+
+    def displayName(self) -> str:
+        return "Score change map against reference"
+
+    def shortHelpString(self) -> str:
+        return HELP
+
+    def helpUrl(self) -> str:
+        return help_url()
+
+    def tags(self) -> list[str]:
+        return ["change detection", "accuracy", "score", "validation", "reference", "SeK", "F1"]
+
+    def icon(self) -> QIcon:
+        return QIcon(str(ICON))
+
+    def createInstance(self) -> ScoreChangesAlgorithm:
+        return ScoreChangesAlgorithm()
+
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
+        run = QgsProcessingParameterFile(RUN, "Run output folder", QgsProcessingParameterFile.Folder, optional=True)
+        run.setHelp("The output folder of scd detect (or one of scd batch's). Give this or Change types.")
+        changes = QgsProcessingParameterRasterLayer(CHANGES, "Change types", optional=True)
+        changes.setHelp(
+            "A change-type raster: the Change types output of Detect semantic changes, or a run's change_type.tif."
+        )
+        reference = QgsProcessingParameterRasterLayer(REFERENCE, "Reference")
+        reference.setHelp(
+            "Binary change (any value above 0 is change), from-to change codes, or the classes before when "
+            "a second reference gives the classes after."
+        )
+        second = QgsProcessingParameterRasterLayer(REFERENCE2, "Reference classes after", optional=True)
+        second.setHelp("With a per-date reference: the classes of the after date; Reference then holds those before.")
+        kind = QgsProcessingParameterEnum(KIND, "Reference kind", options=list(KINDS), defaultValue=0)
+        kind.setHelp("What the reference holds; auto tells it from its values and the number of references.")
+        output = QgsProcessingParameterFeatureSink(OUTPUT, "Scores", QgsProcessing.TypeVector)
+        output.setHelp("One row per score: its group, its name and its value in percent.")
+        for parameter in (run, changes, reference, second, kind, output):
+            self.addParameter(parameter)
+
+    def checkParameterValues(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple[bool, str]:
+        try:
+            self._change_map(parameters, context)
+            self._references(parameters, context)
+            parse_choice(parameters.get(KIND), KINDS, self._label(KIND))
+        except OptionError as problem:
+            return False, str(problem)
+        return super().checkParameterValues(parameters, context)
+
+    def _label(self, name: str) -> str:
+        return self.parameterDefinition(name).description()
+
+    def _change_map(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple[str, str]:
+        """("folder", a run's folder) or ("raster", a change-type raster file)."""
+        folder = self.parameterAsFile(parameters, RUN, context)
+        layer = self.parameterAsRasterLayer(parameters, CHANGES, context) if parameters.get(CHANGES) else None
+        if bool(folder) == (layer is not None):
+            raise OptionError(f"{self._label(RUN)} or {self._label(CHANGES)}: give one of them.")
+        if folder:
+            if not os.path.isfile(os.path.join(folder, "run.json")):
+                raise OptionError(f"{self._label(RUN)}: {folder} is not an scd output folder (it has no run.json).")
+            return "folder", os.path.abspath(folder)
+        return "raster", self._file(layer, CHANGES)
+
+    def _references(self, parameters: dict[str, Any], context: QgsProcessingContext) -> list[str]:
+        names = [name for name in (REFERENCE, REFERENCE2) if parameters.get(name)]
+        if REFERENCE not in names:
+            raise OptionError(f"{self._label(REFERENCE)}: choose the reference raster.")
+        return [self._file(self.parameterAsRasterLayer(parameters, name, context), name) for name in names]
+
+    def _file(self, layer: QgsRasterLayer | None, name: str) -> str:
+        """The file the engine reads a raster parameter's layer from."""
+        path = dataset_name(layer) if layer is not None else None
+        if not path:
+            raise OptionError(f"{self._label(name)}: choose a raster file (such as a GeoTIFF) the engine can read.")
+        return path
+
+    def processAlgorithm(
+        self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> dict[str, Any]:
+        try:
+            backend = find_backend(settings.backend_python(), os.environ)
+            what, change_map = self._change_map(parameters, context)
+            references = self._references(parameters, context)
+            kind = parse_choice(parameters.get(KIND), KINDS, self._label(KIND))
+        except (BackendNotFoundError, OptionError) as error:
+            raise QgsProcessingException(str(error)) from None
+        work_dir = tempfile.mkdtemp(prefix="scd_score_", dir=QgsProcessingUtils.tempFolder())
+        try:
+            if what == "raster":
+                change_map = self._folder_of(change_map, os.path.join(work_dir, "run"))
+            command = backend.command("score", change_map, *references, "--kind", kind, "--json")
+            feedback.pushCommandInfo(shlex.join(command))
+            try:
+                score = run_json_command(command, worker_environment(os.environ), feedback, work_dir, self._words())
+            except WorkerCancelledError:
+                raise QgsProcessingException("Cancelled.") from None
+            except WorkerFailedError as failure:
+                raise QgsProcessingException(str(failure)) from None
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        return {OUTPUT: self._write_scores(parameters, context, feedback, score)}
+
+    def _folder_of(self, raster: str, folder: str) -> str:
+        try:
+            return folder_of_change_raster(raster, folder, self._label(CHANGES))
+        except OptionError as error:
+            raise QgsProcessingException(str(error)) from None
+
+    def _words(self) -> dict[str, str]:
+        """The engine's words for the inputs, as the dialog labels them."""
+        return {"OUT_DIR": self._label(RUN), "REFERENCE": self._label(REFERENCE), "--kind": self._label(KIND)}
+
+    def _write_scores(
+        self,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+        score: dict[str, Any],
+    ) -> str:
+        """The scores in the log and as a table; the table's destination."""
+        feedback.pushInfo(
+            f"Scored {score['pixels']:,} pixels against a {score['kind']} reference; {score['outside_reference']:,} "
+            "of the run's valid pixels lie outside the reference or on its nodata and are not scored."
+        )
+        fields = QgsFields()
+        for name, kind in (("group", QVariant.String), ("score", QVariant.String), ("percent", QVariant.Double)):
+            fields.append(QgsField(name, kind))
+        make_destination_folder(destination_text(parameters.get(OUTPUT), context))
+        sink, destination = self.parameterAsSink(
+            parameters, OUTPUT, context, fields, QgsWkbTypes.NoGeometry, QgsCoordinateReferenceSystem()
+        )
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, OUTPUT))
+        for group, title in _GROUPS:
+            scores = score.get(group) or {}
+            if scores:
+                feedback.pushInfo(f"{title}: " + "  ".join(f"{key} {value:.2f}" for key, value in scores.items()))
+            for key, value in scores.items():
+                feature = QgsFeature(fields)
+                feature.setAttributes([title, key, float(value)])
+                sink.addFeature(feature, QgsFeatureSink.FastInsert)
+        return str(destination)
