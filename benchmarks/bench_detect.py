@@ -72,7 +72,7 @@ def _tiles_in_memory(args: argparse.Namespace):
 
     from scd_core import checkpoint
     from scd_core.geo.grid import TilePlan
-    from scd_core.geo.normalise import make_normaliser
+    from scd_core.normalise import make_normaliser
 
     model, meta = checkpoint.load(args.ckpt, args.device)
     arrays = []

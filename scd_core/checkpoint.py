@@ -24,7 +24,7 @@ Metadata (every key has a default except the model's own):
 ``normalisation``
     ``{"value_range": [lo, hi], "mean": [...], "std": [...], "scale": "auto"}``: raw pixels are first
     brought into ``value_range`` (the range of the imagery the model was trained on; see
-    :mod:`scd_core.geo.normalise` for ``scale``), then ``(x - mean) / std`` per band. The default,
+    :mod:`scd_core.normalise` for ``scale``), then ``(x - mean) / std`` per band. The default,
     ``value_range`` 0-255, mean 0 and std 255, feeds the model values in 0..1.
 ``tile_size``
     tile edge in pixels the model was trained at, a multiple of 32 (default 512).
@@ -83,7 +83,7 @@ class ClassEntry(TypedDict):
 
 
 class Normalisation(TypedDict):
-    """How raw pixels become model inputs (:mod:`scd_core.geo.normalise`)."""
+    """How raw pixels become model inputs (:mod:`scd_core.normalise`)."""
 
     value_range: list[float]
     mean: list[float]

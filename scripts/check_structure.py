@@ -22,8 +22,8 @@ MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
 #: The packages whose import graph :data:`LAYERS` orders.
 LAYERED = ("scd_core", "training")
-#: The layers of ``scd_core`` and ``training``, first to last; a module may import its own layer and earlier ones. A module
-#: is in the layer of the longest prefix of its dotted name listed here.
+#: The layers of ``scd_core`` and ``training``, first to last; a module may import its own layer and earlier ones.
+#: A module is in the layer of the longest prefix of its dotted name listed here.
 LAYERS = (
     (
         "scd_core.version",
@@ -37,6 +37,7 @@ LAYERS = (
     ("scd_core.labels", "scd_core.second_layout", "scd_core.metrics", "scd_core.evaluation"),
     ("scd_core.synth",),
     ("scd_core.models", "scd_core.cpu_memory", "scd_core.devices", "scd_core.checkpoint", "scd_core.export"),
+    ("scd_core.normalise",),  # raw pixels to a checkpoint's inputs: the engine's and training's alike
     ("scd_core.geo",),
     ("scd_core.batch",),
     ("scd_core.cluster",),

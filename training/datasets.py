@@ -29,8 +29,8 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from scd_core.errors import LabelMismatchError, ScdInputError
-from scd_core.geo.normalise import make_normaliser
 from scd_core.labels import LANDSAT_SCD, SECOND, LabelSet, read_label
+from scd_core.normalise import make_normaliser
 from scd_core.second_layout import listing, pair_names
 
 Sample = dict[str, torch.Tensor]

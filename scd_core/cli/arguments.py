@@ -9,8 +9,8 @@ from typing import Any
 
 from scd_core import vocabulary
 from scd_core.errors import InvalidOptionError
-from scd_core.geo.normalise import parse_scale
 from scd_core.geo.options import DetectOptions
+from scd_core.normalise import parse_scale
 
 Container = argparse.ArgumentParser | argparse._ActionsContainer
 

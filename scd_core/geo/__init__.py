@@ -11,8 +11,7 @@ prepare        the output folder checked; both rasters opened and checked,    :m
                the AOI read, the output grid fixed (BEFORE's, clipped); the   :mod:`.staging`,
                checkpoint loaded, bands chosen, AFTER resampled onto the      :mod:`.rasters`,
                grid where needed, pixels normalised, tiles planned            :mod:`.aoi`,
-                                                                              :mod:`.grid`,
-                                                                              :mod:`.normalise`
+                                                                              :mod:`.grid`
 infer          the tiled loop (read, batch, model, blend, finish strips) and  :mod:`.engine`,
                the working GeoTIFFs it writes                                 :mod:`.blending`,
                                                                               :mod:`.maps`
@@ -23,7 +22,8 @@ report         the final COGs, summary.csv, preview.png, run.json             :m
 commit         the staging folder's files moved into OUT_DIR together         :mod:`.staging`
 =============  =============================================================  =====================
 
-:mod:`.progress` defines the events every stage reports and the JSON-lines worker protocol the
-QGIS plugin reads. The pure pixel geometry (:mod:`.grid`) imports neither torch nor GDAL; the
+Pixels are normalised by :mod:`scd_core.normalise`, outside ``geo``: training normalises its
+images with it too. :mod:`.progress` defines the events every stage reports and the JSON-lines
+worker protocol the QGIS plugin reads. The pure pixel geometry (:mod:`.grid`) imports neither torch nor GDAL; the
 prepare stage's checks run before torch is imported.
 """

@@ -32,10 +32,10 @@ import torch
 
 from scd_core.geo.blending import Blender, Region
 from scd_core.geo.grid import Tile, TilePlan
-from scd_core.geo.normalise import Normaliser
 from scd_core.geo.progress import Reporter
 from scd_core.geo.rasters import WindowReader
 from scd_core.geo.runtimes import Runner
+from scd_core.normalise import Normaliser
 
 #: Seconds between checks of the stop flag while a queue is full or empty.
 _POLL = 0.1

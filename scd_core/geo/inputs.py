@@ -4,8 +4,8 @@ In this order, so that the cheapest checks fail first and a bad file or option i
 torch is even imported: the output folder (:mod:`.staging`), both rasters (:mod:`.rasters`), their
 overlap, the AOI (:mod:`.aoi`), and that each date holds valid pixels there; then, with torch, the
 device and the checkpoint, the bands the model reads (:mod:`.bands`), the tile plan (:mod:`.grid`),
-the normalisers with their stretch (:mod:`.normalise`), and the window readers (AFTER resampled onto
-BEFORE's grid where needed).
+the normalisers with their stretch (:mod:`scd_core.normalise`), and the window readers (AFTER
+resampled onto BEFORE's grid where needed).
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from scd_core.geo import aoi as areas
 from scd_core.geo import rasters, sieve
 from scd_core.geo.bands import BandChoice, select_bands
 from scd_core.geo.grid import Grid, RunWindows, TilePlan, placed_in, placed_out_of
-from scd_core.geo.normalise import Normaliser, Scale, make_normalisers
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import RunLog
 from scd_core.legend import LandCover
+from scd_core.normalise import Normaliser, Scale, make_normalisers
 
 if TYPE_CHECKING:  # torch is imported once the torch-free checks have passed
     import torch

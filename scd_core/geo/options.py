@@ -23,7 +23,7 @@ from typing import Any
 
 from scd_core import vocabulary
 from scd_core.errors import InvalidOptionError
-from scd_core.geo.normalise import NAMED_SCALES, Scale
+from scd_core.normalise import NAMED_SCALES, Scale
 from scd_core.vocabulary import DEFAULT_BATCH
 
 

@@ -13,7 +13,7 @@ import rasterio
 from rasterio import windows
 
 import scd_core
-from scd_core.geo.normalise import make_normalisers
+from scd_core.normalise import make_normalisers
 from scd_core.synth import write_geo_pair
 
 FAST = {"tile": 128, "overlap": 32, "device": "cpu"}

@@ -12,7 +12,7 @@ import torch
 import scd_core
 from scd_core.geo import engine, rasters
 from scd_core.geo.grid import TilePlan
-from scd_core.geo.normalise import make_normaliser
+from scd_core.normalise import make_normaliser
 
 pytestmark = [
     pytest.mark.gpu,
