@@ -31,6 +31,7 @@ LAYERS = (
         "scd_core.tensors",
         "scd_core.legend",
         "scd_core.vocabulary",
+        "scd_core.events",
         "scd_core.atomic",
     ),
     ("scd_core.resources",),

@@ -1,9 +1,8 @@
 """``scd batch PAIRS.csv -o OUT_ROOT [--cluster SPEC] [...]``: ``scd detect`` over many pairs.
 
 The batch's rules are :mod:`scd_core.batch`'s. With ``--progress json`` stdout carries each pair's
-detect events with an added ``"pair"`` key (one process only), one ``{"event": "pair", "id",
-"status", "seconds", "features", "message"}`` per pair, then ``{"event": "batch", "done": n,
-"skipped": n, "failed": n}``. With ``--cluster`` the pairs run on Dask workers
+detect events with an added ``"pair"`` key (one process only), one ``pair`` event per pair, then a
+``batch`` event (:mod:`scd_core.events`). With ``--cluster`` the pairs run on Dask workers
 (:mod:`scd_core.cluster`).
 
 Exit code: 0 when every pair is done or skipped, 1 when at least one failed, 2 for a bad PAIRS.csv or
@@ -16,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from scd_core import events
 from scd_core.batch.pairs import Pair, read_pairs
 from scd_core.batch.runs import REPORT, Outcome, counts, run_pair, sweep_staging, table, write_report
 from scd_core.cli.arguments import detect_options
@@ -73,7 +73,7 @@ def _on_cluster(args: argparse.Namespace, pairs: list[Pair], out_root: Path, opt
         if bar is not None:
             bar.update(1)
         if args.progress == "json":
-            JsonLines()({"event": "pair", **vars(outcome)})
+            JsonLines()(events.pair(**vars(outcome)))
 
     try:
         with connect(args.cluster, args.retries) as client:
@@ -91,7 +91,7 @@ def _here(args: argparse.Namespace, pairs: list[Pair], out_root: Path, options: 
         outcome = run_pair(pair, out_root, args.model, options, reporter(args.progress, pair=pair.id))
         outcomes.append(outcome)
         if args.progress == "json":
-            JsonLines()({"event": "pair", **vars(outcome)})
+            JsonLines()(events.pair(**vars(outcome)))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -119,5 +119,5 @@ def run(args: argparse.Namespace) -> int:
     print(table(outcomes), file=sys.stderr)
     print(f"scd batch: {done['done']} done, {done['skipped']} skipped, {done['failed']} failed", file=sys.stderr)
     if args.progress == "json":
-        JsonLines()({"event": "batch", **done})
+        JsonLines()(events.batch(**done))
     return 1 if done["failed"] else 0

@@ -13,10 +13,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from scd_core import events
 from scd_core.cli.arguments import add_detect_arguments, detect_options
 from scd_core.cluster.connect import DEFAULT_RETRIES, connect
 from scd_core.errors import InvalidOptionError, ScdInputError
-from scd_core.geo.progress import STYLES, Event, Reporter, reporter
+from scd_core.events import Event
+from scd_core.geo.progress import STYLES, Reporter, reporter
 from scd_core.resources import DEMO_MODEL
 
 EXIT_TERMINATED = 143
@@ -115,7 +117,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def cancelled_event(interrupt: KeyboardInterrupt) -> Event:
     """The protocol's last event of a run stopped by SIGINT or SIGTERM (:class:`Terminated`)."""
     text = "terminated" if isinstance(interrupt, Terminated) else "interrupted"
-    return {"event": "error", "text": text, "path": None, "cancelled": True}
+    return events.error(text, cancelled=True)
 
 
 def run_reported(report: Reporter, detect_call) -> Any:
@@ -124,13 +126,13 @@ def run_reported(report: Reporter, detect_call) -> Any:
     try:
         return detect_call()
     except ScdInputError as error:
-        report({"event": "error", "text": str(error), "path": error.path})
+        report(events.error(str(error), error.path))
         raise
     except KeyboardInterrupt as interrupt:
         report(cancelled_event(interrupt))
         raise
     except Exception as error:
-        report({"event": "error", "text": f"internal error: {type(error).__name__}: {error}", "path": None})
+        report(events.error(f"internal error: {type(error).__name__}: {error}"))
         raise
 
 

@@ -1,39 +1,21 @@
-"""Progress events of a detection run, and the JSON-lines protocol the QGIS plugin reads.
+"""Reporters of a detection run's progress events, and the JSON-lines protocol the QGIS plugin reads.
 
-The engine reports what happens as *events*: plain dicts with an ``"event"`` key. A reporter is any
-callable that takes one event. The command line picks one with ``--progress``:
+The engine reports what happens as *events*, each built by :mod:`scd_core.events` (their typed
+definitions, the builders and the one parser). A reporter is any callable that takes one event. The
+command line picks one with ``--progress``:
 
 * ``bar`` (default): a tqdm bar and human-readable lines on stderr;
-* ``json``: the worker protocol below, on stdout;
+* ``json``: the worker protocol, on stdout;
 * ``none``: no bar; messages and warnings still go to stderr.
 
 The worker protocol (``scd detect ... --progress json``)
 --------------------------------------------------------
 stdout carries one JSON object per line, each flushed as soon as it is written, and nothing else
-(human text goes to stderr). Every object has an ``"event"`` key:
-
-``{"event": "start", "total": <int tiles>, "out_dir": "...", "width": W, "height": H, "crs": "EPSG:..."}``
-    Once, after the inputs are validated and before the first tile. ``width``/``height``/``crs``
-    describe the output grid (BEFORE's grid clipped to both footprints and the AOI).
-``{"event": "progress", "done": <int>, "total": <int>}``
-    Tiles computed so far; ``done`` only grows and ends at ``total``.
-``{"event": "message", "text": "..."}``
-    Something the user should know, e.g. that AFTER is resampled onto BEFORE's grid.
-``{"event": "warning", "text": "..."}``
-    Something that may make the result wrong or surprising.
-``{"event": "done", "outputs": {...}, "counts": {...}}``
-    Last event of a successful run. ``outputs`` maps ``change_type``, ``before_class``,
-    ``after_class``, ``change_prob``, ``changes``, ``summary``, ``run`` and ``preview`` to absolute
-    paths; ``counts`` holds at least ``features`` and ``changed_pixels``.
-``{"event": "error", "text": "...", "path": "<file or null>"}``
-    Last event of a failed run: exit code 2 for bad input (``path`` names the file at fault),
-    1 for an internal error.
-``{"event": "error", "text": "interrupted" or "terminated", "path": null, "cancelled": true}``
-    Last event of a run stopped by SIGINT (exit code 130) or SIGTERM (143); ``scd batch`` ends
-    with it too.
-
-Exit codes: 0 success, 2 bad input, 1 internal error, 130 on SIGINT, 143 on SIGTERM. A cancelled run
-leaves the output folder exactly as it was.
+(human text goes to stderr): ``start`` once (with the protocol's version), ``progress`` as tiles are
+done, ``message`` and ``warning``, then ``done``, or ``error`` (with ``cancelled: true`` when SIGINT
+or SIGTERM stopped the run). ``scd batch`` adds ``pair`` and ``batch``. Exit codes: 0 success, 2 bad
+input (the ``error`` event's ``path`` names the file at fault), 1 internal error, 130 on SIGINT, 143
+on SIGTERM. A cancelled run leaves the output folder exactly as it was.
 """
 
 from __future__ import annotations
@@ -44,7 +26,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-Event = dict[str, Any]
+from scd_core import events
+from scd_core.events import Event
+
 Reporter = Callable[[Event], None]
 
 STYLES = ("bar", "json", "none")
@@ -67,15 +51,13 @@ class RunLog:
         self.timings: dict[str, float] = {}
         self._started = self._mark = time.perf_counter()
 
-    def _tell(self, kind: str, text: str) -> None:
-        self.messages.append(text)
-        self.report({"event": kind, "text": text})
-
     def message(self, text: str) -> None:
-        self._tell("message", text)
+        self.messages.append(text)
+        self.report(events.message(text))
 
     def warning(self, text: str) -> None:
-        self._tell("warning", text)
+        self.messages.append(text)
+        self.report(events.warning(text))
 
     def lap(self, stage: str, seconds: float | None = None) -> None:
         """Record ``stage``: the seconds since the last lap, or ``seconds`` when the stage timed itself."""
@@ -116,8 +98,7 @@ class HumanText:
             print(text, file=self.stream, flush=True)
 
     def __call__(self, event: Event) -> None:
-        kind = event["event"]
-        if kind == "start":
+        if event["event"] == "start":
             self._write(
                 f"{self.label}: {event['width']}×{event['height']} px on {event['crs']}, "
                 f"{event['total']} tiles → {event['out_dir']}"
@@ -126,17 +107,18 @@ class HumanText:
                 from tqdm import tqdm
 
                 self._bar = tqdm(total=event["total"], unit="tile", file=self.stream, desc=self.label)
-        elif kind == "progress" and self._bar is not None:
-            self._bar.update(event["done"] - self._bar.n)
-        elif kind == "message":
+        elif event["event"] == "progress":
+            if self._bar is not None:
+                self._bar.update(event["done"] - self._bar.n)
+        elif event["event"] == "message":
             self._write(f"{self.label}: {event['text']}")
-        elif kind == "warning":
+        elif event["event"] == "warning":
             self._write(f"{self.label}: warning: {event['text']}")
-        elif kind in ("done", "error"):
+        elif event["event"] in ("done", "error"):
             if self._bar is not None:
                 self._bar.close()
                 self._bar = None
-            if kind == "done":
+            if event["event"] == "done":
                 counts = event["counts"]
                 self._write(
                     f"{self.label}: done: {counts['features']} change polygons, "
