@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import sys
+from typing import Any
 
 #: ``mallopt`` parameter numbers, from glibc's ``malloc.h``.
 M_TRIM_THRESHOLD = -1
@@ -27,7 +28,7 @@ M_MMAP_THRESHOLD = -3
 KEEP_UP_TO_BYTES = 1 << 30
 
 
-def _libc_function(name: str):
+def _libc_function(name: str) -> Any:
     if not sys.platform.startswith("linux"):
         return None
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -120,7 +120,7 @@ def cancelled_event(interrupt: KeyboardInterrupt) -> Event:
     return events.error(text, cancelled=True)
 
 
-def run_reported(report: Reporter, detect_call) -> Any:
+def run_reported(report: Reporter, detect_call: Callable[[], Any]) -> Any:
     """Run ``detect_call()`` and report how it failed or was stopped as a protocol ``error`` event
     before re-raising."""
     try:

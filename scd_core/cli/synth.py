@@ -8,6 +8,7 @@ the QGIS plugin on rasters whose answer is known.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from rasterio.crs import CRS
 from rasterio.errors import CRSError
@@ -18,7 +19,13 @@ from scd_core import synth
 class _SizeAction(argparse.Action):
     """``--size HEIGHT [WIDTH]``: one number for a square, as :func:`scd_core.synth.make_scene` takes it."""
 
-    def __call__(self, parser, namespace, values, option_string=None):
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
         if len(values) > 2:
             parser.error(f"{option_string} takes one number (a square) or two (height width)")
         setattr(namespace, self.dest, values[0] if len(values) == 1 else tuple(values))
