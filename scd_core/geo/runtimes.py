@@ -1,7 +1,7 @@
 """Which runtime runs the model over the tiles: torch, or ONNX Runtime (``--runtime``).
 
-ONNX Runtime's convolutions are faster than torch's on a CPU (1.3× to 1.7× per tile, by model: the
-figures are in the README, measured by ``benchmarks/bench_runtime.py``), so ``auto`` runs a
+ONNX Runtime's convolutions are faster than torch's on a CPU (by how much, per model, is measured by
+``benchmarks/bench_runtime.py``; its figures are in benchmarks/README.md), so ``auto`` runs a
 checkpoint on the CPU through ONNX Runtime: the checkpoint is exported once (:func:`scd_core.export.export_onnx`),
 checked against torch on a random batch, and cached under its SHA-256 in the user's cache folder
 (``$SCD_CACHE_DIR``, else ``$XDG_CACHE_HOME/scd``, else ``~/.cache/scd``), so a second run does not
