@@ -420,7 +420,11 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         if matrix:
             style_on_load(context, matrix, matrix_layer_name(*names), None)  # a table: only its name
         for name, worker_output in RASTER_OUTPUTS.items():
-            path = self.parameterAsOutputLayer(parameters, name, context)
+            path = (
+                None
+                if _left_empty(parameters, name, context)
+                else self.parameterAsOutputLayer(parameters, name, context)
+            )
             results[name] = path or None
             if path:
                 style, layer_name = _RASTER_LOOKS[name]
@@ -439,6 +443,8 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         names: tuple[str, str],
     ) -> str | None:
         """The from × to table, when asked for; its destination."""
+        if _left_empty(parameters, OUTPUT_MATRIX, context):
+            return None
         fields, features = read_matrix(summary_csv)
         make_destination_folder(destination_text(parameters.get(OUTPUT_MATRIX), context))
         sink, destination = self.parameterAsSink(
@@ -453,6 +459,13 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         metadata = run_metadata(run, matrix_layer_name(*names), what)
         describe_vector_output(destination, context, feedback, metadata, None)
         return str(destination)
+
+
+def _left_empty(parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> bool:
+    """Whether an optional output was given as an empty destination, as the batch dialog gives each one
+    left empty: no output then (reading it as a layer would register a layer "" to load, which Processing
+    reports as "not correctly generated")."""
+    return name in parameters and not destination_text(parameters[name], context)
 
 
 def _may_export(request: DetectRequest) -> bool:

@@ -130,3 +130,23 @@ def test_the_matrix_is_written_in_the_formats_its_save_dialog_offers(
 
 def plugin_algorithm():
     return QgsApplication.processingRegistry().createAlgorithmById("scd:detectchanges")
+
+
+def test_a_batch_row_that_leaves_the_optional_outputs_empty_loads_without_an_error(
+    plugin, geo_pair, tiny_model, tmp_path, project
+):
+    """Processing's batch dialog hands every destination over, an empty text for each one left empty,
+    with "Load layers on completion" on; each of those was registered as a layer "" to load, and every
+    row ended in "The following layers were not correctly generated"."""
+    algorithm = plugin_algorithm()
+    parameters = detect_parameters(geo_pair, tiny_model)
+    for definition in algorithm.destinationParameterDefinitions():
+        text = str(tmp_path / "row.gpkg") if definition.name() == "OUTPUT" else ""
+        parameters[definition.name()] = QgsProcessingOutputLayerDefinition(text, QgsProject.instance())
+    feedback = RecordingFeedback()
+    context = QgsProcessingContext()
+    results, finished = algorithm.run(parameters, context, feedback)
+    assert finished, feedback.warnings
+    assert handleAlgorithmResults(algorithm, context, feedback, False, parameters), feedback.errors
+    assert list(loaded(project)) == ["Changes before → after"]
+    assert all(results[name] is None for name in (*EVERY_RASTER, "OUTPUT_MATRIX"))
