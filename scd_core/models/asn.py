@@ -116,6 +116,7 @@ class ConvolutionSequence(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every layer's output φ_{i,j,k}(x), i = 1..N_c, shallowest first."""
         outputs = []
         for layer in self.layers:
             x = layer(x)
@@ -134,6 +135,7 @@ class BranchWeights(nn.Module):
         )
 
     def forward(self, shallow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """v (B×N_c·N_d) and w (B×N_r), each a softmax over its entries, from ``shallow`` pooled globally."""
         v, w = self.mlp(shallow.mean(dim=(2, 3))).split(self.sizes, dim=1)
         return v.softmax(dim=1), w.softmax(dim=1)
 
@@ -185,6 +187,7 @@ class GlobalContext(nn.Module):
         self.project = nn.Conv2d(channels, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """F_{N_d+1,k} broadcast to ``x``'s height and width (the interpolation of a 1×1 map)."""
         return F.relu(self.project(x.mean(dim=(2, 3), keepdim=True))).expand_as(x)
 
 
@@ -195,6 +198,7 @@ class PairFusion(nn.Sequential):
         super().__init__(ConvBNReLU(in_channels, channels), ConvBNReLU(channels, channels))
 
     def forward(self, pairs: Sequence[torch.Tensor]) -> torch.Tensor:
+        """The pairs concatenated along channels, squeezed to the bridge width."""
         return super().forward(torch.cat(list(pairs), dim=1))
 
 
@@ -236,6 +240,7 @@ class SpatialPyramid(nn.Module):
         self.fusion = nn.ModuleList(SqueezeGate((self.num_d + 1) * channels, channels) for _ in multipliers)
 
     def forward(self, features: torch.Tensor, shallow: torch.Tensor) -> Pyramid:
+        """The pyramid of ``features``, weighted by branch weights from the shallow features F_s."""
         v, w = self.branch_weights(shallow)
         v = v.view(-1, self.num_d, self.num_c)  # v[:, j, i] = v_{i,j}
         levels, fused = [], []
@@ -355,6 +360,7 @@ class ASN(SCDModel):
         self.arp = AsymmetricRepresentationPyramid(**pyramid) if arp else None
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
+        """The model's forward pass (Fig. 2): D1, D^c_1, then aSP (eqs. 3-6) and aRP (eqs. 7-8), then D2, D^c_2."""
         semantic, change = self.semantic, self.change
         *skips1, bottom1 = semantic.encoder(x1)
         *skips2, bottom2 = semantic.encoder(x2)

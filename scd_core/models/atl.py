@@ -93,11 +93,13 @@ class ASNWithATL(SCDModel):
         self.change_weights = None if change_weights is None else tuple(change_weights)
 
     def train(self, mode: bool = True) -> ASNWithATL:
+        """Set ψ1 and ψ2's mode; ASN stays in eval mode whatever ``mode`` is, its batch-norm statistics frozen."""
         super().train(mode)
         self.asn.eval()
         return self
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
+        """The model's forward pass (eqs. 10-11): ASN's logits revised by γ·ψ1 and γ·ψ2."""
         raw = self.asn(x1, x2)
         sem1 = raw["sem1"] + self.gamma * self.psi1(raw["sem1"])  # eq. 10
         sem2 = raw["sem2"] + self.gamma * self.psi1(raw["sem2"])

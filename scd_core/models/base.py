@@ -43,7 +43,9 @@ class ChangeDetector(Protocol):
     scd_name: str
     scd_hparams: dict[str, Any]
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs: ...
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
+        """The pair's outputs (:class:`ModelOutputs`), at the inputs' height and width."""
+        ...
 
     def loss(self, outputs: Mapping[str, torch.Tensor], label1: torch.Tensor, label2: torch.Tensor) -> torch.Tensor:
         """The model's paper's loss; labels are B×H×W class maps (0 no change, 1..N, 255 ignore)."""
@@ -60,4 +62,5 @@ class SCDModel(nn.Module):
     scd_hparams: dict[str, Any]
 
     def loss(self, outputs: Mapping[str, torch.Tensor], label1: torch.Tensor, label2: torch.Tensor) -> torch.Tensor:
+        """ASN's eq. (9), the semantic terms on changed pixels; models trained on another loss override it."""
         return scd_loss(outputs, label1, label2)

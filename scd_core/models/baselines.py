@@ -65,6 +65,7 @@ class FCEF(SCDModel):
         self.head = SemanticChangeHead(width, num_classes)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
+        """The model's forward pass: one encoder-decoder on the stacked pair, then the three classifiers."""
         *skips, bottom = self.encoder(torch.cat([x1, x2], dim=1))
         return self.head(self.decoder(bottom, skips))
 
@@ -135,6 +136,7 @@ class HRSCDStr1(SCDModel):
         self.semantic = SemanticBranch(in_channels, num_classes, width, encoder)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
+        """The model's forward pass: each date's land cover, and a change logit where their arg-maxes differ (eq. 2)."""
         sem1, sem2 = _land_cover(self.semantic, x1), _land_cover(self.semantic, x2)
         return {"sem1": sem1, "sem2": sem2, "change": label_change_logit(sem1, sem2)}  # eq. (2)
 
@@ -157,6 +159,7 @@ class HRSCDStr2(SCDModel):
         self.classifier = Classifier(width, 1 + num_classes * num_classes)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
+        """The model's forward pass: ``1 + N²`` logits of the stacked pair, summed (log-sum-exp) into the 3 outputs."""
         *skips, bottom = self.encoder(torch.cat([x1, x2], dim=1))
         joint = self.classifier(self.decoder(bottom, skips))
         batch, _, height, width = joint.shape
@@ -186,6 +189,7 @@ class HRSCDStr3(SCDModel):
         self.change = ChangeBranch(in_channels, width, encoder)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
+        """The model's forward pass: land cover from the siamese branch, change from FC-EF on the stacked pair."""
         *skips, bottom = self.change.encoder(torch.cat([x1, x2], dim=1))
         change = self.change.classifier(self.change.decoder(bottom, skips))
         return {"sem1": _land_cover(self.semantic, x1), "sem2": _land_cover(self.semantic, x2), "change": change}
@@ -202,6 +206,7 @@ class HRSCDStr4(SCDModel):
         self.change = ChangeBranch(in_channels, width, encoder, [2 * c for c in skip_widths(width)])
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
+        """The model's forward pass: str3 with the change decoder's skips ``[E_c, |E_1 - E_2|]``."""
         semantic = self.semantic
         *skips1, bottom1 = semantic.encoder(x1)
         *skips2, bottom2 = semantic.encoder(x2)

@@ -134,6 +134,7 @@ class SqueezeExcitation(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` with each channel scaled by its gate."""
         return x * self.gate(x)
 
 

@@ -193,6 +193,7 @@ class CdSC(SCDModel):
         self.change_head = ChangeHead(embed_dim)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
+        """The model's forward pass (eqs. 2-6): each date's semantic map, their cross-difference, SCE, change."""
         features1, features2 = self.encoder(x1), self.encoder(x2)
         p_s1, x_s1 = self.semantic_head(features1)  # eq. (3), t = 1
         p_s2, x_s2 = self.semantic_head(features2)  # eq. (3), t = 2

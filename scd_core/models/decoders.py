@@ -65,6 +65,7 @@ class UpsamplingBlock(nn.Module):
         self.block = ResidualBlock(in_channels, out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` at twice its height and width, with ``out_channels`` channels."""
         return self.block(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
 
 
@@ -120,4 +121,5 @@ class Decoder(nn.Module):
         return self._run(bridge, skips, BRIDGE, len(self.blocks))
 
     def forward(self, bottom: torch.Tensor, skips: Sequence[torch.Tensor]) -> torch.Tensor:
+        """The whole decoder; ASN calls :meth:`deep` and :meth:`shallow` apart to put its pyramids between."""
         return self.shallow(self.deep(bottom, skips), skips)

@@ -65,6 +65,7 @@ class Encoder(nn.Module):
         self.blocks = nn.ModuleList(blocks)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The five skip features, from stride 1 to stride 16, and the bottom feature at stride 32."""
         features = []
         for same_resolution, downsample in zip(self.blocks[0::2], self.blocks[1::2], strict=True):
             x = same_resolution(x)

@@ -29,4 +29,5 @@ class SemanticChangeHead(nn.Module):
         self.change = Classifier(in_channels, 1)
 
     def forward(self, features: torch.Tensor) -> ModelOutputs:
+        """The three classifiers' logits on the shared decoder's features."""
         return {"sem1": self.sem1(features), "sem2": self.sem2(features), "change": self.change(features)}

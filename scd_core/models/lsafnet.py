@@ -219,6 +219,7 @@ class LSAFNet(SCDModel):
         return self.semantic_decoder(f_l, f_m, self.sfm(f_1, f_2, f_3))
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
+        """The model's forward pass (eqs. 1-14): ResNet-34, SFM and SS decoder per date; CD decoder on both."""
         decoded_1, decoded_2 = self._decode(x1), self._decode(x2)
         change = self.change_classifier(self.change_decoder(decoded_1, decoded_2))
         return {

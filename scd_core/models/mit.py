@@ -152,6 +152,7 @@ class HierarchicalTransformer(nn.Module):
         self.apply(_init_transformer_weights)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """``[X^1, X^2, X^3, X^4]``, each stage's output (strides 4, 8, 16, 32)."""
         features = []
         for stage in self.stages:
             x = stage(x)

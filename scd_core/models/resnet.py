@@ -71,6 +71,7 @@ class ResNet34(nn.Module):
         kaiming_init(self)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """``[F_L, F_M, F_1, F_2, F_3]``: the stem's output (stride 2) and each stage's (strides 4 to 32)."""
         features = [self.stem(x)]
         x = self.pool(features[0])
         for stage in self.stages:
