@@ -71,6 +71,7 @@ class Normaliser:
     raw_high: np.ndarray | None = None
 
     def __call__(self, raw: np.ndarray) -> np.ndarray:
+        """``raw`` (C×H×W, any dtype) as float32 model inputs."""
         x = raw.astype(np.float32, copy=False)
         if self.raw_low is not None:
             low, high = self.value_range
@@ -80,6 +81,7 @@ class Normaliser:
         return (x - self.mean[:, None, None]) / self.std[:, None, None]
 
     def describe(self) -> str:
+        """The scaling in words, for the run's log and run.json."""
         if self.raw_low is None or self.raw_high is None:
             return "raw values used as they are"
         ranges = ", ".join(f"[{lo:g}, {hi:g}]" for lo, hi in zip(self.raw_low, self.raw_high, strict=True))

@@ -3,7 +3,7 @@
 A terminal's Ctrl-C reaches every process of its foreground group, the worker processes of
 ``--cluster local[:N]`` too. Each used to die of it mid-task, with a traceback, and the scheduler
 reran the task on the next worker until its retries were spent, so a cancel took half a minute and
-hundreds of lines. The client's cancel (:mod:`scd_core.cluster.pairs`) stops running tasks cleanly
+hundreds of lines. The client's cancel (:mod:`scd_core.cluster.cancel`) stops running tasks cleanly
 instead. Workers of a scheduler the user runs are in their own groups, and are left as they are.
 """
 

@@ -22,51 +22,23 @@ two ways (``--decode``):
   A model of one class has no two classes to tell apart: both readings are the same.
 
 Change probabilities are stored as ``round(p × PROB_SCALE)`` (255 is nodata), so the map keeps
-steps of 0.004 in a byte.
+steps of 0.004 in a byte. The scale and the :class:`~scd_core.geo.maps.Region` live with the maps
+(:mod:`.maps`), which vectorising and the reports read without torch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from rasterio.windows import Window
 
 from scd_core.geo.grid import BLOCK, Panel, Tile, TilePlan, blend_weights, coverage
+from scd_core.geo.maps import PROB_SCALE, Region
 
-#: Change probabilities are stored as ``round(p * PROB_SCALE)`` in uint8 (255 is nodata).
-PROB_SCALE = 250
 #: Finished rows are decoded this many columns at a time (bounds the float32 working copy).
 DECODE_COLUMNS = 512
-
-
-@dataclass(frozen=True)
-class Region:
-    """Finished outputs of a window of the output grid (uint8 maps, all aligned)."""
-
-    window: Window
-    before: np.ndarray  #: class of date 1 where changed, 0 where not (eq. 1)
-    after: np.ndarray  #: class of date 2 where changed, 0 where not
-    prob: np.ndarray  #: change probability × PROB_SCALE
-    valid: np.ndarray  #: both dates have data here
-
-
-def crop(region: Region, window: Window) -> Region | None:
-    """The part of ``region`` inside ``window`` (both in the engine's pixels), placed relative to
-    ``window``'s corner; None when they do not meet."""
-    top = max(int(region.window.row_off), int(window.row_off))
-    left = max(int(region.window.col_off), int(window.col_off))
-    bottom = min(int(region.window.row_off + region.window.height), int(window.row_off + window.height))
-    right = min(int(region.window.col_off + region.window.width), int(window.col_off + window.width))
-    if bottom <= top or right <= left:
-        return None
-    rows = slice(top - int(region.window.row_off), bottom - int(region.window.row_off))
-    cols = slice(left - int(region.window.col_off), right - int(region.window.col_off))
-    placed = Window(left - int(window.col_off), top - int(window.row_off), right - left, bottom - top)
-    return Region(placed, region.before[rows, cols], region.after[rows, cols], region.prob[rows, cols],
-                  region.valid[rows, cols])  # fmt: skip
 
 
 def _runner_up(probabilities: torch.Tensor, best: torch.Tensor) -> torch.return_types.max:

@@ -1,10 +1,11 @@
 """The raster outputs: working GeoTIFFs written strip by strip, then Cloud Optimized GeoTIFFs.
 
-The engine's finished regions go into two tiled, compressed working GeoTIFFs in the staging folder,
-change types and probabilities over the run's map grid (:class:`MapWriter`). From them the sieve
-writes the output grid's working maps (:func:`finish_maps`), which are then copied into COGs (GDAL's
-COG driver: internal tiling, overviews, DEFLATE) on the output grid (:func:`finish_cog`), each with
-a colour table, its class names and the run's parameters in its metadata.
+The engine's finished regions (:class:`Region`, probabilities × :data:`PROB_SCALE`) go into two
+tiled, compressed working GeoTIFFs in the staging folder, change types and probabilities over the
+run's map grid (:class:`MapWriter`). From them the sieve writes the output grid's working maps
+(:func:`finish_maps`), which are then copied into COGs (GDAL's COG driver: internal tiling,
+overviews, DEFLATE) on the output grid (:func:`finish_cog`), each with a colour table, its class
+names and the run's parameters in its metadata.
 
 With N land-cover classes (6 for SECOND):
 
@@ -17,7 +18,9 @@ after_class.tif     uint8  class of date 2 where changed, 0 where not      255
 change_prob.tif     uint8  change probability × 250 (scale 0.004 is set)   255
 ==================  =====  ==============================================  ========
 
-Colours come from :mod:`scd_core.legend`, the same table the preview and the QGIS styles use.
+Colours come from :mod:`scd_core.legend`, the same table the preview and the QGIS styles use. The
+module imports no torch: the engine (:mod:`.blending`) hands it plain arrays, and vectorising and
+the reports read its scale without loading a model's runtime.
 """
 
 from __future__ import annotations
@@ -36,13 +39,14 @@ from rasterio.features import geometry_mask
 from rasterio.windows import Window
 
 from scd_core.geo import sieve
-from scd_core.geo.blending import PROB_SCALE, Region
 from scd_core.geo.grid import BLOCK, Grid, RunWindows, placed_in
 from scd_core.geo.staging import StagingFolder
 from scd_core.labels import change_code
 from scd_core.legend import LandCover, change_types
 
 NODATA = 255
+#: Change probabilities are stored as ``round(p * PROB_SCALE)`` in uint8 (255 is nodata).
+PROB_SCALE = 250
 Colormap = dict[int, tuple[int, int, int, int]]
 #: Final raster names (without ``.tif``), in the order of the protocol's ``outputs``.
 RASTERS = ("change_type", "before_class", "after_class", "change_prob")
@@ -62,6 +66,38 @@ _WORKING_PROFILE = {
     "zlevel": 1,
     "bigtiff": "if_safer",
 }
+
+
+@dataclass(frozen=True)
+class Region:
+    """Finished outputs of a window of the output grid (uint8 maps, all aligned), as the engine
+    decodes them (:mod:`.blending`)."""
+
+    window: Window
+    before: np.ndarray  #: class of date 1 where changed, 0 where not (eq. 1)
+    after: np.ndarray  #: class of date 2 where changed, 0 where not
+    prob: np.ndarray  #: change probability × PROB_SCALE
+    valid: np.ndarray  #: both dates have data here
+
+
+def crop(region: Region, window: Window) -> Region | None:
+    """The part of ``region`` inside ``window`` (both in the engine's pixels), placed relative to
+    ``window``'s corner; None when they do not meet."""
+    top = max(int(region.window.row_off), int(window.row_off))
+    left = max(int(region.window.col_off), int(window.col_off))
+    bottom = min(int(region.window.row_off + region.window.height), int(window.row_off + window.height))
+    right = min(int(region.window.col_off + region.window.width), int(window.col_off + window.width))
+    if bottom <= top or right <= left:
+        return None
+    rows = slice(top - int(region.window.row_off), bottom - int(region.window.row_off))
+    cols = slice(left - int(region.window.col_off), right - int(region.window.col_off))
+    return Region(
+        window=Window(left - int(window.col_off), top - int(window.row_off), right - left, bottom - top),
+        before=region.before[rows, cols],
+        after=region.after[rows, cols],
+        prob=region.prob[rows, cols],
+        valid=region.valid[rows, cols],
+    )
 
 
 def class_colormap(classes: Sequence[LandCover]) -> Colormap:
@@ -174,11 +210,14 @@ def finish_maps(
     paths = {name: folder / f".working-{name}.tif" for name in (*RASTERS, CHANGED_MASK)}
     code_pixels = np.zeros(1 + num_classes * num_classes, dtype=np.int64)
     nodata_pixels = 0
-    strips = sieve.sieved_strips(model_maps["change_type"], maps, output, windows_of_run.overlap_width,
-                                 windows_of_run.overlap_height, mmu)  # fmt: skip
+    strips = sieve.sieved_strips(
+        model_maps["change_type"], maps, output, windows_of_run.overlap_width, windows_of_run.overlap_height, mmu
+    )
     with ExitStack() as stack:
-        files = {name: stack.enter_context(rasterio.open(path, "w", **_working_profile(grid, name)))
-                 for name, path in paths.items()}  # fmt: skip
+        files = {
+            name: stack.enter_context(rasterio.open(path, "w", **_working_profile(grid, name)))
+            for name, path in paths.items()
+        }
         probabilities = stack.enter_context(rasterio.open(model_maps["change_prob"]))
         for row, codes in strips:
             window = Window(0, row, grid.width, codes.shape[0])

@@ -22,18 +22,18 @@ import numpy as np
 import rasterio
 
 from scd_core.cpu_memory import release_freed_memory
-from scd_core.geo import rasters, reports, vectorize
+from scd_core.geo import maps, rasters, reports, vectorize
 from scd_core.geo.grid import Grid
 from scd_core.geo.inputs import Prepared, prepare
+from scd_core.geo.maps import CHANGED_MASK, PROB_SCALE, MapWriter, Region, WorkingMaps, crop
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import Reporter, RunLog, silent
 from scd_core.geo.staging import StagingFolder, check_output_dir
 from scd_core.legend import change_type_names
 from scd_core.version import __version__
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the engine imports torch: a run imports it once prepare has found the inputs good
     from scd_core.geo.engine import EngineStats
-    from scd_core.geo.maps import WorkingMaps
 
 __all__ = ["OUTPUT_FILES", "DetectResult", "detect"]
 
@@ -134,9 +134,9 @@ def run_detection(
         StagingFolder(target) as stage,
     ):
         model_maps, stats = infer(run, stage, log)
-        maps = _sieve(run, model_maps, stage)
-        polygons = _vectorise(run, maps, stage, log)
-        counts = _report(run, maps, stats, polygons, stage, log)
+        working = _sieve(run, model_maps, stage)
+        polygons = _vectorise(run, working, stage, log)
+        counts = _report(run, working, stats, polygons, stage, log)
         committed = stage.commit(list(OUTPUT_FILES.values()))
     paths = {key: committed[name] for key, name in OUTPUT_FILES.items()}
     log.report({"event": "done", "outputs": {k: str(v) for k, v in paths.items()}, "counts": counts})
@@ -152,10 +152,7 @@ def start_event(run: Prepared, stage: StagingFolder, tiles: int) -> dict[str, An
 
 def infer_block(run: Prepared, folder: StagingFolder | Path, report: Reporter) -> tuple[dict[str, Path], EngineStats]:
     """The tiled engine over ``run``'s tiles, writing the model's maps of its map grid into ``folder``."""
-    # torch-side modules: imported once prepare has found the inputs good
-    from scd_core.geo import engine
-    from scd_core.geo.blending import Region, crop
-    from scd_core.geo.maps import MapWriter
+    from scd_core.geo import engine  # torch: imported once prepare has found the inputs good
 
     options = run.options
     writer = MapWriter(folder, run.map_grid, run.num_classes)
@@ -179,34 +176,29 @@ def infer_block(run: Prepared, folder: StagingFolder | Path, report: Reporter) -
             report=report,
         )
     finally:
-        maps = writer.close()
-    return maps, stats
+        paths = writer.close()
+    return paths, stats
 
 
 def infer_here(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[dict[str, Path], EngineStats]:
     """Stage 2, in this process: the tiled engine writes the model's maps of every finished strip."""
     log.report(start_event(run, stage, len(run.plan)))
-    maps, stats = infer_block(run, stage, log.report)
+    paths, stats = infer_block(run, stage, log.report)
     release_freed_memory()
     log.lap("inference", stats.loop_seconds)
     log.timings["model"] = stats.model_seconds
-    return maps, stats
+    return paths, stats
 
 
 def _sieve(run: Prepared, model_maps: dict[str, Path], stage: StagingFolder) -> WorkingMaps:
     """The minimum mapping unit over the model's maps, cropped to the output grid and the AOI."""
-    from scd_core.geo.maps import finish_maps
-
-    return finish_maps(model_maps, stage, run.windows, run.grid, run.aoi, run.num_classes, run.options.mmu)
+    return maps.finish_maps(model_maps, stage, run.windows, run.grid, run.aoi, run.num_classes, run.options.mmu)
 
 
 def _vectorise(run: Prepared, working: WorkingMaps, stage: StagingFolder, log: RunLog) -> _Polygons:
     """Stage 3, after the sieve: one polygon per connected region of one change type, with its area
     and mean probability; outlines are simplified (``--simplify``) and measured as written, and
     polygons under ``--min-area`` are dropped."""
-    from scd_core.geo.blending import PROB_SCALE
-    from scd_core.geo.maps import CHANGED_MASK
-
     grid, options = run.grid, run.options
     geometries, codes = vectorize.polygonize(working.paths["change_type"], working.paths[CHANGED_MASK])
     areas = vectorize.geodesic_areas(geometries, grid.crs, abs(grid.transform.a))
@@ -235,25 +227,8 @@ def _vectorise(run: Prepared, working: WorkingMaps, stage: StagingFolder, log: R
     )
 
 
-def _model_record(run: Prepared, request: dict[str, Any]) -> dict[str, Any]:
-    meta, path = run.meta, run.checkpoint_path
-    return {
-        "checkpoint": None if path is None else str(path.absolute()),
-        "sha256": request["model"],
-        "name": meta["model"],
-        "hparams": meta["hparams"],
-        "bands": meta["bands"],
-        "normalisation": meta["normalisation"],
-        "tile_size": meta["tile_size"],
-        "gsd_m": meta.get("gsd_m"),
-    }
-
-
 def _finish_rasters(run: Prepared, working: WorkingMaps, stage: StagingFolder, parameters: dict) -> None:
     """The working GeoTIFFs as COGs with colour tables, class names and the run's parameters."""
-    from scd_core.geo import maps
-    from scd_core.geo.blending import PROB_SCALE
-
     class_names = [c.name for c in run.classes]
     class_colours = maps.class_colormap(run.classes)
     specs = {
@@ -272,9 +247,7 @@ def _finish_rasters(run: Prepared, working: WorkingMaps, stage: StagingFolder, p
 
 
 def _write_preview(run: Prepared, stage: StagingFolder, code_pixels: np.ndarray) -> None:
-    from scd_core.geo.maps import change_type_colormap
-
-    colours = change_type_colormap(run.classes)
+    colours = maps.change_type_colormap(run.classes)
     pictures = [reports.display_rgb(*reader.overview(reports.PREVIEW_SIZE, run.region)) for reader in run.readers]
     changes = reports.changes_picture(stage / OUTPUT_FILES["change_type"], pictures[0].shape[:2], colours)
     names = change_type_names(run.classes)
@@ -306,7 +279,7 @@ def _report(
     scaling = [n.describe() for n in run.normalisers]
     request = reports.run_request(before, after, run.checkpoint_path, run.asked)
     options = run.options.record(str(run.device), stats.amp, scaling, run.runner.name, run.runner.providers)
-    model = _model_record(run, request)
+    model = reports.model_record(run, request)
     parameters = {
         "scd": __version__,
         "before": before,
@@ -321,27 +294,5 @@ def _report(
     log.lap("outputs")
     counts = _counts(run, working, stats, polygons)
     log.finish()
-    records = [
-        reports.input_record(source, dataset, choice.bands, choice.reason, request[key])
-        for source, dataset, choice, key in zip(run.paths, run.datasets, run.bands, ("before", "after"), strict=True)
-    ]
-    inputs = {
-        "before": records[0],
-        "after": {**records[1], "resampled": run.readers[1].resampled},
-        "aoi": options["aoi"],
-        "bbox": options["bbox"],
-    }
-    run_record = {
-        "software": reports.software(),
-        "inputs": inputs,
-        "model": model,
-        "options": options,
-        "request": request,
-        "grid": {"crs": run.grid.crs, "transform": list(run.grid.transform)[:6], "width": run.grid.width,
-                 "height": run.grid.height},
-        "timings_s": {k: round(v, 3) for k, v in log.timings.items()},
-        "counts": counts,
-        "messages": log.messages,
-    }  # fmt: skip
-    reports.write_json(stage / OUTPUT_FILES["run"], run_record)
+    reports.write_json(stage / OUTPUT_FILES["run"], reports.run_record(run, request, model, options, counts, log))
     return counts

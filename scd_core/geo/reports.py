@@ -3,7 +3,7 @@
 * ``summary.csv``: the from × to change matrix in hectares;
 * ``preview.png``: BEFORE, AFTER and the change map side by side, in the legend's colours;
 * ``run.json``: inputs with fingerprints, the model, the options, timings, software versions and
-  counts, so that a result can be traced to exactly what made it.
+  counts, so that a result can be traced to exactly what made it (:func:`run_record`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import platform
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import rasterio
@@ -22,6 +22,11 @@ from rasterio.enums import Resampling
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.rasters import fingerprint, main_file, raster_fingerprint
 from scd_core.version import __version__
+
+if TYPE_CHECKING:
+    from scd_core.checkpoint import Normalisation
+    from scd_core.geo.inputs import Prepared
+    from scd_core.geo.progress import RunLog
 
 #: Longer side, in pixels, of each picture of ``preview.png``.
 PREVIEW_SIZE = 640
@@ -144,7 +149,7 @@ def software() -> dict[str, str]:
     }
 
 
-def run_request(before: str, after: str, model: Path | None, options: DetectOptions) -> dict[str, Any]:
+def run_request(before: str, after: str, model: Path | None, options: DetectOptions) -> Request:
     """What a run is asked to do, as run.json's ``request`` records it: the fingerprints of the files
     it reads (for a GeoPackage table, a subdataset or a raster in an archive, the whole file it lives
     in; for one in no local file, what GDAL reads of it) and the options as given. Two runs with
@@ -174,4 +179,77 @@ def input_record(
         "bands_used": list(bands),
         "bands_chosen_by": why,
         "nodata": dataset.nodata,
+    }
+
+
+class Request(TypedDict):
+    """run.json's ``request`` (:func:`run_request`): the fingerprints of what a run reads, and its
+    options as asked for."""
+
+    before: str
+    after: str
+    model: str | None
+    aoi: str | None
+    options: dict[str, Any]
+
+
+class ModelRecord(TypedDict):
+    """run.json's ``model``: the checkpoint (or ONNX file) a run used and what its metadata says."""
+
+    checkpoint: str | None
+    sha256: str | None
+    name: str
+    hparams: dict[str, Any]
+    bands: list[str]
+    normalisation: Normalisation
+    tile_size: int
+    gsd_m: float | list[float] | None  #: metres per pixel, or a [low, high] range; None: not known
+
+
+def model_record(run: Prepared, request: Request) -> ModelRecord:
+    """The model of ``run``, fingerprinted as in its ``request``."""
+    meta, path = run.meta, run.checkpoint_path
+    return {
+        "checkpoint": None if path is None else str(path.absolute()),
+        "sha256": request["model"],
+        "name": meta["model"],
+        "hparams": meta["hparams"],
+        "bands": meta["bands"],
+        "normalisation": meta["normalisation"],
+        "tile_size": meta["tile_size"],
+        "gsd_m": meta.get("gsd_m"),
+    }
+
+
+def run_record(
+    run: Prepared,
+    request: Request,
+    model: ModelRecord,
+    options: dict[str, Any],
+    counts: dict[str, Any],
+    log: RunLog,
+) -> dict[str, Any]:
+    """run.json's content: ``run``'s inputs, ``model``, resolved ``options`` (:meth:`DetectOptions.record`),
+    ``request``, output grid, timings, ``counts`` and messages."""
+    fingerprints = (request["before"], request["after"])
+    before, after = (
+        input_record(source, dataset, choice.bands, choice.reason, sha256)
+        for source, dataset, choice, sha256 in zip(run.paths, run.datasets, run.bands, fingerprints, strict=True)
+    )
+    grid = run.grid
+    return {
+        "software": software(),
+        "inputs": {
+            "before": before,
+            "after": {**after, "resampled": run.readers[1].resampled},
+            "aoi": options["aoi"],
+            "bbox": options["bbox"],
+        },
+        "model": model,
+        "options": options,
+        "request": request,
+        "grid": {"crs": grid.crs, "transform": list(grid.transform)[:6], "width": grid.width, "height": grid.height},
+        "timings_s": {k: round(v, 3) for k, v in log.timings.items()},
+        "counts": counts,
+        "messages": log.messages,
     }

@@ -32,6 +32,7 @@ class Lattice:
 
     @classmethod
     def draw(cls, rng: np.random.Generator, height: float, width: float, spacing: float) -> Lattice:
+        """A lattice of fresh random values at ``spacing`` covering a ``height`` × ``width`` scene and its margin."""
         shape = (int((height + 2 * MARGIN) / spacing) + 3, int((width + 2 * MARGIN) / spacing) + 3)
         return cls(rng.uniform(-1.0, 1.0, shape).astype(np.float32), spacing)
 
@@ -71,6 +72,7 @@ class Profile:
     reach: float
 
     def at(self, t: np.ndarray) -> np.ndarray:
+        """The meander at positions ``t`` along the axis."""
         cell, weight = _cells(t, self.spacing, -self.reach)
         left = self.values[cell]
         return left + (self.values[cell + 1] - left) * weight

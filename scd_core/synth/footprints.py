@@ -24,6 +24,7 @@ class Footprint:
     width: int
 
     def valid(self, view: View) -> np.ndarray:
+        """Where ``view``'s pixels have data; a row or column at the scene's edge never has (the collar)."""
         u, v = self.box.local(view.ys, view.xs)
         valid = self.box.distance(u, v) + np.float32(self.raggedness) * self.edge.grid(view.ys, view.xs) <= 0
         if view.row0 == 0:

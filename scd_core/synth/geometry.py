@@ -28,12 +28,14 @@ class View:
 
     @classmethod
     def of(cls, row0: int, row1: int, col0: int, col1: int, shift: tuple[float, float] = (0.0, 0.0)) -> View:
+        """The view of scene rows ``row0:row1`` and columns ``col0:col1``, the ground under it moved by ``shift``."""
         ys = np.arange(row0, row1, dtype=np.float32) + np.float32(0.5 + shift[1])
         xs = np.arange(col0, col1, dtype=np.float32) + np.float32(0.5 + shift[0])
         return cls(row0, col0, ys, xs, shift)
 
     @property
     def shape(self) -> tuple[int, int]:
+        """Rows and columns of the view."""
         return len(self.ys), len(self.xs)
 
     def window(self, extent: Extent) -> tuple[int, int, int, int]:
@@ -57,6 +59,7 @@ class View:
         return slice(row0, row1), slice(col0, col1)
 
     def extent(self) -> Extent:
+        """The scene area its pixels cover, edges included."""
         return float(self.ys[0]) - 0.5, float(self.ys[-1]) + 0.5, float(self.xs[0]) - 0.5, float(self.xs[-1]) + 0.5
 
     def around(self, extent: Extent) -> View:
@@ -107,6 +110,7 @@ class Box:
         return np.maximum(np.abs(u) - np.float32(self.half_length), np.abs(v) - np.float32(self.half_width))
 
     def extent(self, margin: float = 0.0) -> Extent:
+        """The box's bounding extent, grown by ``margin`` pixels on every side."""
         reach_x = self.half_length * abs(self.cos) + self.half_width * abs(self.sin) + margin
         reach_y = self.half_length * abs(self.sin) + self.half_width * abs(self.cos) + margin
         return self.cy - reach_y, self.cy + reach_y, self.cx - reach_x, self.cx + reach_x

@@ -22,6 +22,7 @@ class Ground:
     urban: Lattice  # how built-up a parcel tends to be
 
     def vegetated_at(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """Whether points ``(ys[i], xs[i])`` are low vegetation rather than ground."""
         return self.vegetation.at(ys, xs) >= 0
 
 
@@ -57,6 +58,7 @@ class Roads:
     half_width: float
 
     def distance(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """Distance on the grid ``ys`` × ``xs`` to the nearest road's centre line."""
         across_u = self._to_lines(ys, xs, self.cos, self.sin, self.phase_u, self.period_u)
         across_v = self._to_lines(ys, xs, -self.sin, self.cos, self.phase_v, self.period_v)
         return np.minimum(across_u, across_v, out=across_u)
@@ -120,6 +122,7 @@ class River:
 
 
 def draw_river(rng: np.random.Generator, height: int, width: int) -> River:
+    """A river through the scene at a random angle, its meanders drawn over the whole length it may cross."""
     angle = rng.uniform(0, math.pi)
     reach = math.hypot(height, width) + MARGIN
     spacing = rng.uniform(90, 170)

@@ -66,9 +66,11 @@ class Patch:
     lawn: bool
 
     def extent(self, shadow_reach: float) -> Extent:
+        """The box and the 3 px its edge blends into; a patch casts no shadow."""
         return self.box.extent(3)
 
     def paint(self, canvas: Canvas) -> None:
+        """Its land cover, and tilled soil or a lawn mown in stripes."""
         footprint = canvas.box_footprint(self.box, LOW_VEGETATION if self.lawn else GROUND)
         if footprint is None:
             return
@@ -92,9 +94,11 @@ class Pond:
     wobble: float
 
     def extent(self, shadow_reach: float) -> Extent:
+        """The ellipse and the reach of its wobbly shore; a pond casts no shadow."""
         return self.box.extent(self.wobble + 3)
 
     def paint(self, canvas: Canvas) -> None:
+        """Water inside its wobbly shore, darker where deeper, away from the shore."""
         part = canvas.view.part(self.extent(0))
         if part is None:
             return
@@ -126,9 +130,11 @@ class Court:
     circle: float  # radius of the centre circle, 0 for none
 
     def extent(self, shadow_reach: float) -> Extent:
+        """The box and the 3 px its edge blends into; a court casts no shadow."""
         return self.box.extent(3)
 
     def paint(self, canvas: Canvas) -> None:
+        """Its land cover, and the surface inside its surround with white lines and, on pitches, a centre circle."""
         footprint = canvas.box_footprint(self.box, PLAYGROUND)
         if footprint is None:
             return
@@ -154,6 +160,7 @@ class Clump:
     height: float  # of the trees, for their shadows
 
     def crowns_extent(self) -> Extent:
+        """The crowns' bounding extent, without their shadows."""
         return (
             float((self.cy - self.radius).min()) - 1,
             float((self.cy + self.radius).max()) + 1,
@@ -162,6 +169,7 @@ class Clump:
         )
 
     def extent(self, shadow_reach: float) -> Extent:
+        """The crowns and, the trees being ``height`` tall, as far as their shadows may fall."""
         top, bottom, left, right = self.crowns_extent()
         reach = self.height * shadow_reach + 2
         return top - reach, bottom + reach, left - reach, right + reach
@@ -202,6 +210,7 @@ class Clump:
         return canopy
 
     def paint(self, canvas: Canvas) -> None:
+        """Tree cover under the canopy; on images the shaded crowns and their shadow, drawn on the clump's own view."""
         if canvas.image is None:
             assert canvas.cover is not None, "a canvas holds an image, a land cover or both"
             part = canvas.view.part(self.crowns_extent())
@@ -260,6 +269,7 @@ class Building:
     style: str  # "flat", "gabled" or "ribbed"
 
     def extent(self, shadow_reach: float) -> Extent:
+        """The roof and, the building being ``height`` tall, as far as its shadow may fall."""
         return self.box.extent(self.height * shadow_reach + 3)
 
     def paint_shadow(self, canvas: Canvas) -> None:
@@ -291,6 +301,7 @@ class Building:
         canvas.pixels(part)[...] *= 1 - coverage(distance) * canvas.look.shadow_tint
 
     def paint(self, canvas: Canvas) -> None:
+        """Its land cover and roof; the shadow is :meth:`paint_shadow`'s, painted before any roof."""
         footprint = canvas.box_footprint(self.box, BUILDING)
         if footprint is None:
             return

@@ -21,3 +21,14 @@ def test_training_normalises_without_the_detect_wing() -> None:
     assert "scd_core.normalise" in loaded
     assert not {name for name in loaded if name.startswith("scd_core.geo")}
     assert "rasterio" not in loaded
+
+
+def test_maps_polygons_and_reports_import_without_torch() -> None:
+    """The probability scale, the engine's regions and their crop live with the maps: the sieve, the
+    polygons, the reports and the pipeline's stages after inference load no torch."""
+    loaded = imported_after(
+        "scd_core.geo.maps", "scd_core.geo.sieve", "scd_core.geo.vectorize", "scd_core.geo.reports",
+        "scd_core.geo.pipeline",
+    )  # fmt: skip
+    assert {"scd_core.geo.maps", "scd_core.geo.pipeline"} <= loaded
+    assert "torch" not in loaded

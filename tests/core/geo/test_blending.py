@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from scd_core.geo.blending import PROB_SCALE, Blender
+from scd_core.geo.blending import Blender
 from scd_core.geo.grid import TilePlan, blend_weights
+from scd_core.geo.maps import PROB_SCALE
 
 
 def tile_probabilities(tile, seed: int = 0) -> torch.Tensor:
