@@ -120,40 +120,49 @@ KEYS: dict[str, dict[str, tuple]] = {
 
 
 def start(total: int, out_dir: str, width: int, height: int, crs: str) -> Start:
+    """The ``start`` event, with this protocol's version."""
     return {"event": "start", "protocol": PROTOCOL, "total": total, "out_dir": out_dir, "width": width,
             "height": height, "crs": crs}  # fmt: skip
 
 
 def progress(done: int, total: int) -> Progress:
+    """A ``progress`` event."""
     return {"event": "progress", "done": done, "total": total}
 
 
 def message(text: str) -> Message:
+    """A ``message`` event."""
     return {"event": "message", "text": text}
 
 
 def warning(text: str) -> Message:
+    """A ``warning`` event."""
     return {"event": "warning", "text": text}
 
 
 def done(outputs: dict[str, str], counts: dict[str, Any]) -> Done:
+    """The ``done`` event."""
     return {"event": "done", "outputs": outputs, "counts": counts}
 
 
 def error(text: str, path: str | None = None, cancelled: bool = False) -> Error:
+    """The ``error`` event."""
     return {"event": "error", "text": text, "path": path, "cancelled": cancelled}
 
 
 def pair(id: str, status: str, seconds: float, features: int | None, message: str) -> Pair:
+    """A ``pair`` event."""
     return {"event": "pair", "id": id, "status": status, "seconds": seconds, "features": features,
             "message": message}  # fmt: skip
 
 
 def batch(done: int, skipped: int, failed: int) -> Batch:
+    """The ``batch`` event."""
     return {"event": "batch", "done": done, "skipped": skipped, "failed": failed}
 
 
 def epoch(number: int, epochs: int, loss: float, scores: dict[str, Any]) -> Epoch:
+    """An ``epoch`` event."""
     return {"event": "epoch", "epoch": number, "epochs": epochs, "loss": loss, "scores": scores}
 
 

@@ -24,6 +24,7 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``scd`` parser, each sub-command's part added by its own module."""
     parser = argparse.ArgumentParser(
         prog="scd", description="Semantic change detection for aerial and satellite imagery."
     )
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``scd`` with ``argv`` (default: the process's); its exit code."""
     args = build_parser().parse_args(argv)
     keep_freed_memory()  # this process is ours: let the model reuse its memory (scd_core.cpu_memory)
     try:

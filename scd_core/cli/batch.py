@@ -34,6 +34,7 @@ from scd_core.geo.progress import JsonLines, reporter
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """The ``scd batch`` sub-command's parser."""
     parser = commands.add_parser(
         "batch",
         help="run scd detect over the pairs listed in a CSV file",
@@ -95,6 +96,7 @@ def _here(args: argparse.Namespace, pairs: list[Pair], out_root: Path, options: 
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``scd batch``; its exit code."""
     check_cluster_options(args)
     options = detect_options(args, "batch")
     pairs = read_pairs(args.pairs)

@@ -90,6 +90,7 @@ def check_cluster_options(args: argparse.Namespace) -> None:
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """The ``scd detect`` sub-command's parser."""
     parser = commands.add_parser(
         "detect",
         help="detect semantic changes between two georeferenced rasters",
@@ -137,6 +138,7 @@ def run_reported(report: Reporter, detect_call: Callable[[], Any]) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``scd detect``; its exit code."""
     from scd_core.geo.pipeline import detect
 
     report = reporter(args.progress)

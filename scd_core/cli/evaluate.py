@@ -10,6 +10,7 @@ from scd_core.labels import LABEL_SETS
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """The ``scd evaluate`` sub-command's parser."""
     parser = commands.add_parser(
         "evaluate",
         help="score predicted SECOND labels against ground truth",
@@ -31,6 +32,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``scd evaluate``; its exit code."""
     labels = LABEL_SETS[args.labels]
     confusion, pairs = evaluate_folders(args.pred_root, args.gt_root, progress=True, labels=labels)
     if args.json:

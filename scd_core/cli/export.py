@@ -21,6 +21,7 @@ from scd_core.errors import InvalidOptionError, OutputExistsError
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """The ``scd export`` sub-command's parser."""
     parser = commands.add_parser(
         "export",
         help="write a checkpoint as an ONNX file (for ONNX Runtime, or for the Deepness QGIS plugin)",
@@ -35,6 +36,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``scd export``; its exit code."""
     from scd_core import checkpoint, export
 
     output, opset = Path(args.output), export.DEFAULT_OPSET if args.opset is None else args.opset

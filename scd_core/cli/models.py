@@ -9,6 +9,7 @@ from scd_core.models.summary import TILE, stored_table
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """The ``scd models`` sub-command's parser."""
     parser = commands.add_parser(
         "models",
         help="list the models with their papers, parameters and MACs",
@@ -22,6 +23,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``scd models``; its exit code."""
     rows = stored_table()
     if args.json:
         print(json.dumps(rows))

@@ -20,6 +20,7 @@ from scd_core.metrics import CONVENTIONS, SCORE_KEYS
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """The ``scd score`` sub-command's parser."""
     parser = commands.add_parser(
         "score",
         help="score a detect output folder against reference rasters",
@@ -50,6 +51,7 @@ def _matrix(summary: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``scd score``; its exit code."""
     score = score_outputs(args.out_dir, args.references, args.kind)
     if args.json:
         print(json.dumps(score.as_json()))

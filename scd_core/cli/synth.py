@@ -79,6 +79,7 @@ def _common(parser: argparse.ArgumentParser, default_size: int) -> None:
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """The ``scd synth`` sub-command's parser, with ``second`` and ``geo`` under it."""
     parser = commands.add_parser(
         "synth",
         help="write synthetic bitemporal scenes with known changes",
@@ -138,6 +139,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``scd synth``; its exit code."""
     if args.kind == "second":
         written = synth.write_second(args.out, args.pairs, size=args.size, seed=args.seed, overwrite=args.overwrite)
         print(f"Wrote {len(written)} pairs to {args.out} (im1/, im2/, label1/, label2/).")

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import rasterio
 from rasterio.windows import Window
 
-from scd_core.cluster.pairs import cancel_watch, stop
+from scd_core.cluster.cancel import cancel_name, cancel_watch, stop
 from scd_core.errors import InvalidOptionError
 from scd_core.geo.grid import BLOCK, Grid, placed_out_of
 from scd_core.geo.inputs import Fixed, Prepared, prepare
@@ -77,7 +76,7 @@ def infer_on(client: Any, model: Any, block_size: int = BLOCK_SIZE):
         blocks = block_windows(run.map_grid, block_size)
         tiles = [_tiles_of(run, block) for block in blocks]
         log.report(start_event(run, stage, sum(tiles)))
-        fixed, cancel = Fixed(run.bands, run.normalisers), f"scd-cancel-{uuid.uuid4().hex}"
+        fixed, cancel = Fixed(run.bands, run.normalisers), cancel_name()
         folders = [stage / f"blocks/{i}" for i in range(len(blocks))]
         arguments = (run.paths, str(model), run.asked)
         futures = [

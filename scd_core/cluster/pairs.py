@@ -8,49 +8,20 @@ scheduler reruns it up to ``--retries`` times). The client shows one progress ba
 emits ``pair`` events with ``--progress json``.
 
 Cancelling (Ctrl-C, SIGTERM on the client) sets a Dask event that every running task checks at
-each progress event: they stop, their staging folders are removed, and pending tasks are cancelled,
-so OUT_ROOT holds finished pairs only.
+each progress event (:mod:`.cancel`): they stop, their staging folders are removed, and pending
+tasks are cancelled, so OUT_ROOT holds finished pairs only.
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from scd_core.batch.pairs import Pair
 from scd_core.batch.runs import Outcome, run_pair, sweep_staging
+from scd_core.cluster.cancel import Cancelled, cancel_name, cancel_watch, stop
 from scd_core.geo.options import DetectOptions
-from scd_core.geo.progress import Event
-
-#: Seconds a running task may go between two looks at the cancel event.
-CANCEL_POLL = 1.0
-#: Seconds the client waits for running tasks to stop after a cancel.
-CANCEL_WAIT = 60.0
-
-
-class Cancelled(KeyboardInterrupt):
-    """The client cancelled the run; raised inside a running task to stop its detection cleanly."""
-
-
-def cancel_watch(name: str) -> Callable[[Event], None]:
-    """A progress reporter for a task: silent, but raises :class:`Cancelled` once the client has set
-    the Dask event ``name`` (looked at no more than once per :data:`CANCEL_POLL` seconds)."""
-    from distributed import Event as DaskEvent
-
-    event, last = DaskEvent(name), [0.0]
-
-    def watch(_: Event) -> None:
-        now = time.monotonic()
-        if now - last[0] >= CANCEL_POLL:
-            last[0] = now
-            if event.is_set():
-                raise Cancelled
-
-    return watch
 
 
 def pair_task(pair: Pair, out_root: Path, model: str, options: DetectOptions, cancel: str) -> Outcome:
@@ -88,7 +59,7 @@ def run_pairs(
     """
     from distributed import as_completed
 
-    cancel = f"scd-cancel-{uuid.uuid4().hex}"
+    cancel = cancel_name()
     futures = {
         client.submit(pair_task, pair, out_root, str(model), options, cancel, key=f"scd-pair-{pair.id}-{cancel}"): pair
         for pair in pairs
@@ -106,16 +77,3 @@ def run_pairs(
         sweep_staging(out_root, [pair.id for pair in pairs])
         raise
     return [outcomes[pair.id] for pair in pairs]
-
-
-def stop(client: Any, futures: list, cancel: str) -> None:
-    """Cancel the tasks that have not started, and give the running ones (which the event ``cancel``
-    stops at their next progress event) the time to remove their staging folders."""
-    from distributed import Event as DaskEvent
-    from distributed import wait
-
-    DaskEvent(cancel, client=client).set()
-    running = {key for keys in client.processing().values() for key in keys}
-    client.cancel([f for f in futures if not f.done() and f.key not in running])
-    with contextlib.suppress(TimeoutError):  # a task that does not stop in time: its folder is swept after
-        wait([f for f in futures if f.key in running], timeout=CANCEL_WAIT)

@@ -30,8 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from scd_core.geo.blending import Blender, Region
+from scd_core.geo.blending import Blender
 from scd_core.geo.grid import Tile, TilePlan
+from scd_core.geo.maps import Region
 from scd_core.geo.progress import Reporter
 from scd_core.geo.rasters import WindowReader
 from scd_core.geo.runtimes import Runner
