@@ -22,5 +22,6 @@ class IgnoreInterrupts(WorkerPlugin):
     name = "scd-ignore-interrupts"
 
     def setup(self, worker: Worker) -> None:
+        """Ignore SIGINT, where the worker runs in the main thread (the only one that may set a handler)."""
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -23,4 +23,5 @@ class KeepFreedMemory(WorkerPlugin):
     name = "scd-keep-freed-memory"
 
     def setup(self, worker: Worker) -> None:
+        """Keep the worker process's freed memory, as the ``scd`` process does."""
         keep_freed_memory()

@@ -218,6 +218,7 @@ class Tile:
 
     @property
     def window(self) -> Window:
+        """The tile as a rasterio window of the output grid."""
         return Window(self.col, self.row, self.width, self.height)
 
 
@@ -314,6 +315,7 @@ class TilePlan:
         return len(self.row_starts) * sum(len(p.tile_cols) for p in self.panels)
 
     def tiles(self) -> Iterator[Tile]:
+        """Every tile, in the engine's order."""
         for index, panel in enumerate(self.panels):
             for row_index, row in enumerate(self.row_starts):
                 for col in panel.tile_cols:

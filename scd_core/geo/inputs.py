@@ -78,6 +78,7 @@ class Prepared:
 
     @property
     def num_classes(self) -> int:
+        """Land-cover classes the model predicts, without "no change"."""
         return len(self.classes) - 1
 
     @property

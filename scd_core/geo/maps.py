@@ -181,6 +181,7 @@ class MapWriter:
         }
 
     def __call__(self, region: Region) -> None:
+        """Write ``region``'s change codes and change probability, nodata where either date has none."""
         codes = change_code(region.before, region.after, self.num_classes)
         for name, values in (("change_type", codes), ("change_prob", region.prob)):
             self.files[name].write(np.where(region.valid, values, NODATA).astype(np.uint8), 1, window=region.window)

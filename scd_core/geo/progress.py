@@ -52,10 +52,12 @@ class RunLog:
         self._started = self._mark = time.perf_counter()
 
     def message(self, text: str) -> None:
+        """Tell ``text`` to the reporter as a ``message`` event and keep it for run.json."""
         self.messages.append(text)
         self.report(events.message(text))
 
     def warning(self, text: str) -> None:
+        """Tell ``text`` to the reporter as a ``warning`` event and keep it for run.json."""
         self.messages.append(text)
         self.report(events.warning(text))
 
@@ -78,6 +80,7 @@ class JsonLines:
         self.extra = extra
 
     def __call__(self, event: Event) -> None:
+        """Write ``event``, with the extra keys, as one JSON line, flushed at once so the reader sees it."""
         self.stream.write(json.dumps({**event, **self.extra}, ensure_ascii=False) + "\n")
         self.stream.flush()
 
@@ -98,6 +101,7 @@ class HumanText:
             print(text, file=self.stream, flush=True)
 
     def __call__(self, event: Event) -> None:
+        """Print what a person needs of ``event``: the grid at the start, the bar, messages, the counts when done."""
         if event["event"] == "start":
             self._write(
                 f"{self.label}: {event['width']}×{event['height']} px on {event['crs']}, "

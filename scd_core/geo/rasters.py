@@ -244,6 +244,7 @@ class WindowReader:
         return self.read(window, out_shape=out_shape)
 
     def close(self) -> None:
+        """Close what the reader opened itself (a warped view); the dataset is its owner's to close."""
         if self.source is not self.dataset:
             self.source.close()
 

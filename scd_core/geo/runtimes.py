@@ -52,9 +52,13 @@ class Runner(Protocol):
     amp: bool
 
     @property
-    def providers(self) -> tuple[str, ...]: ...
+    def providers(self) -> tuple[str, ...]:
+        """ONNX Runtime's execution providers that run the model, in order; none for torch."""
+        ...
 
-    def __call__(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor: ...
+    def __call__(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+        """The ``2N + 1`` probability channels of a batch of tiles, on ``device``."""
+        ...
 
 
 @dataclass
@@ -68,9 +72,11 @@ class TorchRunner:
 
     @property
     def providers(self) -> tuple[str, ...]:
+        """Empty: torch has no execution providers."""
         return ()
 
     def __call__(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+        """Run the model in torch on ``device`` (AMP when asked); on a GPU, wait until the result is there."""
         x1, x2 = x1.to(self.device, non_blocking=True), x2.to(self.device, non_blocking=True)
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
             probabilities = tile_probabilities(forward_padded(self.model, x1, x2))
@@ -106,6 +112,7 @@ class OnnxRunner:
 
     @property
     def providers(self) -> tuple[str, ...]:
+        """The execution providers of the session, in ONNX Runtime's order of preference."""
         return tuple(self.session.get_providers())
 
     def _session_for(self, shape: tuple[int, int, int]) -> Any:
@@ -115,6 +122,7 @@ class OnnxRunner:
         return self.session
 
     def __call__(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+        """Run the graph on the tiles reflect-padded to the stride, in a session fixed to that shape; cropped back."""
         height, width = x1.shape[-2:]
         pad = ((0, 0), (0, 0), (0, -height % STRIDE), (0, -width % STRIDE))
         session = self._session_for((x1.shape[0], height + pad[2][1], width + pad[3][1]))

@@ -77,6 +77,7 @@ class Score:
     from_to: dict[str, float] | None
 
     def as_json(self) -> dict[str, Any]:
+        """The score as ``scd score --json`` prints it."""
         return {
             "kind": self.kind,
             "pixels": self.pixels,
