@@ -9,9 +9,8 @@ pixel of a validation split is counted exactly once (:class:`training.sampling.S
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
@@ -24,6 +23,21 @@ from training.tta import predict
 
 #: Steps between two refreshes of the progress bar's loss (each reads the loss back from the device).
 REFRESH_STEPS = 10
+#: A model's loss (:meth:`scd_core.models.base.SCDModel.loss`): its outputs and both dates' labels to a scalar.
+LossFunction = Callable[[Mapping[str, torch.Tensor], torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Optimisation:
+    """What every training step of a run uses, made once when the run starts."""
+
+    model: nn.Module  #: as it runs: DistributedDataParallel on many processes
+    loss_of: LossFunction  #: the underlying model's ``loss``
+    optimiser: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler  #: stepped after every batch
+    precision: Precision
+    scaler: torch.amp.GradScaler | None  #: float16's loss scaling; None otherwise
+    processes: Processes
 
 
 @dataclass(frozen=True)
@@ -41,19 +55,11 @@ class EpochResult:
 
 
 def train_epoch(
-    model: nn.Module,
-    loss_of: Any,
-    batches: Iterable[dict[str, torch.Tensor]],
-    steps: int,
-    optimiser: torch.optim.Optimizer,
-    schedule: torch.optim.lr_scheduler.LRScheduler,
-    precision: Precision,
-    scaler: torch.amp.GradScaler | None,
-    processes: Processes,
-    description: str,
+    optimisation: Optimisation, batches: Iterable[dict[str, torch.Tensor]], steps: int, description: str
 ) -> EpochResult:
-    """Train ``model`` (possibly DistributedDataParallel) on ``steps`` batches; ``loss_of`` is the
-    underlying model's ``loss``."""
+    """Train ``optimisation``'s model on ``steps`` batches; ``description`` heads the progress bar."""
+    model, optimiser, scaler = optimisation.model, optimisation.optimiser, optimisation.scaler
+    precision, processes = optimisation.precision, optimisation.processes
     model.train()
     total = torch.zeros((), device=precision.device)
     images = 0
@@ -64,7 +70,7 @@ def train_epoch(
         label1, label2 = batch["label1"].to(precision.device), batch["label2"].to(precision.device)
         with precision.autocast():
             outputs = model(x1, x2)
-        loss = loss_of({key: value.float() for key, value in outputs.items()}, label1, label2)
+        loss = optimisation.loss_of({key: value.float() for key, value in outputs.items()}, label1, label2)
         optimiser.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
@@ -73,7 +79,7 @@ def train_epoch(
         else:
             loss.backward()
             optimiser.step()
-        schedule.step()
+        optimisation.schedule.step()
         total += loss.detach()
         images += x1.shape[0] * processes.world_size
         bar.update()

@@ -39,7 +39,7 @@ from training.config import TrainConfig
 from training.datasets import LAYOUTS, PairDataset, Split, training_splits
 from training.distributed import Processes, setup, teardown
 from training.initialise import build_model
-from training.loop import score, train_epoch
+from training.loop import Optimisation, score, train_epoch
 from training.precision import Precision
 from training.run_folder import RunFolder
 from training.sampling import EpochSampler, ShardSampler
@@ -98,18 +98,13 @@ class Run:
     """Everything one training run holds while it runs."""
 
     config: TrainConfig
-    processes: Processes
     model: SCDModel
-    ddp: torch.nn.Module
+    optimisation: Optimisation
     normalisation: dict[str, Any]
     labels: LabelSet
     loader: DataLoader
     sampler: EpochSampler
     val_loader: DataLoader | None
-    precision: Precision
-    optimiser: torch.optim.Optimizer
-    schedule: torch.optim.lr_scheduler.LRScheduler
-    scaler: torch.amp.GradScaler | None
     folder: RunFolder
     step: int = 0
 
@@ -119,34 +114,42 @@ class Run:
         if self.config.gsd_m is not None:
             extra["gsd_m"] = self.config.gsd_m
         checkpoint.save(
-            self.model, path, classes=class_entries(self.labels), normalisation=self.normalisation,
-            tile_size=self.config.tile_size or self.config.crop, threshold=self.config.threshold, epochs=epoch,
-            scores=scores, labels=self.labels.name, training=self.config.to_dict(), **extra,
-        )  # fmt: skip
+            self.model,
+            path,
+            classes=class_entries(self.labels),
+            normalisation=self.normalisation,
+            tile_size=self.config.tile_size or self.config.crop,
+            threshold=self.config.threshold,
+            epochs=epoch,
+            scores=scores,
+            labels=self.labels.name,
+            training=self.config.to_dict(),
+            **extra,
+        )
 
     def epoch(self, epoch: int, started: float) -> None:
         """Train epoch ``epoch``, validate, and write the run folder."""
-        config = self.config
+        config, optimisation = self.config, self.optimisation
         self.sampler.set_epoch(epoch)
-        result = train_epoch(
-            self.ddp, self.model.loss, self.loader, self.sampler.steps, self.optimiser, self.schedule,
-            self.precision, self.scaler, self.processes, f"epoch {epoch}/{config.epochs}",
-        )  # fmt: skip
+        result = train_epoch(optimisation, self.loader, self.sampler.steps, f"epoch {epoch}/{config.epochs}")
         self.step += result.steps
         record: dict[str, Any] = {
             "epoch": epoch,
             "step": self.step,
             "loss": result.loss,
-            "lr": self.optimiser.param_groups[0]["lr"],
+            "lr": optimisation.optimiser.param_groups[0]["lr"],
             "images_per_s": result.images_per_second,
             "seconds": result.seconds,
         }
         if self.val_loader is not None:
             classes = self.labels.num_classes
-            confusion = score(self.model, self.val_loader, classes, self.precision, self.processes, config.threshold)
+            confusion = score(
+                self.model, self.val_loader, classes, optimisation.precision, optimisation.processes, config.threshold
+            )
             record["val"] = confusion.scores()
         self.folder.log(_summary(epoch, config, record) + f", {time.perf_counter() - started:.0f} s in all")
-        state = training_state(self.model, self.optimiser, self.schedule, self.scaler, epoch, self.step, config.seed)
+        optimiser, schedule, scaler = optimisation.optimiser, optimisation.schedule, optimisation.scaler
+        state = training_state(self.model, optimiser, schedule, scaler, epoch, self.step, config.seed)
         self.folder.end_epoch(record, lambda path: self.write_model(path, epoch, record.get("val")), state)
 
 
@@ -168,11 +171,26 @@ def _start(config: TrainConfig, processes: Processes, echo: Callable[[str], None
     precision.prepare(model)
     optimiser = make_optimiser(config, [p for p in model.parameters() if p.requires_grad])
     folder = RunFolder(config.out, processes.main, echo)
+    optimisation = Optimisation(
+        model=DistributedDataParallel(model) if processes.distributed else model,
+        loss_of=model.loss,
+        optimiser=optimiser,
+        schedule=make_schedule(config, optimiser, sampler.steps),
+        precision=precision,
+        scaler=precision.scaler(),
+        processes=processes,
+    )
     run = Run(
-        config, processes, model, DistributedDataParallel(model) if processes.distributed else model,
-        normalisation, labels, loader, sampler, val_loader, precision, optimiser,
-        make_schedule(config, optimiser, sampler.steps), precision.scaler(), folder,
-    )  # fmt: skip
+        config=config,
+        model=model,
+        optimisation=optimisation,
+        normalisation=normalisation,
+        labels=labels,
+        loader=loader,
+        sampler=sampler,
+        val_loader=val_loader,
+        folder=folder,
+    )
     folder.log(
         f"{config.model} {model.scd_hparams} on {train_split.root} ({len(train_split.names)} pairs), "
         f"{processes.world_size} process(es), {precision.describe()}"
@@ -190,7 +208,10 @@ def train(config: TrainConfig, resume: bool = False, echo: Callable[[str], None]
             state = run.folder.open(config.to_dict(), resume)
             done = 0
             if state is not None:
-                done, run.step = restore_training_state(state, run.model, run.optimiser, run.schedule, run.scaler)
+                optimisation = run.optimisation
+                done, run.step = restore_training_state(
+                    state, run.model, optimisation.optimiser, optimisation.schedule, optimisation.scaler
+                )
             started = time.perf_counter()
             for epoch in range(done + 1, config.epochs + 1):
                 run.epoch(epoch, started)
