@@ -22,7 +22,7 @@
       </minMaxOrigin>
       <rastershader>
         <colorrampshader clip="0" minimumValue="0" maximumValue="1" classificationMode="1" labelPrecision="6" colorRampType="INTERPOLATED">
-          <item color="#ffffff" value="0" alpha="255" label="0"/>
+          <item color="#ffffff" value="0" alpha="0" label="0"/>
           <item color="#fd8d3c" value="0.5" alpha="255" label="0.5"/>
           <item color="#800026" value="1" alpha="255" label="1"/>
           <rampLegendSettings minimumLabel="" direction="0" maximumLabel="" orientation="2" prefix="" suffix="" useContinuousLegend="1">
