@@ -60,7 +60,7 @@ def run_pair(pair: Pair, out_root: Path, model: str | Path, options: DetectOptio
 
     A pair's bad input or a bug in it is its outcome, not an exception: the others go on.
     """
-    from scd_core.geo.pipeline import detect
+    from scd_core.geo.pipeline import run_detection
 
     out_dir = out_root / pair.id
     options = dataclasses.replace(options, aoi=pair.aoi)
@@ -68,7 +68,7 @@ def run_pair(pair: Pair, out_root: Path, model: str | Path, options: DetectOptio
         return Outcome(pair.id, "skipped", message="done before with the same inputs and options")
     started = time.perf_counter()
     try:
-        result = detect(pair.before, pair.after, model, out_dir, progress=report, **options.keywords())
+        result = run_detection(pair.before, pair.after, model, out_dir, options, report)
     except (ScdInputError, NoSpaceError) as error:
         report({"event": "error", "text": str(error), "path": error.path})
         return Outcome(pair.id, "failed", time.perf_counter() - started, message=str(error))
@@ -103,4 +103,5 @@ def write_report(path: Path, outcomes: list[Outcome]) -> None:
 
 
 def counts(outcomes: list[Outcome]) -> dict[str, int]:
+    """How many pairs ended in each of :data:`STATUSES`."""
     return {status: sum(o.status == status for o in outcomes) for status in STATUSES}

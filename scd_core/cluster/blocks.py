@@ -18,7 +18,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import rasterio
 from rasterio.windows import Window
@@ -29,9 +29,12 @@ from scd_core.geo.grid import BLOCK, Grid, placed_out_of
 from scd_core.geo.inputs import Fixed, Prepared, prepare
 from scd_core.geo.maps import stitch
 from scd_core.geo.options import DetectOptions
-from scd_core.geo.pipeline import GDAL_CACHE_BYTES, DetectResult, infer_block, run_detection, start_event
+from scd_core.geo.pipeline import GDAL_CACHE_BYTES, DetectResult, InferStage, infer_block, run_detection, start_event
 from scd_core.geo.progress import Reporter, RunLog, silent
 from scd_core.geo.staging import StagingFolder
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
 
 #: Side of a block in output pixels: a multiple of the GeoTIFFs' block, so stitching writes whole
 #: blocks; 16 tiles of 1024² or 64 of 512².
@@ -47,9 +50,17 @@ def block_windows(grid: Grid, size: int = BLOCK_SIZE) -> list[Window]:
     ]
 
 
+class BlockResult(TypedDict):
+    """What a block's task hands back: its model maps' paths (by name), its tiles and model time."""
+
+    paths: dict[str, str]
+    tiles: int
+    model_seconds: float
+
+
 def block_task(
     sources: tuple[str, str], model: str, options: DetectOptions, block: Window, fixed: Fixed, folder: str, cancel: str
-) -> dict[str, Any]:
+) -> BlockResult:
     """One block on a worker: its working GeoTIFFs in ``folder`` and what they hold."""
     log = RunLog(cancel_watch(cancel))
     Path(folder).mkdir(parents=True, exist_ok=True)
@@ -67,9 +78,12 @@ def _tiles_of(run: Prepared, block: Window) -> int:
     return len(run.plan.around(placed_out_of(block, run.map_region))[1])
 
 
-def infer_on(client: Any, model: Any, block_size: int = BLOCK_SIZE):
-    """The infer stage of :func:`scd_core.geo.pipeline.run_detection`, on ``client``'s workers."""
-    from scd_core.geo.engine import EngineStats
+def infer_on(client: Client, model: str | Path, block_size: int = BLOCK_SIZE) -> InferStage:
+    """The infer stage of :func:`scd_core.geo.pipeline.run_detection`, on ``client``'s workers, in
+    blocks of ``block_size`` pixels (refused unless a positive multiple of the GeoTIFFs' block)."""
+    if block_size <= 0 or block_size % BLOCK:
+        raise InvalidOptionError(f"--block-size must be a positive multiple of {BLOCK}, got {block_size}")
+    from scd_core.geo.engine import EngineStats  # torch: on the client, once the options are good
 
     def infer(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[dict[str, Path], EngineStats]:
         started = time.perf_counter()
@@ -84,12 +98,19 @@ def infer_on(client: Any, model: Any, block_size: int = BLOCK_SIZE):
             for i, (block, folder) in enumerate(zip(blocks, folders, strict=True))
         ]
         results = _gather(client, futures, tiles, cancel, log)
-        paths = stitch([(b, {k: Path(v) for k, v in r["paths"].items()}) for b, r in zip(blocks, results, strict=True)],
-                       stage, run.map_grid)  # fmt: skip
+        parts = [
+            (block, {name: Path(path) for name, path in result["paths"].items()})
+            for block, result in zip(blocks, results, strict=True)
+        ]
+        paths = stitch(parts, stage, run.map_grid)
         shutil.rmtree(stage / "blocks", ignore_errors=True)
         wall = time.perf_counter() - started
-        stats = EngineStats(sum(r["tiles"] for r in results), sum(r["model_seconds"] for r in results), wall,
-                            run.runner.amp)  # fmt: skip
+        stats = EngineStats(
+            tiles=sum(r["tiles"] for r in results),
+            model_seconds=sum(r["model_seconds"] for r in results),
+            loop_seconds=wall,
+            amp=run.runner.amp,
+        )
         log.lap("inference", wall)
         log.timings["model"] = stats.model_seconds
         return paths, stats
@@ -97,12 +118,12 @@ def infer_on(client: Any, model: Any, block_size: int = BLOCK_SIZE):
     return infer
 
 
-def _gather(client: Any, futures: list, tiles: list[int], cancel: str, log: RunLog) -> list[dict[str, Any]]:
+def _gather(client: Client, futures: list[Future], tiles: list[int], cancel: str, log: RunLog) -> list[BlockResult]:
     """The blocks' results in order, progress reported in tiles as blocks end."""
     from distributed import as_completed
 
     index = {future.key: i for i, future in enumerate(futures)}
-    results: list[dict[str, Any] | None] = [None] * len(futures)
+    results: list[BlockResult | None] = [None] * len(futures)
     done, total = 0, sum(tiles)
     try:
         for future in as_completed(futures):
@@ -116,7 +137,7 @@ def _gather(client: Any, futures: list, tiles: list[int], cancel: str, log: RunL
 
 
 def detect_on_cluster(
-    client: Any,
+    client: Client,
     before: str | Path,
     after: str | Path,
     model: str | Path,
@@ -126,10 +147,8 @@ def detect_on_cluster(
     block_size: int = BLOCK_SIZE,
     **options: Any,
 ) -> DetectResult:
-    """:func:`scd_core.detect`, its blocks computed on ``client``'s cluster (``model``: a file)."""
-    if block_size <= 0 or block_size % BLOCK:
-        raise InvalidOptionError(f"--block-size must be a positive multiple of {BLOCK}, got {block_size}")
-    checked = DetectOptions(**options)
-    return run_detection(
-        before, after, model, out_dir, checked, progress or silent, infer_on(client, model, block_size)
-    )
+    """:func:`scd_core.detect`, its blocks computed on ``client``'s cluster (``model``: a file). With
+    checked options at hand, pass them as they are: ``run_detection(..., options, progress,
+    infer_on(client, model, block_size))``."""
+    infer = infer_on(client, model, block_size)
+    return run_detection(before, after, model, out_dir, DetectOptions(**options), progress or silent, infer)

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scd_core.batch.pairs import Pair
 from scd_core.batch.runs import Outcome, run_pair, sweep_staging
 from scd_core.cluster.cancel import Cancelled, cancel_name, cancel_watch, stop
 from scd_core.geo.options import DetectOptions
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 def pair_task(pair: Pair, out_root: Path, model: str, options: DetectOptions, cancel: str) -> Outcome:
@@ -45,7 +48,7 @@ def _failed(pair: Pair, error: BaseException) -> Outcome:
 
 
 def run_pairs(
-    client: Any,
+    client: Client,
     pairs: list[Pair],
     out_root: Path,
     model: str,

@@ -32,8 +32,9 @@ from scd_core.geo.staging import StagingFolder, check_output_dir
 from scd_core.legend import change_type_names
 from scd_core.version import __version__
 
-if TYPE_CHECKING:  # the engine imports torch: a run imports it once prepare has found the inputs good
+if TYPE_CHECKING:  # names of torch's world: a run imports torch once prepare has found the inputs good
     from scd_core.geo.engine import EngineStats
+    from scd_core.geo.inputs import ModelSource
 
 __all__ = ["OUTPUT_FILES", "DetectResult", "detect"]
 
@@ -87,7 +88,7 @@ InferStage = Callable[[Prepared, StagingFolder, RunLog], "tuple[dict[str, Path],
 def detect(
     before: str | Path,
     after: str | Path,
-    model: str | Path | tuple[Any, dict[str, Any]],
+    model: ModelSource,
     out_dir: str | Path,
     *,
     progress: Reporter | None = None,
@@ -110,19 +111,21 @@ def detect(
     Raises:
         ScdInputError: a subclass naming the file or option at fault; nothing has been written then.
     """
-    return run_detection(before, after, model, out_dir, DetectOptions(**options), progress or silent, infer_here)
+    return run_detection(before, after, model, out_dir, DetectOptions(**options), progress or silent)
 
 
 def run_detection(
     before: str | Path,
     after: str | Path,
-    model: Any,
+    model: ModelSource,
     out_dir: str | Path,
     options: DetectOptions,
-    progress: Reporter,
-    infer: InferStage,
+    progress: Reporter = silent,
+    infer: InferStage | None = None,
 ) -> DetectResult:
-    """The five stages, with the infer stage ``infer`` (see :func:`detect`)."""
+    """The five stages, with the infer stage ``infer`` (:func:`infer_here` by default): :func:`detect`
+    for callers that hold checked options already (``scd detect``, ``scd batch``, the cluster), which
+    pass them as they are."""
     sources = (rasters.source_name(before), rasters.source_name(after))
     target = check_output_dir(out_dir, options.overwrite, (*sources, options.aoi, model))
     log = RunLog(progress)
@@ -133,7 +136,7 @@ def run_detection(
         prepare(sources, model, options, log) as run,
         StagingFolder(target) as stage,
     ):
-        model_maps, stats = infer(run, stage, log)
+        model_maps, stats = (infer or infer_here)(run, stage, log)
         working = _sieve(run, model_maps, stage)
         polygons = _vectorise(run, working, stage, log)
         counts = _report(run, working, stats, polygons, stage, log)

@@ -13,7 +13,7 @@ import json
 import platform
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 import numpy as np
 import rasterio
@@ -217,7 +217,7 @@ def model_record(run: Prepared, request: Request) -> ModelRecord:
         "bands": meta["bands"],
         "normalisation": meta["normalisation"],
         "tile_size": meta["tile_size"],
-        "gsd_m": meta.get("gsd_m"),
+        "gsd_m": cast("float | list[float] | None", meta.get("gsd_m")),  # validate_metadata checked it
     }
 
 

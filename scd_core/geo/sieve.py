@@ -81,8 +81,9 @@ def _sieve(values: np.ndarray, mmu: int) -> np.ndarray:
     return sieve(padded, min(mmu, height * width + 1), mask=padded != NODATA, connectivity=4)[:height, :width]
 
 
-def _sieved_block_row(codes: rasterio.DatasetReader, row: int, span: tuple[int, int], maps: Window,
-                      size: tuple[int, int], mmu: int) -> np.ndarray:  # fmt: skip
+def _sieved_block_row(
+    codes: rasterio.DatasetReader, row: int, span: tuple[int, int], maps: Window, size: tuple[int, int], mmu: int
+) -> np.ndarray:
     """Rows ``[row, row + SIEVE_BLOCK)`` of the overlap, columns ``span``, each block sieved with its
     halo; one block and its halo are read at a time, so memory does not grow with the width."""
     (width, height), margin, (left, right) = size, halo(mmu), span
@@ -91,8 +92,8 @@ def _sieved_block_row(codes: rasterio.DatasetReader, row: int, span: tuple[int, 
     parts = []
     for col in range(left // SIEVE_BLOCK * SIEVE_BLOCK, right, SIEVE_BLOCK):
         block_lo, block_hi = max(0, col - margin), min(width, col + SIEVE_BLOCK + margin)
-        values = codes.read(1, window=Window(block_lo - int(maps.col_off), read_lo - int(maps.row_off),
-                                             block_hi - block_lo, read_hi - read_lo))  # fmt: skip
+        corner = (block_lo - int(maps.col_off), read_lo - int(maps.row_off))
+        values = codes.read(1, window=Window(*corner, block_hi - block_lo, read_hi - read_lo))
         sieved = _sieve(values, mmu)
         parts.append(sieved[rows, max(col, left) - block_lo : min(col + SIEVE_BLOCK, right) - block_lo])
     return np.concatenate(parts, axis=1)

@@ -1,1 +1,0 @@
-../scd_core/legend.py
