@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
@@ -39,6 +39,10 @@ if TYPE_CHECKING:  # torch is imported once the torch-free checks have passed
 
     from scd_core.checkpoint import CheckpointMetadata
     from scd_core.geo.runtimes import Runner
+
+    #: What a run's model is given as: a checkpoint or ONNX file, or ``(module, metadata)`` as
+    #: :func:`scd_core.checkpoint.load` gives.
+    ModelSource = str | Path | tuple[nn.Module, CheckpointMetadata]
 
 ROLES = ("BEFORE", "AFTER")
 #: Longer side, in pixels, of the decimated read that the ``auto`` stretch is measured on.
@@ -125,7 +129,7 @@ class _Model:
     classes: tuple[LandCover, ...]
 
 
-def _load_model(model: Any, device_name: str) -> _Model:
+def _load_model(model: ModelSource, device_name: str) -> _Model:
     """The device and the model: a checkpoint or ONNX file, or ``(module, metadata)``. The first use
     of torch."""
     from scd_core import checkpoint
@@ -149,7 +153,7 @@ _LOADED: dict[tuple, tuple[_Model, Runner]] = {}
 _LOADED_AT_MOST = 4
 
 
-def load_once(model: Any, device_name: str, runtime: str, log: RunLog) -> tuple[_Model, Runner]:
+def load_once(model: ModelSource, device_name: str, runtime: str, log: RunLog) -> tuple[_Model, Runner]:
     """The model and its runner, from this process's cache when the same file was loaded before."""
     from scd_core.geo import runtimes
 
@@ -291,7 +295,7 @@ def _block_of(window: Window, block: Window | None) -> Window:
 @contextmanager
 def prepare(
     paths: tuple[str, str],
-    model: Any,
+    model: ModelSource,
     options: DetectOptions,
     log: RunLog,
     block: Window | None = None,
@@ -338,6 +342,20 @@ def prepare(
             log.message(f"AFTER is resampled onto BEFORE's grid ({_resampling_reason(datasets[1], overlap)})")
         log.lap("validate")
         yield Prepared(
-            paths, options, resolved, loaded.device, runner, meta, loaded.path, loaded.classes, datasets,
-            bands, None if area is None else area.geometry, overlap, run_windows, readers, normalisers, plan,
-        )  # fmt: skip
+            paths=paths,
+            asked=options,
+            options=resolved,
+            device=loaded.device,
+            runner=runner,
+            meta=meta,
+            checkpoint_path=loaded.path,
+            classes=loaded.classes,
+            datasets=datasets,
+            bands=bands,
+            aoi=None if area is None else area.geometry,
+            overlap=overlap,
+            windows=run_windows,
+            readers=readers,
+            normalisers=normalisers,
+            plan=plan,
+        )
