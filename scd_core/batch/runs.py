@@ -11,6 +11,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from scd_core import events
 from scd_core.atomic import atomic_write
 from scd_core.batch.pairs import Pair
 from scd_core.errors import NoSpaceError, ScdInputError
@@ -70,14 +71,14 @@ def run_pair(pair: Pair, out_root: Path, model: str | Path, options: DetectOptio
     try:
         result = run_detection(pair.before, pair.after, model, out_dir, options, report)
     except (ScdInputError, NoSpaceError) as error:
-        report({"event": "error", "text": str(error), "path": error.path})
+        report(events.error(str(error), error.path))
         return Outcome(pair.id, "failed", time.perf_counter() - started, message=str(error))
     except KeyboardInterrupt:
         raise
     except Exception as error:  # one pair's bug must not stop the others; its traceback goes to stderr
         traceback.print_exc(file=sys.stderr)
         message = f"internal error: {type(error).__name__}: {error}"
-        report({"event": "error", "text": message, "path": None})
+        report(events.error(message))
         return Outcome(pair.id, "failed", time.perf_counter() - started, message=message)
     return Outcome(pair.id, "done", time.perf_counter() - started, result.counts["features"])
 

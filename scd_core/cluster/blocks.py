@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import rasterio
 from rasterio.windows import Window
 
+from scd_core import events
 from scd_core.cluster.cancel import cancel_name, cancel_watch, stop
 from scd_core.errors import InvalidOptionError
 from scd_core.geo.grid import BLOCK, Grid, placed_out_of
@@ -129,7 +130,7 @@ def _gather(client: Client, futures: list[Future], tiles: list[int], cancel: str
         for future in as_completed(futures):
             results[index[future.key]] = future.result()  # a block's error is the run's error
             done += tiles[index[future.key]]
-            log.report({"event": "progress", "done": done, "total": total})
+            log.report(events.progress(done, total))
     except BaseException:
         stop(client, futures, cancel)
         raise

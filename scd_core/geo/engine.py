@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from scd_core import events
 from scd_core.geo.blending import Blender
 from scd_core.geo.grid import Tile, TilePlan
 from scd_core.geo.maps import Region
@@ -185,7 +186,7 @@ def run(
                     if (region := blender.add(tile, probabilities[k], valid[k])) is not None:
                         _put(regions, region, stop)
                 stats.tiles += len(tiles)
-                report({"event": "progress", "done": stats.tiles, "total": len(plan)})
+                report(events.progress(stats.tiles, len(plan)))
         _put(regions, None, stop)
         workers[1].join()
     except _StoppedError:

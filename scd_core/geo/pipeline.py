@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import rasterio
 
+from scd_core import events
 from scd_core.cpu_memory import release_freed_memory
 from scd_core.geo import maps, rasters, reports, vectorize
 from scd_core.geo.grid import Grid
@@ -142,15 +143,14 @@ def run_detection(
         counts = _report(run, working, stats, polygons, stage, log)
         committed = stage.commit(list(OUTPUT_FILES.values()))
     paths = {key: committed[name] for key, name in OUTPUT_FILES.items()}
-    log.report({"event": "done", "outputs": {k: str(v) for k, v in paths.items()}, "counts": counts})
+    log.report(events.done({k: str(v) for k, v in paths.items()}, counts))
     return DetectResult(target.path, paths, counts, log.timings, run.grid, log.messages)
 
 
-def start_event(run: Prepared, stage: StagingFolder, tiles: int) -> dict[str, Any]:
+def start_event(run: Prepared, stage: StagingFolder, tiles: int) -> events.Start:
     """The protocol's ``start`` event: the output grid, and the tiles the run will compute."""
     grid = run.grid
-    return {"event": "start", "total": tiles, "out_dir": str(stage.out_dir), "width": grid.width,
-            "height": grid.height, "crs": grid.crs}  # fmt: skip
+    return events.start(tiles, str(stage.out_dir), grid.width, grid.height, grid.crs)
 
 
 def infer_block(run: Prepared, folder: StagingFolder | Path, report: Reporter) -> tuple[dict[str, Path], EngineStats]:
