@@ -4,8 +4,8 @@
 call it. The workers of ``--cluster local[:N]`` are processes this command starts and stops, so they
 get it, through a worker plugin that also reaches a worker restarted after a crash. Without it, each
 forward pass in a worker faults its activations in anew; torch suffers most, ONNX Runtime little (its
-own arena keeps most of its memory), and ``benchmarks/bench_cluster.py``'s overhead of ``local:1`` over
-one process fell from 11.4% to 9.8% with it. Workers of a scheduler the user runs (``tcp://``, a
+own arena keeps most of its memory); ``benchmarks/bench_cluster.py`` measures the overhead of
+``local:1`` over one process. Workers of a scheduler the user runs (``tcp://``, a
 scheduler file) are theirs, and are left as they are.
 """
 

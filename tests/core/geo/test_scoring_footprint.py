@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import rasterio
-from rasterio.transform import from_origin
 
 import scd_core
 from scd_core.cli import main
