@@ -139,7 +139,7 @@ def run_reported(report: Reporter, detect_call: Callable[[], Any]) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``scd detect``; its exit code."""
-    from scd_core.geo.pipeline import detect
+    from scd_core.geo.pipeline import run_detection
 
     report = reporter(args.progress)
 
@@ -148,12 +148,12 @@ def run(args: argparse.Namespace) -> int:
         options = detect_options(args, "detect")
         inputs = (args.before, args.after, args.model, args.out_dir)
         if args.cluster is None:
-            return detect(*inputs, progress=report, **options.keywords())
-        from scd_core.cluster.blocks import BLOCK_SIZE, detect_on_cluster
+            return run_detection(*inputs, options, report)
+        from scd_core.cluster.blocks import BLOCK_SIZE, infer_on
 
         block_size = BLOCK_SIZE if args.block_size is None else args.block_size
         with connect(args.cluster, args.retries) as client:
-            return detect_on_cluster(client, *inputs, progress=report, block_size=block_size, **options.keywords())
+            return run_detection(*inputs, options, report, infer_on(client, args.model, block_size))
 
     with interrupts_raise():
         try:

@@ -57,14 +57,10 @@ class DetectOptions:
             set_value(self, "scale", _check_scale(self.scale))
         _check(self)
 
-    def keywords(self) -> dict[str, Any]:
-        """The options as keyword arguments of :func:`scd_core.detect`."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-
     def request(self) -> dict[str, Any]:
         """The options as asked for (before per-run defaults), as JSON data: with the inputs'
         fingerprints, what tells whether an earlier run did the same work (``scd batch``)."""
-        asked = {name: value for name, value in self.keywords().items() if name != "overwrite"}
+        asked = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "overwrite"}
         asked["aoi"] = None if self.aoi is None else str(Path(self.aoi).absolute())
         return json.loads(json.dumps(asked))
 
