@@ -1,15 +1,16 @@
-"""What one run of ``scd detect`` is asked to do, and its command-line arguments (the engine's contract)."""
+"""What one run of ``scd detect`` is asked to do, and its command-line arguments (the engine's contract).
+
+The options carry the names, and become the flags, of the engine's option vocabulary
+(:mod:`scd_core.vocabulary`, read through :mod:`.shared`), so a request cannot name an option the
+engine does not have.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-DEVICES = ("auto", "cpu", "cuda")
-#: The engine's ``--runtime`` choices, ``auto`` first (the dialog's default).
-RUNTIMES = ("auto", "torch", "onnxruntime")
-#: The engine's ``--decode`` choices, its default first.
-DECODINGS = ("distinct", "paper")
+from .shared import vocabulary
 
 
 @dataclass(frozen=True)
@@ -28,14 +29,14 @@ class DetectRequest:
     bbox: tuple[float, float, float, float] | None = None
     bbox_crs: str = ""
     bands: Sequence[int] = ()
-    #: ``auto``, ``none`` or ``LOW,HIGH`` (the engine's ``--scale``).
+    #: ``auto``, ``auto-per-date``, ``none`` or ``LOW,HIGH`` (the engine's ``--scale``).
     scale: str | None = None
-    tile_size: int | None = None
+    tile: int | None = None
     overlap: int | None = None
-    batch_size: int | None = None
-    device: str = "auto"
-    runtime: str = "auto"
-    decode: str = "distinct"
+    batch: int | None = None
+    device: str | None = None
+    runtime: str | None = None
+    decode: str | None = None
     threshold: float | None = None
     mmu: int | None = None
     min_area: float | None = None
@@ -43,23 +44,13 @@ class DetectRequest:
     def arguments(self) -> list[str]:
         """``detect ...`` arguments, with JSON-lines progress on stdout."""
         arguments = ["detect", self.before, self.after, "-o", self.out_dir, "--model", self.model]
-        if self.aoi:
-            arguments += ["--aoi", self.aoi]
-        if self.bbox:
-            corners = ",".join(repr(float(value)) for value in self.bbox)
-            arguments += ["--bbox", f"{corners},{self.bbox_crs}" if self.bbox_crs else corners]
-        if self.bands:
-            arguments += ["--bands", ",".join(str(band) for band in self.bands)]
-        for option, value in (
-            ("--scale", self.scale),
-            ("--tile", self.tile_size),
-            ("--overlap", self.overlap),
-            ("--batch", self.batch_size),
-            ("--threshold", self.threshold),
-            ("--mmu", self.mmu),
-            ("--min-area", self.min_area),
-        ):
-            if value is not None:
-                arguments += [option, str(value)]
-        arguments += ["--device", self.device, "--runtime", self.runtime, "--decode", self.decode, "--progress", "json"]
-        return arguments
+        for option in vocabulary.DETECT:
+            value = getattr(self, option.name, None)
+            if option.name == "bbox" and self.bbox:
+                corners = ",".join(repr(float(number)) for number in self.bbox)
+                value = f"{corners},{self.bbox_crs}" if self.bbox_crs else corners
+            elif option.name == "bands":
+                value = ",".join(str(band) for band in self.bands) or None
+            if value is not None and option.type is not bool:
+                arguments += [option.flag, str(value)]
+        return [*arguments, "--progress", "json"]

@@ -3,7 +3,9 @@
 The dialog hands BANDS over as a list of band numbers, but ``qgis_process`` and ``processing.run``
 pass whatever was typed, such as the text ``3,2,1``, which QGIS's own reading of a band parameter
 turns into band 0. So the plugin reads these values itself, and a value it cannot read is an
-:class:`OptionError` whose message names the option as the dialog labels it.
+:class:`OptionError` whose message names the option as the dialog labels it. What a value may be
+(choices, range, multiple) is the engine's option vocabulary's (:mod:`scd_core.vocabulary`, read
+through :mod:`.shared`): :func:`check_option` asks it, in the dialog's words.
 """
 
 from __future__ import annotations
@@ -13,15 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-#: Default of MIN_AREA (m²): change polygons smaller than this are dropped. 10 m² is about a garden
-#: shed, the smallest change a map of aerial imagery is meant to show; at 0.5 m a pixel it removes
-#: the specks of up to 40 pixels that a model leaves along edges and shadows, and on 10 m imagery
-#: (100 m² a pixel) it removes nothing. 0 keeps every polygon.
-DEFAULT_MIN_AREA_M2 = 10.0
-#: Words SCALE takes besides LOW,HIGH (the engine's ``--scale``).
-NAMED_SCALES = ("auto", "auto-per-date", "none")
-#: Tile sizes are multiples of the models' output stride.
-TILE_MULTIPLE = 32
+from .shared import vocabulary
 
 
 class OptionError(ValueError):
@@ -78,7 +72,7 @@ def parse_scale(value: Any, label: str = "Scale") -> str | None:
     if _is_empty(value) or not str(value).strip():
         return None
     text = str(value).strip().lower()
-    if text in NAMED_SCALES:
+    if text in vocabulary.NAMED_SCALES:
         return text
     parts = [part.strip() for part in re.split(r"[,;]", text)]
     if len(parts) == 2:
@@ -91,7 +85,7 @@ def parse_scale(value: Any, label: str = "Scale") -> str | None:
                 return f"{low!r},{high!r}"
     raise OptionError(
         f"{label}: type auto, auto-per-date, none, or the raw values that map to the model's range as LOW,HIGH with "
-        f"LOW below HIGH (for example 0,3000 for Sentinel-2 reflectances); got {value!r}."
+        f"LOW below HIGH; got {value!r}."
     )
 
 
@@ -114,10 +108,12 @@ def parse_number(value: Any, label: str, integer: bool) -> float | None:
     return int(number) if integer else number
 
 
-def check_at_least(value: float | None, minimum: float, label: str, why: str = "") -> None:
-    """A number of at least ``minimum``; ``why`` says what the smallest value means."""
-    if value is not None and value < minimum:
-        raise OptionError(f"{label}: use {minimum:g} or more{why}; got {value:g}.")
+def check_option(value: Any, option: str, label: str) -> None:
+    """Refuse a value the engine's option ``option`` does not take, in the dialog's words: the
+    vocabulary's check, named by the parameter's ``label``."""
+    problem = vocabulary.OPTIONS[option].problem(value)
+    if problem:
+        raise OptionError(f"{label}: {problem}.")
 
 
 def parse_choice(value: Any, choices: Sequence[str], label: str) -> str:
@@ -132,20 +128,9 @@ def parse_choice(value: Any, choices: Sequence[str], label: str) -> str:
     return choices[index]
 
 
-def check_tiling(tile_size: int | None, overlap: int | None, tile_label: str, overlap_label: str) -> None:
-    """A tile size the models can use, and an overlap of at most half the tile."""
-    if tile_size is not None and (tile_size < TILE_MULTIPLE or tile_size % TILE_MULTIPLE):
+def check_overlap(tile: int | None, overlap: int | None, overlap_label: str) -> None:
+    """An overlap of at most half the tile, the one rule that ties two options together."""
+    if tile is not None and overlap is not None and overlap > tile // 2:
         raise OptionError(
-            f"{tile_label}: use a multiple of {TILE_MULTIPLE} pixels (for example 256 or 512); got {tile_size}."
+            f"{overlap_label}: at most half the tile size ({tile // 2} pixels for tiles of {tile}); got {overlap}."
         )
-    if tile_size is not None and overlap is not None and overlap > tile_size // 2:
-        raise OptionError(
-            f"{overlap_label}: at most half the tile size ({tile_size // 2} pixels for tiles of {tile_size}); "
-            f"got {overlap}."
-        )
-
-
-def check_threshold(threshold: float | None, label: str) -> None:
-    """A change threshold strictly between 0 and 1 (0 would call every pixel changed, 1 none)."""
-    if threshold is not None and not 0 < threshold < 1:
-        raise OptionError(f"{label}: use a value between 0 and 1, such as 0.5; got {threshold:g}.")

@@ -1,8 +1,8 @@
 """Where the plugin's own files are: the one place that knows the plugin folder's layout.
 
-In the repository ``metadata.txt``, ``icons/``, ``styles/`` and ``models/`` are links to the top-level
-``metadata.txt`` and to folders of ``resources/``; ``make plugin`` copies the files they point at into
-the zip, so the plugin reads the same paths in a checkout and in an installed copy.
+An installed plugin (``make plugin``'s zip) has ``metadata.txt``, ``icons/``, ``styles/`` and
+``models/`` in its folder; a checkout has them once, at the top level and in ``resources/``, and no
+links (which a clone on Windows would not have), so each path is the first of the two that exists.
 """
 
 from __future__ import annotations
@@ -10,19 +10,30 @@ from __future__ import annotations
 import configparser
 from pathlib import Path
 
-PLUGIN_DIR = Path(__file__).parent
-METADATA = PLUGIN_DIR / "metadata.txt"
-ICON = PLUGIN_DIR / "icons" / "scd.svg"
+PLUGIN_DIR = Path(__file__).resolve().parent  # a checkout linked into a QGIS profile: the checkout
+#: A checkout's resources folder (an installed plugin has none).
+RESOURCES = PLUGIN_DIR.parent / "resources"
+
+
+def _installed_or_checkout(installed: str, checkout: Path) -> Path:
+    """``installed`` (relative to the plugin folder) where it exists, else the checkout's ``checkout``."""
+    path = PLUGIN_DIR / installed
+    return path if path.exists() else checkout
+
+
+METADATA = _installed_or_checkout("metadata.txt", PLUGIN_DIR.parent / "metadata.txt")
+ICON = _installed_or_checkout("icons/scd.svg", RESOURCES / "icons" / "scd.svg")
 #: The small demo checkpoint shipped with the plugin (resources/models/demo.pt): what runs when MODEL is empty.
-DEMO_MODEL = PLUGIN_DIR / "models" / "demo.pt"
+DEMO_MODEL = _installed_or_checkout("models/demo.pt", RESOURCES / "models" / "demo.pt")
+_STYLES = _installed_or_checkout("styles", RESOURCES / "styles")
 #: Categorized style of the from-to polygons (field ``change_type``), made by scripts/generate_styles.py.
-CHANGES_STYLE = PLUGIN_DIR / "styles" / "changes.qml"
+CHANGES_STYLE = _STYLES / "changes.qml"
 #: Paletted style of the change-type raster, made by scripts/generate_styles.py.
-CHANGE_TYPE_STYLE = PLUGIN_DIR / "styles" / "change_type.qml"
+CHANGE_TYPE_STYLE = _STYLES / "change_type.qml"
 #: Paletted style of the per-date class maps (before_class.tif, after_class.tif), "no change" transparent.
-CLASS_STYLE = PLUGIN_DIR / "styles" / "class.qml"
+CLASS_STYLE = _STYLES / "class.qml"
 #: Pseudocolour style of the change probability (0 to 1), made by scripts/generate_styles.py.
-CHANGE_PROBABILITY_STYLE = PLUGIN_DIR / "styles" / "change_prob.qml"
+CHANGE_PROBABILITY_STYLE = _STYLES / "change_prob.qml"
 
 
 #: The README's section on the plugin: the algorithm's Help button opens it. In a checkout the README is

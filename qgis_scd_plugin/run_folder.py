@@ -16,8 +16,8 @@ import shutil
 import numpy as np
 from osgeo import gdal
 
-from .legend import NO_CHANGE, NO_CHANGE_NAME
 from .options import OptionError
+from .shared import legend
 
 _NAMES_TAG = "scd_class_names"
 
@@ -36,17 +36,20 @@ def folder_of_change_raster(raster: str, folder: str, label: str) -> str:
             "Change types output of Detect semantic changes, or a run's change_type.tif."
         ) from None
     classes = math.isqrt(len(type_names) - 1)
-    class_names = [NO_CHANGE_NAME, *(type_names[1 + classes * index].split(" → ")[0] for index in range(classes))]
+    class_names = [
+        legend.NO_CHANGE_NAME,
+        *(type_names[1 + classes * index].split(" → ")[0] for index in range(classes)),
+    ]
     os.makedirs(folder, exist_ok=True)
     shutil.copyfile(raster, os.path.join(folder, "change_type.tif"))
     band = dataset.GetRasterBand(1)
     codes, nodata = band.ReadAsArray(), band.GetNoDataValue()
-    changed = codes != NO_CHANGE
+    changed = codes != legend.NO_CHANGE
     if nodata is not None:
         changed &= codes != nodata
     steps = np.where(changed, codes.astype(np.int64) - 1, 0)
     for name, classes_of in (("before_class", steps // classes + 1), ("after_class", steps % classes + 1)):
-        values = np.where(changed, classes_of, NO_CHANGE).astype(codes.dtype)
+        values = np.where(changed, classes_of, legend.NO_CHANGE).astype(codes.dtype)
         if nodata is not None:
             values[codes == nodata] = codes[codes == nodata]
         _write_like(dataset, values, os.path.join(folder, f"{name}.tif"), class_names)

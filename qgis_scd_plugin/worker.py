@@ -1,7 +1,9 @@
 """Run the engine as a worker process and relay its JSON-lines events to Processing's feedback.
 
 The worker writes one JSON object per line on stdout (``start``, ``progress``, ``message``,
-``warning``, ``done``, ``error``) and human text on stderr. Both pipes are drained by threads into one
+``warning``, ``done``, ``error``), each read through the engine's own definitions
+(:mod:`scd_core.events`, via :mod:`.shared`): a backend of another major protocol version is
+stopped and the analyst told which side to update. Human text goes to stderr. Both pipes are drained by threads into one
 queue, and everything that touches the feedback happens on the algorithm's own thread, which also
 polls the feedback's cancel flag every tenth of a second: a cancelled worker gets SIGTERM (the engine
 then removes its partial outputs) and, if it has not exited within a second and a half, SIGKILL.
@@ -25,12 +27,14 @@ from typing import IO, Any
 
 from qgis.core import QgsProcessingFeedback
 
+from .shared import events
+
 _POLL_SECONDS = 0.1
 _GRACE_SECONDS = 1.5
 #: Lines of the worker's own text (not protocol events) quoted when it dies without an error event.
 _TEXT_LINES_KEPT = 20
 
-Event = dict[str, Any]
+Event = Mapping[str, Any]
 #: The engine's error line on stderr, which repeats its ``error`` event: said once, by the failure's
 #: message (it stays among the last words quoted when no ``error`` event came).
 _ENGINE_ERROR_LINE = re.compile(r"^scd [\w-]+: error: ")
@@ -180,12 +184,18 @@ def _relay_until_exit(
             open_streams -= 1
             continue
         line = line.rstrip("\r\n")
-        event = _json_object(line) if name == "stdout" else None
-        if event is not None and isinstance(event.get("event"), str):
+        try:
+            event = events.parse(line) if name == "stdout" else None
+        except events.ProtocolError as error:
+            _stop(process)
+            side = "plugin" if "newer than" in str(error) else "backend (Settings… ▸ Install backend)"
+            raise WorkerFailedError(f"{error}: update the {side} so that both are of one version.") from None
+        if event is not None:
             relay.relay(event)
-        elif event is not None:
-            relay.answer = event
-        elif line:
+        answer = _json_object(line) if name == "stdout" and event is None else None
+        if answer is not None:
+            relay.answer = answer
+        elif event is None and line:
             last_lines.append(line)
             if not _ENGINE_ERROR_LINE.match(line):
                 feedback.pushConsoleInfo(line)

@@ -173,15 +173,17 @@ class ProtocolError(ValueError):
 
 def parse(line: str) -> Event | None:
     """The event on one line of the worker's stdout; None for a line that is no event (a library's
-    print). Raises :class:`ProtocolError` for an event of a known kind that lacks a key or holds a
-    value of the wrong type; an event of an unknown kind (a newer minor version's) is returned as it
-    is, for the reader to ignore."""
+    print). Raises :class:`ProtocolError` for a ``start`` event of another major version, and for an
+    event of a known kind that lacks a key or holds a value of the wrong type; an event of an unknown
+    kind (a newer minor version's) is returned as it is, for the reader to ignore."""
     try:
         value = json.loads(line)
     except ValueError:
         return None
     if not isinstance(value, dict) or not isinstance(value.get("event"), str):
         return None
+    if value["event"] == "start" and (problem := protocol_problem(value)):  # type: ignore[arg-type]
+        raise ProtocolError(problem)
     for key, types in KEYS.get(value["event"], {}).items():
         if key not in value:
             raise ProtocolError(f"a {value['event']!r} event without {key!r}: {line.strip()}")
@@ -198,4 +200,4 @@ def protocol_problem(event: Start) -> str | None:
     if theirs == ours:
         return None
     newer = "newer" if theirs.isdigit() and int(theirs) > int(ours) else "older"
-    return f"the backend speaks protocol {event.get('protocol', '1.0')}, {newer} than this plugin's {PROTOCOL}"
+    return f"The backend speaks protocol {event.get('protocol', '1.0')}, {newer} than this plugin's {PROTOCOL}"

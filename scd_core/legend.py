@@ -1,8 +1,8 @@
 """Land-cover classes and from-to change types as they are coded, named and drawn: the one legend.
 
 Pure standard-library Python, because two programs share this file: the engine (``scd_core``) and
-the QGIS plugin, which runs in QGIS's own Python without the engine (``qgis_scd_plugin/legend.py`` is
-a link to this file, and ``make plugin`` copies it into the plugin). So the GeoTIFF colour tables,
+the QGIS plugin, which runs in QGIS's own Python without the engine and reads this very file
+(``qgis_scd_plugin/shared.py``; ``make plugin`` copies it into the plugin). So the GeoTIFF colour tables,
 ``preview.png`` and the QGIS styles cannot disagree on a code, a name or a colour.
 
 Codes

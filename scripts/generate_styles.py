@@ -1,4 +1,4 @@
-"""Write the plugin's QGIS styles into resources/styles from the one legend, qgis_scd_plugin/legend.py.
+"""Write the plugin's QGIS styles into resources/styles from the one legend, scd_core/legend.py.
 
 The styles are made by QGIS's own renderer classes, so they are valid QML for the QGIS that runs this
 (run it with the oldest QGIS the plugin supports, 3.22):
@@ -39,7 +39,7 @@ from qgis.PyQt.QtXml import QDomDocument
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from qgis_scd_plugin.legend import NO_CHANGE, NO_CHANGE_NAME, SECOND_CLASSES, change_types  # noqa: E402
+from scd_core.legend import NO_CHANGE, NO_CHANGE_NAME, SECOND_CLASSES, change_types  # noqa: E402
 
 #: Opacity of fills and raster colours: the imagery under a change stays readable.
 FILL_ALPHA = 190

@@ -36,14 +36,13 @@ from qgis.PyQt.QtGui import QIcon
 from .. import settings
 from ..backend import Backend, BackendNotFoundError, find_backend, worker_environment
 from ..backend_setup import parse_report, probe_command
-from ..detect_request import DECODINGS, DEVICES, RUNTIMES, DetectRequest
+from ..detect_request import DetectRequest
 from ..inputs import dataset_name, export_raster, extent_in, require_crs, write_aoi
 from ..options import (
     OptionError,
-    check_at_least,
     check_bands,
-    check_threshold,
-    check_tiling,
+    check_option,
+    check_overlap,
     parse_bands,
     parse_choice,
     parse_number,
@@ -73,6 +72,7 @@ from ..paths import (
     help_url,
     metadata,
 )
+from ..shared import vocabulary
 from ..styling import (
     change_types_layer_name,
     changes_layer_name,
@@ -90,12 +90,12 @@ from .parameters import (
     BEFORE,
     DECODE,
     DEVICE,
-    ENGINE_WORDS,
     EXTENT,
     HELP,
     MIN_AREA,
     MMU,
     MODEL,
+    OPTION_OF,
     OUTPUT,
     OUTPUT_AFTER_CLASSES,
     OUTPUT_BEFORE_CLASSES,
@@ -109,6 +109,8 @@ from .parameters import (
     THRESHOLD,
     TILE_SIZE,
     add_parameters,
+    choices,
+    engine_words,
 )
 
 #: Each raster output: its style file and its name on the map (from the two images' names).
@@ -227,31 +229,20 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
     def _options(self, parameters: dict[str, Any], context: QgsProcessingContext) -> dict[str, Any]:
         """The model and the options of :class:`DetectRequest`, read from the parameters and checked."""
         model = resolve_model(self.parameterAsFile(parameters, MODEL, context), self._label(MODEL))
-        options = {
+        options: dict[str, Any] = {
             "model": model,
             "bands": parse_bands(parameters.get(BANDS), self._label(BANDS)),
             "scale": parse_scale(parameters.get(SCALE), self._label(SCALE)),
-            "device": self._choice(parameters, DEVICE, DEVICES, context),
-            "runtime": self._choice(parameters, RUNTIME, RUNTIMES, context),
-            "decode": self._choice(parameters, DECODE, DECODINGS, context),
-            **{
-                key: self._number(parameters, name, context, integer)
-                for key, name, integer in (
-                    ("tile_size", TILE_SIZE, True),
-                    ("overlap", OVERLAP, True),
-                    ("batch_size", BATCH_SIZE, True),
-                    ("threshold", THRESHOLD, False),
-                    ("mmu", MMU, True),
-                    ("min_area", MIN_AREA, False),
-                )
-            },
         }
-        check_tiling(options["tile_size"], options["overlap"], self._label(TILE_SIZE), self._label(OVERLAP))
-        check_at_least(options["overlap"], 0, self._label(OVERLAP))
-        check_at_least(options["batch_size"], 1, self._label(BATCH_SIZE))
-        check_threshold(options["threshold"], self._label(THRESHOLD))
-        check_at_least(options["mmu"], 0, self._label(MMU), " (0 keeps single pixels)")
-        check_at_least(options["min_area"], 0, self._label(MIN_AREA), " (0 keeps every polygon)")
+        for name in (DEVICE, RUNTIME, DECODE):
+            options[OPTION_OF[name]] = parse_choice(self._value(parameters, name, context), choices(name),
+                                                    self._label(name))  # fmt: skip
+        for name in (TILE_SIZE, OVERLAP, BATCH_SIZE, THRESHOLD, MMU, MIN_AREA):
+            option = OPTION_OF[name]
+            integer = vocabulary.OPTIONS[option].type is int
+            options[option] = parse_number(self._value(parameters, name, context), self._label(name), integer)
+            check_option(options[option], option, self._label(name))
+        check_overlap(options["tile"], options["overlap"], self._label(OVERLAP))
         if model.lower().endswith(".onnx") and options["runtime"] == "torch":
             raise OptionError(
                 f"{self._label(RUNTIME)}: torch cannot run an ONNX model ({os.path.basename(model)}); choose "
@@ -265,15 +256,6 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         if isinstance(value, QgsProperty):
             value, _ = value.value(context.expressionContext(), None)
         return value
-
-    def _number(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext, integer: bool) -> Any:
-        """A number parameter's value, None when it is empty (the engine's default then applies)."""
-        return parse_number(self._value(parameters, name, context), self._label(name), integer)
-
-    def _choice(
-        self, parameters: dict[str, Any], name: str, choices: tuple[str, ...], context: QgsProcessingContext
-    ) -> str:
-        return parse_choice(self._value(parameters, name, context), choices, self._label(name))
 
     def _check_destination(
         self,
@@ -388,7 +370,7 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
 
     def _engine_words(self) -> dict[str, str]:
         """The engine's names of the options and inputs (its flags, its arguments), each with its label."""
-        return {word: self._label(name) for word, name in ENGINE_WORDS.items()}
+        return {word: self._label(name) for word, name in engine_words().items()}
 
     def _write_outputs(
         self,

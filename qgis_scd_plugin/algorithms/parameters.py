@@ -23,9 +23,8 @@ from qgis.core import (
     QgsProject,
 )
 
-from ..detect_request import DECODINGS, DEVICES, RUNTIMES
 from ..inputs import default_images
-from ..options import DEFAULT_MIN_AREA_M2, TILE_MULTIPLE
+from ..shared import vocabulary
 
 BEFORE, AFTER, MODEL, AOI, EXTENT = "BEFORE", "AFTER", "MODEL", "AOI", "EXTENT"
 BANDS, SCALE, TILE_SIZE, OVERLAP, BATCH_SIZE = "BANDS", "SCALE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE"
@@ -37,26 +36,39 @@ OUTPUT_PROBABILITY, OUTPUT_BEFORE_CLASSES, OUTPUT_AFTER_CLASSES = (
     "OUTPUT_BEFORE_CLASSES",
     "OUTPUT_AFTER_CLASSES",
 )
-#: The engine's words for the parameters, its flags and arguments (``scd detect --help``), which the
-#: plugin's messages replace by the parameters' labels.
-ENGINE_WORDS = {
-    "BEFORE": BEFORE,
-    "AFTER": AFTER,
-    "--model": MODEL,
-    "--aoi": AOI,
-    "--bbox": EXTENT,
-    "--bands": BANDS,
-    "--scale": SCALE,
-    "--tile": TILE_SIZE,
-    "--overlap": OVERLAP,
-    "--batch": BATCH_SIZE,
-    "--device": DEVICE,
-    "--runtime": RUNTIME,
-    "--decode": DECODE,
-    "--threshold": THRESHOLD,
-    "--mmu": MMU,
-    "--min-area": MIN_AREA,
+#: Each option parameter and the engine's option it sets (:mod:`scd_core.vocabulary`): its label,
+#: choices, range and default are the vocabulary's.
+OPTION_OF = {
+    AOI: "aoi",
+    EXTENT: "bbox",
+    BANDS: "bands",
+    SCALE: "scale",
+    TILE_SIZE: "tile",
+    OVERLAP: "overlap",
+    BATCH_SIZE: "batch",
+    DEVICE: "device",
+    RUNTIME: "runtime",
+    DECODE: "decode",
+    THRESHOLD: "threshold",
+    MMU: "mmu",
+    MIN_AREA: "min_area",
 }
+
+
+def engine_words() -> dict[str, str]:
+    """The engine's words for the parameters, its flags and arguments (``scd detect --help``), which
+    the plugin's messages replace by the parameters' labels."""
+    flags = {vocabulary.OPTIONS[option].flag: name for name, option in OPTION_OF.items()}
+    return {"BEFORE": BEFORE, "AFTER": AFTER, "--model": MODEL, **flags}
+
+
+def choices(name: str) -> tuple[str, ...]:
+    """The choices of an enumeration parameter, the engine's default first (the dialog's default)."""
+    option = vocabulary.OPTIONS[OPTION_OF[name]]
+    listed = option.choices or vocabulary.DEVICES
+    return (option.default, *(choice for choice in listed if choice != option.default))
+
+
 #: The optional raster outputs: parameter → the worker output it copies (the protocol's names).
 RASTER_OUTPUTS = {
     OUTPUT_RASTER: "change_type",
@@ -84,9 +96,9 @@ PARAMETER_HELP = {
     SCALE: "How pixel values reach the model: auto (8-bit images as they are, others stretched between the "
     "2nd and 98th percentiles of both dates together, so a brighter date still looks brighter), "
     "auto-per-date (each date stretched on its own, which also hides real brightening), none (raw values), "
-    "or LOW,HIGH, the raw values mapped onto the model's range, such as 0,3000 for Sentinel-2 "
-    "reflectances. Empty: the model's own scaling, else auto.",
-    TILE_SIZE: f"The image is processed in tiles of this many pixels a side, a multiple of {TILE_MULTIPLE}; "
+    "or LOW,HIGH, the raw values mapped onto the model's range, for a model trained on values scaled so. "
+    "Empty: the model's own scaling, else auto.",
+    TILE_SIZE: f"The image is processed in tiles of this many pixels a side, a multiple of {vocabulary.TILE_MULTIPLE}; "
     "larger tiles need more memory. Empty: the model's own.",
     OVERLAP: "Pixels shared by neighbouring tiles, which hides tile seams; at most half the tile. Empty: a "
     "quarter of the tile.",
@@ -102,10 +114,10 @@ PARAMETER_HELP = {
     THRESHOLD: "How confident the model must be to call a pixel changed, between 0 and 1 (both excluded). "
     "Lower finds more changes and more false alarms. Empty: the threshold the model learnt.",
     MMU: "Changed patches of fewer pixels than this merge into their surroundings before anything is "
-    "written, in every output. Empty: 9 pixels; 0 keeps single pixels.",
-    MIN_AREA: f"Change polygons smaller than this (m²) are dropped; {DEFAULT_MIN_AREA_M2:g} m², about a garden "
-    "shed, by default; 0 keeps them all. It applies to the polygons and the change matrix only: the "
-    "rasters keep those small patches.",
+    f"written, in every output; {vocabulary.OPTIONS['mmu'].default} pixels by default, 0 keeps single pixels.",
+    MIN_AREA: "Change polygons smaller than this (m²) are dropped; "
+    f"{vocabulary.DIALOG_MIN_AREA_M2:g} m², about a garden shed, by default; 0 keeps them all. It applies to "
+    "the polygons and the change matrix only: the rasters keep those small patches.",
     OUTPUT: "The from-to change polygons, styled by change type.",
     OUTPUT_MATRIX: "The changed area from each class (rows) to each class (columns), in hectares.",
     OUTPUT_RASTER: "The change type of every pixel (0 no change, then one code per from → to pair).",
@@ -156,8 +168,8 @@ def _parameters() -> list[QgsProcessingParameterDefinition]:
             fileFilter="scd models (*.pt *.pth *.ckpt *.onnx);;All files (*.*)",
             optional=True,
         ),
-        QgsProcessingParameterFeatureSource(AOI, "Area of interest", [QgsProcessing.TypeVectorPolygon], optional=True),
-        QgsProcessingParameterExtent(EXTENT, "Extent", optional=True),
+        QgsProcessingParameterFeatureSource(AOI, _label(AOI), [QgsProcessing.TypeVectorPolygon], optional=True),
+        QgsProcessingParameterExtent(EXTENT, _label(EXTENT), optional=True),
     ]
     for parameter in _advanced_parameters():
         parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
@@ -180,20 +192,43 @@ def _parameters() -> list[QgsProcessingParameterDefinition]:
     return parameters
 
 
+def _label(name: str) -> str:
+    return vocabulary.OPTIONS[OPTION_OF[name]].label
+
+
+def _number(name: str) -> QgsProcessingParameterNumber:
+    """A number parameter as the vocabulary defines its option: whole or not, its range, its default
+    (none where the engine decides per run; the dialog's own minimum area)."""
+    option = vocabulary.OPTIONS[OPTION_OF[name]]
+    kind = QgsProcessingParameterNumber.Integer if option.type is int else QgsProcessingParameterNumber.Double
+    default = vocabulary.DIALOG_MIN_AREA_M2 if name == MIN_AREA else option.default
+    low = option.multiple_of or option.minimum
+    bounds = {"minValue": low, "maxValue": option.maximum}
+    return QgsProcessingParameterNumber(
+        name,
+        option.label,
+        kind,
+        defaultValue=default,
+        optional=True,  # empty: the engine's default
+        # an unbounded end is QGIS's own default, which its spin boxes know to leave open
+        **{key: value for key, value in bounds.items() if value is not None},
+    )
+
+
 def _advanced_parameters() -> list[QgsProcessingParameterDefinition]:
-    integer, double = QgsProcessingParameterNumber.Integer, QgsProcessingParameterNumber.Double
     return [
-        QgsProcessingParameterBand(BANDS, "Bands", parentLayerParameterName=BEFORE, optional=True, allowMultiple=True),
-        QgsProcessingParameterString(SCALE, "Scale (auto, auto-per-date, none or LOW,HIGH)", optional=True),
-        QgsProcessingParameterNumber(TILE_SIZE, "Tile size (pixels)", integer, optional=True, minValue=TILE_MULTIPLE),
-        QgsProcessingParameterNumber(OVERLAP, "Tile overlap (pixels)", integer, optional=True, minValue=0),
-        QgsProcessingParameterNumber(BATCH_SIZE, "Batch size", integer, optional=True, minValue=1),
-        QgsProcessingParameterEnum(DEVICE, "Device", options=list(DEVICES), defaultValue=0),
-        QgsProcessingParameterEnum(RUNTIME, "Runtime", options=list(RUNTIMES), defaultValue=0),
-        QgsProcessingParameterEnum(DECODE, "Class decoding", options=list(DECODINGS), defaultValue=0),
-        QgsProcessingParameterNumber(THRESHOLD, "Change threshold", double, optional=True, minValue=0, maxValue=1),
-        QgsProcessingParameterNumber(MMU, "Minimum mapping unit (pixels)", integer, optional=True, minValue=0),
-        QgsProcessingParameterNumber(
-            MIN_AREA, "Minimum area (m²)", double, defaultValue=DEFAULT_MIN_AREA_M2, minValue=0
+        QgsProcessingParameterBand(
+            BANDS, _label(BANDS), parentLayerParameterName=BEFORE, optional=True, allowMultiple=True
         ),
+        QgsProcessingParameterString(SCALE, _label(SCALE), optional=True),
+        _number(TILE_SIZE),
+        _number(OVERLAP),
+        _number(BATCH_SIZE),
+        *(
+            QgsProcessingParameterEnum(name, _label(name), options=list(choices(name)), defaultValue=0)
+            for name in (DEVICE, RUNTIME, DECODE)
+        ),
+        _number(THRESHOLD),
+        _number(MMU),
+        _number(MIN_AREA),
     ]

@@ -44,11 +44,12 @@ from ..options import OptionError, parse_choice
 from ..outputs import destination_text, make_destination_folder
 from ..paths import ICON, help_url
 from ..run_folder import folder_of_change_raster
+from ..shared import vocabulary
 from ..worker import WorkerCancelledError, WorkerFailedError, run_json_command
 
 RUN, CHANGES, REFERENCE, REFERENCE2, KIND, OUTPUT = "RUN", "CHANGES", "REFERENCE", "REFERENCE2", "KIND", "OUTPUT"
 #: ``scd score --kind``'s choices, its default first.
-KINDS = ("auto", "binary", "change-type", "per-date")
+KINDS = vocabulary.OPTIONS["kind"].choices
 #: The groups of scores in ``scd score --json``'s answer, with their names in the table.
 _GROUPS = (("binary", "change / no change"), ("per_date", "per-date SCD"), ("from_to", "from-to SCD"))
 
@@ -103,7 +104,7 @@ class ScoreChangesAlgorithm(QgsProcessingAlgorithm):
         )
         second = QgsProcessingParameterRasterLayer(REFERENCE2, "Reference classes after", optional=True)
         second.setHelp("With a per-date reference: the classes of the after date; Reference then holds those before.")
-        kind = QgsProcessingParameterEnum(KIND, "Reference kind", options=list(KINDS), defaultValue=0)
+        kind = QgsProcessingParameterEnum(KIND, vocabulary.OPTIONS["kind"].label, options=list(KINDS), defaultValue=0)
         kind.setHelp("What the reference holds; auto tells it from its values and the number of references.")
         output = QgsProcessingParameterFeatureSink(OUTPUT, "Scores", QgsProcessing.TypeVector)
         output.setHelp("One row per score: its group, its name and its value in percent.")

@@ -64,8 +64,8 @@ def test_an_event_of_a_later_minor_version_is_read_as_it_is():
     [
         (events.PROTOCOL, None),
         (f"{events.PROTOCOL.split('.')[0]}.9", None),
-        ("1.0", f"the backend speaks protocol 1.0, older than this plugin's {events.PROTOCOL}"),
-        ("3.1", f"the backend speaks protocol 3.1, newer than this plugin's {events.PROTOCOL}"),
+        ("1.0", f"The backend speaks protocol 1.0, older than this plugin's {events.PROTOCOL}"),
+        ("3.1", f"The backend speaks protocol 3.1, newer than this plugin's {events.PROTOCOL}"),
     ],
 )
 def test_another_major_version_is_a_problem(protocol, problem):
@@ -76,6 +76,8 @@ def test_another_major_version_is_a_problem(protocol, problem):
 def test_a_backend_before_the_protocol_had_a_version_is_an_older_major():
     start = {"event": "start", "total": 1, "out_dir": "/o", "width": 1, "height": 1, "crs": "EPSG:4326"}
     assert "protocol 1.0, older" in (events.protocol_problem(start) or "")  # type: ignore[arg-type]
+    with pytest.raises(events.ProtocolError, match=r"protocol 1\.0, older than"):
+        events.parse(json.dumps(start))
 
 
 def test_the_commands_json_lines_are_all_events_of_the_definitions(tmp_path, collared, ckpt):

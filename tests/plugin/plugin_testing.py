@@ -110,9 +110,9 @@ CHANGES_FIELDS: Sequence[tuple] = (
 
 def write_changes_geopackage(path: Path, polygons: dict[int, str], crs: str = TEST_CRS) -> Path:
     """A GeoPackage laid out like the worker's (layer "changes"): one polygon (WKT) per change code."""
-    from qgis_scd_plugin.legend import change_types
+    from qgis_scd_plugin.shared import legend
 
-    by_code = {change.code: change for change in change_types()}
+    by_code = {change.code: change for change in legend.change_types()}
     fields = QgsFields()
     for name, kind in CHANGES_FIELDS:
         fields.append(QgsField(name, kind))

@@ -39,7 +39,7 @@ def work_folders() -> set:
 
 
 def test_detect_changes_writes_from_to_polygons_styled_in_a_geopackage(plugin, geo_pair, tiny_model, tmp_path):
-    from qgis_scd_plugin.legend import change_types
+    from qgis_scd_plugin.shared import legend
 
     output, codes = tmp_path / "changes.gpkg", tmp_path / "change_type.tif"
     feedback = RecordingFeedback()
@@ -56,7 +56,7 @@ def test_detect_changes_writes_from_to_polygons_styled_in_a_geopackage(plugin, g
     layer = QgsVectorLayer(f"{output}|layername=changes", "changes", "ogr")
     assert layer.isValid() and layer.crs().authid() == TEST_CRS
     assert layer.featureCount() > 0
-    names = {change.code: change for change in change_types()}
+    names = {change.code: change for change in legend.change_types()}
     for feature in layer.getFeatures():
         change = names[feature["change_type"]]
         assert (feature["from_class"], feature["to_class"]) == (change.from_class.index, change.to_class.index)

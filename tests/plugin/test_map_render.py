@@ -20,11 +20,11 @@ FLOODED = "POLYGON((500060 4599940, 500090 4599940, 500090 4599910, 500060 45999
 
 
 def test_styled_changes_render_over_imagery_to_a_non_blank_png(plugin, tmp_path):
-    from qgis_scd_plugin.legend import change_code
     from qgis_scd_plugin.paths import CHANGES_STYLE
+    from qgis_scd_plugin.shared import legend
     from qgis_scd_plugin.styling import save_vector_style
 
-    built, flooded = change_code(3, 5), change_code(4, 1)  # low vegetation → building, tree → water
+    built, flooded = legend.change_code(3, 5), legend.change_code(4, 1)  # low vegetation → building, tree → water
     imagery = np.full((3, 100, 100), 90, dtype=np.uint8)
     imagery[1] = 130  # a dull green field
     background = QgsRasterLayer(str(write_raster(tmp_path / "after.tif", imagery)), "after")

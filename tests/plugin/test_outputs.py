@@ -55,13 +55,13 @@ def test_the_polygons_metadata_says_which_model_threshold_and_images_made_them(e
 
 
 def test_the_change_matrix_is_a_table_of_hectares_from_each_class_to_each_class(every_output):
-    from qgis_scd_plugin.legend import SECOND_CLASSES
+    from qgis_scd_plugin.shared import legend
 
     folder, results = every_output
     assert results["OUTPUT_MATRIX"].startswith(str(folder / "matrix.gpkg"))
     table = QgsVectorLayer(results["OUTPUT_MATRIX"], "matrix", "ogr")
     assert table.isValid() and table.wkbType() == QgsWkbTypes.NoGeometry
-    names = [land_cover.name for land_cover in SECOND_CLASSES[1:]]
+    names = [land_cover.name for land_cover in legend.SECOND_CLASSES[1:]]
     assert [field.name() for field in table.fields() if field.name() != "fid"] == [FROM_TO, *names, "total"]
     rows = {feature[FROM_TO]: feature for feature in table.getFeatures()}
     assert list(rows) == [*names, "total"]
@@ -94,12 +94,12 @@ def test_change_probability_and_class_rasters_are_written_styled_and_described(e
 
 
 def test_legends_list_the_change_types_an_output_holds(every_output):
-    from qgis_scd_plugin.legend import change_types
+    from qgis_scd_plugin.shared import legend
 
     folder, _ = every_output
     polygons = QgsVectorLayer(str(folder / "changes.gpkg"), "changes", "ogr")
     held = sorted(polygons.uniqueValues(polygons.fields().indexOf("change_type")))
-    assert 0 < len(held) < len(change_types())
+    assert 0 < len(held) < len(legend.change_types())
     assert [int(category.value()) for category in polygons.renderer().categories()] == held
     codes = QgsRasterLayer(str(folder / "codes.tif"), "codes")
     counts = codes.dataProvider().histogram(1, 256, -0.5, 255.5).histogramVector
@@ -119,7 +119,7 @@ def test_the_rasters_say_that_minimum_area_left_their_small_patches(every_output
 def test_a_setting_makes_legends_list_every_change_type(plugin, geo_pair, tiny_model, tmp_path):
     from qgis.core import QgsSettings
 
-    from qgis_scd_plugin.legend import change_types
+    from qgis_scd_plugin.shared import legend
 
     QgsSettings().setValue("scd/legend_every_change_type", True)
     try:
@@ -128,8 +128,10 @@ def test_a_setting_makes_legends_list_every_change_type(plugin, geo_pair, tiny_m
     finally:
         QgsSettings().remove("scd/legend_every_change_type")
     polygons = QgsVectorLayer(str(tmp_path / "c.gpkg"), "changes", "ogr")
-    assert len(polygons.renderer().categories()) == len(change_types())
-    assert len(QgsRasterLayer(str(tmp_path / "codes.tif"), "codes").renderer().classes()) == len(change_types()) + 1
+    assert len(polygons.renderer().categories()) == len(legend.change_types())
+    assert (
+        len(QgsRasterLayer(str(tmp_path / "codes.tif"), "codes").renderer().classes()) == len(legend.change_types()) + 1
+    )
 
 
 @pytest.mark.parametrize("extension", ["fgb", "geojson", "sqlite"])

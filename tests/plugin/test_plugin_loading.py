@@ -113,7 +113,7 @@ def test_algorithm_has_the_parameters_an_analyst_sets(plugin):
     assert definitions["MIN_AREA"].defaultValue() == 10.0, "a minimum area by default: no specks of a few pixels"
     assert definitions["DEVICE"].options() == ["auto", "cpu", "cuda"]
     assert definitions["RUNTIME"].options() == ["auto", "torch", "onnxruntime"]
-    assert definitions["MMU"].defaultValue() is None, "empty MMU: the engine's default sieve"
+    assert definitions["MMU"].defaultValue() == 9, "the engine's default sieve, shown"
     assert definitions["OUTPUT"].type() == "sink" and definitions["OUTPUT_MATRIX"].type() == "sink"
     assert not definitions["OUTPUT_MATRIX"].hasGeometry(), "the change matrix is a table"
     assert definitions["OUTPUT"].defaultFileExtension() == "gpkg"

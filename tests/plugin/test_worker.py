@@ -15,14 +15,17 @@ import time
 from pathlib import Path
 
 import pytest
-from plugin_testing import RecordingFeedback
+from plugin_testing import REPO, RecordingFeedback
 
 
 def stand_in(tmp_path: Path, body: str) -> list[str]:
+    """A worker running ``body``, whose ``say(event=KIND, **keys)`` writes the event the engine's own
+    builder makes (scd_core/events.py), as the engine does."""
     script = tmp_path / "worker.py"
     script.write_text(
-        "import json, os, signal, sys, time\n"
-        "def say(**event): print(json.dumps(event), flush=True)\n" + textwrap.dedent(body)
+        f"import json, os, signal, sys, time\nsys.path.insert(0, {str(REPO)!r})\nfrom scd_core import events\n"
+        "def say(event, **keys): print(json.dumps(getattr(events, event)(**keys)), flush=True)\n"
+        + textwrap.dedent(body)
     )
     return [sys.executable, str(script)]
 
@@ -149,3 +152,24 @@ def test_the_workers_pipes_are_closed_whether_it_finishes_or_is_cancelled(plugin
             run_worker(stand_in(tmp_path, "time.sleep(60)\n"), dict(os.environ), cancelled, str(tmp_path))
         gc.collect()
     assert [str(warning.message) for warning in caught if warning.category is ResourceWarning] == []
+
+
+def test_a_backend_of_another_major_protocol_is_stopped_and_named(plugin, tmp_path):
+    from qgis_scd_plugin.worker import WorkerFailedError, run_worker
+
+    pid_file = tmp_path / "pid"
+    old = {"event": "start", "total": 4, "out_dir": "o", "width": 1, "height": 1, "crs": "EPSG:4326"}
+    command = stand_in(
+        tmp_path,
+        f"""
+        open({str(pid_file)!r}, "w").write(str(os.getpid()))
+        print(json.dumps({old!r}), flush=True)
+        time.sleep(60)
+    """,
+    )
+    started = time.monotonic()
+    with pytest.raises(WorkerFailedError, match=r"protocol 1\.0, older than .*: update the backend"):
+        run_worker(command, dict(os.environ), RecordingFeedback(), str(tmp_path))
+    assert time.monotonic() - started < 10
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
