@@ -19,6 +19,7 @@ is the same whichever worker or process loads it, and a resumed run sees the ver
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,12 @@ class PairDataset(Dataset):
     whole sample with a generator seeded from the key, so both dates and labels move together.
     """
 
-    def __init__(self, split: Split, normalisation: dict[str, Any], transform=None) -> None:
+    def __init__(
+        self,
+        split: Split,
+        normalisation: dict[str, Any],
+        transform: Callable[[Sample, torch.Generator], Sample] | None = None,
+    ) -> None:
         self.split = split
         self.normalise = make_normaliser(normalisation, "none", "uint8")
         self.transform = transform

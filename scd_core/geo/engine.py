@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -57,7 +58,7 @@ class _StoppedError(Exception):
     """Another thread failed or the run was interrupted."""
 
 
-def _put(q: queue.Queue, item, stop: threading.Event) -> None:
+def _put(q: queue.Queue, item: object, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             q.put(item, timeout=_POLL)
@@ -67,7 +68,7 @@ def _put(q: queue.Queue, item, stop: threading.Event) -> None:
     raise _StoppedError
 
 
-def _get(q: queue.Queue, stop: threading.Event):
+def _get(q: queue.Queue, stop: threading.Event) -> Any:
     while not stop.is_set():
         try:
             return q.get(timeout=_POLL)

@@ -266,10 +266,11 @@ def _resampling_reason(after: rasterio.DatasetReader, grid: Grid) -> str:
 
 def _choose_bands(
     datasets: tuple, paths: tuple[str, str], meta: CheckpointMetadata, options: DetectOptions, log: RunLog
-):
-    choices = tuple(
+) -> tuple[BandChoice, BandChoice]:
+    before, after = (
         select_bands(d, p, meta["bands"], options.bands, r) for d, p, r in zip(datasets, paths, ROLES, strict=True)
     )
+    choices = (before, after)
     for role, choice in zip(ROLES, choices, strict=True):
         if choice.reason.startswith("the file does not name"):
             log.message(f"{role}: {choice.reason}")
