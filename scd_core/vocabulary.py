@@ -239,10 +239,11 @@ SCORE = (
 EXPORT = (
     Option("format", "--format", "Format", "scd or deepness", default="scd", choices=("scd", "deepness")),
     # 11 brings Resize to a size known only at run time (at 9 and 10 the upsampling exports, but to the
-    # example's size, and the outputs differ from torch's); 23 is the newest torch writes. CdSC needs 14
+    # example's size, and the outputs differ from torch's); 20 is the newest torch's TorchScript exporter
+    # supports (above it torch warns that the opset is not supported). CdSC needs 14
     # (scaled dot-product attention): scd_core.export.MIN_OPSETS. A test exports at both ends.
     Option(
-        "opset", "--opset", "ONNX opset", "ONNX opset (default: 17; 14 or later for cdsc)", int, minimum=11, maximum=23
+        "opset", "--opset", "ONNX opset", "ONNX opset (default: 17; 14 or later for cdsc)", int, minimum=11, maximum=20
     ),
     Option(
         "resolution",

@@ -39,7 +39,7 @@ def test_every_option_names_one_thing_in_every_command():
         ("threshold", 1.0, "must lie in (0, 1), got 1"),
         ("threshold", float("nan"), "must be a finite number, got nan"),
         ("decode", "argmax", "takes distinct or paper, got 'argmax'"),
-        ("opset", 24, "must be at most 23, got 24"),
+        ("opset", 21, "must be at most 20, got 21"),
         ("kind", "labels", "takes auto, binary, change-type or per-date, got 'labels'"),
     ],
 )
