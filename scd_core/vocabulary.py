@@ -225,6 +225,59 @@ DETECT = (
     ),
 )
 
+#: What progress ``--progress`` shows: a bar and lines on stderr, the worker protocol on stdout, or lines only.
+PROGRESS_STYLES = ("bar", "json", "none")
+#: The side of the blocks a split run computes is a multiple of the GeoTIFFs' block (``geo.grid.BLOCK``).
+BLOCK_MULTIPLE = 256
+
+#: How ``scd detect`` and ``scd batch`` run, beside the options of the detection itself.
+RUN = (
+    Option(
+        "model",
+        "--model",
+        "Model checkpoint",
+        "checkpoint saved by scd_core.checkpoint.save, or its ONNX export (default: the demo model of a source "
+        "checkout, resources/models/demo.pt, trained on synthetic scenes only)",
+        metavar="CKPT",
+    ),
+    Option(
+        "progress",
+        "--progress",
+        "Progress",
+        "bar, json (the worker protocol on stdout) or none",
+        default="bar",
+        choices=PROGRESS_STYLES,
+    ),
+    Option(
+        "cluster",
+        "--cluster",
+        "Cluster",
+        "run on Dask: local[:N] (an embedded cluster of N worker processes), tcp://HOST:PORT or a scheduler "
+        "file (.json) of a running scheduler; workers must see the same files",
+        metavar="SPEC",
+    ),
+    Option(
+        "retries",
+        "--retries",
+        "Retries",
+        "with --cluster local: rerun a task whose worker died up to N times",
+        int,
+        default=2,
+        minimum=0,
+        metavar="N",
+    ),
+    Option(
+        "block_size",
+        "--block-size",
+        "Block size (pixels)",
+        f"with --cluster: side of the blocks the workers compute, a multiple of {BLOCK_MULTIPLE}",
+        int,
+        default=16 * BLOCK_MULTIPLE,
+        multiple_of=BLOCK_MULTIPLE,
+        metavar="PX",
+    ),
+)
+
 #: The options of the other commands, by command.
 SCORE = (
     Option(
@@ -257,8 +310,26 @@ EXPORT = (
     Option("overwrite", "--overwrite", "Overwrite", "replace an existing output file", bool, default=False),
 )
 
-#: Every option by command; the detection options are shared by ``detect`` and ``batch``.
-COMMANDS: dict[str, tuple[Option, ...]] = {"detect": DETECT, "batch": DETECT, "score": SCORE, "export": EXPORT}
+EVALUATE = (
+    Option(
+        "labels",
+        "--labels",
+        "Label set",
+        "label set whose colours and classes the PNGs use",
+        default="second",
+        choices=("second", "landsat_scd"),
+    ),
+)
+
+#: Every option by command; the detection options are shared by ``detect`` and ``batch`` (a batch's
+#: areas come per pair, from PAIRS.csv, and it is not split into blocks).
+COMMANDS: dict[str, tuple[Option, ...]] = {
+    "detect": DETECT + RUN,
+    "batch": tuple(o for o in DETECT + RUN if o.name not in ("aoi", "bbox", "block_size")),
+    "score": SCORE,
+    "export": EXPORT,
+    "evaluate": EVALUATE,
+}
 #: Every option by name: a name means one thing in every command, with its range and type (its help
 #: may say what it does there: ``--overwrite``).
 OPTIONS: dict[str, Option] = {option.name: option for options in COMMANDS.values() for option in options}

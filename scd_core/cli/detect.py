@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from scd_core import events
-from scd_core.cli.arguments import add_detect_arguments, detect_options
-from scd_core.cluster.connect import DEFAULT_RETRIES, connect
+from scd_core import events, vocabulary
+from scd_core.cli.arguments import add_detect_arguments, add_option, detect_options
+from scd_core.cluster.connect import connect
 from scd_core.errors import InvalidOptionError, ScdInputError
 from scd_core.events import Event
-from scd_core.geo.progress import STYLES, Reporter, reporter
+from scd_core.geo.progress import Reporter, reporter
 from scd_core.resources import DEMO_MODEL
 
 EXIT_TERMINATED = 143
@@ -53,30 +53,14 @@ def interrupts_raise() -> Iterator[None]:
 def add_detection_options(parser: argparse.ArgumentParser, scope: str) -> None:
     """The model, the options of :class:`~scd_core.geo.options.DetectOptions` offered in ``scope``
     (``"detect"`` or ``"batch"``) and the progress style."""
-    parser.add_argument(
-        "--model",
-        metavar="CKPT",
-        default=DEMO_MODEL,
-        help="checkpoint saved by scd_core.checkpoint.save (default: the demo model of a source checkout, "
-        "resources/models/demo.pt, trained on synthetic scenes only)",
-    )
+    add_option(parser, vocabulary.OPTIONS["model"], default=DEMO_MODEL)
     add_detect_arguments(parser, scope)
-    parser.add_argument(
-        "--progress", choices=STYLES, default="bar", help="bar (default), json (worker protocol on stdout) or none"
-    )
-    parser.add_argument(
-        "--cluster",
-        metavar="SPEC",
-        help="run on Dask: local[:N] (an embedded cluster of N worker processes), tcp://HOST:PORT or a "
-        "scheduler file (.json) of a running scheduler; workers must see the same files",
-    )
-    parser.add_argument(
-        "--retries",
-        type=int,
-        default=None,
-        metavar="N",
-        help=f"with --cluster local: rerun a task whose worker died up to N times (default {DEFAULT_RETRIES})",
-    )
+    add_option(parser, vocabulary.OPTIONS["progress"])
+    add_option(parser, vocabulary.OPTIONS["cluster"])
+    # no default here: given without --cluster, --retries and --block-size are refused
+    add_option(parser, vocabulary.OPTIONS["retries"], default=None)
+    if scope == "detect":
+        add_option(parser, vocabulary.OPTIONS["block_size"], default=None)
 
 
 def check_cluster_options(args: argparse.Namespace) -> None:
@@ -84,9 +68,12 @@ def check_cluster_options(args: argparse.Namespace) -> None:
     for flag, name in (("--retries", "retries"), ("--block-size", "block_size")):
         if getattr(args, name, None) is not None and args.cluster is None:
             raise InvalidOptionError(f"{flag} is for runs on a cluster (--cluster)")
-    if args.retries is not None and args.retries < 0:
-        raise InvalidOptionError(f"--retries must not be negative, got {args.retries}")
-    args.retries = DEFAULT_RETRIES if args.retries is None else args.retries
+    for name in ("retries", "block_size"):
+        option = vocabulary.OPTIONS[name]
+        if problem := option.problem(getattr(args, name, None)):
+            raise InvalidOptionError(f"{option.flag} {problem}")
+        if hasattr(args, name) and getattr(args, name) is None:
+            setattr(args, name, option.default)
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -105,13 +92,6 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "-o", "--out-dir", required=True, help="output folder (created; must be empty unless --overwrite)"
     )
     add_detection_options(parser, "detect")
-    parser.add_argument(
-        "--block-size",
-        type=int,
-        default=None,
-        metavar="PX",
-        help="with --cluster: side of the blocks the workers compute, a multiple of 256 (default 4096)",
-    )
     return parser
 
 
@@ -149,11 +129,10 @@ def run(args: argparse.Namespace) -> int:
         inputs = (args.before, args.after, args.model, args.out_dir)
         if args.cluster is None:
             return run_detection(*inputs, options, report)
-        from scd_core.cluster.blocks import BLOCK_SIZE, infer_on
+        from scd_core.cluster.blocks import infer_on
 
-        block_size = BLOCK_SIZE if args.block_size is None else args.block_size
         with connect(args.cluster, args.retries) as client:
-            return run_detection(*inputs, options, report, infer_on(client, args.model, block_size))
+            return run_detection(*inputs, options, report, infer_on(client, args.model, args.block_size))
 
     with interrupts_raise():
         try:

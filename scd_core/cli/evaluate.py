@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from scd_core import vocabulary
+from scd_core.cli.arguments import add_option
 from scd_core.evaluation import evaluate_folders, report_data, report_text
 from scd_core.labels import LABEL_SETS
 
@@ -19,12 +21,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "255 in the ground truth is ignored). Prints OA, kappa, mIoU, SeK, Fscd and Score in both conventions "
         "of the literature, and the categorical SeK per change type (ASN paper, Table II).",
     )
-    parser.add_argument(
-        "--labels",
-        choices=sorted(LABEL_SETS),
-        default="second",
-        help="label set whose colours and classes the PNGs use (default: second)",
-    )
+    add_option(parser, vocabulary.OPTIONS["labels"])
     parser.add_argument("pred_root", help="folder with the predictions' label1/ and label2/")
     parser.add_argument("gt_root", help="folder with the ground truth's label1/ and label2/")
     parser.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")

@@ -26,20 +26,22 @@ from rasterio.windows import Window
 from scd_core import events
 from scd_core.cluster.cancel import cancel_name, cancel_watch, stop
 from scd_core.errors import InvalidOptionError
-from scd_core.geo.grid import BLOCK, Grid, placed_out_of
+from scd_core.geo.grid import Grid, placed_out_of
 from scd_core.geo.inputs import Fixed, Prepared, prepare
 from scd_core.geo.maps import stitch
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.pipeline import GDAL_CACHE_BYTES, DetectResult, InferStage, infer_block, run_detection, start_event
 from scd_core.geo.progress import Reporter, RunLog, silent
 from scd_core.geo.staging import StagingFolder
+from scd_core.vocabulary import OPTIONS
 
 if TYPE_CHECKING:
     from distributed import Client, Future
 
 #: Side of a block in output pixels: a multiple of the GeoTIFFs' block, so stitching writes whole
-#: blocks; 16 tiles of 1024² or 64 of 512².
-BLOCK_SIZE = 16 * BLOCK
+#: blocks (the vocabulary's BLOCK_MULTIPLE, which a test holds equal to geo.grid.BLOCK); 16 tiles of
+#: 1024² or 64 of 512².
+BLOCK_SIZE: int = OPTIONS["block_size"].default
 
 
 def block_windows(grid: Grid, size: int = BLOCK_SIZE) -> list[Window]:
@@ -82,8 +84,8 @@ def _tiles_of(run: Prepared, block: Window) -> int:
 def infer_on(client: Client, model: str | Path, block_size: int = BLOCK_SIZE) -> InferStage:
     """The infer stage of :func:`scd_core.geo.pipeline.run_detection`, on ``client``'s workers, in
     blocks of ``block_size`` pixels (refused unless a positive multiple of the GeoTIFFs' block)."""
-    if block_size <= 0 or block_size % BLOCK:
-        raise InvalidOptionError(f"--block-size must be a positive multiple of {BLOCK}, got {block_size}")
+    if problem := OPTIONS["block_size"].problem(block_size):
+        raise InvalidOptionError(f"--block-size {problem}")
     from scd_core.geo.engine import EngineStats  # torch: on the client, once the options are good
 
     def infer(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[dict[str, Path], EngineStats]:

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from scd_core.errors import InvalidOptionError
+from scd_core.vocabulary import OPTIONS
 
 #: How many times the scheduler reruns a task whose worker died before it gives up on it.
-DEFAULT_RETRIES = 2
+DEFAULT_RETRIES: int = OPTIONS["retries"].default
 
 
 def _threads_env(workers: int) -> dict[str, str]:

@@ -28,10 +28,11 @@ from typing import Any, TextIO
 
 from scd_core import events
 from scd_core.events import Event
+from scd_core.vocabulary import PROGRESS_STYLES
 
 Reporter = Callable[[Event], None]
 
-STYLES = ("bar", "json", "none")
+STYLES = PROGRESS_STYLES
 
 
 def silent(event: Event) -> None:

@@ -76,3 +76,28 @@ def test_a_help_and_flag_changed_in_the_vocabulary_are_the_commands(monkeypatch,
     shown = " ".join(capsys.readouterr().out.split())
     assert "--minimum-mapping-unit PX the smallest patch kept (default: 9)" in shown
     assert "--mmu PX" not in shown
+
+
+def test_the_vocabularys_copies_of_engine_constants_are_the_engines():
+    from scd_core.geo.grid import BLOCK
+    from scd_core.labels import LABEL_SETS
+
+    assert vocabulary.BLOCK_MULTIPLE == BLOCK
+    assert set(vocabulary.OPTIONS["labels"].choices) == set(LABEL_SETS)
+
+
+#: What a command takes that is no option of the vocabulary: where its outputs go, and --json.
+NOT_OPTIONS = {"--help", "--json", "--out-dir", "--out-root", "--output"}
+
+
+@pytest.mark.parametrize("command", sorted(vocabulary.COMMANDS))
+def test_every_flag_of_a_command_is_the_vocabularys(command):
+    parser = build_parser()
+    (commands,) = [action for action in parser._actions if action.dest == "command"]
+    flags = {
+        flag
+        for action in commands.choices[command]._actions
+        for flag in action.option_strings
+        if flag.startswith("--") and flag not in NOT_OPTIONS
+    }
+    assert flags == {option.flag for option in vocabulary.COMMANDS[command]}
