@@ -36,8 +36,9 @@ class Option:
     the argparse ``dest``), ``flag`` the command line's, ``label`` the dialog's.
 
     ``default`` None means decided per run (the help says how). A number lies in ``minimum`` ..
-    ``maximum`` (ends excluded where ``open_range``) and is a multiple of ``multiple_of``; text is one
-    of ``choices`` when there are any.
+    ``maximum`` (the ends given excluded where ``open_range``) and is a multiple of ``multiple_of``; a
+    value is one of ``choices`` when there are any. ``values`` is how many values the flag takes (as
+    argparse's ``nargs``: 2, or "+" for one or more); None: one.
     """
 
     name: str
@@ -46,12 +47,13 @@ class Option:
     help: str
     type: type = str
     default: Any = None
-    choices: tuple[str, ...] = ()
+    choices: tuple[Any, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
     open_range: bool = False
     multiple_of: int | None = None
-    metavar: str | None = None
+    metavar: str | tuple[str, ...] | None = None
+    values: int | str | None = None
 
     def problem(self, value: Any) -> str | None:
         """What is wrong with ``value`` (of this option's type) in the words after the option's name,
@@ -69,6 +71,8 @@ class Option:
         low, high = self.minimum, self.maximum
         if self.open_range and low is not None and high is not None and not low < value < high:
             return f"must lie in ({low:g}, {high:g}), got {value:g}"
+        if self.open_range and low is not None and value <= low:
+            return f"must be more than {low:g}, got {value:g}"
         if low is not None and value < low:
             return f"must be at least {low:g}, got {value:g}"
         if high is not None and value > high:
@@ -76,8 +80,9 @@ class Option:
         return None
 
 
-def _either(choices: tuple[str, ...]) -> str:
-    return choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} or {choices[-1]}"
+def _either(choices: tuple[Any, ...]) -> str:
+    words = [str(choice) for choice in choices]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 #: Tiles per forward pass when ``--batch`` is not given, by device type.
@@ -321,6 +326,95 @@ EVALUATE = (
     ),
 )
 
+
+def _synth(default_size: int) -> tuple[Option, ...]:
+    """What both ``scd synth`` sub-commands take: the scene's size and seed, and ``--overwrite``."""
+    return (
+        Option(
+            "size",
+            "--size",
+            "Size (pixels)",
+            "HEIGHT [WIDTH] in pixels, one number for a square",
+            int,
+            default=default_size,
+            minimum=1,
+            metavar="PX",
+            values="+",
+        ),
+        Option("seed", "--seed", "Seed", "random seed: the same seed writes the same bytes", int, default=0),
+        Option(
+            "overwrite", "--overwrite", "Overwrite", "replace the files of the same name in OUT", bool, default=False
+        ),
+    )
+
+
+#: ``scd synth``'s options: a developer's tool, whose ``--bands`` (a band count) and ``--resolution``
+#: (CRS units) are not the detection's and the export's, so they stay out of :data:`OPTIONS`.
+SYNTH_SECOND = (
+    *_synth(512),
+    Option("pairs", "--pairs", "Pairs", "number of pairs", int, default=10, minimum=0),
+)
+SYNTH_GEO = (
+    *_synth(1024),
+    Option("crs", "--crs", "CRS", "CRS of BEFORE", default="EPSG:32633"),
+    Option(
+        "resolution",
+        "--resolution",
+        "Resolution",
+        "pixel size in CRS units (default 0.5 m, or its equivalent in degrees)",
+        float,
+        minimum=0.0,
+        open_range=True,
+    ),
+    Option(
+        "origin",
+        "--origin",
+        "Origin",
+        "upper-left corner in CRS units (default: Berlin)",
+        float,
+        metavar=("X", "Y"),
+        values=2,
+    ),
+    Option(
+        "dtype",
+        "--dtype",
+        "Data type",
+        "uint8 grey levels, uint16 reflectance ×10000 or float32 reflectance",
+        default="uint8",
+        choices=("uint8", "uint16", "float32"),
+    ),
+    Option("bands", "--bands", "Bands", "1 panchromatic, 3 RGB, 4 RGB+NIR", int, default=3, choices=(1, 3, 4)),
+    Option(
+        "nodata_collar",
+        "--nodata-collar",
+        "Nodata collar (pixels)",
+        "ragged nodata border about PX pixels wide",
+        int,
+        default=0,
+        minimum=0,
+        metavar="PX",
+    ),
+    Option("after_crs", "--after-crs", "After's CRS", "put AFTER on this CRS"),
+    Option(
+        "after_resolution",
+        "--after-resolution",
+        "After's resolution",
+        "AFTER's pixel size, in AFTER's CRS units",
+        float,
+        minimum=0.0,
+        open_range=True,
+    ),
+    Option(
+        "after_shift",
+        "--after-shift",
+        "After's shift",
+        "move AFTER's grid by DX east, DY north (CRS units)",
+        float,
+        metavar=("DX", "DY"),
+        values=2,
+    ),
+)
+
 #: Every option by command; the detection options are shared by ``detect`` and ``batch`` (a batch's
 #: areas come per pair, from PAIRS.csv, and it is not split into blocks).
 COMMANDS: dict[str, tuple[Option, ...]] = {
@@ -329,10 +423,17 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
     "score": SCORE,
     "export": EXPORT,
     "evaluate": EVALUATE,
+    "synth second": SYNTH_SECOND,
+    "synth geo": SYNTH_GEO,
 }
 #: Every option by name: a name means one thing in every command, with its range and type (its help
 #: may say what it does there: ``--overwrite``).
-OPTIONS: dict[str, Option] = {option.name: option for options in COMMANDS.values() for option in options}
+OPTIONS: dict[str, Option] = {
+    option.name: option
+    for command, options in COMMANDS.items()
+    if not command.startswith("synth")
+    for option in options
+}
 
 
 def device_problem(device: str) -> str | None:

@@ -30,24 +30,48 @@ _AREA = ("aoi", "bbox")
 
 
 def add_option(parser: Container, option: vocabulary.Option, **settings: Any) -> None:
-    """Add ``option``'s flag to ``parser``, its help ending in its default. ``default`` (in
-    ``settings``) overrides the default argparse gives; ``checked=False`` leaves its choices to the
-    code that checks the value, so the API and the flag get one message."""
+    """Add ``option``'s flag to ``parser``, its help ending in its default.
+
+    ``settings``: ``default`` overrides the default argparse gives; ``parse`` turns the text into the
+    value where the option's type does not (a CRS checked by PROJ); ``action`` is argparse's;
+    ``checked=False`` leaves choices and range to the code that checks the value, so the API and the
+    flag get one message (otherwise argparse refuses them, exit 2, with the vocabulary's words).
+    """
     default = settings.get("default", option.default)
     if option.type is bool:
         parser.add_argument(option.flag, dest=option.name, action="store_true", default=default, help=option.help)
         return
+    checked = settings.get("checked", True)
+    convert = settings.get("parse") or (str if option.name in _PARSERS else option.type)
     shown = "" if option.default is None else f" (default: {option.default:g})" if option.type is float else (
         f" (default: {option.default})")  # fmt: skip
+    action = {"action": settings["action"]} if "action" in settings else {}
     parser.add_argument(
         option.flag,
         dest=option.name,
-        type=str if option.name in _PARSERS else option.type,
+        type=_checking(option, convert) if checked else convert,
         default=default,
-        choices=(option.choices or None) if settings.get("checked", True) else None,
-        metavar=option.metavar or ("|".join(option.choices) if option.choices else None),
+        nargs=option.values,
+        **action,
+        metavar=option.metavar or ("|".join(map(str, option.choices)) if option.choices else None),
         help=option.help + shown,
     )
+
+
+def _checking(option: vocabulary.Option, convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``convert``, then the vocabulary's check of ``option``: argparse's refusal, in its words."""
+
+    def checked(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {option.type.__name__}: {text!r}") from None
+        if problem := option.problem(value):
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    checked.__name__ = option.type.__name__  # argparse names the type in its messages
+    return checked
 
 
 def offered(scope: str) -> list[vocabulary.Option]:

@@ -69,11 +69,8 @@ def check_cluster_options(args: argparse.Namespace) -> None:
         if getattr(args, name, None) is not None and args.cluster is None:
             raise InvalidOptionError(f"{flag} is for runs on a cluster (--cluster)")
     for name in ("retries", "block_size"):
-        option = vocabulary.OPTIONS[name]
-        if problem := option.problem(getattr(args, name, None)):
-            raise InvalidOptionError(f"{option.flag} {problem}")
         if hasattr(args, name) and getattr(args, name) is None:
-            setattr(args, name, option.default)
+            setattr(args, name, vocabulary.OPTIONS[name].default)
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from scd_core import vocabulary
 from scd_core.cli.arguments import add_option
-from scd_core.errors import InvalidOptionError, OutputExistsError
+from scd_core.errors import OutputExistsError
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -30,8 +30,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("checkpoint", metavar="CKPT", help="an scd checkpoint (.pt)")
     parser.add_argument("-o", "--output", required=True, metavar="MODEL.onnx", help="the ONNX file to write")
-    for option in vocabulary.EXPORT:
-        add_option(parser, option)
+    for option in vocabulary.EXPORT:  # the opset is checked with the model, whose minimum it names
+        add_option(parser, option, checked=option.name != "opset")
     return parser
 
 
@@ -43,8 +43,6 @@ def run(args: argparse.Namespace) -> int:
     # all that can be refused is, before the checkpoint loads and the export's seconds go
     if output.is_file() and Path(args.checkpoint).is_file() and os.path.samefile(output, args.checkpoint):
         raise OutputExistsError("is the checkpoint itself; name another file for the ONNX model", output)
-    if args.resolution is not None and (problem := vocabulary.OPTIONS["resolution"].problem(args.resolution)):
-        raise InvalidOptionError(f"--resolution {problem}")
     export.check_destination(output)
     if output.exists() and not args.overwrite:
         raise OutputExistsError("exists; pass --overwrite to replace it", output)

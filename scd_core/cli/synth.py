@@ -13,7 +13,8 @@ from typing import Any
 from rasterio.crs import CRS
 from rasterio.errors import CRSError
 
-from scd_core import synth
+from scd_core import synth, vocabulary
+from scd_core.cli.arguments import add_option
 
 
 class _SizeAction(argparse.Action):
@@ -31,20 +32,6 @@ class _SizeAction(argparse.Action):
         setattr(namespace, self.dest, values[0] if len(values) == 1 else tuple(values))
 
 
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def _pixels(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
-    return value
-
-
 def _crs(text: str) -> str:
     """Fail at parsing time, with argparse's exit code 2, on a CRS nobody can read."""
     try:
@@ -54,28 +41,14 @@ def _crs(text: str) -> str:
     return text
 
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def _common(parser: argparse.ArgumentParser, default_size: int) -> None:
+def _add_options(parser: argparse.ArgumentParser, options: tuple[vocabulary.Option, ...]) -> None:
+    """``OUT`` and ``options`` (:mod:`scd_core.vocabulary`'s), a CRS read by PROJ, ``--size`` one or two numbers."""
     parser.add_argument("out", help="output folder (created if missing)")
-    parser.add_argument(
-        "--size",
-        type=_pixels,
-        nargs="+",
-        action=_SizeAction,
-        default=default_size,
-        metavar="PX",
-        help=f"HEIGHT [WIDTH] in pixels, one number for a square (default {default_size})",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=0, help="random seed: the same seed writes the same bytes (default 0)"
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace the files of the same name in OUT")
+    for option in options:
+        if option.name == "size":
+            add_option(parser, option, action=_SizeAction)
+        else:
+            add_option(parser, option, parse=_crs if option.name in ("crs", "after_crs") else None)
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -93,8 +66,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="a folder in SECOND's layout: im1/ im2/ label1/ label2/ PNGs",
         description="Write N pairs as im1/, im2/ and RGB-coded label1/, label2/ PNGs.",
     )
-    _common(second, 512)
-    second.add_argument("--pairs", type=_count, default=10, help="number of pairs (default 10)")
+    _add_options(second, vocabulary.SYNTH_SECOND)
 
     geo = kinds.add_parser(
         "geo",
@@ -102,39 +74,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Write before.tif, after.tif and the truth on BEFORE's grid (label1.tif, label2.tif, "
         "change_type.tif) as tiled, deflate-compressed GeoTIFFs.",
     )
-    _common(geo, 1024)
-    geo.add_argument("--crs", type=_crs, default="EPSG:32633", help="CRS of BEFORE (default EPSG:32633)")
-    geo.add_argument(
-        "--resolution", type=_positive, help="pixel size in CRS units (default 0.5 m, or its equivalent in degrees)"
-    )
-    geo.add_argument(
-        "--origin", type=float, nargs=2, metavar=("X", "Y"), help="upper-left corner in CRS units (default: Berlin)"
-    )
-    geo.add_argument(
-        "--dtype",
-        choices=("uint8", "uint16", "float32"),
-        default="uint8",
-        help="uint8 grey levels, uint16 reflectance ×10000 or float32 reflectance (default uint8)",
-    )
-    geo.add_argument(
-        "--bands", type=int, choices=(1, 3, 4), default=3, help="1 panchromatic, 3 RGB, 4 RGB+NIR (default 3)"
-    )
-    geo.add_argument(
-        "--nodata-collar",
-        type=_count,
-        default=0,
-        metavar="PX",
-        help="ragged nodata border about PX pixels wide (default none)",
-    )
-    geo.add_argument("--after-crs", type=_crs, help="put AFTER on this CRS")
-    geo.add_argument("--after-resolution", type=_positive, help="AFTER's pixel size, in AFTER's CRS units")
-    geo.add_argument(
-        "--after-shift",
-        type=float,
-        nargs=2,
-        metavar=("DX", "DY"),
-        help="move AFTER's grid by DX east, DY north (CRS units)",
-    )
+    _add_options(geo, vocabulary.SYNTH_GEO)
     return parser
 
 

@@ -3,6 +3,7 @@ tests/plugin/test_option_contract.py)."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 
 import pytest
@@ -19,8 +20,9 @@ def test_the_tile_multiple_is_the_models_stride():
 
 
 def test_every_option_names_one_thing_in_every_command():
-    for options in vocabulary.COMMANDS.values():
-        for option in options:
+    """Synth, a developer's tool, has its own --bands (a count) and --resolution (CRS units)."""
+    for command, options in vocabulary.COMMANDS.items():
+        for option in options if not command.startswith("synth") else ():
             same = vocabulary.OPTIONS[option.name]
             assert (option.flag, option.type, option.default, option.choices) == (
                 same.flag,
@@ -90,14 +92,28 @@ def test_the_vocabularys_copies_of_engine_constants_are_the_engines():
 NOT_OPTIONS = {"--help", "--json", "--out-dir", "--out-root", "--output"}
 
 
+def _subparser(parser, command: str):
+    """The parser of ``command`` ("detect", "synth geo"...) under ``parser``."""
+    for word in command.split():
+        (commands,) = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+        parser = commands.choices[word]
+    return parser
+
+
 @pytest.mark.parametrize("command", sorted(vocabulary.COMMANDS))
 def test_every_flag_of_a_command_is_the_vocabularys(command):
-    parser = build_parser()
-    (commands,) = [action for action in parser._actions if action.dest == "command"]
     flags = {
         flag
-        for action in commands.choices[command]._actions
+        for action in _subparser(build_parser(), command)._actions
         for flag in action.option_strings
         if flag.startswith("--") and flag not in NOT_OPTIONS
     }
     assert flags == {option.flag for option in vocabulary.COMMANDS[command]}
+
+
+def test_a_synth_value_out_of_its_range_is_refused_in_the_vocabularys_words(tmp_path, capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(["synth", "geo", str(tmp_path / "pair"), "--resolution", "0"])
+    assert refused.value.code == 2
+    assert "argument --resolution: must be more than 0, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "pair").exists()
