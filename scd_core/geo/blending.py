@@ -129,7 +129,7 @@ class Blender:
             total = self.row_total[self.top : end, None] * self.col_total[None, lo:hi]
             mean = self.sums[:, :height, lo - x0 : hi - x0].float() / total
             changed = mean[2 * n] >= self.threshold  # eq. 1
-            # max(0) gives argmax(0) (first maximum on ties) but 8× faster on CPU across channels
+            # max(0) gives argmax(0) (first maximum on ties), and is faster on a CPU across channels
             first, second = mean[0:n].max(0), mean[n : 2 * n].max(0)
             before, after = first.indices, second.indices
             if self.distinct:

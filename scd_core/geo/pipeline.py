@@ -52,9 +52,9 @@ OUTPUT_FILES = {
 }
 #: GDAL's block cache in bytes. Its default, 5 % of RAM, fills with blocks of ever more tiles and makes
 #: memory grow with the raster; a fixed cache keeps it flat. 64 MiB holds the blocks of a row of tiles
-#: of both dates 8,192 pixels wide (tiled inputs) and the outputs' blocks being written. With 128 MiB,
-#: an 8192² run of the demo model peaked at 1.32× the memory of a 2048² one, with 64 MiB at 1.16×
-#: (1.21× in benchmarks/bench_detect.py), equally fast within the noise of the measurement. (rasterio
+#: of both dates 8,192 pixels wide (tiled inputs) and the outputs' blocks being written; a larger cache
+#: let memory grow with the raster again (``benchmarks/bench_detect.py`` measures the peak at 8192²
+#: against 2048²) and ran no faster. (rasterio
 #: passes GDAL_CACHEMAX to GDALSetCacheMax, which counts bytes: a bare 64 would be a 64-byte cache.)
 GDAL_CACHE_BYTES = 64 * 1024 * 1024
 
