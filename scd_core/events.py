@@ -51,13 +51,28 @@ class Message(TypedDict):
     text: str
 
 
+class Counts(TypedDict):
+    """What a detection run made, as run.json and the ``done`` event give it: polygons and the
+    regions they came from, pixels by kind, areas in hectares, tiles computed, and the pixels of each
+    change type present, by name."""
+
+    features: int
+    regions: int
+    changed_pixels: int
+    unchanged_pixels: int
+    nodata_pixels: int
+    changed_area_ha: float
+    polygon_area_ha: float
+    tiles: int
+    pixels_by_change_type: dict[str, int]
+
+
 class Done(TypedDict):
-    """Last event of a successful run: the outputs' paths by name, and the counts (at least
-    ``features`` and ``changed_pixels``)."""
+    """Last event of a successful run: the outputs' paths by name, and the run's counts."""
 
     event: Literal["done"]
     outputs: dict[str, str]
-    counts: dict[str, Any]
+    counts: Counts
 
 
 class Error(TypedDict):
@@ -140,7 +155,7 @@ def warning(text: str) -> Message:
     return {"event": "warning", "text": text}
 
 
-def done(outputs: dict[str, str], counts: dict[str, Any]) -> Done:
+def done(outputs: dict[str, str], counts: Counts) -> Done:
     """The ``done`` event."""
     return {"event": "done", "outputs": outputs, "counts": counts}
 

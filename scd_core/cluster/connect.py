@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scd_core.errors import InvalidOptionError
 from scd_core.vocabulary import OPTIONS
+
+if TYPE_CHECKING:  # distributed is imported when a run asks for a cluster
+    from distributed import Client, Scheduler, SpecCluster
 
 #: How many times the scheduler reruns a task whose worker died before it gives up on it.
 DEFAULT_RETRIES: int = OPTIONS["retries"].default
@@ -37,7 +40,7 @@ def _gpus() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-def _local_cluster(spec: str) -> Any:
+def _local_cluster(spec: str) -> SpecCluster:
     from distributed import LocalCluster, Nanny, SpecCluster
 
     count = spec.partition(":")[2]
@@ -60,14 +63,14 @@ def _local_cluster(spec: str) -> Any:
     return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, env=_threads_env(workers), **quiet)
 
 
-def _scheduler() -> Any:
+def _scheduler() -> type[Scheduler]:
     from distributed import Scheduler
 
     return Scheduler
 
 
 @contextmanager
-def connect(spec: str, retries: int = DEFAULT_RETRIES) -> Iterator[Any]:
+def connect(spec: str, retries: int = DEFAULT_RETRIES) -> Iterator[Client]:
     """A ``distributed.Client`` of the cluster ``spec`` names (closed, with an embedded cluster, on
     leaving)."""
     import dask
@@ -97,7 +100,7 @@ def connect(spec: str, retries: int = DEFAULT_RETRIES) -> Iterator[Any]:
         yield client
 
 
-def _joined(make: Any, spec: str) -> Any:
+def _joined(make: Callable[[], Client], spec: str) -> Client:
     try:
         return make()
     except OSError as error:  # distributed raises OSError subclasses for an address it cannot reach

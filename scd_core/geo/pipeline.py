@@ -65,7 +65,7 @@ class DetectResult:
 
     out_dir: Path
     outputs: dict[str, Path]
-    counts: dict[str, Any]
+    counts: events.Counts
     timings: dict[str, float]
     grid: Grid
     messages: list[str] = field(default_factory=list)
@@ -259,7 +259,7 @@ def _write_preview(run: Prepared, stage: StagingFolder, code_pixels: np.ndarray)
     reports.write_preview(stage / OUTPUT_FILES["preview"], pictures[0], pictures[1], changes, legend)
 
 
-def _counts(run: Prepared, working: WorkingMaps, stats: EngineStats, polygons: _Polygons) -> dict[str, Any]:
+def _counts(run: Prepared, working: WorkingMaps, stats: EngineStats, polygons: _Polygons) -> events.Counts:
     names = change_type_names(run.classes)
     return {
         "features": polygons.features,
@@ -276,7 +276,7 @@ def _counts(run: Prepared, working: WorkingMaps, stats: EngineStats, polygons: _
 
 def _report(
     run: Prepared, working: WorkingMaps, stats: EngineStats, polygons: _Polygons, stage: StagingFolder, log: RunLog
-) -> dict[str, Any]:
+) -> events.Counts:
     """Stage 4: the final rasters, summary.csv, preview.png and run.json; returns the run's counts."""
     before, after = run.paths
     scaling = [n.describe() for n in run.normalisers]

@@ -19,6 +19,7 @@ import numpy as np
 import rasterio
 from rasterio.enums import Resampling
 
+from scd_core.events import Counts
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.rasters import fingerprint, main_file, raster_fingerprint
 from scd_core.version import __version__
@@ -226,7 +227,7 @@ def run_record(
     request: Request,
     model: ModelRecord,
     options: dict[str, Any],
-    counts: dict[str, Any],
+    counts: Counts,
     log: RunLog,
 ) -> dict[str, Any]:
     """run.json's content: ``run``'s inputs, ``model``, resolved ``options`` (:meth:`DetectOptions.record`),
