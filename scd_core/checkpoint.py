@@ -169,8 +169,10 @@ def validate_metadata(metadata: dict[str, Any], source: str | Path = "<metadata>
     if not 0 < float(metadata["threshold"]) < 1:
         fail(f"threshold must lie in (0, 1), got {metadata['threshold']!r}")
     if "gsd_m" in metadata and gsd_range(metadata["gsd_m"]) is None:
-        fail(f"gsd_m (metres per pixel of the training imagery) must be a positive number or [low, high], "
-             f"got {metadata['gsd_m']!r}")  # fmt: skip
+        fail(
+            f"gsd_m (metres per pixel of the training imagery) must be a positive number or [low, high], "
+            f"got {metadata['gsd_m']!r}"
+        )
 
 
 def gsd_range(gsd: Any) -> tuple[float, float] | None:

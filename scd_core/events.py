@@ -136,8 +136,15 @@ KEYS: dict[str, dict[str, tuple]] = {
 
 def start(total: int, out_dir: str, width: int, height: int, crs: str) -> Start:
     """The ``start`` event, with this protocol's version."""
-    return {"event": "start", "protocol": PROTOCOL, "total": total, "out_dir": out_dir, "width": width,
-            "height": height, "crs": crs}  # fmt: skip
+    return {
+        "event": "start",
+        "protocol": PROTOCOL,
+        "total": total,
+        "out_dir": out_dir,
+        "width": width,
+        "height": height,
+        "crs": crs,
+    }
 
 
 def progress(done: int, total: int) -> Progress:
@@ -167,8 +174,7 @@ def error(text: str, path: str | None = None, cancelled: bool = False) -> Error:
 
 def pair(id: str, status: str, seconds: float, features: int | None, message: str) -> Pair:
     """A ``pair`` event."""
-    return {"event": "pair", "id": id, "status": status, "seconds": seconds, "features": features,
-            "message": message}  # fmt: skip
+    return {"event": "pair", "id": id, "status": status, "seconds": seconds, "features": features, "message": message}
 
 
 def batch(done: int, skipped: int, failed: int) -> Batch:

@@ -167,8 +167,9 @@ def _check(config: TrainConfig, source: str | Path) -> None:
     if not 0 < config.threshold < 1:
         raise InvalidOptionError(f"{source}: threshold must lie in (0, 1), got {config.threshold}")
     if config.gsd_m is not None and checkpoint.gsd_range(config.gsd_m) is None:
-        raise InvalidOptionError(f"{source}: gsd_m must be metres per pixel, a positive number or [low, high], "
-                                 f"got {config.gsd_m!r}")  # fmt: skip
+        raise InvalidOptionError(
+            f"{source}: gsd_m must be metres per pixel, a positive number or [low, high], got {config.gsd_m!r}"
+        )
     if config.model == "asn_atl" and not config.init_from:
         raise InvalidOptionError(
             f"{source}: asn_atl trains ATL's ψ1 and ψ2 on a trained ASN kept frozen (ASN paper §III-D5): "

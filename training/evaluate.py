@@ -121,9 +121,15 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()
     try:
         confusion, pairs, metadata = evaluate_checkpoint(
-            args.checkpoint, args.data, args.tta, args.split, args.predictions, args.overwrite, args.device,
+            args.checkpoint,
+            args.data,
+            args.tta,
+            args.split,
+            args.predictions,
+            args.overwrite,
+            args.device,
             progress=True,
-        )  # fmt: skip
+        )
     except ScdInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -70,9 +70,16 @@ def load_table(table_id: str) -> Table:
     rows = tuple(Row(r["run"], r["method"], r.get("set", {}), r.get("paper", {}), r.get("after")) for r in data["rows"])
     recipe = path.parent / data["recipe"] if "recipe" in data else None
     return Table(
-        str(data["table"]), data["title"], data["convention"], tuple(data.get("metrics", ())), rows, path,
-        recipe, data.get("from_table"), tuple(data.get("classes", ())),
-    )  # fmt: skip
+        str(data["table"]),
+        data["title"],
+        data["convention"],
+        tuple(data.get("metrics", ())),
+        rows,
+        path,
+        recipe,
+        data.get("from_table"),
+        tuple(data.get("classes", ())),
+    )
 
 
 def training_rows(table: Table) -> tuple[Table, list[Row]]:

@@ -43,8 +43,13 @@ def add_option(parser: Container, option: vocabulary.Option, **settings: Any) ->
         return
     checked = settings.get("checked", True)
     convert = settings.get("parse") or (str if option.name in _PARSERS else option.type)
-    shown = "" if option.default is None else f" (default: {option.default:g})" if option.type is float else (
-        f" (default: {option.default})")  # fmt: skip
+    shown = (
+        ""
+        if option.default is None
+        else f" (default: {option.default:g})"
+        if option.type is float
+        else (f" (default: {option.default})")
+    )
     action = {"action": settings["action"]} if "action" in settings else {}
     parser.add_argument(
         option.flag,

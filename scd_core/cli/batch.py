@@ -58,8 +58,9 @@ def _out_root(text: str) -> Path:
     return out_root
 
 
-def _on_cluster(args: argparse.Namespace, pairs: list[Pair], out_root: Path, options: DetectOptions,
-                outcomes: list[Outcome]) -> None:  # fmt: skip
+def _on_cluster(
+    args: argparse.Namespace, pairs: list[Pair], out_root: Path, options: DetectOptions, outcomes: list[Outcome]
+) -> None:
     """Every pair on the Dask cluster of ``--cluster``; one progress bar over all pairs on stderr."""
     from scd_core.cluster.pairs import run_pairs
 
@@ -85,8 +86,9 @@ def _on_cluster(args: argparse.Namespace, pairs: list[Pair], out_root: Path, opt
     outcomes[:] = done
 
 
-def _here(args: argparse.Namespace, pairs: list[Pair], out_root: Path, options: DetectOptions,
-          outcomes: list[Outcome]) -> None:  # fmt: skip
+def _here(
+    args: argparse.Namespace, pairs: list[Pair], out_root: Path, options: DetectOptions, outcomes: list[Outcome]
+) -> None:
     """Every pair, one after the other, in this process."""
     for pair in pairs:
         outcome = run_pair(pair, out_root, args.model, options, reporter(args.progress, pair=pair.id))

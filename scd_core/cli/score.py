@@ -56,9 +56,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(score.as_json()))
         return 0
-    print(f"Scored {score.pixels:,} pixels of {args.out_dir} against {' and '.join(args.references)} "
-          f"({score.kind} reference); {score.outside:,} of the run's valid pixels lie outside the reference "
-          "or on its nodata and are not scored.\n")  # fmt: skip
+    print(
+        f"Scored {score.pixels:,} pixels of {args.out_dir} against {' and '.join(args.references)} "
+        f"({score.kind} reference); {score.outside:,} of the run's valid pixels lie outside the reference "
+        "or on its nodata and are not scored.\n"
+    )
     print("Change against no change: " + "  ".join(f"{k} {v:.1f}" for k, v in score.binary.items()))
     if score.per_date is not None and score.from_to is not None:
         semantic = {"per_date": score.per_date, "from_to": score.from_to}

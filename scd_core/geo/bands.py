@@ -34,12 +34,27 @@ from scd_core.errors import BandMismatchError
 
 #: Words of band descriptions and colour interpretations, and the band each names.
 ALIASES = {
-    "red": "red", "r": "red", "b04": "red", "b4": "red",
-    "green": "green", "g": "green", "b03": "green", "b3": "green",
-    "blue": "blue", "b": "blue", "b02": "blue", "b2": "blue",
-    "nir": "nir", "nir1": "nir", "b08": "nir", "infrared": "nir",
-    "gray": "gray", "grey": "gray", "pan": "gray", "panchromatic": "gray",
-}  # fmt: skip
+    "red": "red",
+    "r": "red",
+    "b04": "red",
+    "b4": "red",
+    "green": "green",
+    "g": "green",
+    "b03": "green",
+    "b3": "green",
+    "blue": "blue",
+    "b": "blue",
+    "b02": "blue",
+    "b2": "blue",
+    "nir": "nir",
+    "nir1": "nir",
+    "b08": "nir",
+    "infrared": "nir",
+    "gray": "gray",
+    "grey": "gray",
+    "pan": "gray",
+    "panchromatic": "gray",
+}
 #: Colour interpretations that name a band (``gray`` only in a one-band raster: GDAL gives it to the
 #: first band of any untagged multi-band file).
 _INTERPRETATIONS = {ColorInterp.red: "red", ColorInterp.green: "green", ColorInterp.blue: "blue"}

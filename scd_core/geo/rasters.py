@@ -288,8 +288,16 @@ def raster_fingerprint(source: str, rows: int = 256) -> str:
         return fingerprint(path)
     digest = hashlib.sha256()
     with rasterio.open(source) as dataset:
-        described = (dataset.crs, dataset.transform, dataset.shape, dataset.dtypes, dataset.nodatavals,
-                     dataset.descriptions, dataset.colorinterp, dataset.tags())  # fmt: skip
+        described = (
+            dataset.crs,
+            dataset.transform,
+            dataset.shape,
+            dataset.dtypes,
+            dataset.nodatavals,
+            dataset.descriptions,
+            dataset.colorinterp,
+            dataset.tags(),
+        )
         digest.update(repr(described).encode())
         for row in range(0, dataset.height, rows):
             window = Window(0, row, dataset.width, min(rows, dataset.height - row))

@@ -129,8 +129,10 @@ class OnnxRunner:
         feed = {name: np.pad(x.numpy(), pad, mode="reflect") for name, x in (("before", x1), ("after", x2))}
         sem1, sem2, change = session.run(["sem1", "sem2", "change"], feed)
         crop = (..., slice(0, height), slice(0, width))
-        outputs = {name: torch.from_numpy(np.ascontiguousarray(v[crop])) for name, v in
-                   (("sem1", sem1), ("sem2", sem2), ("change", change))}  # fmt: skip
+        outputs = {
+            name: torch.from_numpy(np.ascontiguousarray(v[crop]))
+            for name, v in (("sem1", sem1), ("sem2", sem2), ("change", change))
+        }
         return tile_probabilities(outputs).to(self.device)
 
 
@@ -228,9 +230,13 @@ def _forget(path: Path, digest: Path) -> None:
 
 
 def choose(
-    runtime: str, model: nn.Module | None, meta: CheckpointMetadata, source: Path | None, device: torch.device,
+    runtime: str,
+    model: nn.Module | None,
+    meta: CheckpointMetadata,
+    source: Path | None,
+    device: torch.device,
     log: RunLog,
-) -> Runner:  # fmt: skip
+) -> Runner:
     """The runner of ``--runtime`` for a model (``None`` for an ``.onnx`` file at ``source``)."""
     if model is None:
         if runtime == "torch":

@@ -165,8 +165,9 @@ def _values(source: WarpedVRT, path: str | Path) -> np.ndarray:
         seen = np.union1d(seen, values[valid])
         fractional = seen[seen != np.round(seen)]
         if len(fractional):
-            raise ScdInputError(f"REFERENCE holds values that are not whole numbers ({fractional[0]:g}): not a label",
-                                path)  # fmt: skip
+            raise ScdInputError(
+                f"REFERENCE holds values that are not whole numbers ({fractional[0]:g}): not a label", path
+            )
         if len(seen) > MAX_VALUES:
             raise ScdInputError(f"REFERENCE holds more than {MAX_VALUES} distinct values: an image, not a label", path)
     return seen.astype(np.int64)
@@ -238,8 +239,9 @@ def score_outputs(out_dir: str | Path, references: list[str | Path], kind: str =
         try:
             score = _accumulate(outputs, sources, kind, num_classes)
         except ValueError as error:  # 0 on one date only
-            raise ScdInputError(f"not a {kind} reference of this run's {num_classes} classes: {error}",
-                                references[0]) from None  # fmt: skip
+            raise ScdInputError(
+                f"not a {kind} reference of this run's {num_classes} classes: {error}", references[0]
+            ) from None
     if not score.pixels:
         raise NoDataError("the reference has no data where the run has valid pixels", references[0])
     return score
