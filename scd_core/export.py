@@ -19,7 +19,7 @@ import secrets
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -31,6 +31,9 @@ from scd_core.errors import CheckpointError, InvalidOptionError, UnwritableOutpu
 from scd_core.models import STRIDE
 from scd_core.version import __version__
 from scd_core.vocabulary import OPTIONS
+
+if TYPE_CHECKING:  # onnx is imported by the functions that need it
+    import onnx
 
 #: ``metadata_props`` key that marks an scd graph, and its format version.
 FORMAT_KEY, FORMAT = "scd_format", "scd-onnx-1"
@@ -94,12 +97,12 @@ def check_destination(path: str | Path) -> None:
         raise UnwritableOutputError(f"cannot write in {folder} ({error.strerror})", path) from None
 
 
-def _save(graph: Any, path: Path) -> None:
+def _save(graph: onnx.ModelProto, path: Path) -> None:
     with atomic_write(path, "wb") as handle:
         handle.write(graph.SerializeToString())
 
 
-def _traced(module: nn.Module, example: tuple[torch.Tensor, ...], path: Path, **options: Any) -> Any:
+def _traced(module: nn.Module, example: tuple[torch.Tensor, ...], path: Path, **options: Any) -> onnx.ModelProto:
     """``module`` traced by torch's TorchScript-based exporter into an ONNX graph (``onnx.ModelProto``),
     through a scratch file beside ``path`` named for this call, so that two runs exporting to one
     place at once do not write the same file.

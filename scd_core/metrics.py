@@ -47,13 +47,18 @@ the evaluator of label folders stays light.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
 from scd_core.errors import InconsistentChangeError
 from scd_core.labels import IGNORE, NO_CHANGE, NUM_CLASSES, SECOND, LabelSet, class_name
 from scd_core.tensors import is_torch_tensor
+
+#: A class map or a histogram: a numpy array, or a torch tensor on any device. The metrics take either,
+#: and count on the tensor's own device, so they handle both by duck typing (the ``is_torch_tensor``
+#: branches) rather than by a union every operation would have to narrow.
+NumpyOrTorch: TypeAlias = Any
 
 __all__ = [
     "CONVENTIONS",
@@ -153,9 +158,9 @@ class SCDConfusion:
         self._values = num_classes + 1
         self._shape = (self._values, self._values, self._values + 1, self._values + 1)
         self._pair_code = _pair_codes(num_classes)
-        self.counts: Any = np.zeros(int(np.prod(self._shape)), dtype=np.int64)
+        self.counts: NumpyOrTorch = np.zeros(int(np.prod(self._shape)), dtype=np.int64)
 
-    def update(self, pred1: Any, pred2: Any, gt1: Any, gt2: Any) -> None:
+    def update(self, pred1: NumpyOrTorch, pred2: NumpyOrTorch, gt1: NumpyOrTorch, gt2: NumpyOrTorch) -> None:
         """Add one (batch of) pair(s) of per-date class maps (0 no change, 1..N, ground truth 255 = ignore).
 
         A pixel is dropped from ``from_to`` when its ground truth is ignored on either date, and from
@@ -167,7 +172,7 @@ class SCDConfusion:
         if len({tuple(m.shape) for m in maps}) != 1:
             raise ValueError(f"shape mismatch: {', '.join(str(tuple(m.shape)) for m in maps)}")
         on_device = any(is_torch_tensor(m) for m in maps)
-        counts: Any = self._counts_torch(maps) if on_device else self._counts_numpy(maps)
+        counts: NumpyOrTorch = self._counts_torch(maps) if on_device else self._counts_numpy(maps)
         self._check_consistent(counts)
         if is_torch_tensor(counts):
             if not is_torch_tensor(self.counts):
@@ -176,18 +181,18 @@ class SCDConfusion:
         else:
             self.counts = self.counts + counts
 
-    def _cells(self, pred1: Any, pred2: Any, gt1: Any, gt2: Any) -> Any:
+    def _cells(self, pred1: NumpyOrTorch, pred2: NumpyOrTorch, gt1: NumpyOrTorch, gt2: NumpyOrTorch) -> NumpyOrTorch:
         """Flat joint-histogram index of every pixel (ground truths already hold N+1 for "ignored")."""
         n = self._values
         if not is_torch_tensor(pred1):  # the narrowest integers that hold every index: memory-bound arithmetic
             pred1 = pred1.astype(np.int16 if self.counts.size < 1 << 15 else np.int32)
         return ((pred1 * n + pred2) * (n + 1) + gt1) * (n + 1) + gt2
 
-    def _check_range(self, name: str, low: Any, high: Any) -> None:
+    def _check_range(self, name: str, low: NumpyOrTorch, high: NumpyOrTorch) -> None:
         if int(low) < 0 or int(high) > self.num_classes:
             raise ValueError(f"{name} holds values outside 0..{self.num_classes}")
 
-    def _checked_numpy(self, array: Any, name: str) -> tuple[np.ndarray, bool]:
+    def _checked_numpy(self, array: NumpyOrTorch, name: str) -> tuple[np.ndarray, bool]:
         """``array`` flattened after the range check, and whether it holds ignored (255) pixels."""
         array = np.asarray(array).ravel()
         if not array.size:
@@ -201,7 +206,7 @@ class SCDConfusion:
             self._check_range(name, valid.min(), valid.max())
         return array, True
 
-    def _counts_numpy(self, maps: tuple[Any, ...]) -> np.ndarray:
+    def _counts_numpy(self, maps: tuple[NumpyOrTorch, ...]) -> np.ndarray:
         (pred1, _), (pred2, _) = (self._checked_numpy(m, "prediction") for m in maps[:2])
         (gt1, ignored1), (gt2, ignored2) = (self._checked_numpy(m, "ground truth") for m in maps[2:])
         if ignored1 or ignored2:
@@ -211,7 +216,7 @@ class SCDConfusion:
             gt2 = np.where(gt2 == IGNORE, self._values, gt2)
         return np.bincount(self._cells(pred1, pred2, gt1, gt2), minlength=self.counts.size)
 
-    def _counts_torch(self, maps: tuple[Any, ...]) -> Any:
+    def _counts_torch(self, maps: tuple[NumpyOrTorch, ...]) -> NumpyOrTorch:
         import torch
 
         device = next(m.device for m in maps if is_torch_tensor(m))
@@ -226,7 +231,7 @@ class SCDConfusion:
         gt1, gt2 = (torch.where(gt == IGNORE, self._values, gt) for gt in (gt1, gt2))
         return torch.bincount(self._cells(pred1, pred2, gt1, gt2), minlength=int(np.prod(self._shape)))
 
-    def _check_consistent(self, counts: Any) -> None:
+    def _check_consistent(self, counts: NumpyOrTorch) -> None:
         """Raise for counted pixels whose date pair has no from-to code (a few thousand counts read back)."""
         joint = (counts.cpu().numpy() if is_torch_tensor(counts) else counts).reshape(self._shape)
         n = self._values

@@ -25,6 +25,8 @@ from scd_core.geo.rasters import fingerprint, main_file, raster_fingerprint
 from scd_core.version import __version__
 
 if TYPE_CHECKING:
+    from PIL import ImageFont
+
     from scd_core.checkpoint import Normalisation
     from scd_core.geo.inputs import Prepared
     from scd_core.geo.progress import RunLog
@@ -81,7 +83,7 @@ _LINE = 16
 _SWATCH = 18  # a swatch and the space before its label
 
 
-def _font() -> tuple[Any, bool]:
+def _font() -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, bool]:
     """DejaVu Sans where the system has it (it draws "→"), else Pillow's own font, which does not."""
     from PIL import ImageFont
 

@@ -22,7 +22,7 @@ import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
@@ -37,9 +37,10 @@ from scd_core.models.inference import forward_padded
 from scd_core.version import __version__
 
 if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
+
     from scd_core.checkpoint import CheckpointMetadata
 
-RUNTIMES = ("auto", "torch", "onnxruntime")
 #: Largest difference, relative to the largest output, at which an export counts as torch's model.
 EXPORT_TOLERANCE = 1e-3
 
@@ -104,7 +105,7 @@ class OnnxRunner:
     device: torch.device
     amp: bool = False
     name: str = "onnxruntime"
-    session: Any = field(init=False)
+    session: InferenceSession = field(init=False)
     shape: tuple[int, int, int] | None = field(init=False, default=None)  #: (batch, height, width) fixed
 
     def __post_init__(self) -> None:
@@ -115,9 +116,9 @@ class OnnxRunner:
         """The execution providers of the session, in ONNX Runtime's order of preference."""
         return tuple(self.session.get_providers())
 
-    def _session_for(self, shape: tuple[int, int, int]) -> Any:
+    def _session_for(self, shape: tuple[int, int, int]) -> InferenceSession:
         if shape != self.shape:
-            self.session = None  # the old session's memory goes before the new one is made
+            del self.session  # the old session's memory goes before the new one is made
             self.session, self.shape = onnx_session(self.path, self.device, shape), shape
         return self.session
 
@@ -144,7 +145,7 @@ def cache_dir() -> Path:
     return Path(base) / "scd"
 
 
-def onnx_session(path: str | Path, device: torch.device, shape: tuple[int, int, int] | None = None) -> Any:
+def onnx_session(path: str | Path, device: torch.device, shape: tuple[int, int, int] | None = None) -> InferenceSession:
     """An ONNX Runtime session whose threads are the machine's cores (the reader and the writer wait
     on the model most of the time), on CUDA where asked and installed; ``shape`` fixes the inputs'
     ``(batch, height, width)`` (see :class:`OnnxRunner`)."""
