@@ -35,6 +35,14 @@ Metadata (every key has a default except the model's own):
     for imagery of several resolutions (SECOND's 0.5-3 m). Optional: older checkpoints have none.
     ``scd detect`` warns when its input's pixels are far from it: a model knows objects at the size in
     pixels it saw them.
+``task``
+    what the model was trained to tell: ``"semantic"`` (the default, and what a checkpoint without the
+    key is), change and the class of each date; or ``"change"``, change from no change alone, for a
+    model trained on binary change labels, whose semantic heads never learnt. A change checkpoint has
+    ``hparams["num_classes"] == 1`` and the classes ``"no change"`` and ``"change"``
+    (:data:`scd_core.legend.CHANGE_CLASSES`, the default), so every consumer reads its one class as
+    "change": ``scd detect`` writes a change / no change map and polygons without from-to fields, and
+    ``scd score`` gives binary scores. Read it with :func:`task_of`, never as the raw key.
 
 Any further keyword (epoch, metrics, dataset...) is stored as given; values must be plain Python
 data (numbers, strings, lists, dicts) because checkpoints are loaded with ``weights_only=True``.
@@ -43,6 +51,7 @@ data (numbers, strings, lists, dicts) because checkpoints are loaded with ``weig
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -52,11 +61,12 @@ from torch import nn
 from scd_core.atomic import atomic_write
 from scd_core.errors import CheckpointError
 from scd_core.labels import CLASSES
-from scd_core.legend import MAX_CLASSES, LandCover, land_covers, spread_colours
+from scd_core.legend import CHANGE_CLASSES, MAX_CLASSES, LandCover, land_covers, spread_colours
 from scd_core.models import STRIDE
 
 __all__ = [
     "FORMAT",
+    "TASKS",
     "VERSION",
     "CheckpointError",
     "CheckpointMetadata",
@@ -66,12 +76,15 @@ __all__ = [
     "land_cover_classes",
     "load",
     "save",
+    "task_of",
     "validate_metadata",
 ]
 
 FORMAT = "scd-checkpoint"
 VERSION = 1
 DEFAULT_BANDS = {1: ["gray"], 3: ["red", "green", "blue"], 4: ["red", "green", "blue", "nir"]}
+#: What a model may have been trained to tell (metadata ``task``), the default first.
+TASKS = ("semantic", "change")
 
 
 class ClassEntry(TypedDict):
@@ -91,9 +104,16 @@ class Normalisation(TypedDict):
     scale: str | list[float]
 
 
-class CheckpointMetadata(TypedDict):
-    """The metadata every checkpoint carries (see the module docstring); further keys (``gsd_m``,
-    epoch, scores, training...) may follow, as plain data."""
+class _OptionalMetadata(TypedDict, total=False):
+    """The keys a checkpoint may lack (checkpoints from before them do)."""
+
+    task: str  #: one of TASKS; read it with task_of
+
+
+class CheckpointMetadata(_OptionalMetadata):
+    """The metadata every checkpoint carries (see the module docstring); ``task`` is optional (read it
+    with :func:`task_of`), and further keys (``gsd_m``, epoch, scores, training...) may follow, as
+    plain data."""
 
     model: str
     hparams: dict[str, Any]
@@ -104,14 +124,23 @@ class CheckpointMetadata(TypedDict):
     threshold: float
 
 
+def task_of(metadata: CheckpointMetadata | dict[str, Any]) -> str:
+    """What the checkpoint's model tells, one of :data:`TASKS`: ``"semantic"`` for a checkpoint from
+    before the key, which all were."""
+    return str(metadata.get("task", TASKS[0]))
+
+
 def land_cover_classes(metadata: CheckpointMetadata) -> tuple[LandCover, ...]:
     """The checkpoint's classes as the legend draws them ("no change" first)."""
     classes = metadata["classes"]
     return land_covers([c["name"] for c in classes], [c["colour"] for c in classes])
 
 
-def _default_classes(num_classes: int) -> list[ClassEntry]:
-    """SECOND's classes for a six-class model; otherwise "class 1".."class N" in spread colours."""
+def _default_classes(num_classes: int, task: str) -> list[ClassEntry]:
+    """The classes of a change model, "no change" and "change"; SECOND's for a six-class model;
+    otherwise "class 1".."class N" in spread colours."""
+    if task == "change":
+        return [{"index": c.index, "name": c.name, "colour": list(c.rgb)} for c in CHANGE_CLASSES]
     if num_classes == len(CLASSES) - 1:
         return [{"index": c.index, "name": c.name, "colour": list(c.rgb)} for c in CLASSES]
     no_change: ClassEntry = {"index": 0, "name": CLASSES[0].name, "colour": list(CLASSES[0].rgb)}
@@ -121,11 +150,12 @@ def _default_classes(num_classes: int) -> list[ClassEntry]:
     return [no_change, *others]
 
 
-def default_metadata(hparams: dict[str, Any]) -> dict[str, Any]:
-    """Metadata defaults for a model with these hyper-parameters (``in_channels``, ``num_classes``)."""
+def default_metadata(hparams: dict[str, Any], task: str = TASKS[0]) -> dict[str, Any]:
+    """Metadata defaults for a model with these hyper-parameters (``in_channels``, ``num_classes``)
+    trained for ``task``."""
     channels = int(hparams.get("in_channels", 3))
     return {
-        "classes": _default_classes(int(hparams.get("num_classes", len(CLASSES) - 1))),
+        "classes": _default_classes(int(hparams.get("num_classes", len(CLASSES) - 1)), task),
         "bands": DEFAULT_BANDS.get(channels, [f"band{i}" for i in range(1, channels + 1)]),
         "normalisation": {
             "value_range": [0.0, 255.0],
@@ -157,6 +187,7 @@ def validate_metadata(metadata: dict[str, Any], source: str | Path = "<metadata>
     low, high = norm["value_range"]
     if not low < high:
         fail(f"normalisation value_range {norm['value_range']} is empty")
+    _check_task(metadata, num_classes, fail)
     if not 1 <= num_classes <= MAX_CLASSES:
         fail(f"a model of {num_classes} classes: scd maps 1 to {MAX_CLASSES} (their change codes must fit a byte)")
     if len(metadata["classes"]) != num_classes + 1:
@@ -173,6 +204,24 @@ def validate_metadata(metadata: dict[str, Any], source: str | Path = "<metadata>
             f"gsd_m (metres per pixel of the training imagery) must be a positive number or [low, high], "
             f"got {metadata['gsd_m']!r}"
         )
+
+
+def _check_task(metadata: dict[str, Any], num_classes: int, fail: Callable[[str], None]) -> None:
+    """A known ``task``; a change model of one class, listed as "no change" and "change"."""
+    task = metadata.get("task", TASKS[0])
+    if task not in TASKS:
+        fail(f"task must be one of {', '.join(map(repr, TASKS))}, got {task!r}")
+    if task != "change":
+        return
+    if num_classes != 1:
+        fail(
+            f"a change-only checkpoint (task 'change') has hparams num_classes 1, its change head alone "
+            f"trained; this model has {num_classes} classes"
+        )
+    names = [c.get("name") for c in metadata["classes"]]
+    wanted = [c.name for c in CHANGE_CLASSES]
+    if names != wanted:
+        fail(f"a change-only checkpoint (task 'change') lists the classes {wanted}, got {names}")
 
 
 def gsd_range(gsd: Any) -> tuple[float, float] | None:
@@ -194,7 +243,8 @@ def save(model: nn.Module, path: str | Path, **metadata: Any) -> Path:
     name, hparams = getattr(model, "scd_name", None), getattr(model, "scd_hparams", None)
     if name is None or hparams is None:
         raise ValueError("only models built by scd_core.models.build can be saved (they know their name and hparams)")
-    full = {**default_metadata(hparams), **metadata, "model": name, "hparams": dict(hparams)}
+    defaults = default_metadata(hparams, metadata.get("task", TASKS[0]))
+    full = {**defaults, **metadata, "model": name, "hparams": dict(hparams)}
     try:
         validate_metadata(full)
     except CheckpointError as error:

@@ -17,6 +17,10 @@ Colours
     lightness alone, a saturated hue barely changes around mid-lightness (low vegetation → playground
     and tree → playground were 4.5 CIELAB units apart); with it, any two of SECOND's 36 types are at
     least 14 apart.
+Change only
+    A model that tells change from no change alone (a checkpoint of task ``change``) has two
+    categories, :data:`CHANGE_CLASSES`: 0 "no change" and 1 "change", drawn in one red that reads on
+    imagery of any land cover.
 """
 
 from __future__ import annotations
@@ -84,6 +88,14 @@ def land_covers(names: Sequence[str], colours: Sequence[Sequence[int]]) -> tuple
         for i, (name, colour, hue) in enumerate(zip(names, colours, hues, strict=True))
     )
 
+
+#: The categories of a change-only model (checkpoint task ``change``): "no change" and "change". Its
+#: "change" is its single class, so codes and class maps need nothing of their own: code 1 is change.
+CHANGE_NAME = "change"
+CHANGE_CLASSES: tuple[LandCover, ...] = (
+    LandCover(0, NO_CHANGE_NAME, (255, 255, 255), 0.0),
+    LandCover(1, CHANGE_NAME, (216, 24, 24), 0.0),
+)
 
 #: SECOND's land-cover classes, without "no change".
 SECOND_NUM_CLASSES = len(SECOND_CLASSES) - 1
