@@ -41,11 +41,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # training/ runs f
 
 from scd_core import checkpoint, synth
 from scd_core.models import build
-from training import config as configs
+from scd_core.trainer import config as configs
+from scd_core.trainer.sampling import EpochSampler
+from scd_core.trainer.transforms import Augment
 from training.datasets import LAYOUTS, PairDataset, training_splits
-from training.sampling import EpochSampler
 from training.train import train
-from training.transforms import Augment
 
 NORMALISATION = checkpoint.default_metadata({"in_channels": 3})["normalisation"]
 

@@ -42,6 +42,7 @@ from scd_core.legend import (
 from scd_core.tensors import is_torch_tensor
 
 __all__ = [
+    "CHANGED",
     "CLASSES",
     "IGNORE",
     "LABEL_SETS",
@@ -66,6 +67,9 @@ __all__ = [
 
 #: Label value of pixels that are not scored and not trained on.
 IGNORE = 255
+#: Label value of pixels known to have changed from and to classes nobody labelled: a binary change
+#: label's "change". The change terms train on them, the semantic terms skip them.
+CHANGED = 254
 _UNKNOWN = 255
 
 

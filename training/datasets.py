@@ -116,7 +116,7 @@ class PairDataset(Dataset):
     checkpoint will say), ``{"label1", "label2"}`` (H×W int64: 0 no change, 1..N, 255 ignore) and
     ``"index"``.
 
-    ``transform(sample, generator)`` (e.g. :class:`training.transforms.Augment`) is applied to the
+    ``transform(sample, generator)`` (e.g. :class:`scd_core.trainer.transforms.Augment`) is applied to the
     whole sample with a generator seeded from the key, so both dates and labels move together.
     """
 

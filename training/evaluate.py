@@ -35,11 +35,11 @@ from scd_core.errors import OutputExistsError, ScdInputError
 from scd_core.evaluation import report_data, report_text
 from scd_core.labels import LABEL_SETS, LabelSet, index_to_rgb
 from scd_core.metrics import SCDConfusion
+from scd_core.trainer.distributed import Processes
+from scd_core.trainer.loop import score
+from scd_core.trainer.precision import Precision
 from training.datasets import LAYOUTS, PairDataset, validation_split
-from training.distributed import Processes
-from training.loop import score
-from training.precision import Precision
-from training.tta import GROUPS, predict
+from training.tta import GROUPS, predict, predictor
 
 
 def label_set_of(metadata: dict[str, Any]) -> LabelSet:
@@ -92,7 +92,8 @@ def evaluate_checkpoint(
     threshold = float(metadata["threshold"])
     if predictions is None:
         batches = tqdm(loader, desc=f"scoring ({tta})", unit="pair", leave=False, disable=not progress)
-        return score(model, batches, labels.num_classes, precision, processes, threshold, tta), count, dict(metadata)
+        confusion = score(model, batches, labels.num_classes, precision, processes, threshold, predictor(tta)).confusion
+        return confusion, count, dict(metadata)
     folder = Path(predictions)
     _prepare_predictions(folder, overwrite)
     confusion = SCDConfusion(labels.num_classes)

@@ -5,7 +5,7 @@ write the table with the paper's figures beside ours.
     python -m training.reproduce --table 1 --data ROOT --out DIR --plan    # the training commands only
 
 Rows are defined in ``training/tables/`` (:mod:`training.tables`). Each row's run folder is
-``DIR/runs/<run>`` (:mod:`training.run_folder`): a finished run is not trained again and a killed one
+``DIR/runs/<run>`` (:mod:`scd_core.trainer.run_folder`): a finished run is not trained again and a killed one
 resumes, so re-running the command continues where it stopped; ASN-ATL rows start from their ASN
 row's ``model.pt``. Every row is then scored on ROOT's val split (else its test split) without
 test-time augmentation, with multi-scale testing and with multi-scale and flip testing
@@ -13,7 +13,7 @@ test-time augmentation, with multi-scale testing and with multi-scale and flip t
 The table goes to ``DIR/table_<id>.md`` and ``DIR/table_<id>.json`` (:mod:`training.table_report`);
 Table I's runs also give Table II (``DIR/table_2.*``), the categorical SeK of three of its rows.
 
-``--smoke`` runs every row at toy size (:func:`training.config.smoke`) and scores 3 pairs: the whole
+``--smoke`` runs every row at toy size (:func:`scd_core.trainer.config.smoke`) and scores 3 pairs: the whole
 pipeline in minutes on a CPU, for CI. ``--plan`` writes each row's config to ``DIR/runs/<run>/`` and
 prints the training commands in order, to run them elsewhere (e.g. with ``torchrun`` on several GPUs);
 a later ``reproduce`` finds them finished and only scores and tabulates.
@@ -34,8 +34,8 @@ import yaml
 from scd_core.atomic import atomic_write
 from scd_core.cpu_memory import keep_freed_memory
 from scd_core.errors import ScdInputError
+from scd_core.trainer.run_folder import finished
 from training.evaluate import evaluate_checkpoint
-from training.run_folder import finished
 from training.table_report import categorical_data, categorical_markdown, table_data, table_markdown, write
 from training.tables import TABLE_IDS, Row, Table, load_table, row_config, training_rows
 from training.train import train

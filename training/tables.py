@@ -20,8 +20,8 @@ from typing import Any
 import yaml
 
 from scd_core.errors import InvalidOptionError
-from training import config as configs
-from training.config import TrainConfig
+from scd_core.trainer import config as configs
+from scd_core.trainer.config import TrainConfig
 
 TABLES_DIR = Path(__file__).parent / "tables"
 TABLE_IDS = ("1", "2", "3", "4", "5", "6", "lsafnet", "cdsc")

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from scd_core.models.inference import class_maps, forward_padded
+from scd_core.trainer.loop import Predictor
 
 SCALES = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
 #: The passes of each column group: (scale, horizontally flipped).
@@ -87,3 +88,8 @@ def predict(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-date class maps (B×H×W uint8: 0 no change, 1..N) of eq. (1)/(12) under ``group``'s passes."""
     return class_maps(merged_outputs(model, x1, x2, group), tau)
+
+
+def predictor(group: str) -> Predictor:
+    """:func:`predict` under ``group``'s passes, as the trainer's scoring takes a prediction."""
+    return lambda model, x1, x2, tau: predict(model, x1, x2, group, tau)

@@ -4,6 +4,10 @@ Labels are SECOND per-date class maps: 0 = no change, 1..6 = classes, 255 = igno
 training protocol (ASN paper §IV: the non-change masks "blacken the unchanged pixels in siamese semantic
 segmentation branches"), the semantic terms are computed on changed pixels only: unchanged pixels carry
 no land-cover label.
+
+Binary change labels (``scd train`` on change polygons or a change raster) mark changed pixels with
+:data:`~scd_core.labels.CHANGED`: they count as change in the change terms and are skipped by the
+semantic and from-to terms, which have no class to learn there.
 """
 
 from __future__ import annotations
@@ -13,17 +17,18 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
-from scd_core.labels import IGNORE, NO_CHANGE
+from scd_core.labels import CHANGED, IGNORE, NO_CHANGE
 
 
 def semantic_targets(label: torch.Tensor) -> torch.Tensor:
-    """Per-date class map → CE targets 0..5, with unchanged and ignored pixels set to ``IGNORE``."""
+    """Per-date class map → CE targets 0..N-1, with unchanged, class-less and ignored pixels set to ``IGNORE``."""
     target = label.long() - 1
-    return target.masked_fill((label == NO_CHANGE) | (label == IGNORE), IGNORE)
+    return target.masked_fill((label == NO_CHANGE) | (label == IGNORE) | (label == CHANGED), IGNORE)
 
 
 def change_targets(label1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Binary change target (float 0/1) and its validity mask from the first date's label."""
+    """Binary change target (float 0/1) and its validity mask from the first date's label (a class or
+    ``CHANGED`` is change)."""
     return (label1 != NO_CHANGE).float(), label1 != IGNORE
 
 
@@ -37,7 +42,8 @@ def change_type_targets(label1: torch.Tensor, label2: torch.Tensor, num_classes:
     label1, label2 = label1.long(), label2.long()
     codes = 1 + num_classes * (label1 - 1) + (label2 - 1)
     codes = torch.where(label1 == NO_CHANGE, torch.zeros_like(codes), codes)
-    invalid = (label1 == IGNORE) | (label2 == IGNORE) | ((label1 == NO_CHANGE) != (label2 == NO_CHANGE))
+    unknown = (label1 == IGNORE) | (label2 == IGNORE) | (label1 == CHANGED) | (label2 == CHANGED)
+    invalid = unknown | ((label1 == NO_CHANGE) != (label2 == NO_CHANGE))
     return codes.masked_fill(invalid, IGNORE)
 
 

@@ -111,7 +111,7 @@ def test_a_file_torch_cannot_load_is_told_by_what_it_is(tmp_path):
 
 def test_training_reads_init_from_with_the_same_reader(tmp_path):
     """One reader of the format: training's init_from refuses what ``load`` refuses, in the same words."""
-    from training.initialise import read_initial
+    from scd_core.trainer.initialise import read_initial
 
     newer = tmp_path / "newer.pt"
     torch.save({"format": checkpoint.FORMAT, "version": checkpoint.VERSION + 1, "metadata": {}}, newer)

@@ -16,7 +16,7 @@ from scd_core.geo.grid import Grid
 from scd_core.geo.inputs import ground_pixel_size
 from scd_core.resources import DEMO_MODEL
 from scd_core.synth import write_geo_pair
-from training import config as configs
+from scd_core.trainer import config as configs
 
 WARNING = "BEFORE's pixels are"
 

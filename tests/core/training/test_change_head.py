@@ -17,7 +17,7 @@ import torch
 
 from scd_core import checkpoint, synth
 from scd_core.metrics import SCDConfusion
-from training import config as configs
+from scd_core.trainer import config as configs
 from training.datasets import LAYOUTS, PairDataset, validation_split
 from training.train import train
 

@@ -10,9 +10,9 @@ from PIL import Image
 from scd_core import checkpoint
 from scd_core.errors import LabelMismatchError, ScdInputError, UnknownColourError
 from scd_core.labels import IGNORE, LANDSAT_SCD, index_to_rgb
+from scd_core.trainer.sampling import EpochSampler, ShardSampler, epoch_order
+from scd_core.trainer.transforms import Augment, random_crop, rescale, rotate
 from training.datasets import LAYOUTS, PairDataset, find_split, training_splits, validation_split
-from training.sampling import EpochSampler, ShardSampler, epoch_order
-from training.transforms import Augment, random_crop, rescale, rotate
 
 NORMALISATION = checkpoint.default_metadata({"in_channels": 3})["normalisation"]
 SECOND = LAYOUTS["second"]

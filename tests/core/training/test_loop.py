@@ -1,18 +1,18 @@
-"""One epoch of the plain loop, given what its steps use as one :class:`~training.loop.Optimisation`."""
+"""One epoch of the plain loop, given what its steps use as one :class:`~scd_core.trainer.loop.Optimisation`."""
 
 from __future__ import annotations
 
 import torch
 
-from training.distributed import Processes
-from training.initialise import build_model
-from training.loop import Optimisation, train_epoch
-from training.precision import Precision
+from scd_core.trainer.distributed import Processes
+from scd_core.trainer.initialise import build_model
+from scd_core.trainer.loop import Optimisation, train_epoch
+from scd_core.trainer.precision import Precision
 
 
 def test_an_epoch_steps_the_optimiser_and_the_schedule_once_per_batch() -> None:
     torch.manual_seed(0)
-    model, _ = build_model("fc_siam_diff", {"width": 4}, None, 6)
+    model, _ = build_model("fc_siam_diff", {"width": 4}, None, [f"class {i}" for i in range(7)], 3, None)
     optimiser = torch.optim.SGD(model.parameters(), lr=0.1)
     schedule = torch.optim.lr_scheduler.PolynomialLR(optimiser, total_iters=4, power=1.0)
     precision = Precision.choose(torch.device("cpu"), "off", None)

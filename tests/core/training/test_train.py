@@ -14,8 +14,9 @@ from PIL import Image
 from scd_core import checkpoint
 from scd_core.errors import CheckpointError, InvalidOptionError
 from scd_core.labels import LANDSAT_SCD, SECOND, index_to_rgb, read_label
-from training import config as configs
-from training.train import main, make_optimiser, make_schedule, train
+from scd_core.trainer import config as configs
+from scd_core.trainer.run import make_optimiser, make_schedule
+from training.train import main, train
 
 TINY = {"model": "fc_siam_diff", "hparams": {"width": 4}, "epochs": 2, "batch_size": 2, "crop": 64}
 
@@ -31,7 +32,7 @@ def test_a_run_folder_holds_config_log_metrics_state_and_a_checkpoint_detection_
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2] and [r["step"] for r in records] == [4, 8]
     assert set(records[0]) == {"epoch", "step", "loss", "lr", "images_per_s", "seconds", "val"}
-    assert set(records[0]["val"]) == {"per_date", "from_to"}
+    assert set(records[0]["val"]) == {"change", "per_date", "from_to"}
     assert (out / "log.txt").read_text().splitlines() == logged and "epoch 2/2" in logged[-1]
     model, metadata = checkpoint.load(path)
     assert metadata["model"] == "fc_siam_diff" and metadata["hparams"]["width"] == 4 and metadata["epochs"] == 2

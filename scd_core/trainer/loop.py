@@ -3,7 +3,7 @@
 The loop is deliberately plain: a forward pass (under autocast where AMP is on), the model's own loss
 on float32 outputs, a backward pass (scaled for float16), an optimiser step and a schedule step per
 batch. No framework sits in between, so the benchmark can hold it to a bare loop's speed and every
-pixel of a validation split is counted exactly once (:class:`training.sampling.ShardSampler`).
+pixel of a validation split is counted exactly once (:class:`scd_core.trainer.sampling.ShardSampler`).
 """
 
 from __future__ import annotations
@@ -16,15 +16,28 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from scd_core.geo.scoring import binary_scores
+from scd_core.labels import CHANGED, IGNORE, NO_CHANGE
 from scd_core.metrics import SCDConfusion
-from training.distributed import Processes, all_reduce_sum, broadcast_buffers
-from training.precision import Precision
-from training.tta import predict
+from scd_core.models.inference import class_maps, forward_padded
+from scd_core.trainer.distributed import Processes, all_reduce_sum, broadcast_buffers
+from scd_core.trainer.precision import Precision
 
 #: Steps between two refreshes of the progress bar's loss (each reads the loss back from the device).
 REFRESH_STEPS = 10
 #: A model's loss (:meth:`scd_core.models.base.SCDModel.loss`): its outputs and both dates' labels to a scalar.
 LossFunction = Callable[[Mapping[str, torch.Tensor], torch.Tensor, torch.Tensor], torch.Tensor]
+#: Per-date class maps (B×H×W, 0 = no change) of a model on a pair at threshold τ: plain here, the
+#: paper's test-time augmentation in ``training.tta``.
+Predictor = Callable[[nn.Module, torch.Tensor, torch.Tensor, float], tuple[torch.Tensor, torch.Tensor]]
+
+
+@torch.no_grad()
+def plain_prediction(
+    model: nn.Module, x1: torch.Tensor, x2: torch.Tensor, tau: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. (1)/(12) on one forward pass of the pair as it is."""
+    return class_maps(forward_padded(model, x1, x2), tau)
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,7 @@ class EpochResult:
 
     @property
     def images_per_second(self) -> float:
+        """Training throughput over all processes."""
         return self.images / self.seconds if self.seconds else 0.0
 
 
@@ -93,6 +107,21 @@ def train_epoch(
     return EpochResult(mean_loss, steps, images, seconds)
 
 
+@dataclass
+class Validation:
+    """A validation pass's counts: both conventions' confusion matrices of the pixels with classes, and
+    the 2×2 change matrix ``[predicted, true]`` of every labelled pixel (binary labels included)."""
+
+    confusion: SCDConfusion
+    change: torch.Tensor
+
+    def scores(self, task: str = "semantic") -> dict[str, dict[str, float]]:
+        """The epoch's ``val`` record: change's binary scores, and SECOND's for a semantic task."""
+        (tn, fn), (fp, tp) = self.change.tolist()
+        record = {"change": binary_scores(int(tp), int(fp), int(fn), int(tn))}
+        return {**record, **self.confusion.scores()} if task == "semantic" else record
+
+
 @torch.no_grad()
 def score(
     model: nn.Module,
@@ -101,21 +130,29 @@ def score(
     precision: Precision,
     processes: Processes,
     threshold: float,
-    group: str = "plain",
-) -> SCDConfusion:
-    """Both conventions' confusion matrices of ``model`` (not DDP-wrapped) on this process's share of
-    the split, summed over the processes: every process returns the whole split's matrices.
+    predict: Predictor = plain_prediction,
+) -> Validation:
+    """Both conventions' confusion matrices and the change matrix of ``model`` (not DDP-wrapped) on this
+    process's share of the split, summed over the processes: every process returns the whole split's.
 
     Scoring runs in float32 even where training uses AMP, so that validation during training and
-    ``python -m training.evaluate`` of the saved model give the same scores on any device.
+    ``python -m training.evaluate`` of the saved model give the same scores on any device. Pixels
+    labelled only "changed" (:data:`~scd_core.labels.CHANGED`) count in the change matrix alone.
     """
     broadcast_buffers(model, processes)
     model.eval()
     confusion = SCDConfusion(num_classes)
+    change = torch.zeros((2, 2), dtype=torch.int64, device=precision.device)
     for batch in batches:
         x1, x2 = precision.inputs(batch["image1"]), precision.inputs(batch["image2"])
-        pred1, pred2 = predict(model, x1, x2, group, threshold)
-        confusion.update(pred1, pred2, batch["label1"].to(precision.device), batch["label2"].to(precision.device))
+        pred1, pred2 = predict(model, x1, x2, threshold)
+        label1, label2 = (batch[key].to(precision.device) for key in ("label1", "label2"))
+        valid = label1 != IGNORE
+        truth = (label1[valid] != NO_CHANGE).long()
+        change += torch.bincount(2 * (pred1[valid] != 0).long() + truth, minlength=4).view(2, 2)
+        confusion.update(
+            pred1, pred2, label1.masked_fill(label1 == CHANGED, IGNORE), label2.masked_fill(label2 == CHANGED, IGNORE)
+        )
     counts = torch.as_tensor(confusion.counts, device=precision.device)
     confusion.counts = all_reduce_sum(counts.clone(), processes)
-    return confusion
+    return Validation(confusion, all_reduce_sum(change, processes))

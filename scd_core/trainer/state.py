@@ -2,7 +2,7 @@
 
 It holds the model's weights and buffers, the optimiser's state (momentum buffers, Adam's moments),
 the learning-rate schedule's, the AMP gradient scaler's, the epoch and optimiser step reached, the
-data order (the sampler's seed; the next epoch's order follows from it, :mod:`training.sampling`) and
+data order (the sampler's seed; the next epoch's order follows from it, :mod:`scd_core.trainer.sampling`) and
 every random generator's state (torch's CPU and CUDA generators, numpy's and Python's global ones).
 All of it is plain data and tensors, so it loads with ``weights_only=True``.
 

@@ -47,6 +47,7 @@ class EpochSampler(Sampler[tuple[int, int]]):
         self.epoch = 1
 
     def set_epoch(self, epoch: int) -> None:
+        """Visit epoch ``epoch``'s order next."""
         self.epoch = epoch
 
     def __len__(self) -> int:

@@ -8,7 +8,7 @@
     one JSON object per epoch: epoch, step, loss, lr, images/s, seconds, and the validation scores in
     both conventions (``val``: ``{"per_date": {...}, "from_to": {...}}``);
 ``last.pt``
-    the full training state (:mod:`training.state`): what ``--resume`` continues from;
+    the full training state (:mod:`scd_core.trainer.state`): what ``--resume`` continues from;
 ``model.pt``
     the deploy checkpoint (:mod:`scd_core.checkpoint`) that ``scd detect`` and the plugin run. It
     holds the **last** epoch's weights and their validation scores, not the best epoch's: SECOND has
@@ -17,7 +17,7 @@
 
 Files are written in that order, ``last.pt`` last, each through :func:`scd_core.atomic.atomic_write`:
 a run killed at any moment leaves every file whole, and ``last.pt`` never runs ahead of the others.
-Only the main process writes (:mod:`training.distributed`).
+Only the main process writes (:mod:`scd_core.trainer.distributed`).
 """
 
 from __future__ import annotations
@@ -49,10 +49,12 @@ class RunFolder:
 
     @property
     def last(self) -> Path:
+        """The full training state's file."""
         return self.path / "last.pt"
 
     @property
     def model(self) -> Path:
+        """The deploy checkpoint's file."""
         return self.path / "model.pt"
 
     def open(self, config: dict[str, Any], resume: bool) -> dict[str, Any] | None:

@@ -5,7 +5,7 @@ neighbour so that classes stay classes. A fixed-size random crop (padded with ig
 down-scaled sample is smaller) gives batches of equal shape. Rotations are by multiples of 90° (the
 rotation of SCanNet's preprocessing, ``rand_rot90_flip``, that LSAFNet follows), which keep every pixel.
 
-Every draw comes from the generator passed in, which :mod:`training.sampling` seeds per sample from
+Every draw comes from the generator passed in, which :mod:`scd_core.trainer.sampling` seeds per sample from
 the run's seed, epoch and position: a sample's augmentation does not depend on the worker or process
 that loads it, so runs repeat and resumed runs continue exactly.
 """
@@ -79,6 +79,7 @@ class Augment:
         self.crop, self.scale_range, self.flips, self.rotations = crop, scale_range, flips, rotations
 
     def __call__(self, sample: Sample, generator: torch.Generator) -> Sample:
+        """``sample`` augmented with draws from ``generator``."""
         if self.flips:
             sample = flip(sample, generator)
         if self.scale_range is not None:

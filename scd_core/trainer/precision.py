@@ -29,6 +29,7 @@ class Precision:
 
     @classmethod
     def choose(cls, device: torch.device, amp: str, channels_last: bool | None) -> Precision:
+        """The precision of config ``amp`` on ``device`` (see the module docstring)."""
         cuda = device.type == "cuda"
         if amp == "auto":
             dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if cuda else None
@@ -41,6 +42,7 @@ class Precision:
         return cls(device, dtype, cuda if channels_last is None else channels_last)
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """Autocast to the mixed dtype, or nothing in float32."""
         if self.dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
@@ -55,10 +57,12 @@ class Precision:
         return tensor.contiguous(memory_format=torch.channels_last) if self.channels_last else tensor
 
     def prepare(self, model: torch.nn.Module) -> torch.nn.Module:
+        """``model`` on the device, in the memory format chosen."""
         model = model.to(self.device)
         # Module.to takes memory_format (only 4-D parameters change), though torch's stubs omit it
         return cast(Any, model).to(memory_format=torch.channels_last) if self.channels_last else model
 
     def describe(self) -> str:
+        """Device, dtype and memory format in words, for the log."""
         dtype = "float32" if self.dtype is None else str(self.dtype).removeprefix("torch.")
         return f"{self.device} · {dtype}{' · channels_last' if self.channels_last else ''}"

@@ -9,6 +9,11 @@ weights go into the ATL model's ASN, which stays frozen (parameters and batch-no
 :mod:`scd_core.models.atl`): only ψ1 and ψ2 train, and the ASN inside the result is exactly the loaded
 one. The ASN's hyper-parameters (encoder, width, ablations) are the checkpoint's; the config may add
 ATL's own (``gamma``, ``psi_channels``, categorical weights) but not contradict the ASN's.
+
+Fine-tuning (``scd train --init``) on another class table: every weight is loaded except the heads,
+which start afresh, and the run says which. The heads are found, not listed: they are the tensors
+whose shape depends on the number of classes (built once more with one class more and compared), so
+the rule holds for every model of the registry. Same-class fine-tuning loads strictly.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ class Initial:
     model: str
     hparams: dict[str, Any]
     normalisation: dict[str, Any] | None
+    classes: list[str]  #: the class names, "no change" first
+    bands: list[str]
 
 
 def read_initial(path: str | Path) -> Initial:
@@ -44,7 +51,14 @@ def read_initial(path: str | Path) -> Initial:
         state, metadata = checkpoint.read(path)
     except CheckpointError as error:
         raise CheckpointError(f"init_from: {error.reason}", error.path) from None
-    return Initial(state, metadata["model"], metadata["hparams"], dict(metadata["normalisation"]))
+    return Initial(
+        state,
+        metadata["model"],
+        metadata["hparams"],
+        dict(metadata["normalisation"]),
+        [c["name"] for c in metadata["classes"]],
+        list(metadata["bands"]),
+    )
 
 
 def atl_hparams(config_hparams: dict[str, Any], initial: Initial, source: str | Path) -> dict[str, Any]:
@@ -77,20 +91,52 @@ def load_strictly(module: torch.nn.Module, state: dict[str, torch.Tensor], sourc
     module.load_state_dict(state)
 
 
+def class_dependent_keys(name: str, hparams: dict[str, Any]) -> set[str]:
+    """The state-dict keys of model ``name`` whose shape changes with its number of classes: its heads."""
+    one, more = (
+        build(name, **hparams).state_dict(),
+        build(name, **{**hparams, "num_classes": hparams["num_classes"] + 1}),
+    )
+    return {key for key, value in one.items() if value.shape != more.state_dict()[key].shape}
+
+
+def fine_tune(
+    name: str, hparams: dict[str, Any], initial: Initial, classes: list[str], source: str | Path
+) -> tuple[SCDModel, str]:
+    """Model ``name`` with ``initial``'s weights for a table of ``classes``: strictly when the table is
+    the checkpoint's, else with fresh heads (see the module docstring). Returns it and what was done."""
+    shared = {key: value for key, value in hparams.items() if key != "num_classes"}
+    model = build(name, **{**atl_hparams(shared, initial, source), "num_classes": len(classes) - 1})
+    if classes == initial.classes:
+        load_strictly(model, initial.state, source)
+        return model, f"fine-tuning {source}: every weight loaded"
+    heads = class_dependent_keys(name, {**initial.hparams, **hparams})
+    kept = {key: value for key, value in initial.state.items() if key not in heads}
+    load_strictly(model, {**kept, **{key: model.state_dict()[key] for key in heads}}, source)
+    return model, (
+        f"fine-tuning {source}: its classes {initial.classes[1:]} are not these {classes[1:]}: "
+        f"the heads ({len(heads)} tensors) start afresh, every other weight is loaded"
+    )
+
+
 def build_model(
-    name: str, hparams: dict[str, Any], init_from: str | None, num_classes: int
-) -> tuple[SCDModel, Initial | None]:
-    """The model of the config (``num_classes`` from its dataset), with the weights of ``init_from``."""
-    hparams = {"num_classes": num_classes, **hparams}
-    if init_from is None:
-        return build(name, **hparams), None
-    initial = read_initial(init_from)
+    name: str,
+    hparams: dict[str, Any],
+    initial: Initial | None,
+    classes: list[str],
+    channels: int,
+    source: str | Path | None,
+) -> tuple[SCDModel, str]:
+    """The model of the run, for ``classes`` ("no change" first) and ``channels`` input bands from its
+    data, with the weights of ``initial`` (read from ``source``) when there are any. Returns it and a
+    line for the log."""
+    hparams = {"num_classes": len(classes) - 1, "in_channels": channels, **hparams}
+    if initial is None or source is None:
+        return build(name, **hparams), "fresh weights"
     if name == "asn_atl" and initial.model == "asn":
-        model = build(name, **atl_hparams(hparams, initial, init_from))
-        load_strictly(model.get_submodule("asn"), initial.state, init_from)
-        return model, initial
+        model = build(name, **atl_hparams(hparams, initial, source))
+        load_strictly(model.get_submodule("asn"), initial.state, source)
+        return model, f"ATL on the frozen ASN of {source}"
     if initial.model != name:
         raise InvalidOptionError(f"init_from holds a {initial.model!r} model, the config trains {name!r}")
-    model = build(name, **atl_hparams(hparams, initial, init_from))
-    load_strictly(model, initial.state, init_from)
-    return model, initial
+    return fine_tune(name, hparams, initial, classes, source)

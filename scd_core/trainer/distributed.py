@@ -36,6 +36,7 @@ class Processes:
 
     @property
     def distributed(self) -> bool:
+        """Whether more than one process trains."""
         return self.world_size > 1
 
 
@@ -56,6 +57,7 @@ def setup(device: str) -> Processes:
 
 
 def teardown(processes: Processes) -> None:
+    """Leave the process group :func:`setup` joined, if any."""
     if processes.distributed and dist.is_initialized():
         dist.destroy_process_group()
 
@@ -79,5 +81,6 @@ def broadcast_buffers(model: nn.Module, processes: Processes) -> None:
 
 
 def barrier(processes: Processes) -> None:
+    """Wait until every process reaches this point."""
     if processes.distributed:
         dist.barrier()

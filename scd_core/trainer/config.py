@@ -28,7 +28,9 @@ from scd_core.errors import InvalidOptionError, ScdInputError
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("poly", "linear")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
-DATASETS = ("second", "landsat_scd")
+#: ``second`` and ``landsat_scd`` are the papers' folders (``training/``); ``pairs`` an analyst's PAIRS.csv
+#: of georeferenced rasters and labels (``scd train``, :mod:`scd_core.own_data`).
+DATASETS = ("second", "landsat_scd", "pairs")
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,14 @@ class TrainConfig:
     val_split: str | None = None
     #: the run folder (``--out``): config.yaml, log.txt, metrics.jsonl, last.pt, model.pt
     out: str = "runs/run"
-    #: weights loaded strictly before training: a model.pt or last.pt (ASN-ATL: the trained ASN's)
+    #: weights loaded before training: a model.pt (ASN-ATL: the trained ASN's; ``scd train --init``: any
+    #: run's, heads afresh when the classes differ, :mod:`scd_core.trainer.initialise`)
     init_from: str | None = None
+    #: the encoder's pretrained weights for a fresh model: ``imagenet`` (EfficientNet-Lite0's, installed
+    #: with ``scd-core[pretrained]``) or a ``.pth`` of torchvision ResNet-18/34/50 or EfficientNet-Lite0
+    encoder_weights: str | None = None
+    #: how ``dataset: pairs`` reads the PAIRS.csv's labels and draws chips (:class:`scd_core.own_data.PairsOptions`)
+    pairs: dict[str, Any] = field(default_factory=dict)
     epochs: int = 50
     batch_size: int = 4
     optimizer: str = "sgd"
