@@ -81,7 +81,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Detect from-to land-cover changes between BEFORE and AFTER (any raster GDAL reads). Outputs "
         "(OUT_DIR): change_type.tif, before_class.tif, after_class.tif, change_prob.tif (COGs on BEFORE's grid), "
         "changes.gpkg (layer 'changes', areas in m²), summary.csv (from × to matrix in hectares), run.json, "
-        "preview.png.",
+        "preview.png. A change-only model (checkpoint task 'change') writes change_type.tif as change (1) / no "
+        "change (0), no class maps, polygons without from-to fields and the changed area as summary.csv; it "
+        "ignores --decode.",
     )
     parser.add_argument("before", help="raster of the first date; its grid is the output grid")
     parser.add_argument("after", help="raster of the second date; resampled onto BEFORE's grid when needed")

@@ -3,7 +3,9 @@
 See :mod:`scd_core.geo.scoring` for the kinds of reference and how they are read. ``--json`` prints
 one object: ``{"kind": ..., "pixels": scored, "outside_reference": the run's valid pixels not scored,
 "binary": {precision, recall, F1, IoU, OA, kappa}, "from_to": {...} | null, "per_date": {...} | null}``,
-every score in percent.
+every score in percent. A change-only run is scored as change against no change whatever the
+reference (a note on stderr under ``--json`` says how a semantic reference was read), and its
+summary is the changed area, not a from × to matrix.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 from pathlib import Path
 
 from scd_core import vocabulary
@@ -54,12 +57,14 @@ def run(args: argparse.Namespace) -> int:
     """Run ``scd score``; its exit code."""
     score = score_outputs(args.out_dir, args.references, args.kind)
     if args.json:
+        if score.note:
+            print(f"scd score: {score.note}", file=sys.stderr)
         print(json.dumps(score.as_json()))
         return 0
     print(
         f"Scored {score.pixels:,} pixels of {args.out_dir} against {' and '.join(args.references)} "
         f"({score.kind} reference); {score.outside:,} of the run's valid pixels lie outside the reference "
-        "or on its nodata and are not scored.\n"
+        "or on its nodata and are not scored." + (f"\nNote: {score.note}." if score.note else "") + "\n"
     )
     print("Change against no change: " + "  ".join(f"{k} {v:.1f}" for k, v in score.binary.items()))
     if score.per_date is not None and score.from_to is not None:
@@ -67,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{'':8}" + "".join(f"{name:>12}" for name in CONVENTIONS))
         for key in SCORE_KEYS:
             print(f"{key:8}" + "".join(f"{semantic[name][key]:12.2f}" for name in CONVENTIONS))
-    print(f"\nChange matrix of the run, hectares ({Path(args.out_dir) / 'summary.csv'}):\n")
+    what = "Changed area" if score.task == "change" else "Change matrix"
+    print(f"\n{what} of the run, hectares ({Path(args.out_dir) / 'summary.csv'}):\n")
     print(_matrix(Path(args.out_dir) / "summary.csv"))
     return 0

@@ -21,6 +21,10 @@ two ways (``--decode``):
   (k, 2nd-best of date 2) and (2nd-best of date 1, k). Where the arg-maxes differ, both readings agree.
   A model of one class has no two classes to tell apart: both readings are the same.
 
+A change-only model (checkpoint task ``change``) is a model of one class, "change": the softmax of
+its semantic heads over one class is 1 whatever they output, so its maps are P(change) ≥ τ alone,
+read by the change head, and its untrained semantic heads never sway a pixel.
+
 Change probabilities are stored as ``round(p × PROB_SCALE)`` (255 is nodata), so the map keeps
 steps of 0.004 in a byte. The scale and the :class:`~scd_core.geo.maps.Region` live with the maps
 (:mod:`.maps`), which vectorising and the reports read without torch.

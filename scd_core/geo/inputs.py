@@ -81,6 +81,14 @@ class Prepared:
     plan: TilePlan
 
     @property
+    def task(self) -> str:
+        """What the model tells (:func:`scd_core.checkpoint.task_of`): ``"change"`` for a change-only
+        model, whose outputs have no classes, else ``"semantic"``."""
+        from scd_core.checkpoint import task_of  # torch is imported by the time a run is prepared
+
+        return task_of(self.meta)
+
+    @property
     def num_classes(self) -> int:
         """Land-cover classes the model predicts, without "no change"."""
         return len(self.classes) - 1
@@ -199,6 +207,16 @@ def ground_pixel_size(grid: Grid) -> float | None:
     across = geod.inv(xs[0], ys[0], xs[1], ys[1])[2]
     down = geod.inv(xs[0], ys[0], xs[2], ys[2])[2]
     return math.sqrt(across * down)
+
+
+def _warn_of_decode(meta: CheckpointMetadata, options: DetectOptions, log: RunLog) -> None:
+    """``--decode`` reads the classes of a change; a change-only model has none, so any reading is
+    ignored, and one asked for other than the default is warned of rather than refused: a batch or a
+    plugin run with ``paper`` still runs a change model."""
+    from scd_core import checkpoint  # torch is imported by now (load_once)
+
+    if checkpoint.task_of(meta) == "change" and options.decode != DetectOptions.decode:
+        log.warning(f"--decode {options.decode} is ignored: a change-only model has no classes to read")
 
 
 def _warn_of_resolution(meta: CheckpointMetadata, grid: Grid, log: RunLog) -> None:
@@ -322,6 +340,7 @@ def prepare(
         if fixed is None:
             _warn_of_training_data(meta, log)
             _warn_of_resolution(meta, overlap, log)
+            _warn_of_decode(meta, options, log)
         resolved = options.resolved(meta["tile_size"], meta["threshold"], loaded.device.type)
         bands = _choose_bands(datasets, paths, meta, resolved, log) if fixed is None else fixed.bands
         assert resolved.tile is not None and resolved.overlap is not None  # resolved() fills them in

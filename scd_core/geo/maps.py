@@ -18,6 +18,10 @@ after_class.tif     uint8  class of date 2 where changed, 0 where not      255
 change_prob.tif     uint8  change probability × 250 (scale 0.004 is set)   255
 ==================  =====  ==============================================  ========
 
+A change-only model (checkpoint task ``change``) has one class, "change": its change_type.tif holds
+0 (no change) and 1 (change), and it has no class maps (:data:`CLASS_MAPS`), as nothing tells the
+classes of its dates.
+
 Colours come from :mod:`scd_core.legend`, the same table the preview and the QGIS styles use. The
 module imports no torch: the engine (:mod:`.blending`) hands it plain arrays, and vectorising and
 the reports read its scale without loading a model's runtime.
@@ -50,6 +54,8 @@ PROB_SCALE = 250
 Colormap = dict[int, tuple[int, int, int, int]]
 #: Final raster names (without ``.tif``), in the order of the protocol's ``outputs``.
 RASTERS = ("change_type", "before_class", "after_class", "change_prob")
+#: The per-date class maps, which a change-only model does not write.
+CLASS_MAPS = ("before_class", "after_class")
 #: The maps the engine writes, over the run's map grid (the output area and the sieve's context);
 #: the others are written from them (:func:`finish_maps`).
 MODEL_MAPS = ("change_type", "change_prob")
@@ -201,14 +207,17 @@ def finish_maps(
     aoi: shapely.Geometry | None,
     num_classes: int,
     mmu: int,
+    class_maps: bool = True,
 ) -> WorkingMaps:
     """The output grid's working maps from the model's maps: the change types sieved
     (:mod:`.sieve`) and cropped to ``grid``, pixels outside the AOI made nodata, and the per-date
-    class maps and the changed-pixel mask written from the change types, so all maps tell one story.
+    class maps (unless ``class_maps`` is false: a change-only model's) and the changed-pixel mask
+    written from the change types, so all maps tell one story.
     """
     output, maps = windows_of_run.output, windows_of_run.maps
     output_in_maps = placed_in(output, maps)
-    paths = {name: folder / f".working-{name}.tif" for name in (*RASTERS, CHANGED_MASK)}
+    names = RASTERS if class_maps else tuple(name for name in RASTERS if name not in CLASS_MAPS)
+    paths = {name: folder / f".working-{name}.tif" for name in (*names, CHANGED_MASK)}
     code_pixels = np.zeros(1 + num_classes * num_classes, dtype=np.int64)
     nodata_pixels = 0
     strips = sieve.sieved_strips(
@@ -228,13 +237,11 @@ def finish_maps(
                 valid &= geometry_mask([aoi], valid.shape, transform, all_touched=True, invert=True)
             in_maps = Window(output_in_maps.col_off, output_in_maps.row_off + row, *codes.shape[::-1])
             changed = valid & (codes > 0)
-            offset = codes.astype(np.int16) - 1
-            planes = {
-                "change_type": codes,
-                "before_class": np.where(changed, 1 + offset // num_classes, 0),
-                "after_class": np.where(changed, 1 + offset % num_classes, 0),
-                "change_prob": probabilities.read(1, window=in_maps),
-            }
+            planes = {"change_type": codes, "change_prob": probabilities.read(1, window=in_maps)}
+            if class_maps:
+                offset = codes.astype(np.int16) - 1
+                planes["before_class"] = np.where(changed, 1 + offset // num_classes, 0)
+                planes["after_class"] = np.where(changed, 1 + offset % num_classes, 0)
             for name, values in planes.items():
                 files[name].write(np.where(valid, values, NODATA).astype(np.uint8), 1, window=window)
             files[CHANGED_MASK].write(changed.astype(np.uint8), 1, window=window)

@@ -8,6 +8,11 @@ A run is five named stages, each in a function below, each handing one thing to 
    geodesic areas and mean probabilities;
 4. **report**: the final COGs, the GeoPackage, summary.csv, preview.png and run.json;
 5. **commit**: the staging folder's files move into OUT_DIR together (:mod:`.staging`).
+
+A change-only model (checkpoint task ``change``: :func:`scd_core.checkpoint.task_of`) goes through the
+same stages. Its one class is "change", so the engine's change codes are already 0 (no change) and 1
+(change), read from P(change) ≥ τ alone; the stages write no class maps, polygons without from-to
+fields, and the changed area as the summary (:func:`output_files`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from scd_core.cpu_memory import release_freed_memory
 from scd_core.geo import maps, rasters, reports, vectorize
 from scd_core.geo.grid import Grid
 from scd_core.geo.inputs import Prepared, prepare
-from scd_core.geo.maps import CHANGED_MASK, PROB_SCALE, MapWriter, Region, WorkingMaps, crop
+from scd_core.geo.maps import CHANGED_MASK, CLASS_MAPS, PROB_SCALE, Colormap, MapWriter, Region, WorkingMaps, crop
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import Reporter, RunLog, silent
 from scd_core.geo.staging import StagingFolder, check_output_dir
@@ -37,9 +42,10 @@ if TYPE_CHECKING:  # names of torch's world: a run imports torch once prepare ha
     from scd_core.geo.engine import EngineStats
     from scd_core.geo.inputs import ModelSource
 
-__all__ = ["OUTPUT_FILES", "DetectResult", "detect"]
+__all__ = ["OUTPUT_FILES", "DetectResult", "detect", "output_files"]
 
-#: Protocol name → file name of every output, in the order they are listed.
+#: Protocol name → file name of every output, in the order they are listed (a change-only model
+#: writes all but the class maps: :func:`output_files`).
 OUTPUT_FILES = {
     "change_type": "change_type.tif",
     "before_class": "before_class.tif",
@@ -57,6 +63,12 @@ OUTPUT_FILES = {
 #: against 2048²) and ran no faster. (rasterio
 #: passes GDAL_CACHEMAX to GDALSetCacheMax, which counts bytes: a bare 64 would be a 64-byte cache.)
 GDAL_CACHE_BYTES = 64 * 1024 * 1024
+
+
+def output_files(task: str) -> dict[str, str]:
+    """The outputs a run of a model of ``task`` writes (protocol name → file name): all of
+    :data:`OUTPUT_FILES` but the class maps for a change-only model."""
+    return {key: name for key, name in OUTPUT_FILES.items() if task != "change" or key not in CLASS_MAPS}
 
 
 @dataclass
@@ -141,8 +153,10 @@ def run_detection(
         working = _sieve(run, model_maps, stage)
         polygons = _vectorise(run, working, stage, log)
         counts = _report(run, working, stats, polygons, stage, log)
-        committed = stage.commit(list(OUTPUT_FILES.values()))
-    paths = {key: committed[name] for key, name in OUTPUT_FILES.items()}
+        written = output_files(run.task)
+        stale = [name for name in OUTPUT_FILES.values() if name not in written.values()]
+        committed = stage.commit(list(written.values()), stale)
+    paths = {key: committed[name] for key, name in written.items()}
     log.report(events.done({k: str(v) for k, v in paths.items()}, counts))
     return DetectResult(target.path, paths, counts, log.timings, run.grid, log.messages)
 
@@ -195,7 +209,10 @@ def infer_here(run: Prepared, stage: StagingFolder, log: RunLog) -> tuple[dict[s
 
 def _sieve(run: Prepared, model_maps: dict[str, Path], stage: StagingFolder) -> WorkingMaps:
     """The minimum mapping unit over the model's maps, cropped to the output grid and the AOI."""
-    return maps.finish_maps(model_maps, stage, run.windows, run.grid, run.aoi, run.num_classes, run.options.mmu)
+    semantic = run.task != "change"
+    return maps.finish_maps(
+        model_maps, stage, run.windows, run.grid, run.aoi, run.num_classes, run.options.mmu, class_maps=semantic
+    )
 
 
 def _vectorise(run: Prepared, working: WorkingMaps, stage: StagingFolder, log: RunLog) -> _Polygons:
@@ -211,7 +228,7 @@ def _vectorise(run: Prepared, working: WorkingMaps, stage: StagingFolder, log: R
         outlines = vectorize.simplified(geometries, options.simplify, grid.crs)
         outline_areas = vectorize.geodesic_areas(outlines, grid.crs, abs(grid.transform.a))
     kept = outline_areas >= options.min_area
-    class_names = [c.name for c in run.classes]
+    class_names = None if run.task == "change" else [c.name for c in run.classes]
     vectorize.write_changes(
         stage / OUTPUT_FILES["changes"],
         outlines[kept],
@@ -230,17 +247,29 @@ def _vectorise(run: Prepared, working: WorkingMaps, stage: StagingFolder, log: R
     )
 
 
+def _change_map_legend(run: Prepared) -> tuple[Colormap, list[str]]:
+    """Colours and names of the values of change_type.tif: the from-to change types, or for a
+    change-only model its two categories, "no change" and "change", in the checkpoint's colours."""
+    if run.task == "change":
+        return maps.class_colormap(run.classes), [c.name for c in run.classes]
+    return maps.change_type_colormap(run.classes), change_type_names(run.classes)
+
+
 def _finish_rasters(run: Prepared, working: WorkingMaps, stage: StagingFolder, parameters: dict) -> None:
     """The working GeoTIFFs as COGs with colour tables, class names and the run's parameters."""
     class_names = [c.name for c in run.classes]
     class_colours = maps.class_colormap(run.classes)
+    change_colours, change_names = _change_map_legend(run)
+    what = "change (1) or no change (0)" if run.task == "change" else "from-to change type"
     specs = {
-        "change_type": (maps.change_type_colormap(run.classes), "from-to change type", change_type_names(run.classes)),
+        "change_type": (change_colours, what, change_names),
         "before_class": (class_colours, "class at date 1 where changed", class_names),
         "after_class": (class_colours, "class at date 2 where changed", class_names),
         "change_prob": (maps.probability_colormap(), "change probability (value × 0.004)", None),
     }
     for name, (colours, description, names) in specs.items():
+        if name not in working.paths:  # a change-only model's class maps
+            continue
         tags = {"scd_parameters": json.dumps(parameters, ensure_ascii=False)}
         if names is not None:
             tags["scd_class_names"] = json.dumps(dict(enumerate(names)), ensure_ascii=False)
@@ -250,17 +279,16 @@ def _finish_rasters(run: Prepared, working: WorkingMaps, stage: StagingFolder, p
 
 
 def _write_preview(run: Prepared, stage: StagingFolder, code_pixels: np.ndarray) -> None:
-    colours = maps.change_type_colormap(run.classes)
+    colours, names = _change_map_legend(run)
     pictures = [reports.display_rgb(*reader.overview(reports.PREVIEW_SIZE, run.region)) for reader in run.readers]
     changes = reports.changes_picture(stage / OUTPUT_FILES["change_type"], pictures[0].shape[:2], colours)
-    names = change_type_names(run.classes)
     present = sorted((code for code in range(1, len(code_pixels)) if code_pixels[code]), key=lambda c: -code_pixels[c])
     legend = [(names[code], colours[code][:3]) for code in present]
     reports.write_preview(stage / OUTPUT_FILES["preview"], pictures[0], pictures[1], changes, legend)
 
 
 def _counts(run: Prepared, working: WorkingMaps, stats: EngineStats, polygons: _Polygons) -> events.Counts:
-    names = change_type_names(run.classes)
+    _, names = _change_map_legend(run)
     return {
         "features": polygons.features,
         "regions": polygons.regions,
@@ -282,6 +310,8 @@ def _report(
     scaling = [n.describe() for n in run.normalisers]
     request = reports.run_request(before, after, run.checkpoint_path, run.asked)
     options = run.options.record(str(run.device), stats.amp, scaling, run.runner.name, run.runner.providers)
+    if run.task == "change":
+        options["decode"] = None  # no classes were read
     model = reports.model_record(run, request)
     parameters = {
         "scd": __version__,
@@ -292,7 +322,11 @@ def _report(
         "options": options,
     }
     _finish_rasters(run, working, stage, parameters)
-    reports.write_summary_csv(stage / OUTPUT_FILES["summary"], polygons.hectares, [c.name for c in run.classes[1:]])
+    if run.task == "change":
+        reports.write_change_summary(stage / OUTPUT_FILES["summary"], float(polygons.hectares.sum()))
+    else:
+        class_names = [c.name for c in run.classes[1:]]
+        reports.write_summary_csv(stage / OUTPUT_FILES["summary"], polygons.hectares, class_names)
     _write_preview(run, stage, working.code_pixels)
     log.lap("outputs")
     counts = _counts(run, working, stats, polygons)

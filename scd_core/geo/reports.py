@@ -1,6 +1,7 @@
 """The *report* stage: what a run tells besides its maps and polygons.
 
-* ``summary.csv``: the from × to change matrix in hectares;
+* ``summary.csv``: the from × to change matrix in hectares; for a change-only model, which knows no
+  classes, the changed area alone (:func:`write_change_summary`);
 * ``preview.png``: BEFORE, AFTER and the change map side by side, in the legend's colours;
 * ``run.json``: inputs with fingerprints, the model, the options, timings, software versions and
   counts, so that a result can be traced to exactly what made it (:func:`run_record`).
@@ -45,6 +46,19 @@ def write_summary_csv(path: Path, hectares: np.ndarray, class_names: Sequence[st
         for name, row in zip(class_names, hectares, strict=True):
             writer.writerow([name, *(f"{v:.4f}" for v in row), f"{row.sum():.4f}"])
         writer.writerow(["total", *(f"{v:.4f}" for v in hectares.sum(0)), f"{hectares.sum():.4f}"])
+
+
+#: Header of a change-only model's summary.csv: one row, ``change``, and its area in hectares.
+CHANGE_SUMMARY_HEADER = ("category", "area (ha)")
+
+
+def write_change_summary(path: Path, hectares: float) -> None:
+    """A change-only model's summary: the area of its change polygons in hectares, the one figure a
+    model without classes has (no from × to matrix), as a one-row table a spreadsheet or QGIS reads."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CHANGE_SUMMARY_HEADER)
+        writer.writerow(["change", f"{hectares:.4f}"])
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -232,8 +246,10 @@ def run_record(
     counts: Counts,
     log: RunLog,
 ) -> dict[str, Any]:
-    """run.json's content: ``run``'s inputs, ``model``, resolved ``options`` (:meth:`DetectOptions.record`),
-    ``request``, output grid, timings, ``counts`` and messages."""
+    """run.json's content: ``run``'s inputs, ``model`` and its ``task`` (``semantic`` or ``change``,
+    which tells a reader such as ``scd score`` or the plugin which outputs the run has), resolved
+    ``options`` (:meth:`DetectOptions.record`), ``request``, output grid, timings, ``counts`` and
+    messages."""
     fingerprints = (request["before"], request["after"])
     before, after = (
         input_record(source, dataset, choice.bands, choice.reason, sha256)
@@ -249,6 +265,7 @@ def run_record(
             "bbox": options["bbox"],
         },
         "model": model,
+        "task": run.task,
         "options": options,
         "request": request,
         "grid": {"crs": grid.crs, "transform": list(grid.transform)[:6], "width": grid.width, "height": grid.height},

@@ -26,6 +26,12 @@ IoU (of change), OA and kappa. The two semantic kinds also give both SCD convent
 ``scd evaluate``. With ``auto`` (the default for one raster), a reference whose values are all
 change codes of the run's classes, and not only 0 and 1, is a change-type reference; any other is
 binary.
+
+A change-only run (its model tells change from no change alone: run.json's ``task`` is ``change``)
+has no class maps, so it gets the binary scores alone: a change-type or per-date reference is read
+as change where its label is not 0 (on either date), and the score carries a note that says so. Its
+references' codes or classes are held to the most scd maps (:data:`scd_core.legend.MAX_CLASSES`),
+there being no classes of the run to hold them to.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ from scd_core.errors import (
 )
 from scd_core.geo.rasters import gdal_reason, has_mask
 from scd_core.labels import IGNORE
+from scd_core.legend import MAX_CLASSES
 from scd_core.metrics import SCDConfusion, scores
 from scd_core.vocabulary import OPTIONS
 
@@ -75,6 +82,18 @@ class Score:
     binary: dict[str, float]
     per_date: dict[str, float] | None
     from_to: dict[str, float] | None
+    task: str = "semantic"  #: the run's model's (run.json's ``task``): ``change`` for a change-only run
+
+    @property
+    def note(self) -> str | None:
+        """How the reference was read where its kind says otherwise (a semantic reference of a
+        change-only run); the command prints it, its JSON leaves it out (every score has its keys)."""
+        if self.task != "change" or self.kind == "binary":
+            return None
+        return (
+            f"the run is change-only (its model tells change from no change alone): the {self.kind} reference "
+            "is read as change where its label is not 0, and scored as change against no change"
+        )
 
     def as_json(self) -> dict[str, Any]:
         """The score as ``scd score --json`` prints it."""
@@ -178,7 +197,30 @@ def _listed(values: np.ndarray, most: int = 6) -> str:
     return shown + (f", ... ({len(values)} in all)" if len(values) > most else "")
 
 
-def _check_values(kind: str, seen: list[np.ndarray], num_classes: int, references: list[str | Path]) -> None:
+@dataclass(frozen=True)
+class _Run:
+    """What scoring needs of the run: whether it is change-only, and the classes a reference's codes
+    and classes are held to (the run's, or for a change-only run the most scd maps)."""
+
+    change_only: bool
+    num_classes: int
+
+    @property
+    def classes_said(self) -> str:
+        """The classes in the words of a refusal."""
+        return f"up to {self.num_classes} classes" if self.change_only else f"this run's {self.num_classes} classes"
+
+
+def _read_run(out_dir: Path) -> _Run:
+    """The run in ``out_dir``, by its run.json (a run from before ``task`` was recorded is semantic)."""
+    record = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+    if record.get("task") == "change":
+        return _Run(True, MAX_CLASSES)
+    with rasterio.open(out_dir / "before_class.tif") as dataset:
+        return _Run(False, len(json.loads(dataset.tags()["scd_class_names"])) - 1)
+
+
+def _check_values(kind: str, seen: list[np.ndarray], run: _Run, references: list[str | Path]) -> None:
     """Refuse values that the reference's kind cannot hold (see the module docstring)."""
     if kind == "binary":
         if len(seen[0]) > 2:
@@ -188,13 +230,13 @@ def _check_values(kind: str, seen: list[np.ndarray], num_classes: int, reference
                 references[0],
             )
         return
-    highest = num_classes * num_classes if kind == "change-type" else num_classes
+    highest = run.num_classes * run.num_classes if kind == "change-type" else run.num_classes
     what = "from-to codes" if kind == "change-type" else "classes"
     for values, path in zip(seen, references, strict=True):
         wrong = values[((values < 0) | (values > highest)) & (values != IGNORE)]
         if len(wrong):
             raise ScdInputError(
-                f"not a {kind} reference of this run's {num_classes} classes: it holds {_listed(wrong)}, and its "
+                f"not a {kind} reference of {run.classes_said}: it holds {_listed(wrong)}, and its "
                 f"{what} are 0-{highest} ({IGNORE} ignored)",
                 path,
             )
@@ -216,16 +258,14 @@ def score_outputs(out_dir: str | Path, references: list[str | Path], kind: str =
         raise InvalidOptionError(f"give one reference raster, or two per-date ones (got {len(references)})")
     if not (out_dir / "run.json").is_file():
         raise UnreadableRasterError("not an scd detect output folder (it has no run.json)", out_dir)
-    num_classes = _classes(out_dir)
+    run = _read_run(out_dir)
     if len(references) == 2:
         kind = "per-date" if kind in ("auto", "per-date") else kind
     if (kind == "per-date") != (len(references) == 2):
         raise InvalidOptionError(f"a {kind} reference is {'two rasters' if kind == 'per-date' else 'one raster'}")
+    maps = ("change_type",) if run.change_only else ("change_type", "before_class", "after_class")
     with ExitStack() as stack:
-        outputs = {
-            name: stack.enter_context(_open(out_dir / f"{name}.tif", name))
-            for name in ("change_type", "before_class", "after_class")
-        }
+        outputs = {name: stack.enter_context(_open(out_dir / f"{name}.tif", name)) for name in maps}
         grid = outputs["change_type"]
         refs = [stack.enter_context(_open(path, "REFERENCE")) for path in references]
         for ref, path in zip(refs, references, strict=True):
@@ -234,22 +274,15 @@ def score_outputs(out_dir: str | Path, references: list[str | Path], kind: str =
         sources = [stack.enter_context(_onto(ref, grid)) for ref in refs]
         seen = [_values(source, path) for source, path in zip(sources, references, strict=True)]
         if kind == "auto":
-            kind = _kind_of(seen[0], num_classes)
-        _check_values(kind, seen, num_classes, references)
+            kind = _kind_of(seen[0], run.num_classes)
+        _check_values(kind, seen, run, references)
         try:
-            score = _accumulate(outputs, sources, kind, num_classes)
+            score = _accumulate(outputs, sources, kind, run)
         except ValueError as error:  # 0 on one date only
-            raise ScdInputError(
-                f"not a {kind} reference of this run's {num_classes} classes: {error}", references[0]
-            ) from None
+            raise ScdInputError(f"not a {kind} reference of {run.classes_said}: {error}", references[0]) from None
     if not score.pixels:
         raise NoDataError("the reference has no data where the run has valid pixels", references[0])
     return score
-
-
-def _classes(out_dir: Path) -> int:
-    with rasterio.open(out_dir / "before_class.tif") as dataset:
-        return len(json.loads(dataset.tags()["scd_class_names"])) - 1
 
 
 def _check_overlap(reference: rasterio.DatasetReader, grid: rasterio.DatasetReader, path: str | Path) -> None:
@@ -261,10 +294,11 @@ def _check_overlap(reference: rasterio.DatasetReader, grid: rasterio.DatasetRead
         raise NoOverlapError("the reference shares no ground with the run's outputs", path)
 
 
-def _accumulate(outputs: dict, sources: list[WarpedVRT], kind: str, num_classes: int) -> Score:
+def _accumulate(outputs: dict, sources: list[WarpedVRT], kind: str, run: _Run) -> Score:
     counts = np.zeros(4, dtype=np.int64)  # tp, fp, fn, tn
     outside = 0
-    confusion = SCDConfusion() if kind != "binary" else None
+    num_classes = run.num_classes
+    confusion = SCDConfusion() if kind != "binary" and not run.change_only else None
     grid = outputs["change_type"]
     for window in _strips(grid.height, grid.width):
         codes = outputs["change_type"].read(1, window=window)
@@ -276,14 +310,10 @@ def _accumulate(outputs: dict, sources: list[WarpedVRT], kind: str, num_classes:
         predicted = codes[valid] > 0
         if kind == "per-date":
             gt1, gt2 = (v[valid].astype(np.int64) for v in values)
-            truth = gt1 > 0
-        elif kind == "change-type":
+            truth = (gt1 > 0) | (gt2 > 0)
+        else:  # a binary reference or change codes: any value above 0 is change
             code = values[0][valid].astype(np.int64)
             truth = code > 0
-            gt1 = np.where(truth, 1 + (code - 1) // num_classes, 0)
-            gt2 = np.where(truth, 1 + (code - 1) % num_classes, 0)
-        else:
-            truth = values[0][valid] > 0
         counts += [
             np.sum(predicted & truth),
             np.sum(predicted & ~truth),
@@ -291,6 +321,9 @@ def _accumulate(outputs: dict, sources: list[WarpedVRT], kind: str, num_classes:
             np.sum(~predicted & ~truth),
         ]
         if confusion is not None:
+            if kind == "change-type":
+                gt1 = np.where(truth, 1 + (code - 1) // num_classes, 0)
+                gt2 = np.where(truth, 1 + (code - 1) % num_classes, 0)
             pred1 = outputs["before_class"].read(1, window=window)[valid]
             pred2 = outputs["after_class"].read(1, window=window)[valid]
             confusion.update(pred1, pred2, gt1, gt2)
@@ -302,4 +335,5 @@ def _accumulate(outputs: dict, sources: list[WarpedVRT], kind: str, num_classes:
         binary_scores(*(int(c) for c in counts)),
         None if semantic is None else semantic["per_date"],
         None if semantic is None else semantic["from_to"],
+        "change" if run.change_only else "semantic",
     )

@@ -211,8 +211,11 @@ class StagingFolder:
             raise RuntimeError("the staging folder is only open inside its `with` block")
         return self.path / name
 
-    def commit(self, names: Sequence[str]) -> dict[str, Path]:
-        """Move the files ``names`` into OUT_DIR (each rename atomic) and drop the staging folder."""
+    def commit(self, names: Sequence[str], stale: Sequence[str] = ()) -> dict[str, Path]:
+        """Move the files ``names`` into OUT_DIR (each rename atomic) and drop the staging folder.
+        Files ``stale`` in OUT_DIR (outputs of another kind of run, which this one does not write: a
+        change-only model's run over a semantic one's class maps) are removed, so OUT_DIR holds one
+        run's outputs."""
         if self.path is None:
             raise RuntimeError("the staging folder is only open inside its `with` block")
         with signals_deferred():
@@ -236,6 +239,8 @@ class StagingFolder:
             else:
                 for name in names:
                     os.replace(self.path / name, self.out_dir / name)
+                for name in stale:
+                    (self.out_dir / name).unlink(missing_ok=True)
                 os.rmdir(self.path)
             self.path = None
         return {name: self.out_dir / name for name in names}

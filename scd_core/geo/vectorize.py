@@ -129,26 +129,29 @@ def write_changes(
     areas_m2: np.ndarray,
     mean_prob: np.ndarray,
     crs: str,
-    class_names: Sequence[str],
+    class_names: Sequence[str] | None,
 ) -> None:
     """Write the ``changes`` layer of a GeoPackage, one feature per polygon, ``areas_m2`` those of
-    ``geometries`` as written."""
+    ``geometries`` as written. With ``class_names`` (those of a semantic model, "no change" first)
+    each polygon has its from and to classes; without (a change-only model, whose only code is 1,
+    change) it has ``change_type``, ``area_m2`` and ``mean_prob`` alone, as no class is known."""
     import pyogrio.raw
 
     multi = len(geometries) and any(shapely.get_type_id(geometries) != shapely.GeometryType.POLYGON)
-    pairs = [split_change_code(int(c), len(class_names) - 1) for c in codes]
-    sources = np.array([p[0] for p in pairs], dtype=np.int32)
-    targets = np.array([p[1] for p in pairs], dtype=np.int32)
-    fields = ["change_type", "from_class", "to_class", "from_name", "to_name", "area_m2", "mean_prob"]
-    data = [
-        codes.astype(np.int32),
-        sources,
-        targets,
-        np.array([class_names[s] for s in sources], dtype=object),
-        np.array([class_names[t] for t in targets], dtype=object),
-        areas_m2.astype(np.float64),
-        np.round(mean_prob, 4).astype(np.float64),
-    ]
+    fields, data = ["change_type"], [codes.astype(np.int32)]
+    if class_names is not None:
+        pairs = [split_change_code(int(c), len(class_names) - 1) for c in codes]
+        sources = np.array([p[0] for p in pairs], dtype=np.int32)
+        targets = np.array([p[1] for p in pairs], dtype=np.int32)
+        fields += ["from_class", "to_class", "from_name", "to_name"]
+        data += [
+            sources,
+            targets,
+            np.array([class_names[s] for s in sources], dtype=object),
+            np.array([class_names[t] for t in targets], dtype=object),
+        ]
+    fields += ["area_m2", "mean_prob"]
+    data += [areas_m2.astype(np.float64), np.round(mean_prob, 4).astype(np.float64)]
     pyogrio.raw.write(
         path,
         geometry=shapely.to_wkb(geometries) if len(geometries) else np.array([], dtype=object),
