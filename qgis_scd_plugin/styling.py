@@ -6,11 +6,18 @@ database (a GeoPackage's ``layer_styles`` table) as its default style, or as a `
 that has none, and each raster gets a ``.qml`` beside it, which QGIS reads as the raster's default
 style. Processing itself loads outputs without their default styles, so the layers it adds to the
 map get the same QML from a layer post-processor.
+
+A change-only model's run (run.json's ``task`` is ``change``: it tells change from no change alone)
+has its own looks (:func:`looks_of`): a change map of two categories, polygons of one, no class
+maps, and the changed area in place of the change matrix.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
@@ -25,9 +32,14 @@ from qgis.core import (
 )
 
 from . import settings
-from .paths import CHANGE_TYPE_STYLE, CHANGES_STYLE
+from .paths import CHANGE_PROBABILITY_STYLE, CHANGE_TYPE_STYLE, CHANGES_STYLE, CLASS_STYLE
 
 _STYLE_NAME = "scd change types"
+#: A change-only model's styles, beside the others (paths.py finds their folder): the change map,
+#: paletted, "no change" clear and "change" in the legend's red; the polygons, categorized on
+#: ``change_type`` (1, change) in the same red.
+CHANGE_ONLY_STYLE = CHANGE_TYPE_STYLE.with_name("change_only.qml")
+CHANGE_ONLY_POLYGONS_STYLE = CHANGES_STYLE.with_name("change_only_polygons.qml")
 
 
 def changes_layer_name(before: str, after: str) -> str:
@@ -52,6 +64,65 @@ def probability_layer_name(before: str, after: str) -> str:
 def classes_layer_name(image: str) -> str:
     """Name of a per-date class map: the classes of ``image`` where the land changed."""
     return f"Classes of {image} where changed"
+
+
+def change_map_layer_name(before: str, after: str) -> str:
+    """Name of a change-only model's change map (change or no change) on the map."""
+    return f"Change map {before} → {after}"
+
+
+def changed_area_layer_name(before: str, after: str) -> str:
+    """Name of a change-only model's table of changed area on the map."""
+    return f"Changed area {before} → {after} (ha)"
+
+
+#: A raster output's style and its name on the map (from the two images' names).
+RasterLook = tuple[Path, Callable[[str, str], str]]
+
+
+@dataclass(frozen=True)
+class Looks:
+    """How the outputs of one kind of run look: the polygons' style and what they are, the table's
+    name and what it is, and each raster's look by the worker's name for it (a raster the run does
+    not write has none)."""
+
+    polygons_style: Path
+    polygons_what: str
+    table_name: Callable[[str, str], str]
+    table_what: str
+    rasters: dict[str, RasterLook]
+
+
+#: A semantic model's outputs: from-to change types, the change matrix, each date's classes.
+SEMANTIC_LOOKS = Looks(
+    CHANGES_STYLE,
+    "From-to change polygons.",
+    matrix_layer_name,
+    "Changed area from each class (rows) to each class (columns), in hectares.",
+    {
+        "change_type": (CHANGE_TYPE_STYLE, change_types_layer_name),
+        "change_prob": (CHANGE_PROBABILITY_STYLE, probability_layer_name),
+        "before_class": (CLASS_STYLE, lambda before, after: classes_layer_name(before)),
+        "after_class": (CLASS_STYLE, lambda before, after: classes_layer_name(after)),
+    },
+)
+#: A change-only model's outputs: change and no change, the changed area; no classes of either date.
+CHANGE_ONLY_LOOKS = Looks(
+    CHANGE_ONLY_POLYGONS_STYLE,
+    "Change polygons (a change-only model: no from-to classes).",
+    changed_area_layer_name,
+    "Changed area, in hectares (a change-only model: no from-to matrix).",
+    {
+        "change_type": (CHANGE_ONLY_STYLE, change_map_layer_name),
+        "change_prob": (CHANGE_PROBABILITY_STYLE, probability_layer_name),
+    },
+)
+
+
+def looks_of(run: dict[str, Any]) -> Looks:
+    """The looks of the run that run.json ``run`` records: a change-only model's when its ``task`` is
+    ``change``, else a semantic model's (runs from before the key were all semantic)."""
+    return CHANGE_ONLY_LOOKS if run.get("task") == "change" else SEMANTIC_LOOKS
 
 
 def apply_style(layer: QgsMapLayer, style: Path) -> None:

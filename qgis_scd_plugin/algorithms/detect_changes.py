@@ -62,25 +62,9 @@ from ..outputs import (
     run_metadata,
     worker_changes,
 )
-from ..paths import (
-    CHANGE_PROBABILITY_STYLE,
-    CHANGE_TYPE_STYLE,
-    CHANGES_STYLE,
-    CLASS_STYLE,
-    DEMO_MODEL,
-    ICON,
-    help_url,
-    metadata,
-)
+from ..paths import DEMO_MODEL, ICON, help_url, metadata
 from ..shared import vocabulary
-from ..styling import (
-    change_types_layer_name,
-    changes_layer_name,
-    classes_layer_name,
-    matrix_layer_name,
-    probability_layer_name,
-    style_on_load,
-)
+from ..styling import Looks, changes_layer_name, looks_of, style_on_load
 from ..worker import WorkerCancelledError, WorkerFailedError, run_worker
 from .parameters import (
     AFTER,
@@ -97,11 +81,7 @@ from .parameters import (
     MODEL,
     OPTION_OF,
     OUTPUT,
-    OUTPUT_AFTER_CLASSES,
-    OUTPUT_BEFORE_CLASSES,
     OUTPUT_MATRIX,
-    OUTPUT_PROBABILITY,
-    OUTPUT_RASTER,
     OVERLAP,
     RASTER_OUTPUTS,
     RUNTIME,
@@ -112,15 +92,6 @@ from .parameters import (
     choices,
     engine_words,
 )
-
-#: Each raster output: its style file and its name on the map (from the two images' names).
-_RASTER_LOOKS = {
-    OUTPUT_RASTER: (CHANGE_TYPE_STYLE, change_types_layer_name),
-    OUTPUT_PROBABILITY: (CHANGE_PROBABILITY_STYLE, probability_layer_name),
-    OUTPUT_BEFORE_CLASSES: (CLASS_STYLE, lambda before, after: classes_layer_name(before)),
-    OUTPUT_AFTER_CLASSES: (CLASS_STYLE, lambda before, after: classes_layer_name(after)),
-}
-
 
 #: How long the check of a backend's GPUs may take (it imports PyTorch).
 _GPU_CHECK_SECONDS = 120
@@ -380,8 +351,10 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         outputs: dict[str, str],
         names: tuple[str, str],
     ) -> dict[str, Any]:
-        """Write the worker's results to the destinations that were asked for; the algorithm's results."""
+        """Write the worker's results to the destinations that were asked for, styled as the kind of run
+        (:func:`~..styling.looks_of`) says; the algorithm's results."""
         run = read_run(outputs["run"])
+        looks = looks_of(run)
         feedback.pushInfo(ran_on(run))
         title = changes_layer_name(*names)
         changes = worker_changes(outputs["changes"])
@@ -392,28 +365,42 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(self.invalidSinkError(parameters, OUTPUT))
         count = copy_features(changes, indexes, sink, feedback)
         del sink, changes  # closes the destination and the worker's file
-        metadata = run_metadata(run, title, "From-to change polygons.")
-        describe_vector_output(destination, context, feedback, metadata, CHANGES_STYLE)
+        metadata = run_metadata(run, title, looks.polygons_what)
+        describe_vector_output(destination, context, feedback, metadata, looks.polygons_style)
         feedback.pushInfo(f"{count} change polygons written to {destination}.")
         results: dict[str, Any] = {OUTPUT: destination}
-        style_on_load(context, destination, title, CHANGES_STYLE)
-        matrix = self._write_matrix(parameters, context, feedback, outputs["summary"], run, names)
+        style_on_load(context, destination, title, looks.polygons_style)
+        matrix = self._write_matrix(parameters, context, feedback, outputs["summary"], run, names, looks)
         results[OUTPUT_MATRIX] = matrix
         if matrix:
-            style_on_load(context, matrix, matrix_layer_name(*names), None)  # a table: only its name
+            style_on_load(context, matrix, looks.table_name(*names), None)  # a table: only its name
         for name, worker_output in RASTER_OUTPUTS.items():
-            path = (
-                None
-                if _left_empty(parameters, name, context)
-                else self.parameterAsOutputLayer(parameters, name, context)
-            )
-            results[name] = path or None
+            path = self._raster_destination(parameters, name, context, feedback, worker_output in looks.rasters)
+            results[name] = path
             if path:
-                style, layer_name = _RASTER_LOOKS[name]
+                style, layer_name = looks.rasters[worker_output]
                 what = f"{self.parameterDefinition(name).description()}. {RASTER_KEEPS_SMALL_PATCHES}"
                 copy_raster(outputs[worker_output], path, style, run_metadata(run, layer_name(*names), what))
                 style_on_load(context, path, layer_name(*names), style)
         return results
+
+    def _raster_destination(
+        self,
+        parameters: dict[str, Any],
+        name: str,
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+        written: bool,
+    ) -> str | None:
+        """Where the raster output ``name`` goes; None when it is not asked for, or when the run did not
+        write it (``written`` false: a change-only model's class maps, which the log then names)."""
+        if _left_empty(parameters, name, context):
+            return None
+        if not written:
+            if destination_text(parameters.get(name), context):
+                feedback.pushWarning(f"{self._label(name)}: a change-only model maps no classes; not written.")
+            return None
+        return self.parameterAsOutputLayer(parameters, name, context) or None
 
     def _write_matrix(
         self,
@@ -423,8 +410,10 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         summary_csv: str,
         run: dict[str, Any],
         names: tuple[str, str],
+        looks: Looks,
     ) -> str | None:
-        """The from × to table, when asked for; its destination."""
+        """The run's table (the from × to matrix, or a change-only model's changed area), when asked
+        for; its destination."""
         if _left_empty(parameters, OUTPUT_MATRIX, context):
             return None
         fields, features = read_matrix(summary_csv)
@@ -437,8 +426,7 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         if not sink.addFeatures(features, QgsFeatureSink.FastInsert):
             raise QgsProcessingException(f"Cannot write the change matrix: {sink.lastError()}")
         del sink
-        what = "Changed area from each class (rows) to each class (columns), in hectares."
-        metadata = run_metadata(run, matrix_layer_name(*names), what)
+        metadata = run_metadata(run, looks.table_name(*names), looks.table_what)
         describe_vector_output(destination, context, feedback, metadata, None)
         return str(destination)
 
