@@ -19,7 +19,7 @@ import json
 from typing import Any, Literal, TypedDict, Union
 
 #: The protocol's version, ``MAJOR.MINOR``: 2 is the first with typed events and this key.
-PROTOCOL = "2.0"
+PROTOCOL = "2.1"
 
 
 class Start(TypedDict):
@@ -115,7 +115,18 @@ class Epoch(TypedDict):
     scores: dict[str, Any]
 
 
-Event = Union[Start, Progress, Message, Done, Error, Pair, Batch, Epoch]
+class Trained(TypedDict):
+    """``scd train``'s last event: the checkpoint ``scd detect`` runs, the run folder, the epochs trained
+    and the last epoch's validation scores (protocol 2.1)."""
+
+    event: Literal["trained"]
+    model: str
+    run_dir: str
+    epochs: int
+    scores: dict[str, Any]
+
+
+Event = Union[Start, Progress, Message, Done, Error, Pair, Batch, Epoch, Trained]
 
 #: Each event's keys and the JSON types of their values, as :func:`parse` checks them (an added key,
 #: such as ``scd batch``'s ``pair`` on a pair's detect events, is kept and not checked).
@@ -131,6 +142,7 @@ KEYS: dict[str, dict[str, tuple]] = {
     "pair": {"id": _TEXT, "status": _TEXT, "seconds": _NUMBER, "features": _OPTIONAL_INT, "message": _TEXT},
     "batch": {"done": (int,), "skipped": (int,), "failed": (int,)},
     "epoch": {"epoch": (int,), "epochs": (int,), "loss": _NUMBER, "scores": _OBJECT},
+    "trained": {"model": _TEXT, "run_dir": _TEXT, "epochs": (int,), "scores": _OBJECT},
 }
 
 
@@ -185,6 +197,11 @@ def batch(done: int, skipped: int, failed: int) -> Batch:
 def epoch(number: int, epochs: int, loss: float, scores: dict[str, Any]) -> Epoch:
     """An ``epoch`` event."""
     return {"event": "epoch", "epoch": number, "epochs": epochs, "loss": loss, "scores": scores}
+
+
+def trained(model: str, run_dir: str, epochs: int, scores: dict[str, Any]) -> Trained:
+    """The ``trained`` event."""
+    return {"event": "trained", "model": model, "run_dir": run_dir, "epochs": epochs, "scores": scores}
 
 
 class ProtocolError(ValueError):

@@ -326,94 +326,97 @@ EVALUATE = (
     ),
 )
 
-
-def _synth(default_size: int) -> tuple[Option, ...]:
-    """What both ``scd synth`` sub-commands take: the scene's size and seed, and ``--overwrite``."""
-    return (
-        Option(
-            "size",
-            "--size",
-            "Size (pixels)",
-            "HEIGHT [WIDTH] in pixels, one number for a square",
-            int,
-            default=default_size,
-            minimum=1,
-            metavar="PX",
-            values="+",
-        ),
-        Option("seed", "--seed", "Seed", "random seed: the same seed writes the same bytes", int, default=0),
-        Option(
-            "overwrite", "--overwrite", "Overwrite", "replace the files of the same name in OUT", bool, default=False
-        ),
-    )
-
-
-#: ``scd synth``'s options: a developer's tool, whose ``--bands`` (a band count) and ``--resolution``
-#: (CRS units) are not the detection's and the export's, so they stay out of :data:`OPTIONS`.
-SYNTH_SECOND = (
-    *_synth(512),
-    Option("pairs", "--pairs", "Pairs", "number of pairs", int, default=10, minimum=0),
-)
-SYNTH_GEO = (
-    *_synth(1024),
-    Option("crs", "--crs", "CRS", "CRS of BEFORE", default="EPSG:32633"),
+#: ``scd train``'s options. Their defaults are the recipe for a small labelled set on a laptop CPU
+#: (``scd_core.own_data.recipe`` says why each); None: decided per run, as the help says.
+TRAIN = (
     Option(
-        "resolution",
-        "--resolution",
-        "Resolution",
-        "pixel size in CRS units (default 0.5 m, or its equivalent in degrees)",
-        float,
-        minimum=0.0,
-        open_range=True,
+        "architecture",
+        "--model",
+        "Model",
+        "registered model to train from scratch (default: fc_siam_diff, the EfficientNet-Lite0 encoder with "
+        "ImageNet weights when scd-core[pretrained] is installed); see scd models",
+        metavar="NAME",
     ),
     Option(
-        "origin",
-        "--origin",
-        "Origin",
-        "upper-left corner in CRS units (default: Berlin)",
-        float,
-        metavar=("X", "Y"),
-        values=2,
+        "init",
+        "--init",
+        "Base model",
+        "fine-tune this checkpoint (a run's model.pt, the demo model...): its model, bands and normalisation; "
+        "heads start afresh when the classes differ",
+        metavar="CKPT",
     ),
+    Option("encoder", "--encoder", "Encoder", "the model's encoder (see scd models; default: the recipe's)"),
     Option(
-        "dtype",
-        "--dtype",
-        "Data type",
-        "uint8 grey levels, uint16 reflectance ×10000 or float32 reflectance",
-        default="uint8",
-        choices=("uint8", "uint16", "float32"),
+        "encoder_weights",
+        "--encoder-weights",
+        "Encoder weights",
+        "pretrained encoder weights: imagenet (EfficientNet-Lite0's, installed with scd-core[pretrained]), a "
+        "torchvision ResNet-18/34/50 .pth, or none (default: imagenet when installed and the encoder takes it)",
+        metavar="imagenet|PATH|none",
     ),
-    Option("bands", "--bands", "Bands", "1 panchromatic, 3 RGB, 4 RGB+NIR", int, default=3, choices=(1, 3, 4)),
+    Option("epochs", "--epochs", "Epochs", "training epochs", int, default=30, minimum=1),
+    Option("chips", "--chips", "Chips per epoch", "random training chips an epoch", int, default=512, minimum=1),
     Option(
-        "nodata_collar",
-        "--nodata-collar",
-        "Nodata collar (pixels)",
-        "ragged nodata border about PX pixels wide",
+        "chip_size",
+        "--chip-size",
+        "Chip size (pixels)",
+        "training chip side in pixels",
         int,
-        default=0,
-        minimum=0,
+        default=128,
+        minimum=TILE_MULTIPLE,
+        multiple_of=TILE_MULTIPLE,
         metavar="PX",
     ),
-    Option("after_crs", "--after-crs", "After's CRS", "put AFTER on this CRS"),
+    Option("batch_size", "--batch-size", "Batch size", "chips a training step", int, default=8, minimum=1),
     Option(
-        "after_resolution",
-        "--after-resolution",
-        "After's resolution",
-        "AFTER's pixel size, in AFTER's CRS units",
+        "learning_rate",
+        "--learning-rate",
+        "Learning rate",
+        "AdamW's learning rate, decayed to 0 by the poly schedule",
         float,
+        default=0.0005,
         minimum=0.0,
         open_range=True,
+        metavar="LR",
     ),
     Option(
-        "after_shift",
-        "--after-shift",
-        "After's shift",
-        "move AFTER's grid by DX east, DY north (CRS units)",
-        float,
-        metavar=("DX", "DY"),
-        values=2,
+        "classes",
+        "--classes",
+        "Class table",
+        "YAML list of the classes, code 1 first: names, or {name:, colour: [r, g, b]} (default: the label "
+        "raster's categories and colour table; change only for binary labels)",
+        metavar="FILE.yaml",
+    ),
+    Option(
+        "change_field",
+        "--change-field",
+        "Change field",
+        "change polygons: the field that says changed (> 0, true, yes)",
+    ),
+    Option("from_field", "--from-field", "From field", "change polygons: the class before (a code or a name)"),
+    Option("to_field", "--to-field", "To field", "change polygons: the class after (a code or a name)"),
+    Option("class_field", "--class-field", "Class field", "land-cover layers (labels1, labels2): the class field"),
+    Option(
+        "unlabelled",
+        "--unlabelled",
+        "Outside the polygons",
+        "what lies outside every label polygon: ignore (unlabelled) or no-change",
+        default="ignore",
+        choices=("ignore", "no-change"),
+    ),
+    Option("seed", "--seed", "Seed", "seed of the chips, the split and the initial weights", int, default=0),
+    Option("device", "--device", "Device", "auto, cpu, cuda or cuda:i", default="auto", metavar="DEVICE"),
+    Option("resume", "--resume", "Resume", "continue the run in RUN_DIR from its last epoch", bool, default=False),
+    Option(
+        "progress",
+        "--progress",
+        "Progress",
+        "bar, json (events on stdout) or none",
+        default="bar",
+        choices=PROGRESS_STYLES,
     ),
 )
+
 
 #: Every option by command; the detection options are shared by ``detect`` and ``batch`` (a batch's
 #: areas come per pair, from PAIRS.csv, and it is not split into blocks).
@@ -423,17 +426,11 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
     "score": SCORE,
     "export": EXPORT,
     "evaluate": EVALUATE,
-    "synth second": SYNTH_SECOND,
-    "synth geo": SYNTH_GEO,
+    "train": TRAIN,
 }
 #: Every option by name: a name means one thing in every command, with its range and type (its help
 #: may say what it does there: ``--overwrite``).
-OPTIONS: dict[str, Option] = {
-    option.name: option
-    for command, options in COMMANDS.items()
-    if not command.startswith("synth")
-    for option in options
-}
+OPTIONS: dict[str, Option] = {option.name: option for options in COMMANDS.values() for option in options}
 
 
 def device_problem(device: str) -> str | None:

@@ -43,6 +43,7 @@ LAYERS = (
     ("scd_core.batch",),
     ("scd_core.cluster",),
     ("scd_core.trainer",),  # one trainer for every data source: the papers' folders and analysts' rasters
+    ("scd_core.own_data",),  # an analyst's PAIRS.csv of rasters and labels as the trainer's data
     ("training",),  # reproduces the papers on the library, below the command line
     ("scd_core.cli", "scd_core.__main__"),
     ("scd_core",),  # the package itself: the public facade (scd_core.detect)

@@ -29,9 +29,11 @@ def _separator(header: str) -> str:
         return ","
 
 
-def read_pairs(path: str | Path) -> list[Pair]:
-    """The pairs of a PAIRS.csv, paths resolved against its folder; ids must be unique folder names.
-    Column names are matched whatever their case, and columns may be separated by ``;`` or tabs."""
+def read_rows(path: str | Path, usage: str) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
+    """The rows of a pairs file (with their line numbers) and its column names, lower-cased; ids
+    checked to be unique folder names, and ``id``, ``before`` and ``after`` present (``usage`` names the
+    header the command expects). Column names are matched whatever their case, and columns may be
+    separated by ``;`` or tabs."""
     path = Path(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
@@ -45,22 +47,38 @@ def read_pairs(path: str | Path) -> list[Pair]:
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         raise PairsFileError(
-            f"needs a header with columns id,before,after[,aoi]; missing {', '.join(missing)} "
+            f"needs a header with columns {usage}; missing {', '.join(missing)} "
             f"(its header, split at {separator!r}: {', '.join(columns) or 'empty'})",
             path,
         )
     if not rows:
         raise PairsFileError("lists no pairs: it holds only its header", path)
-    pairs, seen = [], set()
+    seen: set[str] = set()
+    numbered = []
     for line, row in enumerate(rows, start=2):
-        pair_id = (row["id"] or "").strip()
+        row = {key: (value or "").strip() for key, value in row.items() if key is not None}
+        pair_id = row["id"]
         if not pair_id or pair_id in (".", "..") or "/" in pair_id or "\\" in pair_id:
             raise PairsFileError(f"line {line}: id {pair_id!r} cannot name a folder", path)
         if pair_id in seen:
             raise PairsFileError(f"line {line}: id {pair_id!r} appears twice", path)
         seen.add(pair_id)
-        before, after, aoi = ((row.get(c) or "").strip() for c in ("before", "after", "aoi"))
-        if not (before and after):
+        if not (row["before"] and row["after"]):
             raise PairsFileError(f"line {line}: pair {pair_id!r} needs a before and an after path", path)
-        pairs.append(Pair(pair_id, path.parent / before, path.parent / after, path.parent / aoi if aoi else None))
-    return pairs
+        numbered.append((line, row))
+    return numbered, list(columns)
+
+
+def read_pairs(path: str | Path) -> list[Pair]:
+    """The pairs of a PAIRS.csv of ``scd batch``, paths resolved against its folder."""
+    path = Path(path)
+    rows, _ = read_rows(path, "id,before,after[,aoi]")
+    return [
+        Pair(
+            row["id"],
+            path.parent / row["before"],
+            path.parent / row["after"],
+            path.parent / aoi if (aoi := row.get("aoi")) else None,
+        )
+        for _, row in rows
+    ]

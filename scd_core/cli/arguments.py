@@ -42,7 +42,7 @@ def add_option(parser: Container, option: vocabulary.Option, **settings: Any) ->
         parser.add_argument(option.flag, dest=option.name, action="store_true", default=default, help=option.help)
         return
     checked = settings.get("checked", True)
-    convert = settings.get("parse") or (str if option.name in _PARSERS else option.type)
+    convert = settings.get("parse") or (str if option.name in _PARSERS and option.type is str else option.type)
     shown = (
         ""
         if option.default is None

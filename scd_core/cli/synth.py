@@ -15,6 +15,7 @@ from rasterio.errors import CRSError
 
 from scd_core import synth, vocabulary
 from scd_core.cli.arguments import add_option
+from scd_core.synth.options import SYNTH_GEO, SYNTH_SECOND
 
 
 class _SizeAction(argparse.Action):
@@ -42,7 +43,7 @@ def _crs(text: str) -> str:
 
 
 def _add_options(parser: argparse.ArgumentParser, options: tuple[vocabulary.Option, ...]) -> None:
-    """``OUT`` and ``options`` (:mod:`scd_core.vocabulary`'s), a CRS read by PROJ, ``--size`` one or two numbers."""
+    """``OUT`` and ``options`` (:mod:`scd_core.synth.options`), a CRS read by PROJ, ``--size`` one or two numbers."""
     parser.add_argument("out", help="output folder (created if missing)")
     for option in options:
         if option.name == "size":
@@ -66,7 +67,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="a folder in SECOND's layout: im1/ im2/ label1/ label2/ PNGs",
         description="Write N pairs as im1/, im2/ and RGB-coded label1/, label2/ PNGs.",
     )
-    _add_options(second, vocabulary.SYNTH_SECOND)
+    _add_options(second, SYNTH_SECOND)
 
     geo = kinds.add_parser(
         "geo",
@@ -74,7 +75,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Write before.tif, after.tif and the truth on BEFORE's grid (label1.tif, label2.tif, "
         "change_type.tif) as tiled, deflate-compressed GeoTIFFs.",
     )
-    _add_options(geo, vocabulary.SYNTH_GEO)
+    _add_options(geo, SYNTH_GEO)
     return parser
 
 

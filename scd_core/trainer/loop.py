@@ -51,6 +51,7 @@ class Optimisation:
     precision: Precision
     scaler: torch.amp.GradScaler | None  #: float16's loss scaling; None otherwise
     processes: Processes
+    bar: bool = True  #: a progress bar on stderr (main process only)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,14 @@ def train_epoch(
     total = torch.zeros((), device=precision.device)
     images = 0
     started = time.perf_counter()
-    bar = tqdm(total=steps, desc=description, unit="batch", leave=False, disable=not processes.main, dynamic_ncols=True)
+    bar = tqdm(
+        total=steps,
+        desc=description,
+        unit="batch",
+        leave=False,
+        disable=not (processes.main and optimisation.bar),
+        dynamic_ncols=True,
+    )
     for step, batch in enumerate(batches, 1):
         x1, x2 = precision.inputs(batch["image1"]), precision.inputs(batch["image2"])
         label1, label2 = batch["label1"].to(precision.device), batch["label2"].to(precision.device)

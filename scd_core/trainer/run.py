@@ -162,7 +162,9 @@ def _model(config: TrainConfig, data: TrainingData, initial: Initial | None) -> 
     return model, how
 
 
-def _start(config: TrainConfig, source: DataSource, processes: Processes, echo: Callable[[str], None] | None) -> Run:
+def _start(
+    config: TrainConfig, source: DataSource, processes: Processes, echo: Callable[[str], None] | None, bar: bool
+) -> Run:
     torch.manual_seed(config.seed)
     initial = read_initial(config.init_from) if config.init_from else None
     data = source(config, initial)
@@ -180,6 +182,7 @@ def _start(config: TrainConfig, source: DataSource, processes: Processes, echo: 
         precision=precision,
         scaler=precision.scaler(),
         processes=processes,
+        bar=bar,
     )
     run = Run(config, data, model, optimisation, loader, sampler, val_loader, folder)
     folder.log(
@@ -195,13 +198,14 @@ def train(
     resume: bool = False,
     echo: Callable[[str], None] | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    bar: bool = True,
 ) -> Path:
     """Run the training described by ``config`` on ``source``'s data; returns the run's ``model.pt``."""
     processes = setup(config.device)
     exact = config.deterministic if config.deterministic is not None else processes.device.type == "cpu"
     try:
         with deterministic(exact):
-            run = _start(config, source, processes, echo)
+            run = _start(config, source, processes, echo, bar)
             run.on_epoch = on_epoch
             state = run.folder.open(config.to_dict(), resume)
             done = 0
