@@ -13,7 +13,8 @@ under an hour, nothing to tune.
   0.9): Adam's per-weight steps suit a pretrained encoder under a fresh decoder without a warm-up
   search, and the decay lets the last epochs settle.
 * **Inference**: tiles of 512 pixels in ``scd detect`` (the model is fully convolutional; larger tiles
-  give it more context and fewer seams), τ = 0.5.
+  give it more context and fewer seams), and τ chosen on the validation split for the best F1 of
+  change (:mod:`scd_core.trainer.calibration`): the chips over-sample change, so 0.5 would not do.
 
 Fine-tuning (``--init``) keeps the base checkpoint's model, encoder, bands and normalisation.
 """
@@ -63,4 +64,11 @@ def encoder_choice(model: str, encoder: str | None, weights: str | None) -> tupl
 
 def recipe(**settings: Any) -> dict[str, Any]:
     """The recipe's training settings, with the analyst's ``settings`` over them."""
-    return {**OPTIMISER, "tile_size": TILE_SIZE, "flip": False, "scale_range": None, **settings}
+    return {
+        **OPTIMISER,
+        "tile_size": TILE_SIZE,
+        "flip": False,
+        "scale_range": None,
+        "calibrate_threshold": True,
+        **settings,
+    }

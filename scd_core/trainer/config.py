@@ -73,6 +73,9 @@ class TrainConfig:
     #: random scale range; None: no scaling
     scale_range: tuple[float, float] | None = (0.5, 2.0)
     threshold: float = 0.5
+    #: after the last epoch, set τ to the value of highest validation F1 of change
+    #: (:mod:`scd_core.trainer.calibration`; ``scd train``'s recipe)
+    calibrate_threshold: bool = False
     seed: int = 0
     workers: int = 0
     device: str = "auto"

@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader
 from scd_core import checkpoint
 from scd_core.errors import InvalidOptionError, ScdInputError
 from scd_core.models.base import SCDModel
+from scd_core.trainer.calibration import best_threshold
 from scd_core.trainer.config import TrainConfig
 from scd_core.trainer.data import TrainingData
 from scd_core.trainer.distributed import Processes, setup, teardown
@@ -89,6 +90,20 @@ class Run:
     folder: RunFolder
     on_epoch: Callable[[dict[str, Any]], None] | None = None
     step: int = 0
+    threshold: float | None = None  #: τ chosen on the validation split; None: the config's
+
+    def calibrate(self) -> None:
+        """Choose τ on the validation split and rewrite model.pt with it (see :mod:`.calibration`)."""
+        if self.val_loader is None:
+            self.folder.log("no validation split: τ stays at the config's")
+            return
+        optimisation = self.optimisation
+        self.threshold, f1 = best_threshold(self.model, self.val_loader, optimisation.precision, optimisation.processes)
+        self.folder.log(f"τ = {self.threshold:.3f} gives the best validation F1 of change, {100 * f1:.2f}")
+        if self.folder.main:
+            record = self.folder.records[-1] if self.folder.records else {}
+            self.write_model(self.folder.model, int(record.get("epoch", self.config.epochs)), record.get("val"))
+            self.folder.write_log()
 
     def write_model(self, path: Path, epoch: int, scores: dict[str, Any] | None) -> None:
         """The deploy checkpoint of the weights as they are after ``epoch``."""
@@ -105,7 +120,7 @@ class Run:
             bands=data.bands,
             normalisation=data.normalisation,
             tile_size=config.tile_size or config.crop,
-            threshold=config.threshold,
+            threshold=config.threshold if self.threshold is None else self.threshold,
             epochs=epoch,
             scores=scores,
             labels=data.labels.name,
@@ -217,6 +232,8 @@ def train(
             started = time.perf_counter()
             for epoch in range(done + 1, config.epochs + 1):
                 run.epoch(epoch, started)
+            if config.calibrate_threshold:
+                run.calibrate()
             return run.folder.model
     finally:
         teardown(processes)

@@ -103,6 +103,11 @@ class RunFolder:
             self.lines.append(text)
             self.echo(text)
 
+    def write_log(self) -> None:
+        """log.txt as the run has told it so far."""
+        with atomic_write(self.path / "log.txt") as handle:
+            handle.writelines(line + "\n" for line in self.lines)
+
     def end_epoch(self, record: dict[str, Any], write_model: Callable[[Path], Any], state: dict[str, Any]) -> None:
         """Write the epoch: metrics.jsonl, log.txt, model.pt (``write_model(path)``), then last.pt."""
         if not self.main:
@@ -110,8 +115,7 @@ class RunFolder:
         self.records.append(record)
         with atomic_write(self.path / "metrics.jsonl") as handle:
             handle.writelines(json.dumps(r) + "\n" for r in self.records)
-        with atomic_write(self.path / "log.txt") as handle:
-            handle.writelines(line + "\n" for line in self.lines)
+        self.write_log()
         write_model(self.model)
         with atomic_write(self.last, "wb") as handle:
             torch.save(state, handle)

@@ -92,3 +92,26 @@ def test_bench_cluster_reports_every_figure(tmp_path: Path) -> None:
     assert report["overhead"] == pytest.approx(on_one / one - 1, abs=rounding)
     assert set(report["pairs_per_minute"]) == {"one_process", "local1", "local2"}
     assert report["split_detect"]["blocks"] == 4 and report["split_detect"]["seconds_per_block_2_workers"] > 0
+
+
+def test_bench_own_data_scores_every_held_out_city_with_the_model_and_the_baseline(tmp_path: Path) -> None:
+    import numpy as np
+    import rasterio
+
+    from scd_core.cli import main
+
+    for seed, city in enumerate(("alpha", "beta", "gamma")):
+        folder = tmp_path / "cities" / city
+        assert main(["synth", "geo", str(folder), "--size", "128", "--seed", str(seed), "--dtype", "uint16"]) == 0
+        with rasterio.open(folder / "label1.tif") as label:
+            values, profile = label.read(1), label.profile
+        with rasterio.open(folder / "change.tif", "w", **profile) as out:
+            out.write(np.where(values == 255, 255, values > 0).astype(np.uint8), 1)
+    quick = ["--epochs", "1", "--chips", "8", "--chip-size", "64", "--batch-size", "4", "--encoder-weights", "none"]
+    report = _run("bench_own_data.py", f"--root={tmp_path / 'cities'}", "--folds=3", "--", *quick)
+    assert sorted(report["cities"]) == ["alpha", "beta", "gamma"]
+    assert [fold["held_out"] for fold in report["folds"]] == [["alpha"], ["beta"], ["gamma"]]
+    for city in report["cities"].values():
+        assert 0 <= city["F1"] <= 1 and 0 <= city["cva"]["F1"] <= 1
+    assert report["mean_F1"] == pytest.approx(np.mean([c["F1"] for c in report["cities"].values()]))
+    assert report["target_mean_F1"] == 0.45
