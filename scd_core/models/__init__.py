@@ -39,7 +39,8 @@ class ModelSpec:
     target: str  # "module:ClassName" under scd_core.models
     paper: str
     defaults: dict[str, Any] = field(default_factory=dict)
-    #: values of the ``encoder`` hyper-parameter, for the models that take one (Tables I, III, IV).
+    #: values of the ``encoder`` hyper-parameter, for the models that take one: the basic blocks of
+    #: Tables I, III and IV, and ImageNet backbones (:mod:`scd_core.models.encoders`).
     encoders: tuple[str, ...] = ()
 
 
@@ -47,17 +48,21 @@ _ASN_PAPER = "Yang et al., Semantic Change Detection with Asymmetric Siamese Net
 _HRSCD_PAPER = "Daudt et al., Multitask learning for large-scale SCD (CVIU 2019)"
 _FC_PAPER = "Daudt et al., Fully convolutional siamese networks for CD (ICIP 2018)"
 _BLOCK_ENCODERS = ("residual", "xception", "se")
+#: ImageNet backbones (``scd_core.models.pretrained`` loads their weights). ASN-ATL keeps the blocks: its γ
+#: is the paper's per block type, and none is given for these.
+_BACKBONE_ENCODERS = ("efficientnet_lite0", "resnet18", "resnet34", "resnet50")
+_ENCODERS = (*_BLOCK_ENCODERS, *_BACKBONE_ENCODERS)
 
 _SPECS: tuple[ModelSpec, ...] = (
-    ModelSpec("asn", "asn:ASN", _ASN_PAPER, encoders=_BLOCK_ENCODERS),
+    ModelSpec("asn", "asn:ASN", _ASN_PAPER, encoders=_ENCODERS),
     ModelSpec("asn_atl", "atl:ASNWithATL", _ASN_PAPER, encoders=_BLOCK_ENCODERS),
-    ModelSpec("fc_ef", "baselines:FCEF", _FC_PAPER, encoders=_BLOCK_ENCODERS),
-    ModelSpec("fc_siam_conc", "baselines:FCSiamConc", _FC_PAPER, encoders=_BLOCK_ENCODERS),
-    ModelSpec("fc_siam_diff", "baselines:FCSiamDiff", _FC_PAPER, encoders=_BLOCK_ENCODERS),
-    ModelSpec("hrscd_str1", "baselines:HRSCDStr1", _HRSCD_PAPER, encoders=_BLOCK_ENCODERS),
-    ModelSpec("hrscd_str2", "baselines:HRSCDStr2", _HRSCD_PAPER, encoders=_BLOCK_ENCODERS),
-    ModelSpec("hrscd_str3", "baselines:HRSCDStr3", _HRSCD_PAPER, encoders=_BLOCK_ENCODERS),
-    ModelSpec("hrscd_str4", "baselines:HRSCDStr4", _HRSCD_PAPER, encoders=_BLOCK_ENCODERS),
+    ModelSpec("fc_ef", "baselines:FCEF", _FC_PAPER, encoders=_ENCODERS),
+    ModelSpec("fc_siam_conc", "baselines:FCSiamConc", _FC_PAPER, encoders=_ENCODERS),
+    ModelSpec("fc_siam_diff", "baselines:FCSiamDiff", _FC_PAPER, encoders=_ENCODERS),
+    ModelSpec("hrscd_str1", "baselines:HRSCDStr1", _HRSCD_PAPER, encoders=_ENCODERS),
+    ModelSpec("hrscd_str2", "baselines:HRSCDStr2", _HRSCD_PAPER, encoders=_ENCODERS),
+    ModelSpec("hrscd_str3", "baselines:HRSCDStr3", _HRSCD_PAPER, encoders=_ENCODERS),
+    ModelSpec("hrscd_str4", "baselines:HRSCDStr4", _HRSCD_PAPER, encoders=_ENCODERS),
     ModelSpec("lsafnet", "lsafnet:LSAFNet", "Zhou et al., A Late-Stage Bitemporal Feature Fusion Network for SCD"),
     ModelSpec("cdsc", "cdsc:CdSC", "Wang et al., Cross-Difference Semantic Consistency Network for SCD"),
 )

@@ -47,7 +47,9 @@ Readings chosen where the papers are ambiguous
 * **Shallow features** F_s: the encoder feature at the bridge's resolution (stride 4) of the same
   input, E_t's for date t and E_c's for the change branch ("shallow features F_s^(t) calculated from
   I_t", "F_s^c calculated from ∪I_t"). They are the skip of h_k and ħ_k, and the input of the branch
-  weights, so the paper's "shallow layer" is one layer for both uses.
+  weights, so the paper's "shallow layer" is one layer for both uses. The paper's encoders are as
+  wide there as the bridge; an ImageNet backbone's stride-4 feature (``encoder="resnet50"``...) is
+  not, and each pyramid first brings it to the bridge width with a 1×1 Conv-BN-ReLU.
 * **Branch weights**: one MLP per pyramid (global average pooling of F_s, Linear-ReLU-Linear) gives
   v (N_c·N_d values) and w (N_r values), each normalised by a softmax over all its entries. The
   semantic pyramid's MLP is shared by the two dates, but each date gets its own weights from its own
@@ -224,9 +226,17 @@ class SpatialPyramid(nn.Module):
     """Eqs. (3), (4) and (6)/(7) on one input: the pyramid F_{j,k} and its fusion F_k along j."""
 
     def __init__(
-        self, channels: int, dilations: Sequence[int], multipliers: Sequence[int], channel_factors: Sequence[int]
+        self,
+        channels: int,
+        dilations: Sequence[int],
+        multipliers: Sequence[int],
+        channel_factors: Sequence[int],
+        shallow_channels: int,
     ) -> None:
         super().__init__()
+        self.shallow_projection: nn.Module = (
+            nn.Identity() if shallow_channels == channels else ConvBNReLU(shallow_channels, channels, 1)
+        )
         self.num_c, self.num_d = len(channel_factors), len(dilations)
         self.branch_weights = BranchWeights(channels, self.num_c * self.num_d, len(multipliers))
         self.sequences = nn.ModuleList(
@@ -241,6 +251,7 @@ class SpatialPyramid(nn.Module):
 
     def forward(self, features: torch.Tensor, shallow: torch.Tensor) -> Pyramid:
         """The pyramid of ``features``, weighted by branch weights from the shallow features F_s."""
+        shallow = self.shallow_projection(shallow)
         v, w = self.branch_weights(shallow)
         v = v.view(-1, self.num_d, self.num_c)  # v[:, j, i] = v_{i,j}
         levels, fused = [], []
@@ -267,10 +278,11 @@ class AsymmetricSpatialPyramid(nn.Module):
         dilations: Sequence[int],
         multipliers: Sequence[int],
         channel_factors: Sequence[int],
+        shallow_channels: int,
         asymmetric_pairs: bool,
     ) -> None:
         super().__init__()
-        self.pyramid = SpatialPyramid(channels, dilations, multipliers, channel_factors)
+        self.pyramid = SpatialPyramid(channels, dilations, multipliers, channel_factors, shallow_channels)
         self.pairs = feature_pairs(len(dilations), asymmetric_pairs)
         self.pair_fusion = PairFusion(len(multipliers) * len(self.pairs) * channels, channels)
 
@@ -296,10 +308,11 @@ class AsymmetricRepresentationPyramid(nn.Module):
         dilations: Sequence[int],
         multipliers: Sequence[int],
         channel_factors: Sequence[int],
+        shallow_channels: int,
         asymmetric_pairs: bool,
     ) -> None:
         super().__init__()
-        self.pyramid = SpatialPyramid(channels, dilations, multipliers, channel_factors)
+        self.pyramid = SpatialPyramid(channels, dilations, multipliers, channel_factors, shallow_channels)
         self.representations = nn.ModuleList(ConvBNReLU((len(dilations) + 1) * channels, channels) for _ in multipliers)
         self.pairs = feature_pairs(len(multipliers), asymmetric_pairs)
         self.pair_fusion = PairFusion(len(self.pairs) * channels, channels)
@@ -322,7 +335,8 @@ class ASN(SCDModel):
     """Asymmetric Siamese Network (see the module docstring for the architecture and its readings).
 
     Args:
-        encoder: basic block of the encoders: ``"residual"``, ``"xception"`` or ``"se"``.
+        encoder: basic block of the encoders (``"residual"``, ``"xception"``, ``"se"``), or an ImageNet
+            backbone (:data:`~scd_core.models.encoders.BACKBONES`).
         width: base width w (channels at full resolution); the bridge has 4w.
         dilations, multipliers, channel_factors: {d_j}, {r_k} (default ``(2w, 4w, 8w)``) and {c_i}.
         asp, arp, asymmetric_pairs: ablation switches (Tables V and VI).
@@ -354,6 +368,7 @@ class ASN(SCDModel):
             "dilations": tuple(dilations),
             "multipliers": tuple(multipliers),
             "channel_factors": tuple(channel_factors),
+            "shallow_channels": self.semantic.encoder.channels[BRIDGE_LEVEL],  # E_c's are as wide
             "asymmetric_pairs": asymmetric_pairs,
         }
         self.asp = AsymmetricSpatialPyramid(**pyramid) if asp else None

@@ -3,6 +3,9 @@
 As in the ASN paper (§VI), every baseline is trained "using backbones with different basic blocks":
 all of them share the HRSCD encoder (10 basic blocks of the ``encoder`` type, :mod:`.encoders`) and
 decoder (13 residual blocks, :mod:`.decoders`), so Tables I, III and IV compare structures, not sizes.
+``encoder`` may also name an ImageNet backbone (EfficientNet-Lite0, ResNet-18/34/50) with the same
+six features; the decoders take its widths. FC-EF, HRSCD.str2 and the change branches of str3 and
+str4 read the stacked pair, so their backbone's first convolution has twice the bands.
 
 Binary change detectors extended to SCD (FC-*, Daudt et al. ICIP 2018):
     the decoder ends in three 1×1 classifiers (land cover of each date and change,
@@ -44,9 +47,9 @@ import torch.nn.functional as F
 
 from scd_core.labels import IGNORE
 from scd_core.models.base import ModelOutputs, SCDModel
-from scd_core.models.branches import ChangeBranch, SemanticBranch, skip_widths
+from scd_core.models.branches import ChangeBranch, SemanticBranch
 from scd_core.models.decoders import Decoder
-from scd_core.models.encoders import WIDTH, Encoder
+from scd_core.models.encoders import WIDTH, build_encoder
 from scd_core.models.fusion import absolute_difference, concatenated
 from scd_core.models.heads import Classifier, SemanticChangeHead
 from scd_core.models.losses import change_type_targets, semantic_loss
@@ -59,7 +62,7 @@ class FCEF(SCDModel):
         self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH
     ) -> None:
         super().__init__()
-        self.encoder = Encoder(2 * in_channels, width, encoder)
+        self.encoder = build_encoder(2 * in_channels, width, encoder)
         channels = self.encoder.channels
         self.decoder = Decoder(channels[-1], channels[:-1], width)
         self.head = SemanticChangeHead(width, num_classes)
@@ -81,7 +84,7 @@ class _FCSiam(SCDModel):
         self, in_channels: int = 3, num_classes: int = 6, *, encoder: str = "residual", width: int = WIDTH
     ) -> None:
         super().__init__()
-        self.encoder = Encoder(in_channels, width, encoder)
+        self.encoder = build_encoder(in_channels, width, encoder)
         channels = self.encoder.channels
         self.decoder = Decoder(2 * channels[-1], [self.skip_factor * c for c in channels[:-1]], width)
         self.head = SemanticChangeHead(width, num_classes)
@@ -153,7 +156,7 @@ class HRSCDStr2(SCDModel):
     ) -> None:
         super().__init__()
         self.num_classes = num_classes
-        self.encoder = Encoder(2 * in_channels, width, encoder)
+        self.encoder = build_encoder(2 * in_channels, width, encoder)
         channels = self.encoder.channels
         self.decoder = Decoder(channels[-1], channels[:-1], width)
         self.classifier = Classifier(width, 1 + num_classes * num_classes)
@@ -203,7 +206,8 @@ class HRSCDStr4(SCDModel):
     ) -> None:
         super().__init__()
         self.semantic = SemanticBranch(in_channels, num_classes, width, encoder)
-        self.change = ChangeBranch(in_channels, width, encoder, [2 * c for c in skip_widths(width)])
+        skip_widths = [2 * c for c in self.semantic.encoder.channels[:-1]]  # [E_c, |E_1 - E_2|], same encoders
+        self.change = ChangeBranch(in_channels, width, encoder, skip_widths)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
         """The model's forward pass: str3 with the change decoder's skips ``[E_c, |E_1 - E_2|]``."""

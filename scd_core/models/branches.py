@@ -5,7 +5,7 @@
 * A **change branch** (encoder E_c on the stacked pair, decoder D^c, change classifier) maps the pair
   to change logits. What its decoder's skips carry is the models' choice: E_c's own features
   (HRSCD.str3), those concatenated with the siamese encoders' differences (HRSCD.str4), or summed with
-  the siamese encoders' features (ASN); ``skip_widths`` says how wide they are.
+  the siamese encoders' features (ASN); the model says how wide they are.
 
 The branches only hold their parts: each model runs them, so ASN can stop its decoders at the bridge.
 """
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from torch import nn
 
 from scd_core.models.decoders import Decoder
-from scd_core.models.encoders import Encoder, level_channels
+from scd_core.models.encoders import build_encoder
 from scd_core.models.heads import Classifier
 
 
@@ -26,7 +26,7 @@ class SemanticBranch(nn.Module):
 
     def __init__(self, in_channels: int, num_classes: int, width: int, encoder: str) -> None:
         super().__init__()
-        self.encoder = Encoder(in_channels, width, encoder)
+        self.encoder = build_encoder(in_channels, width, encoder)
         channels = self.encoder.channels
         self.decoder = Decoder(channels[-1], channels[:-1], width)
         self.classifier = Classifier(width, num_classes)
@@ -40,12 +40,7 @@ class ChangeBranch(nn.Module):
 
     def __init__(self, in_channels: int, width: int, encoder: str, skip_widths: Sequence[int] | None = None) -> None:
         super().__init__()
-        self.encoder = Encoder(2 * in_channels, width, encoder)
+        self.encoder = build_encoder(2 * in_channels, width, encoder)
         channels = self.encoder.channels
         self.decoder = Decoder(channels[-1], channels[:-1] if skip_widths is None else skip_widths, width)
         self.classifier = Classifier(width, 1)
-
-
-def skip_widths(width: int) -> tuple[int, ...]:
-    """Widths of the five skip features of an encoder of base width ``width``."""
-    return level_channels(width)[:-1]

@@ -19,17 +19,39 @@ index  stride channels role
 
 The base width defaults to 8, the base depth of Daudt et al.'s residual FC-EF (FC-EF-Res, used by
 HRSCD); ASN's Fig. 11 shows 16-channel change features, i.e. ``2w`` at stride 2.
+
+**ImageNet backbones.** ``encoder`` may also name a classification network whose ImageNet weights
+:mod:`.pretrained` can load: ``efficientnet_lite0`` (:mod:`.efficientnet_lite`), ``resnet18``,
+``resnet34`` or ``resnet50`` (:mod:`.resnet`, torchvision's layout). Such a :class:`BackboneEncoder`
+gives the same six features, with the backbone's own widths at strides 2 to 32 (``channels``), so the
+models take it unchanged. These networks start with a stride-2 layer and have no full-resolution
+feature, so level 0 is a residual block on the input at full resolution, ``w`` channels, always
+trained from scratch: the decoder's last skip keeps the pixel-exact detail of the image, which
+no stride-2 backbone feature carries.
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from scd_core.models.blocks import ResidualBlock, SEBlock, XceptionBlock
+from scd_core.models.efficientnet_lite import EfficientNetLite0
+from scd_core.models.resnet import ResNet
 
 #: The basic blocks an encoder can be built on, by the ``encoder`` hyper-parameter's value.
 BLOCKS: dict[str, type[nn.Module]] = {"residual": ResidualBlock, "xception": XceptionBlock, "se": SEBlock}
+#: The ImageNet backbones an encoder can be, by the ``encoder`` hyper-parameter's value: each takes the
+#: image bands and returns its features at strides 2 to 32, their widths in ``channels``.
+BACKBONES: dict[str, Callable[[int], EfficientNetLite0 | ResNet]] = {
+    "efficientnet_lite0": EfficientNetLite0,
+    "resnet18": functools.partial(ResNet, depth=18),
+    "resnet34": functools.partial(ResNet, depth=34),
+    "resnet50": functools.partial(ResNet, depth=50),
+}
 #: Downsampling levels; inputs need H and W divisible by ``2 ** LEVELS``.
 LEVELS = 5
 #: Default base width (channels at full resolution).
@@ -42,7 +64,7 @@ def level_channels(width: int) -> tuple[int, ...]:
 
 
 def block_type(encoder: str) -> type[nn.Module]:
-    """The basic block named ``encoder``; ``ValueError`` lists the valid names."""
+    """The basic block named ``encoder``; ``ValueError`` lists the valid block names."""
     try:
         return BLOCKS[encoder]
     except KeyError:
@@ -72,3 +94,42 @@ class Encoder(nn.Module):
             features.append(x)
             x = downsample(x)
         return [*features, x]
+
+
+class BackboneEncoder(nn.Module):
+    """An ImageNet backbone (features at strides 2-32) under a full-resolution level 0 trained from scratch.
+
+    Args:
+        in_channels: image bands (twice the bands for an encoder of the stacked pair).
+        width: channels of level 0, the base width ``w`` of the decoder.
+        encoder: a key of :data:`BACKBONES`.
+    """
+
+    def __init__(self, in_channels: int, width: int, encoder: str) -> None:
+        super().__init__()
+        #: The backbone's name, a key of :data:`BACKBONES` (which weights fit it).
+        self.architecture = encoder
+        self.full_resolution = ResidualBlock(in_channels, width)
+        self.backbone = BACKBONES[encoder](in_channels)
+        #: Channels of the features at strides 1, 2, 4, 8, 16 and 32.
+        self.channels: tuple[int, ...] = (width, *self.backbone.channels)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Level 0 at stride 1, the backbone's four skips at strides 2 to 16, and its bottom at stride 32."""
+        return [self.full_resolution(x), *self.backbone(x)]
+
+
+#: Every value of the ``encoder`` hyper-parameter of the HRSCD layout.
+ENCODERS = (*BLOCKS, *BACKBONES)
+
+
+def build_encoder(in_channels: int, width: int = WIDTH, encoder: str = "residual") -> Encoder | BackboneEncoder:
+    """The encoder named ``encoder``: ten basic blocks of that type, or an ImageNet backbone.
+
+    Both return the five skips and the bottom; read their widths from ``channels``.
+    """
+    if encoder in BACKBONES:
+        return BackboneEncoder(in_channels, width, encoder)
+    if encoder in BLOCKS:
+        return Encoder(in_channels, width, encoder)
+    raise ValueError(f"unknown encoder {encoder!r}; choose from {', '.join(ENCODERS)}")
