@@ -134,7 +134,7 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return dict(state)
 
 
-def architecture_of(state: Mapping[str, torch.Tensor]) -> str | None:
+def _architecture_of(state: Mapping[str, torch.Tensor]) -> str | None:
     """The architecture a state dict's names describe (``"resnet50"``, ``"efficientnet_lite0"``), or None."""
     if "_conv_stem.weight" in state:
         return (
@@ -220,7 +220,7 @@ def load_encoder_weights(model: nn.Module, weights: str, bands: Sequence[str]) -
     path = _imagenet_file() if weights == IMAGENET else Path(weights)
     source = IMAGENET if weights == IMAGENET else path
     state = _read_state_dict(path)
-    found = architecture_of(state)
+    found = _architecture_of(state)
     if found is None:
         keys = ", ".join(list(state)[:3])
         raise CheckpointError(
