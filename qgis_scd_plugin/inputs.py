@@ -4,7 +4,9 @@ The worker is a separate process: it reads files, not QGIS layers. A raster laye
 local file is passed by its GDAL name, so a sub-layer keeps the part of the file it names. Any other
 raster layer (WMS, WMTS/XYZ tiles, a virtual raster, a database raster) is first written by QGIS to
 a GeoTIFF covering the area of interest, so everything QGIS can display can be compared. The AOI's
-features are written to a GeoPackage.
+features are written to a GeoPackage, as are training labels that are not a whole file of their own;
+training reads plain files only (its PAIRS.csv holds paths), so a raster that is part of a file is
+exported too.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from qgis.core import (
     QgsRasterPipe,
     QgsRectangle,
     QgsVectorFileWriter,
+    QgsVectorLayer,
 )
 
 #: Largest raster QGIS exports for the worker (pixels); larger asks for a smaller EXTENT or AOI.
@@ -88,24 +91,43 @@ def dataset_name(layer: QgsRasterLayer) -> str | None:
     return registry.encodeUri("gdal", parts)
 
 
+def plain_raster_file(layer: QgsRasterLayer) -> str | None:
+    """The local file ``layer`` is, whole, for readers that take a path rather than a GDAL name (the
+    paths of ``scd train``'s PAIRS.csv); None for a part of a file (a GeoPackage raster table, a
+    subdataset) or no file at all, which are exported (:func:`export_raster`)."""
+    name = dataset_name(layer)
+    return name if name is not None and os.path.isfile(name) else None
+
+
+def plain_vector_file(layer: QgsVectorLayer) -> str | None:
+    """The local file ``layer`` is, whole, for readers that take a path and read its first layer (the
+    polygon labels of ``scd train``'s PAIRS.csv); None for a layer that is not all of a file of one
+    layer (filtered, one of a GeoPackage's layers) or no file, which are exported (:func:`write_vector`)."""
+    if layer.providerType() != "ogr" or layer.subsetString() or layer.dataProvider().subLayerCount() > 1:
+        return None
+    path = QgsProviderRegistry.instance().decodeUri("ogr", layer.source()).get("path") or ""
+    return os.path.abspath(path) if os.path.isfile(path) else None
+
+
 def export_raster(
     layer: QgsRasterLayer,
     extent: QgsRectangle,
     path: str,
     context: QgsProcessingContext,
     feedback: QgsProcessingFeedback,
+    area: str,
 ) -> str:
     """Write ``layer`` over ``extent`` (in the layer's CRS) to a GeoTIFF at ``path``, at its native
-    resolution (the finest of a tiled service's levels)."""
+    resolution (the finest of a tiled service's levels). ``area`` names the extent in the messages
+    (what the analyst sets to change it)."""
     pixel_x, pixel_y = _resolution(layer)
-    area = extent.intersect(layer.extent()) if layer.extent().isFinite() else extent
-    width, height = math.ceil(area.width() / pixel_x), math.ceil(area.height() / pixel_y)
+    area_there = extent.intersect(layer.extent()) if layer.extent().isFinite() else extent
+    width, height = math.ceil(area_there.width() / pixel_x), math.ceil(area_there.height() / pixel_y)
     if width < 1 or height < 1:
-        raise QgsProcessingException(f"The area to detect changes in does not overlap the raster '{layer.name()}'.")
+        raise QgsProcessingException(f"The raster '{layer.name()}' does not overlap {area}.")
     if width * height > MAX_EXPORT_PIXELS:
         raise QgsProcessingException(
-            f"Exporting '{layer.name()}' over this area would make a {width} × {height} pixel image. "
-            "Set EXTENT or AOI to a smaller area."
+            f"Exporting '{layer.name()}' over {area} would make a {width} × {height} pixel image. Make {area} smaller."
         )
     feedback.pushInfo(
         f"Exporting '{layer.name()}' ({layer.providerType()}) to {width} × {height} pixels for the worker."
@@ -117,7 +139,7 @@ def export_raster(
     writer_feedback.progressChanged.connect(feedback.setProgress)
     feedback.canceled.connect(writer_feedback.cancel)
     error = QgsRasterFileWriter(path).writeRaster(
-        pipe, width, height, area, layer.crs(), context.transformContext(), writer_feedback
+        pipe, width, height, area_there, layer.crs(), context.transformContext(), writer_feedback
     )
     feedback.canceled.disconnect(writer_feedback.cancel)
     if feedback.isCanceled():
@@ -154,16 +176,17 @@ def extent_in(
     return QgsCoordinateTransform(crs, target, context.transformContext()).transformBoundingBox(extent)
 
 
-def write_aoi(source: QgsFeatureSource, path: str, context: QgsProcessingContext) -> str:
-    """Write the AOI's polygons (only the selected ones when the analyst asked so) to a GeoPackage."""
+def write_vector(source: QgsFeatureSource, path: str, layer_name: str, context: QgsProcessingContext) -> str:
+    """Write a feature source's features (only the selected ones when the analyst asked so) to a
+    GeoPackage of one layer, ``layer_name``."""
     options = QgsVectorFileWriter.SaveVectorOptions()
     options.driverName = "GPKG"
-    options.layerName = "aoi"
+    options.layerName = layer_name
     writer = QgsVectorFileWriter.create(
         path, source.fields(), source.wkbType(), source.sourceCrs(), context.transformContext(), options
     )
     if writer.hasError() != QgsVectorFileWriter.NoError:
-        raise QgsProcessingException(f"Cannot write the AOI to {path}: {writer.errorMessage()}")
+        raise QgsProcessingException(f"Cannot write the {layer_name} layer to {path}: {writer.errorMessage()}")
     for feature in source.getFeatures():
         writer.addFeature(feature)
     del writer

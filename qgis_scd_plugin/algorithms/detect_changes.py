@@ -12,7 +12,6 @@ the dialog's words, before the worker starts.
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import subprocess
 import tempfile
@@ -21,23 +20,20 @@ from typing import Any
 from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsFeatureSink,
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingDestinationParameter,
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingUtils,
-    QgsProperty,
     QgsRasterLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtGui import QIcon
 
 from .. import settings
-from ..backend import Backend, BackendNotFoundError, find_backend, worker_environment
+from ..backend import Backend, worker_environment
 from ..backend_setup import parse_report, probe_command
 from ..detect_request import DetectRequest
-from ..inputs import dataset_name, export_raster, extent_in, require_crs, write_aoi
+from ..inputs import dataset_name, export_raster, extent_in, write_vector
 from ..options import (
     OptionError,
     check_bands,
@@ -62,10 +58,11 @@ from ..outputs import (
     run_metadata,
     worker_changes,
 )
-from ..paths import DEMO_MODEL, ICON, help_url, metadata
+from ..paths import DEMO_MODEL, metadata
 from ..shared import vocabulary
 from ..styling import Looks, changes_layer_name, looks_of, style_on_load
-from ..worker import WorkerCancelledError, WorkerFailedError, run_worker
+from ..worker import run_worker
+from .base import ScdAlgorithm
 from .parameters import (
     AFTER,
     AOI,
@@ -96,6 +93,8 @@ from .parameters import (
 #: How long the check of a backend's GPUs may take (it imports PyTorch).
 _GPU_CHECK_SECONDS = 120
 _CHOOSE_MODEL = "choose an scd checkpoint (.pt) or its ONNX export (.onnx)."
+#: What a layer that is no file is exported over, as the messages of :func:`..inputs.export_raster` name it.
+_EXPORT_AREA = "the Area of interest or Extent"
 
 
 def resolve_model(value: str, label: str) -> str:
@@ -133,7 +132,7 @@ def check_gpu(backend: Backend, label: str) -> None:
         )
 
 
-class DetectChangesAlgorithm(QgsProcessingAlgorithm):
+class DetectChangesAlgorithm(ScdAlgorithm):
     """Detect semantic changes between two rasters by running the scd worker out of process."""
 
     def name(self) -> str:
@@ -148,32 +147,11 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
     def shortDescription(self) -> str:
         return "From-to land-cover change polygons between two images, by a deep-learning model run out of process."
 
-    def icon(self) -> QIcon:
-        return QIcon(str(ICON))
-
-    def helpUrl(self) -> str:
-        return help_url()
-
     def tags(self) -> list[str]:
         return [tag.strip() for tag in metadata("tags").split(",")]
 
-    def createInstance(self) -> DetectChangesAlgorithm:
-        return DetectChangesAlgorithm()
-
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
         add_parameters(self)
-
-    def checkParameterValues(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple[bool, str]:
-        """The plugin's own checks first, in the dialog's words, then QGIS's generic ones ("Incorrect
-        parameter value for …") for what is left, such as a missing image."""
-        try:
-            self._check_values(parameters, context)
-        except OptionError as problem:
-            return False, str(problem)
-        return super().checkParameterValues(parameters, context)
-
-    def _label(self, name: str) -> str:
-        return self.parameterDefinition(name).description()
 
     def _check_values(self, parameters: dict[str, Any], context: QgsProcessingContext) -> dict[str, Any]:
         """Refuse what the run could not use, naming the value by its label in the dialog; the options
@@ -199,7 +177,7 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
 
     def _options(self, parameters: dict[str, Any], context: QgsProcessingContext) -> dict[str, Any]:
         """The model and the options of :class:`DetectRequest`, read from the parameters and checked."""
-        model = resolve_model(self.parameterAsFile(parameters, MODEL, context), self._label(MODEL))
+        model = resolve_model(str(self._value(parameters, MODEL, context) or ""), self._label(MODEL))
         options: dict[str, Any] = {
             "model": model,
             "bands": parse_bands(parameters.get(BANDS), self._label(BANDS)),
@@ -221,13 +199,6 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
             )
         return options
 
-    def _value(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> Any:
-        """A parameter's value, its default when it is not given, an expression's (batch, model) evaluated."""
-        value = parameters.get(name, self.parameterDefinition(name).defaultValue())
-        if isinstance(value, QgsProperty):
-            value, _ = value.value(context.expressionContext(), None)
-        return value
-
     def _check_destination(
         self,
         definition: QgsProcessingDestinationParameter,
@@ -246,13 +217,12 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
     def processAlgorithm(
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
-        try:
-            backend = find_backend(settings.backend_python(), os.environ)
-            options = self._check_values(parameters, context)  # again: QgsProcessingAlgorithm.run() does not check
-            if options["device"] == "cuda":
+        backend, options = self._prepare(parameters, context)
+        if options["device"] == "cuda":
+            try:
                 check_gpu(backend, self._label(DEVICE))
-        except (BackendNotFoundError, OptionError) as error:
-            raise QgsProcessingException(str(error)) from None
+            except OptionError as error:
+                raise QgsProcessingException(str(error)) from None
         before = self._raster(parameters, BEFORE, context, "before")
         after = self._raster(parameters, AFTER, context, "after")
         if _same_image(before, after):
@@ -267,15 +237,6 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
             return self._write_outputs(parameters, context, feedback, outputs, (before.name(), after.name()))
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
-
-    def _raster(
-        self, parameters: dict[str, Any], name: str, context: QgsProcessingContext, role: str
-    ) -> QgsRasterLayer:
-        layer = self.parameterAsRasterLayer(parameters, name, context)
-        if layer is None:
-            raise QgsProcessingException(f"The {role} image '{parameters.get(name)}' cannot be opened as a raster.")
-        require_crs(layer, role)
-        return layer
 
     def _request(
         self,
@@ -301,7 +262,7 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
                 area = self.parameterAsExtent(parameters, EXTENT, context, layer.crs())
             else:
                 area = layer.extent()
-            path = export_raster(layer, area, os.path.join(work_dir, f"{role}.tif"), context, feedback)
+            path = export_raster(layer, area, os.path.join(work_dir, f"{role}.tif"), context, feedback, _EXPORT_AREA)
             if feedback.isCanceled():
                 raise QgsProcessingException("Cancelled; no output was written.")
             return path
@@ -310,7 +271,7 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
             before=as_file(before, "before"),
             after=as_file(after, "after"),
             out_dir=os.path.join(work_dir, "detect"),
-            aoi=write_aoi(aoi, os.path.join(work_dir, "aoi.gpkg"), context) if aoi is not None else None,
+            aoi=write_vector(aoi, os.path.join(work_dir, "aoi.gpkg"), "aoi", context) if aoi is not None else None,
             bbox=None
             if extent.isNull()
             else (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()),
@@ -322,20 +283,12 @@ class DetectChangesAlgorithm(QgsProcessingAlgorithm):
         self, backend: Backend, request: DetectRequest, feedback: QgsProcessingFeedback, work_dir: str
     ) -> dict[str, str]:
         """Run the worker; its ``done`` event's output paths."""
-        command = backend.command(*request.arguments())
-        feedback.pushInfo(f"Backend from {backend.found_in}: {backend.python}")
-        feedback.pushCommandInfo(shlex.join(command))
         if _may_export(request) and not settings.model_has_run(request.model):
             feedback.pushInfo(
                 "First run of this model here: exporting the model for the CPU runtime (once, ~30 s) before "
                 "detection starts."
             )
-        try:
-            done = run_worker(command, worker_environment(os.environ), feedback, work_dir, self._engine_words())
-        except WorkerCancelledError:
-            raise QgsProcessingException("Cancelled; the worker was stopped and no output was written.") from None
-        except WorkerFailedError as failure:
-            raise QgsProcessingException(str(failure)) from None
+        done = self._run_engine(run_worker, backend, request.arguments(), feedback, work_dir, self._engine_words())
         settings.remember_model_run(request.model)
         return dict(done["outputs"])
 

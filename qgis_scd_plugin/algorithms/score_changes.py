@@ -10,9 +10,9 @@ and in the log.
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import tempfile
+from collections.abc import Mapping
 from typing import Any
 
 from qgis.core import (
@@ -22,7 +22,6 @@ from qgis.core import (
     QgsField,
     QgsFields,
     QgsProcessing,
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -35,17 +34,14 @@ from qgis.core import (
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
-from qgis.PyQt.QtGui import QIcon
 
-from .. import settings
-from ..backend import BackendNotFoundError, find_backend, worker_environment
 from ..inputs import dataset_name
 from ..options import OptionError, parse_choice
 from ..outputs import destination_text, make_destination_folder
-from ..paths import ICON, help_url
 from ..run_folder import folder_of_change_raster
 from ..shared import vocabulary
-from ..worker import WorkerCancelledError, WorkerFailedError, run_json_command
+from ..worker import run_json_command
+from .base import ScdAlgorithm
 
 RUN, CHANGES, REFERENCE, REFERENCE2, KIND, OUTPUT = "RUN", "CHANGES", "REFERENCE", "REFERENCE2", "KIND", "OUTPUT"
 #: ``scd score --kind``'s choices, its default first.
@@ -66,7 +62,7 @@ HELP = "".join(
 )
 
 
-class ScoreChangesAlgorithm(QgsProcessingAlgorithm):
+class ScoreChangesAlgorithm(ScdAlgorithm):
     """Score a change map against one or two reference rasters by running ``scd score`` in the backend."""
 
     def name(self) -> str:
@@ -78,17 +74,8 @@ class ScoreChangesAlgorithm(QgsProcessingAlgorithm):
     def shortHelpString(self) -> str:
         return HELP
 
-    def helpUrl(self) -> str:
-        return help_url()
-
     def tags(self) -> list[str]:
         return ["change detection", "accuracy", "score", "validation", "reference", "SeK", "F1"]
-
-    def icon(self) -> QIcon:
-        return QIcon(str(ICON))
-
-    def createInstance(self) -> ScoreChangesAlgorithm:
-        return ScoreChangesAlgorithm()
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
         run = QgsProcessingParameterFile(RUN, "Run output folder", QgsProcessingParameterFile.Folder, optional=True)
@@ -111,17 +98,15 @@ class ScoreChangesAlgorithm(QgsProcessingAlgorithm):
         for parameter in (run, changes, reference, second, kind, output):
             self.addParameter(parameter)
 
-    def checkParameterValues(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple[bool, str]:
-        try:
-            self._change_map(parameters, context)
-            self._references(parameters, context)
-            parse_choice(parameters.get(KIND), KINDS, self._label(KIND))
-        except OptionError as problem:
-            return False, str(problem)
-        return super().checkParameterValues(parameters, context)
-
-    def _label(self, name: str) -> str:
-        return self.parameterDefinition(name).description()
+    def _check_values(
+        self, parameters: dict[str, Any], context: QgsProcessingContext
+    ) -> tuple[tuple[str, str], list[str], str]:
+        """The change map (:meth:`_change_map`), the reference files and the reference kind."""
+        return (
+            self._change_map(parameters, context),
+            self._references(parameters, context),
+            parse_choice(parameters.get(KIND), KINDS, self._label(KIND)),
+        )
 
     def _change_map(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple[str, str]:
         """("folder", a run's folder) or ("raster", a change-type raster file)."""
@@ -151,25 +136,13 @@ class ScoreChangesAlgorithm(QgsProcessingAlgorithm):
     def processAlgorithm(
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
-        try:
-            backend = find_backend(settings.backend_python(), os.environ)
-            what, change_map = self._change_map(parameters, context)
-            references = self._references(parameters, context)
-            kind = parse_choice(parameters.get(KIND), KINDS, self._label(KIND))
-        except (BackendNotFoundError, OptionError) as error:
-            raise QgsProcessingException(str(error)) from None
+        backend, ((what, change_map), references, kind) = self._prepare(parameters, context)
         work_dir = tempfile.mkdtemp(prefix="scd_score_", dir=QgsProcessingUtils.tempFolder())
         try:
             if what == "raster":
                 change_map = self._folder_of(change_map, os.path.join(work_dir, "run"))
-            command = backend.command("score", change_map, *references, "--kind", kind, "--json")
-            feedback.pushCommandInfo(shlex.join(command))
-            try:
-                score = run_json_command(command, worker_environment(os.environ), feedback, work_dir, self._words())
-            except WorkerCancelledError:
-                raise QgsProcessingException("Cancelled.") from None
-            except WorkerFailedError as failure:
-                raise QgsProcessingException(str(failure)) from None
+            arguments = ["score", change_map, *references, "--kind", kind, "--json"]
+            score = self._run_engine(run_json_command, backend, arguments, feedback, work_dir, self._engine_words())
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
         return {OUTPUT: self._write_scores(parameters, context, feedback, score)}
@@ -180,7 +153,7 @@ class ScoreChangesAlgorithm(QgsProcessingAlgorithm):
         except OptionError as error:
             raise QgsProcessingException(str(error)) from None
 
-    def _words(self) -> dict[str, str]:
+    def _engine_words(self) -> dict[str, str]:
         """The engine's words for the inputs, as the dialog labels them."""
         return {"OUT_DIR": self._label(RUN), "REFERENCE": self._label(REFERENCE), "--kind": self._label(KIND)}
 
@@ -189,7 +162,7 @@ class ScoreChangesAlgorithm(QgsProcessingAlgorithm):
         parameters: dict[str, Any],
         context: QgsProcessingContext,
         feedback: QgsProcessingFeedback,
-        score: dict[str, Any],
+        score: Mapping[str, Any],
     ) -> str:
         """The scores in the log and as a table; the table's destination."""
         feedback.pushInfo(

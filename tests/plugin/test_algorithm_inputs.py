@@ -56,19 +56,21 @@ def test_an_area_of_interest_and_an_extent_together_are_refused(plugin, tmp_path
 
 
 def test_a_raster_that_is_not_a_file_is_exported_over_the_area(plugin, tmp_path, rgb):
-    from qgis_scd_plugin.inputs import dataset_name, export_raster
+    from qgis_scd_plugin.inputs import dataset_name, export_raster, plain_raster_file
 
     file_layer = QgsRasterLayer(rgb, "rgb")
-    assert dataset_name(file_layer) == rgb
+    assert dataset_name(file_layer) == rgb == plain_raster_file(file_layer)
     virtual = QgsRasterLayer(
         f"?crs=EPSG:32631&extent=500000,4599936,500064,4600000&width=64&height=64&formula=%22rgb@1%22&rgb:uri={rgb}&rgb:provider=gdal",
         "computed",
         "virtualraster",
     )
-    assert virtual.isValid() and dataset_name(virtual) is None
+    assert virtual.isValid() and dataset_name(virtual) is None and plain_raster_file(virtual) is None
     area = virtual.extent()
     area.setXMaximum(500032)
-    path = export_raster(virtual, area, str(tmp_path / "exported.tif"), QgsProcessingContext(), QgsProcessingFeedback())
+    path = export_raster(
+        virtual, area, str(tmp_path / "exported.tif"), QgsProcessingContext(), QgsProcessingFeedback(), "the area"
+    )
     exported = QgsRasterLayer(path, "exported")
     assert (exported.width(), exported.height()) == (32, 64)
     assert exported.crs().authid() == "EPSG:32631"
