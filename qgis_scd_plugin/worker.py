@@ -1,7 +1,8 @@
 """Run the engine as a worker process and relay its JSON-lines events to Processing's feedback.
 
 The worker writes one JSON object per line on stdout (``start``, ``progress``, ``message``,
-``warning``, ``done``, ``error``), each read through the engine's own definitions
+``warning``, ``done``, ``error``; ``scd train``'s ``epoch`` and ``trained``), each read through the
+engine's own definitions
 (:mod:`scd_core.events`, via :mod:`.shared`): a backend of another major protocol version is
 stopped and the analyst told which side to update. Human text goes to stderr. Both pipes are drained by threads into one
 queue, and everything that touches the feedback happens on the algorithm's own thread, which also
@@ -66,9 +67,23 @@ def in_dialog_words(text: str, labels: Mapping[str, str]) -> str:
     return _ENGINE_WORD.sub(lambda word: labels.get(word[0], word[0]), text)
 
 
+#: The validation scores an epoch's line gives: the group of ``epoch`` events' ``scores``, its name in
+#: the line, and its score (change's F1; a semantic model's SeK, in both of SECOND's conventions).
+_EPOCH_SCORES = (("change", "change F1", "F1"), ("per_date", "per-date SeK", "SeK"), ("from_to", "from-to SeK", "SeK"))
+
+
+def epoch_text(event: Event) -> str:
+    """An ``epoch`` event in one line: ``epoch 3/30: loss 0.41, change F1 62.3`` (and the SeK of a
+    semantic model); the scores are the epoch's validation, in percent."""
+    scores = event.get("scores") or {}
+    parts = [f"epoch {event['epoch']}/{event['epochs']}: loss {event['loss']:.2f}"]
+    parts += [f"{name} {scores[group][key]:.1f}" for group, name, key in _EPOCH_SCORES if key in scores.get(group, {})]
+    return ", ".join(parts)
+
+
 class _EventRelay:
-    """Turns protocol events into feedback calls, in the dialog's words, and remembers the ``done`` and
-    ``error`` events."""
+    """Turns protocol events into feedback calls, in the dialog's words, and remembers the last event
+    of a run (``done``, or ``scd train``'s ``trained``) and the ``error`` event."""
 
     def __init__(self, feedback: QgsProcessingFeedback, labels: Mapping[str, str]) -> None:
         self.feedback = feedback
@@ -94,7 +109,10 @@ class _EventRelay:
             self.feedback.pushInfo(self.text(event))
         elif kind == "warning":
             self.feedback.pushWarning(self.text(event))
-        elif kind == "done":
+        elif kind == "epoch" and event.get("epochs"):
+            self.feedback.setProgress(100.0 * event["epoch"] / event["epochs"])
+            self.feedback.pushInfo(epoch_text(event))
+        elif kind in ("done", "trained"):
             self.done = event
         elif kind == "error":
             self.error = event
@@ -107,8 +125,9 @@ def run_worker(
     folder: str,
     labels: Mapping[str, str] | None = None,
 ) -> Event:
-    """Run the worker in ``folder`` to the end and return its ``done`` event; its messages, warnings and
-    error name the options by their ``labels`` in the dialog (:func:`in_dialog_words`).
+    """Run the worker in ``folder`` to the end and return its last event (``done``, or ``scd train``'s
+    ``trained``); its messages, warnings and error name the options by their ``labels`` in the dialog
+    (:func:`in_dialog_words`).
 
     The worker runs in a folder of its own because ``python -m`` imports from its working folder first:
     run from QGIS's, a stray ``scd_core`` folder there would shadow the backend's engine.
@@ -116,7 +135,7 @@ def run_worker(
     Raises:
         WorkerCancelledError: the feedback was cancelled (the worker is stopped and reaped), or the
             worker was interrupted by someone else (its ``error`` event says ``cancelled``).
-        WorkerFailedError: the worker sent an ``error`` event, exited non-zero or never said ``done``.
+        WorkerFailedError: the worker sent an ``error`` event, exited non-zero or never said it was done.
     """
     exit_code, relay, last_lines = _run(command, environment, feedback, folder, labels or {})
     return _outcome(exit_code, relay, last_lines)
@@ -229,8 +248,8 @@ def _start(command: list[str], environment: Mapping[str, str], folder: str) -> s
 def _outcome(
     exit_code: int, relay: _EventRelay, last_lines: collections.deque[str], answer: dict[str, Any] | None = None
 ) -> Event:
-    """The ``done`` event (or with ``answer``, a ``--json`` command's answer, the ``done`` it stands for);
-    else the failure, in the engine's words made the dialog's."""
+    """The run's last event, ``done`` or ``trained`` (or with ``answer``, a ``--json`` command's answer,
+    the ``done`` it stands for); else the failure, in the engine's words made the dialog's."""
     done = relay.done if answer is None else {"event": "done"}
     if relay.error is not None:
         if relay.error.get("cancelled"):
