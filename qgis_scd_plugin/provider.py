@@ -8,6 +8,7 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingDestinationParameter,
     QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFileDestination,
     QgsProcessingParameterRasterDestination,
     QgsProcessingProvider,
 )
@@ -15,6 +16,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from .algorithms.detect_changes import DetectChangesAlgorithm
 from .algorithms.score_changes import ScoreChangesAlgorithm
+from .algorithms.train_model import TrainModelAlgorithm
 from .outputs import RASTER_EXTENSIONS, TABLE_EXTENSIONS, VECTOR_EXTENSIONS, destination_problem, destination_text
 from .paths import ICON, metadata
 
@@ -44,6 +46,7 @@ class ScdProvider(QgsProcessingProvider):
     def loadAlgorithms(self) -> None:
         self.addAlgorithm(DetectChangesAlgorithm())
         self.addAlgorithm(ScoreChangesAlgorithm())
+        self.addAlgorithm(TrainModelAlgorithm())
 
     def supportedOutputVectorLayerExtensions(self) -> list[str]:
         return list(VECTOR_EXTENSIONS)
@@ -68,7 +71,10 @@ class ScdProvider(QgsProcessingProvider):
     ) -> tuple[bool, str]:
         """Whether a destination's format can hold its output; if not, why, in the dialog's words.
         QGIS 3.22's own rule judged a table by the vector formats, and so refused the CSV, XLSX and
-        ODS that the matrix's Save dialog offers."""
+        ODS that the matrix's Save dialog offers. A file destination (the trained model) is no layer:
+        any file name holds it."""
+        if isinstance(parameter, QgsProcessingParameterFileDestination):
+            return True, ""
         if isinstance(parameter, QgsProcessingParameterRasterDestination):
             supported = RASTER_EXTENSIONS
         elif isinstance(parameter, QgsProcessingParameterFeatureSink) and not parameter.hasGeometry():

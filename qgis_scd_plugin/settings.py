@@ -9,6 +9,7 @@ from qgis.core import QgsSettings
 _BACKEND_PYTHON = "scd/backend_python"
 _EVERY_CHANGE_TYPE = "scd/legend_every_change_type"
 _MODELS_RUN = "scd/models_run"
+_LAST_TRAINED_MODEL = "scd/last_trained_model"
 #: Models remembered as run (the most recent ones).
 _MODELS_KEPT = 100
 
@@ -33,6 +34,17 @@ def legend_of_every_change_type() -> bool:
 
 def set_legend_of_every_change_type(every: bool) -> None:
     QgsSettings().setValue(_EVERY_CHANGE_TYPE, bool(every))
+
+
+def last_trained_model() -> str:
+    """The model "Train change detection model" wrote last, which "Detect semantic changes" offers as its
+    model; "" when none was trained here or the file has gone since."""
+    path = str(QgsSettings().value(_LAST_TRAINED_MODEL, "", type=str))
+    return path if path and os.path.isfile(path) else ""
+
+
+def remember_trained_model(path: str) -> None:
+    QgsSettings().setValue(_LAST_TRAINED_MODEL, os.path.abspath(path))
 
 
 def model_has_run(model: str) -> bool:

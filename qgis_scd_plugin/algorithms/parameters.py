@@ -1,4 +1,5 @@
-"""The parameters of ``scd:detectchanges``: their names, their definitions and the help beside them.
+"""The parameters of ``scd:detectchanges``: their names, their definitions and the help beside them;
+and the one way every algorithm builds a number parameter from the engine's option vocabulary.
 
 Names are the algorithm's contract with ``processing.run`` and ``qgis_process``; the descriptions
 are the dialog's labels, and every message about a value names the value by its label.
@@ -23,6 +24,7 @@ from qgis.core import (
     QgsProject,
 )
 
+from .. import settings
 from ..inputs import default_images
 from ..shared import vocabulary
 
@@ -85,9 +87,10 @@ PARAMETER_HELP = {
     "are not files are first exported over the Area of interest or Extent, so set one.",
     AFTER: "The later image of the same place; it need not share the before image's grid (it is resampled "
     "onto it). Choose a different image from Before: the same one twice can only show the model's errors.",
-    MODEL: "An scd checkpoint (.pt) or its ONNX export (.onnx, from scd export). Empty runs the small demo "
-    "model that comes with the plugin, trained on synthetic scenes only. Use a model trained on imagery "
-    "like yours (resolution, bands, region). A relative path is read from the folder QGIS was started in.",
+    MODEL: "An scd checkpoint (.pt) or its ONNX export (.onnx, from scd export). It starts as the model "
+    "Train change detection model wrote last. Empty runs the small demo model that comes with the plugin, "
+    "trained on synthetic scenes only. Use a model trained on imagery like yours (resolution, bands, "
+    "region). A relative path is read from the folder QGIS was started in.",
     AOI: "Detect changes only inside these polygons (with Selected features only, the selected ones). Draw "
     "one with Draw area of interest in the Semantic change detection toolbar. Not with Extent.",
     EXTENT: "Detect changes only inside this rectangle. Not with Area of interest.",
@@ -166,6 +169,7 @@ def _parameters() -> list[QgsProcessingParameterDefinition]:
             MODEL,
             "Model checkpoint (empty: the bundled demo model)",
             fileFilter="scd models (*.pt *.pth *.ckpt *.onnx);;All files (*.*)",
+            defaultValue=settings.last_trained_model() or None,
             optional=True,
         ),
         QgsProcessingParameterFeatureSource(AOI, _label(AOI), [QgsProcessing.TypeVectorPolygon], optional=True),
@@ -196,12 +200,10 @@ def _label(name: str) -> str:
     return vocabulary.OPTIONS[OPTION_OF[name]].label
 
 
-def _number(name: str) -> QgsProcessingParameterNumber:
-    """A number parameter as the vocabulary defines its option: whole or not, its range, its default
-    (none where the engine decides per run; the dialog's own minimum area)."""
-    option = vocabulary.OPTIONS[OPTION_OF[name]]
+def number_parameter(name: str, option: vocabulary.Option, default: float | None) -> QgsProcessingParameterNumber:
+    """A number parameter as the vocabulary defines its ``option``: whole or not, its range; ``default``
+    None where the engine decides per run. Optional: left empty, the engine's default applies."""
     kind = QgsProcessingParameterNumber.Integer if option.type is int else QgsProcessingParameterNumber.Double
-    default = vocabulary.DIALOG_MIN_AREA_M2 if name == MIN_AREA else option.default
     low = option.multiple_of or option.minimum
     bounds = {"minValue": low, "maxValue": option.maximum}
     return QgsProcessingParameterNumber(
@@ -209,10 +211,16 @@ def _number(name: str) -> QgsProcessingParameterNumber:
         option.label,
         kind,
         defaultValue=default,
-        optional=True,  # empty: the engine's default
+        optional=True,
         # an unbounded end is QGIS's own default, which its spin boxes know to leave open
         **{key: value for key, value in bounds.items() if value is not None},
     )
+
+
+def _number(name: str) -> QgsProcessingParameterNumber:
+    """A detection option's number parameter, with the option's default (the dialog's own minimum area)."""
+    option = vocabulary.OPTIONS[OPTION_OF[name]]
+    return number_parameter(name, option, vocabulary.DIALOG_MIN_AREA_M2 if name == MIN_AREA else option.default)
 
 
 def _advanced_parameters() -> list[QgsProcessingParameterDefinition]:
