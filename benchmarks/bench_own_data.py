@@ -73,9 +73,10 @@ def change_vector_analysis(city: Path) -> dict[str, float]:
     from scd_core.own_data.source import SCALING
     from scd_core.own_data.table import TrainingPair
 
-    pair = TrainingPair(city.name, city / "before.tif", city / "after.tif", None, "change", (city / "change.tif",), 0)
+    before, after, change = (str(city / name) for name in ("before.tif", "after.tif", "change.tif"))
+    pair = TrainingPair(city.name, before, after, None, "change", (change,), 0)
     imagery, _ = read_pair(pair, None, SCALING)
-    labels = read_raster(city / "change.tif", imagery.grid, pair)
+    labels = read_raster(change, imagery.grid, pair)
     scored = imagery.valid & (labels >= 0)
     distance = np.sqrt(((imagery.images[1] - imagery.images[0]) ** 2).sum(axis=0))
     threshold = otsu(distance[scored])

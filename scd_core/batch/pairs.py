@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,17 @@ class Pair:
     before: Path
     after: Path
     aoi: Path | None
+
+
+#: A cell GDAL reads as it is: a virtual file system (``/vsizip/``, ``/vsicurl/``...), a URL, or a
+#: driver's prefixed name (``GPKG:file.gpkg:table``, ``NETCDF:"file.nc":var``).
+_AS_GIVEN = re.compile(r"^(/vsi|[a-z][a-z0-9+.-]*://|[A-Z][A-Z0-9_]*:)")
+
+
+def resolve(folder: Path, cell: str) -> str:
+    """A PAIRS.csv cell as GDAL's name of the file: relative to the CSV's ``folder``, unless GDAL reads it
+    as given (a URL keeps its ``//``, which a :class:`~pathlib.Path` would fold)."""
+    return cell if _AS_GIVEN.match(cell) else str(folder / cell)
 
 
 def _separator(header: str) -> str:
@@ -76,9 +88,9 @@ def read_pairs(path: str | Path) -> list[Pair]:
     return [
         Pair(
             row["id"],
-            path.parent / row["before"],
-            path.parent / row["after"],
-            path.parent / aoi if (aoi := row.get("aoi")) else None,
+            Path(resolve(path.parent, row["before"])),
+            Path(resolve(path.parent, row["after"])),
+            Path(resolve(path.parent, aoi)) if (aoi := row.get("aoi")) else None,
         )
         for _, row in rows
     ]

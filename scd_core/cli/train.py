@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     with interrupts_raise():
         try:
             config = run_reported(report, lambda: config_of(args))
-            model = run_reported(report, call)
+            model = run_reported(report, call).resolve()
         except Terminated:
             print(
                 "scd train: terminated; the epochs finished stay in the run folder (--resume goes on)", file=sys.stderr

@@ -55,7 +55,7 @@ _ENCODERS = (*_BLOCK_ENCODERS, *_BACKBONE_ENCODERS)
 
 _SPECS: tuple[ModelSpec, ...] = (
     ModelSpec("asn", "asn:ASN", _ASN_PAPER, encoders=_ENCODERS),
-    ModelSpec("asn_atl", "atl:ASNWithATL", _ASN_PAPER, encoders=_BLOCK_ENCODERS),
+    ModelSpec("asn_atl", "atl:ASNWithATL", _ASN_PAPER, encoders=_ENCODERS),
     ModelSpec("fc_ef", "baselines:FCEF", _FC_PAPER, encoders=_ENCODERS),
     ModelSpec("fc_siam_conc", "baselines:FCSiamConc", _FC_PAPER, encoders=_ENCODERS),
     ModelSpec("fc_siam_diff", "baselines:FCSiamDiff", _FC_PAPER, encoders=_ENCODERS),

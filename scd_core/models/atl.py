@@ -46,8 +46,10 @@ from scd_core.models.asn import ASN
 from scd_core.models.base import ModelOutputs, SCDModel
 from scd_core.models.losses import inverse_frequency_weights, scd_loss, semantic_targets
 
-#: γ of eqs. (10), (11) by encoder (§VI-A).
+#: γ of eqs. (10), (11) by encoder (§VI-A). The paper tunes γ for its three blocks only; an ImageNet
+#: backbone (the demo model's EfficientNet-Lite0) takes :data:`DEFAULT_GAMMA`, the value of two of them.
 GAMMA = {"residual": 0.5, "se": 0.5, "xception": 0.4}
+DEFAULT_GAMMA = 0.5
 
 
 class ConvSeries(nn.Sequential):
@@ -86,7 +88,7 @@ class ASNWithATL(SCDModel):
         self.num_classes = num_classes
         self.asn = ASN(in_channels, num_classes, **asn_hparams)
         self.asn.requires_grad_(False)
-        self.gamma = GAMMA[asn_hparams.get("encoder", "residual")] if gamma is None else gamma
+        self.gamma = GAMMA.get(asn_hparams.get("encoder", "residual"), DEFAULT_GAMMA) if gamma is None else gamma
         self.psi1 = ConvSeries(num_classes, psi_channels, num_classes)
         self.psi2 = ConvSeries(2 * num_classes, psi_channels, 1)
         self.semantic_weights = None if semantic_weights is None else tuple(semantic_weights)

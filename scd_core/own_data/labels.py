@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import geopandas
@@ -62,7 +61,7 @@ class LabelOptions:
     unlabelled: str = "ignore"
 
 
-def read_vector(path: Path, fields: Iterable[str | None], grid: Grid, pair: TrainingPair) -> geopandas.GeoDataFrame:
+def read_vector(path: str, fields: Iterable[str | None], grid: Grid, pair: TrainingPair) -> geopandas.GeoDataFrame:
     """The layer at ``path`` in ``grid``'s CRS; every field in ``fields`` must exist."""
     try:
         frame = geopandas.read_file(path)
@@ -88,7 +87,7 @@ def burn(frame: geopandas.GeoDataFrame, values: Iterable[int], grid: Grid) -> np
     return rasterize(shapes, (grid.height, grid.width), fill=_NONE, transform=grid.transform, dtype="int32")
 
 
-def read_raster(path: Path, grid: Grid, pair: TrainingPair) -> np.ndarray:
+def read_raster(path: str, grid: Grid, pair: TrainingPair) -> np.ndarray:
     """Band 1 of a label raster warped onto ``grid`` (nearest neighbour) as int64; :data:`_NONE` at its
     nodata and outside it."""
     try:
@@ -113,7 +112,7 @@ def read_raster(path: Path, grid: Grid, pair: TrainingPair) -> np.ndarray:
     return np.where(known, values, _NONE)
 
 
-def _check_codes(codes: np.ndarray, highest: int, path: Path, pair: TrainingPair, what: str) -> None:
+def _check_codes(codes: np.ndarray, highest: int, path: str, pair: TrainingPair, what: str) -> None:
     bad = np.unique(codes[(codes != _NONE) & ((codes < 0) | (codes > highest))])
     if bad.size:
         raise ScdInputError(
@@ -123,7 +122,7 @@ def _check_codes(codes: np.ndarray, highest: int, path: Path, pair: TrainingPair
         )
 
 
-def class_code(value: Any, table: LabelSet, field: str, path: Path, pair: TrainingPair) -> int:
+def class_code(value: Any, table: LabelSet, field: str, path: str, pair: TrainingPair) -> int:
     """The code (1..N) of a vector label's class ``value``: a code, or a name of the table."""
     names = table.class_names()[1:]
     if isinstance(value, str) and value.strip() in names:

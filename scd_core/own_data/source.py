@@ -86,7 +86,7 @@ def _vector_values(pair: TrainingPair, names: list[str]) -> list[Any]:
     return values
 
 
-def _raster_max(path: Path) -> int:
+def _raster_max(path: str) -> int:
     with rasterio.open(path) as dataset:
         return int(dataset.read(1, masked=True).max() or 0)
 

@@ -3,7 +3,8 @@
 Columns (names in any case; ``,``, ``;`` or tab separated, as ``scd batch`` reads them):
 
 ``id``, ``before``, ``after``
-    as in ``scd batch``: any rasters GDAL reads, paths relative to the CSV's folder;
+    as in ``scd batch``: any rasters GDAL reads, paths relative to the CSV's folder (GDAL's own names,
+    ``/vsicurl/...`` or ``GPKG:file.gpkg:table``, as given);
 ``split`` (optional)
     ``train`` or ``val``; without it the trainer holds out a spatially separate part (:mod:`.split`);
 the labels, one form per pair:
@@ -24,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from scd_core.batch.pairs import read_rows
+from scd_core.batch.pairs import read_rows, resolve
 from scd_core.errors import PairsFileError
 
 #: The label forms, by the columns each fills.
@@ -44,15 +45,15 @@ class TrainingPair:
     """One row of a training PAIRS.csv, paths resolved against the CSV's folder."""
 
     id: str
-    before: Path
-    after: Path
+    before: str  #: as GDAL names it (:func:`scd_core.batch.pairs.resolve`)
+    after: str
     split: str | None
     form: str  #: a key of :data:`FORMS`
-    labels: tuple[Path, ...]  #: the form's files, in its columns' order
+    labels: tuple[str, ...]  #: the form's files, in its columns' order
     line: int
 
 
-def _form(row: dict[str, str], line: int, path: Path) -> tuple[str, tuple[Path, ...]]:
+def _form(row: dict[str, str], line: int, path: Path) -> tuple[str, tuple[str, ...]]:
     filled = [form for form, columns in FORMS.items() if any(row.get(c) for c in columns)]
     if len(filled) != 1:
         found = ", ".join(c for columns in FORMS.values() for c in columns if row.get(c)) or "none"
@@ -64,7 +65,7 @@ def _form(row: dict[str, str], line: int, path: Path) -> tuple[str, tuple[Path, 
     columns = FORMS[filled[0]]
     if missing := [c for c in columns if not row.get(c)]:
         raise PairsFileError(f"line {line}: pair {row['id']!r} fills {columns[0]} but not {', '.join(missing)}", path)
-    return filled[0], tuple(path.parent / row[c] for c in columns)
+    return filled[0], tuple(resolve(path.parent, row[c]) for c in columns)
 
 
 def read_training_pairs(path: str | Path) -> list[TrainingPair]:
@@ -80,7 +81,15 @@ def read_training_pairs(path: str | Path) -> list[TrainingPair]:
             raise PairsFileError(f"line {line}: split must be train or val, got {row['split']!r}", path)
         form, labels = _form(row, line, path)
         pairs.append(
-            TrainingPair(row["id"], path.parent / row["before"], path.parent / row["after"], split, form, labels, line)
+            TrainingPair(
+                row["id"],
+                resolve(path.parent, row["before"]),
+                resolve(path.parent, row["after"]),
+                split,
+                form,
+                labels,
+                line,
+            )
         )
     if any(p.split for p in pairs) and not any(p.split == "train" for p in pairs):
         raise PairsFileError("its split column names no train pair", path)
