@@ -93,14 +93,14 @@ def run(args: argparse.Namespace) -> int:
         report(events.message(text))
 
     def on_epoch(record: dict[str, Any]) -> None:
-        if json_events:
-            report(events.epoch(record["epoch"], config.epochs, record["loss"], record.get("val") or {}))
+        report(events.epoch(record["epoch"], config.epochs, record["loss"], record.get("val") or {}))
 
     def call() -> Path:
         from scd_core.own_data.source import pairs_data
         from scd_core.trainer.run import train
 
-        return train(config, pairs_data, args.resume, echo, on_epoch, bar=args.progress == "bar")
+        events_of_epochs = on_epoch if json_events else None  # else the log's line tells each epoch
+        return train(config, pairs_data, args.resume, echo, events_of_epochs, bar=args.progress == "bar")
 
     with interrupts_raise():
         try:

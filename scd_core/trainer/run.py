@@ -149,7 +149,8 @@ class Run:
                 self.model, self.val_loader, classes, optimisation.precision, optimisation.processes, config.threshold
             )
             record["val"] = validation.scores(self.data.task)
-        self.folder.log(_summary(epoch, config, record) + f", {time.perf_counter() - started:.0f} s in all")
+        summary = _summary(epoch, config, record) + f", {time.perf_counter() - started:.0f} s in all"
+        self.folder.log(summary, echo=self.on_epoch is None)  # with on_epoch, the record tells it
         optimiser, schedule, scaler = optimisation.optimiser, optimisation.schedule, optimisation.scaler
         state = training_state(self.model, optimiser, schedule, scaler, epoch, self.step, config.seed)
         self.folder.end_epoch(record, lambda path: self.write_model(path, epoch, record.get("val")), state)

@@ -97,11 +97,13 @@ class RunFolder:
             self.lines = log.read_text(encoding="utf-8").splitlines()
         self.log(f"resumed after epoch {epoch}")
 
-    def log(self, text: str) -> None:
-        """A message for log.txt (written at the epoch's end) and for the terminal (main process)."""
+    def log(self, text: str, echo: bool = True) -> None:
+        """A message for log.txt (written at the epoch's end) and, with ``echo``, for the terminal (main
+        process)."""
         if self.main:
             self.lines.append(text)
-            self.echo(text)
+            if echo:
+                self.echo(text)
 
     def write_log(self) -> None:
         """log.txt as the run has told it so far."""

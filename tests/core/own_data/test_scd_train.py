@@ -128,5 +128,6 @@ def test_json_progress_gives_an_epoch_event_per_epoch_and_trained_last(scene, tm
     assert train(scene, tmp_path, {"change": "change.tif"}, ["--epochs", "2", "--progress", "json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [e["epoch"] for e in lines if e["event"] == "epoch"] == [1, 2]
+    assert not [e for e in lines if e["event"] == "message" and e["text"].startswith("epoch ")]  # told once
     assert lines[-1]["event"] == "trained" and lines[-1]["model"] == str(tmp_path / "run" / "model.pt")
     assert "F1" in lines[-1]["scores"]["change"]
