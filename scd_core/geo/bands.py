@@ -6,7 +6,9 @@ by their colour interpretation (GDAL's ``red``, ``green``, ``blue``, ...) or the
 
 1. ``--bands`` wins, as given;
 2. a raster that names every band the model reads feeds them in the model's order, wherever they
-   are stored: a file stored blue, green, red and tagged so is read as red, green, blue;
+   are stored: a file stored blue, green, red and tagged so is read as red, green, blue; a band
+   also names itself by its whole description, so a model trained on bands described ``B05`` or
+   ``B8A`` (Sentinel-2's 13, which ``scd train`` stores as described) finds them again;
 3. a raster that names none of its bands, and has as many as the model reads, is read in the
    order it stores them, and the run says so (in its log and in run.json);
 4. anything else is refused, naming what the file has and what the model reads.
@@ -123,8 +125,11 @@ def select_bands(
         return BandChoice(tuple(requested), f"--bands: {_listing(requested, wanted)}")
     data_bands = [i + 1 for i, interp in enumerate(dataset.colorinterp) if interp != ColorInterp.alpha]
     names = band_names(dataset)
-    wanted_names = [canonical(w) or w.lower() for w in wanted]
-    found = [[b for b in data_bands if names[b - 1] == name] for name in wanted_names]
+    described = [(d or "").strip().lower() for d in dataset.descriptions]
+    found = [
+        [b for b in data_bands if names[b - 1] == (canonical(w) or w.lower()) or described[b - 1] == w.strip().lower()]
+        for w in wanted
+    ]
     if all(len(bands) == 1 for bands in found):
         chosen = tuple(bands[0] for bands in found)
         return BandChoice(chosen, f"named by the file: {_listing(chosen, wanted)}")

@@ -55,6 +55,13 @@ def test_more_bands_are_searched_and_bands_override():
     assert choose(interps, requested=[2, 3, 4]).bands == (2, 3, 4)
 
 
+def test_bands_described_by_codes_no_alias_knows_are_found_by_their_whole_description():
+    """A model trained on Sentinel-2's 13 bands (scd train stores them as described) finds B05 and B8A."""
+    codes = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12"]
+    chosen = choose([ColorInterp.undefined] * 13, codes, wanted=["B8A", "b05", "B04", "B11"])
+    assert chosen.bands == (9, 5, 4, 12) and chosen.reason.startswith("named by the file")
+
+
 def test_a_file_without_the_models_bands_is_refused_naming_what_it_has():
     with pytest.raises(BandMismatchError, match=r"1: red, 2: green, 3: blue"):
         choose([ColorInterp.red, ColorInterp.green, ColorInterp.blue], wanted=["red", "green", "nir"])
