@@ -70,3 +70,19 @@ def atomic_write(path: str | Path, mode: str = "w", **open_options: Any) -> Iter
         if not isinstance(error, NoSpaceError) and ran_out_of_space(path.parent, error):
             raise NoSpaceError(path) from error
         raise
+
+
+@contextmanager
+def atomic_output_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` (same suffix, for writers that choose a format by it: GDAL's,
+    OGR's) to write a whole file at; on success it replaces ``path``, on failure it is removed."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.stem}.{secrets.token_hex(6)}.tmp{path.suffix}")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException as error:
+        temporary.unlink(missing_ok=True)
+        if not isinstance(error, NoSpaceError) and ran_out_of_space(path.parent, error):
+            raise NoSpaceError(path) from error
+        raise

@@ -418,6 +418,55 @@ TRAIN = (
 )
 
 
+_EXPECTED = "conjectured user's accuracy, for Cochran's size, of "
+
+
+def _share(name: str, flag: str, label: str, help: str, default: float) -> Option:
+    """An option that is a share strictly between 0 and 1."""
+    return Option(name, flag, label, help, float, default=default, minimum=0.0, maximum=1.0, open_range=True)
+
+
+#: ``scd sample``'s options: the design of Olofsson et al. (2014) (``scd_core.accounting.design``).
+SAMPLE = (
+    Option("n", "--n", "Sample size", "points in all (default: Cochran's formula for --target-se)", int, minimum=1),
+    Option(
+        "allocation",
+        "--allocation",
+        "Allocation",
+        "points per stratum: proportional, equal, neyman, or olofsson (a minimum per rare stratum, the rest "
+        "proportional)",
+        default="olofsson",
+        choices=("proportional", "equal", "neyman", "olofsson"),
+    ),
+    Option(
+        "min_per_stratum",
+        "--min-per-stratum",
+        "Minimum per stratum",
+        "olofsson: points of a rare stratum",
+        int,
+        default=50,
+        minimum=1,
+    ),
+    Option(
+        "strata",
+        "--strata",
+        "Strata",
+        "change-types (each one mapped, and no change), change (change / no change), or a YAML file grouping "
+        "change types",
+        default="change-types",
+        metavar="change-types|change|FILE.yaml",
+    ),
+    _share("target_se", "--target-se", "Target standard error", "of overall accuracy, for Cochran's size", 0.01),
+    _share("users_change", "--expected-change-accuracy", "Expected accuracy of change", _EXPECTED + "change", 0.7),
+    _share(
+        "users_stable", "--expected-stable-accuracy", "Expected accuracy of no change", _EXPECTED + "no change", 0.9
+    ),
+    Option(
+        "seed", "--seed", "Seed", "seed of the draw: the same map, design and seed give the same points", int, default=0
+    ),
+    Option("overwrite", "--overwrite", "Overwrite", "replace an existing output file", bool, default=False),
+)
+
 #: Every option by command; the detection options are shared by ``detect`` and ``batch`` (a batch's
 #: areas come per pair, from PAIRS.csv, and it is not split into blocks).
 COMMANDS: dict[str, tuple[Option, ...]] = {
@@ -427,6 +476,7 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
     "export": EXPORT,
     "evaluate": EVALUATE,
     "train": TRAIN,
+    "sample": SAMPLE,
 }
 #: Every option by name: a name means one thing in every command, with its range and type (its help
 #: may say what it does there: ``--overwrite``).
