@@ -433,20 +433,11 @@ SAMPLE = (
         "allocation",
         "--allocation",
         "Allocation",
-        "points per stratum: proportional, equal, neyman, or olofsson (a minimum per rare stratum, the rest "
-        "proportional)",
+        "points per stratum (olofsson: a minimum per rare stratum, the rest proportional)",
         default="olofsson",
         choices=("proportional", "equal", "neyman", "olofsson"),
     ),
-    Option(
-        "min_per_stratum",
-        "--min-per-stratum",
-        "Minimum per stratum",
-        "olofsson: points of a rare stratum",
-        int,
-        default=50,
-        minimum=1,
-    ),
+    Option("min_per_stratum", "--min-per-stratum", "Rare strata's points", "olofsson", int, default=50, minimum=1),
     Option(
         "strata",
         "--strata",
@@ -458,13 +449,24 @@ SAMPLE = (
     ),
     _share("target_se", "--target-se", "Target standard error", "of overall accuracy, for Cochran's size", 0.01),
     _share("users_change", "--expected-change-accuracy", "Expected accuracy of change", _EXPECTED + "change", 0.7),
-    _share(
-        "users_stable", "--expected-stable-accuracy", "Expected accuracy of no change", _EXPECTED + "no change", 0.9
-    ),
-    Option(
-        "seed", "--seed", "Seed", "seed of the draw: the same map, design and seed give the same points", int, default=0
-    ),
+    _share("users_stable", "--expected-stable-accuracy", "Expected accuracy of no change", _EXPECTED + "stable", 0.9),
+    Option("seed", "--seed", "Seed", "seed of the draw (the same seed, the same points)", int, default=0),
     Option("overwrite", "--overwrite", "Overwrite", "replace an existing output file", bool, default=False),
+)
+
+#: ``scd assess``'s options (``scd_core.accounting.assessment``).
+ASSESS = (
+    Option("ref_field", "--ref-field", "Reference field", "the points' reference class", default="ref_class"),
+    Option("map_field", "--map-field", "Map field", "the points' map class (default: their stratum)"),
+    Option("strata_areas", "--strata-areas", "Strata areas", "CSV: stratum,area_ha or stratum,pixels,pixel_area_ha"),
+    Option(
+        "drop_unlabelled",
+        "--drop-unlabelled",
+        "Drop unlabelled",
+        "leave out points without a reference",
+        bool,
+        default=False,
+    ),
 )
 
 #: Every option by command; the detection options are shared by ``detect`` and ``batch`` (a batch's
@@ -477,6 +479,7 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
     "evaluate": EVALUATE,
     "train": TRAIN,
     "sample": SAMPLE,
+    "assess": ASSESS,
 }
 #: Every option by name: a name means one thing in every command, with its range and type (its help
 #: may say what it does there: ``--overwrite``).

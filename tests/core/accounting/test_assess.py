@@ -1,0 +1,93 @@
+"""``scd assess`` on a sample of a real run, labelled here as an interpreter would label it."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas
+import numpy as np
+import pyogrio
+import pytest
+
+from scd_core.accounting.estimators import assess
+from scd_core.cli import main
+
+
+@pytest.fixture(scope="module")
+def points(tmp_path_factory, collared, ckpt):
+    """A change / no change sample of a detection run, 30 points a stratum."""
+    folder = tmp_path_factory.mktemp("assess")
+    args = [str(collared.before), str(collared.after), "--model", str(ckpt), "-o", str(folder / "run")]
+    assert main(["detect", *args, "--threshold", "0.501", "--progress", "none"]) == 0
+    options = ["--strata", "change", "--allocation", "equal", "--n", "60"]
+    assert main(["sample", str(folder / "run"), "-o", str(folder / "points.gpkg"), *options]) == 0
+    return folder / "points.gpkg"
+
+
+def labelled(points, tmp_path, references) -> str:
+    frame = geopandas.read_file(points, layer="points")
+    frame["ref_class"] = references(frame)
+    path = tmp_path / "labelled.gpkg"
+    frame.to_file(path, layer="points")
+    for layer in ("strata", "design"):
+        geopandas.GeoDataFrame(pyogrio.read_dataframe(points, layer=layer, read_geometry=False)).to_file(
+            path, layer=layer
+        )
+    return str(path)
+
+
+def estimates(path: str, capsys, *options: str) -> dict:
+    capsys.readouterr()
+    assert main(["assess", path, "--json", *options]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_sample_the_interpreter_agrees_with_gives_the_mapped_areas_exactly(points, tmp_path, capsys):
+    result = estimates(labelled(points, tmp_path, lambda f: f["stratum"]), capsys)
+    assert result["overall_accuracy"] == pytest.approx(1.0)
+    for c in result["classes"]:
+        assert c["area_ha"] == pytest.approx(c["mapped_ha"]) and c["area_ci_ha"] == pytest.approx(0)
+
+
+def test_disagreement_moves_the_areas_as_olofssons_estimators_say(points, tmp_path, capsys):
+    # the interpreter finds a third of the mapped change to be no change, by code as well as by name
+    def references(frame):
+        refs = frame["stratum"].copy()
+        changed = np.flatnonzero(frame["stratum"] == "change")
+        refs.iloc[changed[::3]] = "0"
+        return refs
+
+    result = estimates(labelled(points, tmp_path, references), capsys)
+    strata = pyogrio.read_dataframe(points, layer="strata", read_geometry=False)
+    counts = np.array(result["sample_counts"])
+    assert counts[1, 0] == 10 and counts[1, 1] == 20 and counts[0, 0] == 30
+    pixel_area = strata.area_ha.sum() / strata.pixels.sum()
+    expected = assess(counts, strata.area_ha.to_numpy() / pixel_area, pixel_area)
+    assert [c["area_ha"] for c in result["classes"]] == pytest.approx(expected.area.tolist())
+    assert result["classes"][1]["area_ha"] == pytest.approx(result["classes"][1]["mapped_ha"] * 2 / 3)
+    assert result["classes"][1]["area_ci_ha"] > 0
+
+
+def test_unlabelled_points_are_an_error_naming_how_many_unless_dropped(points, tmp_path, capsys):
+    path = labelled(points, tmp_path, lambda f: [None] * 5 + list(f["stratum"][5:]))
+    capsys.readouterr()
+    assert main(["assess", path]) == 2
+    assert "5 of 60 points have no ref_class" in capsys.readouterr().err
+    assert estimates(path, capsys, "--drop-unlabelled")["dropped_unlabelled"] == 5
+
+
+def test_a_reference_class_outside_the_table_is_named(points, tmp_path, capsys):
+    path = labelled(points, tmp_path, lambda f: ["cloud", *f["stratum"][1:]])
+    capsys.readouterr()
+    assert main(["assess", path]) == 2
+    assert (
+        "field 'ref_class' holds 'cloud', which is no class of the sample (no change, change)"
+        in capsys.readouterr().err
+    )
+
+
+def test_strata_areas_from_a_csv_replace_the_samples_own(points, tmp_path, capsys):
+    (tmp_path / "areas.csv").write_text("stratum,area_ha\nno change,900\nchange,100\n")
+    path = labelled(points, tmp_path, lambda f: f["stratum"])
+    result = estimates(path, capsys, "--strata-areas", str(tmp_path / "areas.csv"))
+    assert [c["area_ha"] for c in result["classes"]] == pytest.approx([900, 100])
