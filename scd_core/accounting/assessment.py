@@ -118,46 +118,48 @@ def assess_sample(
         pixels = strata["pixels"].to_numpy(dtype=np.float64)
         pixel_area = float(strata["area_ha"].sum() / max(pixels.sum(), 1))  # mean geodesic pixel area
         pixels = strata["area_ha"].to_numpy(dtype=np.float64) / pixel_area  # areas exactly as measured
+    if few := [table.names[i] for i in range(k) if counts[i].sum() < 2 and pixels[i] > 0]:
+        raise ScdInputError(
+            f"strata {few} have fewer than 2 labelled points: their variance cannot be estimated (label more)", path
+        )
     result = assess(counts, pixels, pixel_area)
     return report(table.names, counts, result, int(empty.sum()))
 
 
 def report(names: list[str], counts: np.ndarray, result: Assessment, dropped: int) -> dict[str, Any]:
-    """The estimates by class, in hectares and proportions, as ``--json`` prints them."""
-    classes = [
-        {
-            "class": name,
-            "mapped_ha": float(result.mapped_area[i]),
-            "area_ha": float(result.area[i]),
-            "area_ci_ha": float(result.area_ci[i]),
-            "users_accuracy": float(result.users[i]),
-            "users_ci": float(result.users_ci[i]),
-            "producers_accuracy": float(result.producers[i]),
-            "producers_ci": float(result.producers_ci[i]),
-            "points": int(counts[i].sum()),
+    """The estimates by class, as ``--json`` prints them: each ``{"estimate", "ci95"}`` (accuracies as
+    shares, areas in hectares), the mapped areas, and the error matrix in area proportions."""
+
+    def by_class(estimates: np.ndarray, intervals: np.ndarray) -> dict[str, dict[str, float]]:
+        return {
+            n: {"estimate": float(e), "ci95": float(c)} for n, e, c in zip(names, estimates, intervals, strict=True)
         }
-        for i, name in enumerate(names)
-    ]
+
     return {
-        "overall_accuracy": result.overall,
-        "overall_ci": result.overall_ci,
-        "classes": classes,
+        "overall_accuracy": {"estimate": result.overall, "ci95": result.overall_ci},
+        "users_accuracy": by_class(result.users, result.users_ci),
+        "producers_accuracy": by_class(result.producers, result.producers_ci),
+        "area_ha": by_class(result.area, result.area_ci),
+        "mapped_area_ha": {n: float(a) for n, a in zip(names, result.mapped_area, strict=True)},
+        "error_matrix": result.proportions.tolist(),
+        "classes": names,
         "sample_counts": counts.tolist(),
-        "area_proportions": result.proportions.tolist(),
         "dropped_unlabelled": dropped,
-        "strata_without_variance": [names[i] for i in result.strata_without_variance],
     }
 
 
 def text(estimates: dict[str, Any]) -> str:
     """The estimates as the terminal shows them."""
-    lines = [f"overall accuracy {estimates['overall_accuracy']:.3f} ± {estimates['overall_ci']:.3f} (95 %)"]
+    overall = estimates["overall_accuracy"]
+    lines = [f"overall accuracy {overall['estimate']:.3f} ± {overall['ci95']:.3f} (95 %)"]
     if estimates["dropped_unlabelled"]:
         lines.append(f"{estimates['dropped_unlabelled']} unlabelled points left out (--drop-unlabelled)")
     lines.append("class: mapped ha | estimated ha ± 95 % | user's ± | producer's ± | points")
-    for c in estimates["classes"]:
-        area = f"{c['area_ha']:.2f} ± {c['area_ci_ha']:.2f}"
-        users = f"{c['users_accuracy']:.3f} ± {c['users_ci']:.3f}"
-        producers = f"{c['producers_accuracy']:.3f} ± {c['producers_ci']:.3f}"
-        lines.append(f"{c['class']}: {c['mapped_ha']:.2f} | {area} | {users} | {producers} | {c['points']}")
+    for name, counts in zip(estimates["classes"], estimates["sample_counts"], strict=True):
+        area, users, producers = (estimates[k][name] for k in ("area_ha", "users_accuracy", "producers_accuracy"))
+        lines.append(
+            f"{name}: {estimates['mapped_area_ha'][name]:.2f} | {area['estimate']:.2f} ± {area['ci95']:.2f} | "
+            f"{users['estimate']:.3f} ± {users['ci95']:.3f} | {producers['estimate']:.3f} ± {producers['ci95']:.3f}"
+            f" | {sum(counts)}"
+        )
     return "\n".join(lines)

@@ -44,9 +44,11 @@ def estimates(path: str, capsys, *options: str) -> dict:
 
 def test_a_sample_the_interpreter_agrees_with_gives_the_mapped_areas_exactly(points, tmp_path, capsys):
     result = estimates(labelled(points, tmp_path, lambda f: f["stratum"]), capsys)
-    assert result["overall_accuracy"] == pytest.approx(1.0)
-    for c in result["classes"]:
-        assert c["area_ha"] == pytest.approx(c["mapped_ha"]) and c["area_ci_ha"] == pytest.approx(0)
+    assert result["overall_accuracy"]["estimate"] == pytest.approx(1.0)
+    for name in result["classes"]:
+        assert result["area_ha"][name]["estimate"] == pytest.approx(result["mapped_area_ha"][name])
+        assert result["area_ha"][name]["ci95"] == pytest.approx(0)
+    assert set(result) >= {"users_accuracy", "producers_accuracy", "error_matrix"}
 
 
 def test_disagreement_moves_the_areas_as_olofssons_estimators_say(points, tmp_path, capsys):
@@ -63,9 +65,10 @@ def test_disagreement_moves_the_areas_as_olofssons_estimators_say(points, tmp_pa
     assert counts[1, 0] == 10 and counts[1, 1] == 20 and counts[0, 0] == 30
     pixel_area = strata.area_ha.sum() / strata.pixels.sum()
     expected = assess(counts, strata.area_ha.to_numpy() / pixel_area, pixel_area)
-    assert [c["area_ha"] for c in result["classes"]] == pytest.approx(expected.area.tolist())
-    assert result["classes"][1]["area_ha"] == pytest.approx(result["classes"][1]["mapped_ha"] * 2 / 3)
-    assert result["classes"][1]["area_ci_ha"] > 0
+    assert [result["area_ha"][n]["estimate"] for n in result["classes"]] == pytest.approx(expected.area.tolist())
+    assert result["area_ha"]["change"]["estimate"] == pytest.approx(result["mapped_area_ha"]["change"] * 2 / 3)
+    assert result["area_ha"]["change"]["ci95"] > 0
+    np.testing.assert_allclose(result["error_matrix"], expected.proportions)
 
 
 def test_unlabelled_points_are_an_error_naming_how_many_unless_dropped(points, tmp_path, capsys):
@@ -90,4 +93,11 @@ def test_strata_areas_from_a_csv_replace_the_samples_own(points, tmp_path, capsy
     (tmp_path / "areas.csv").write_text("stratum,area_ha\nno change,900\nchange,100\n")
     path = labelled(points, tmp_path, lambda f: f["stratum"])
     result = estimates(path, capsys, "--strata-areas", str(tmp_path / "areas.csv"))
-    assert [c["area_ha"] for c in result["classes"]] == pytest.approx([900, 100])
+    assert [result["area_ha"][n]["estimate"] for n in result["classes"]] == pytest.approx([900, 100])
+
+
+def test_a_stratum_with_fewer_than_two_labelled_points_is_named(points, tmp_path, capsys):
+    path = labelled(points, tmp_path, lambda f: [*[None if s == "change" else s for s in f["stratum"]][:-1], "change"])
+    capsys.readouterr()
+    assert main(["assess", path, "--drop-unlabelled"]) == 2
+    assert "strata ['change'] have fewer than 2 labelled points" in capsys.readouterr().err
