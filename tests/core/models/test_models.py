@@ -189,7 +189,7 @@ def test_parameters_and_macs_are_counted_on_the_meta_device() -> None:
 def test_registry_encoders_are_the_encoder_blocks_and_backbones() -> None:
     for name in available():
         assert spec(name).encoders in ((), tuple(BLOCKS), ENCODERS)
-    assert spec("asn_atl").encoders == tuple(BLOCKS)  # γ is the paper's per block type
+    assert spec("asn_atl").encoders == ENCODERS  # γ is the paper's per block, 0.5 on a backbone (atl.DEFAULT_GAMMA)
 
 
 @pytest.mark.parametrize("encoder", list(BLOCKS))
