@@ -189,7 +189,10 @@ def test_parameters_and_macs_are_counted_on_the_meta_device() -> None:
 def test_registry_encoders_are_the_encoder_blocks_and_backbones() -> None:
     for name in available():
         assert spec(name).encoders in ((), tuple(BLOCKS), ENCODERS)
-    assert spec("asn_atl").encoders == ENCODERS  # γ is the paper's per block, 0.5 on a backbone (atl.DEFAULT_GAMMA)
+    assert spec("asn_atl").encoders == ENCODERS  # γ is the paper's per block, 0.5 on a backbone
+    with torch.device("meta"):
+        assert build("asn_atl", encoder="xception").gamma == 0.4
+        assert build("asn_atl", encoder="efficientnet_lite0").gamma == 0.5
 
 
 @pytest.mark.parametrize("encoder", list(BLOCKS))
