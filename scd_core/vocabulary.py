@@ -469,6 +469,12 @@ ASSESS = (
     ),
 )
 
+#: ``scd zones``' options (``scd_core.accounting.zones``).
+ZONES = (
+    Option("field", "--field", "Zone field", "the zones' name field"),
+    Option("overwrite", "--overwrite", "Overwrite", "replace an existing output file", bool, default=False),
+)
+
 #: Every option by command; the detection options are shared by ``detect`` and ``batch`` (a batch's
 #: areas come per pair, from PAIRS.csv, and it is not split into blocks).
 COMMANDS: dict[str, tuple[Option, ...]] = {
@@ -480,6 +486,7 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
     "train": TRAIN,
     "sample": SAMPLE,
     "assess": ASSESS,
+    "zones": ZONES,
 }
 #: Every option by name: a name means one thing in every command, with its range and type (its help
 #: may say what it does there: ``--overwrite``).

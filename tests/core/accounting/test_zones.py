@@ -1,0 +1,85 @@
+"""``scd zones``: each zone's from × to hectares, zones in any CRS, and totals that add up to the run's."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import geopandas
+import pytest
+import rasterio
+import shapely
+
+from scd_core.cli import main
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, collared, ckpt):
+    out = tmp_path_factory.mktemp("zones") / "run"
+    args = [str(collared.before), str(collared.after), "--model", str(ckpt), "-o", str(out)]
+    assert main(["detect", *args, "--threshold", "0.501", "--progress", "none"]) == 0
+    return out
+
+
+def zones_file(run, path, parts: int, crs: str = "EPSG:4326"):
+    """The map's extent cut into ``parts`` vertical strips, named a, b, ..., written in ``crs``."""
+    with rasterio.open(run / "change_type.tif") as dataset:
+        left, bottom, right, top = dataset.bounds
+        map_crs = dataset.crs
+    step = (right - left) / parts
+    boxes = [shapely.box(left + i * step, bottom, left + (i + 1) * step, top) for i in range(parts)]
+    names = [chr(ord("a") + i) for i in range(parts)]
+    geopandas.GeoDataFrame({"district": names}, geometry=boxes, crs=map_crs).to_crs(crs).to_file(path)
+    return path
+
+
+def rows(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_one_zone_over_the_whole_map_gives_the_runs_changed_area(run, tmp_path):
+    zones = zones_file(run, tmp_path / "whole.gpkg", 1, "EPSG:32633")
+    assert main(["zones", str(run), str(zones), "--field", "district", "-o", str(tmp_path / "z.csv")]) == 0
+    changed = json.loads((run / "run.json").read_text())["counts"]["changed_area_ha"]
+    assert sum(float(r["hectares"]) for r in rows(tmp_path / "z.csv")) == pytest.approx(changed, rel=1e-3)
+    layer = geopandas.read_file(tmp_path / "z.gpkg")
+    assert layer.changed_ha[0] == pytest.approx(changed, rel=1e-3) and 0 < layer.changed_share[0] < 1
+
+
+def test_zones_in_another_crs_share_out_the_whole_and_name_their_change_types(run, tmp_path):
+    whole = zones_file(run, tmp_path / "whole.gpkg", 1)
+    halves = zones_file(run, tmp_path / "halves.geojson", 2)
+    assert main(["zones", str(run), str(whole), "--field", "district", "-o", str(tmp_path / "w.csv")]) == 0
+    assert main(["zones", str(run), str(halves), "--field", "district", "-o", str(tmp_path / "h.csv")]) == 0
+    total = sum(float(r["hectares"]) for r in rows(tmp_path / "w.csv"))
+    parts = rows(tmp_path / "h.csv")
+    assert {r["zone"] for r in parts} == {"a", "b"}
+    assert sum(float(r["hectares"]) for r in parts) == pytest.approx(total, rel=2e-3)  # reprojected edges
+    assert all(r["from"] and r["to"] and r["from"] != "no change" for r in parts)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("field", "the zones have no field 'ward' (their fields: district)"),
+        ("far", "no zone overlaps"),
+        ("exists", "exists"),
+    ],
+)
+def test_bad_zones_are_one_line_exit_2_and_nothing_written(run, tmp_path, capsys, case, message):
+    zones = zones_file(run, tmp_path / "z.gpkg", 1)
+    if case == "far":
+        frame = geopandas.read_file(zones)
+        frame.geometry = frame.geometry.translate(20, 0)
+        frame.to_file(zones)
+    output = tmp_path / "out.csv"
+    if case == "exists":
+        output.write_text("mine")
+    capsys.readouterr()
+    field = "ward" if case == "field" else "district"
+    assert main(["zones", str(run), str(zones), "--field", field, "-o", str(output)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and message in error[0]
+    assert (output.read_text() == "mine") if case == "exists" else not output.exists()
+    assert not (tmp_path / "out.gpkg").exists()
