@@ -14,14 +14,12 @@ from scd_core.cli import main
 
 
 @pytest.fixture(scope="module")
-def points(tmp_path_factory, collared, ckpt):
-    """A change / no change sample of a detection run, 30 points a stratum."""
-    folder = tmp_path_factory.mktemp("assess")
-    args = [str(collared.before), str(collared.after), "--model", str(ckpt), "-o", str(folder / "run")]
-    assert main(["detect", *args, "--threshold", "0.501", "--progress", "none"]) == 0
+def points(tmp_path_factory, run):
+    """A change / no change sample of the shared run, 30 points a stratum."""
+    path = tmp_path_factory.mktemp("assess") / "points.gpkg"
     options = ["--strata", "change", "--allocation", "equal", "--n", "60"]
-    assert main(["sample", str(folder / "run"), "-o", str(folder / "points.gpkg"), *options]) == 0
-    return folder / "points.gpkg"
+    assert main(["sample", str(run), "-o", str(path), *options]) == 0
+    return path
 
 
 def labelled(points, tmp_path, references) -> str:

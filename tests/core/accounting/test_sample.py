@@ -15,15 +15,6 @@ from scd_core.accounting.design import allocate, cochran_size
 from scd_core.cli import main
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, collared, ckpt):
-    """A detection run of the collared pair whose map holds change and nodata (a low threshold)."""
-    out = tmp_path_factory.mktemp("run") / "out"
-    args = [str(collared.before), str(collared.after), "--model", str(ckpt), "-o", str(out)]
-    assert main(["detect", *args, "--threshold", "0.501", "--progress", "none"]) == 0
-    return out
-
-
 def sample(run, path, *options: str) -> geopandas.GeoDataFrame:
     assert main(["sample", str(run), "-o", str(path), *options]) == 0
     return geopandas.read_file(path, layer="points")

@@ -13,14 +13,6 @@ import shapely
 from scd_core.cli import main
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, collared, ckpt):
-    out = tmp_path_factory.mktemp("zones") / "run"
-    args = [str(collared.before), str(collared.after), "--model", str(ckpt), "-o", str(out)]
-    assert main(["detect", *args, "--threshold", "0.501", "--progress", "none"]) == 0
-    return out
-
-
 def zones_file(run, path, parts: int, crs: str = "EPSG:4326"):
     """The map's extent cut into ``parts`` vertical strips, named a, b, ..., written in ``crs``."""
     with rasterio.open(run / "change_type.tif") as dataset:
