@@ -24,7 +24,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-ALLOCATIONS = ("proportional", "equal", "neyman", "olofsson")
+from scd_core.vocabulary import OPTIONS
+
+#: The allocations ``--allocation`` offers (the vocabulary lists them once).
+ALLOCATIONS = OPTIONS["allocation"].choices
 
 
 def cochran_size(weights: ArrayLike, users: ArrayLike, target_se: float) -> int:

@@ -30,7 +30,6 @@ from scd_core.errors import InvalidOptionError, ScdInputError
 NODATA = 255
 #: Rows read at a time.
 STRIP = 256
-STRATA_SOURCES = ("change-types", "change")
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,6 @@ from torch.utils.data import Dataset
 
 from scd_core.labels import LabelSet
 
-#: ``task`` of a model trained on land-cover labels (its semantic heads learn) or on change labels alone.
-TASKS = ("semantic", "change")
-
 
 @dataclass(frozen=True)
 class TrainingData:
@@ -36,6 +33,6 @@ class TrainingData:
     normalisation: dict[str, Any]  #: the checkpoint's ``normalisation``
     bands: list[str]  #: the checkpoint's ``bands``, in the order the samples hold them
     description: str  #: where the pairs come from, for the log
-    task: str = "semantic"
+    task: str = "semantic"  #: the checkpoint's task (:data:`scd_core.checkpoint.TASKS`)
     #: further checkpoint metadata the data knows (``gsd_m``, ``training_data``)
     metadata: dict[str, Any] = field(default_factory=dict)
