@@ -163,6 +163,21 @@ def has_mask(dataset: rasterio.DatasetReader) -> bool:
     return any(MaskFlags.all_valid not in flags for flags in dataset.mask_flag_enums)
 
 
+def labels_onto(labels: rasterio.DatasetReader, grid: Grid | rasterio.DatasetReader) -> WarpedVRT:
+    """A label raster resampled by nearest neighbour (classes stay classes) onto ``grid``'s pixels, its
+    footprint masked (an alpha band where it has no nodata or mask): ``scd score``'s references and
+    ``scd train``'s label rasters alike."""
+    return WarpedVRT(
+        labels,
+        crs=grid.crs,
+        transform=grid.transform,
+        width=grid.width,
+        height=grid.height,
+        resampling=Resampling.nearest,
+        add_alpha=not has_mask(labels),
+    )
+
+
 class WindowReader:
     """Reads the chosen bands and the validity of windows of the output grid from one date.
 

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 import rasterio
-from rasterio.enums import ColorInterp, Resampling
+from rasterio.enums import ColorInterp
 from rasterio.errors import RasterioError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
@@ -58,7 +58,7 @@ from scd_core.errors import (
     ScdInputError,
     UnreadableRasterError,
 )
-from scd_core.geo.rasters import gdal_reason, has_mask
+from scd_core.geo.rasters import gdal_reason, labels_onto
 from scd_core.labels import IGNORE
 from scd_core.legend import MAX_CLASSES
 from scd_core.metrics import SCDConfusion, scores
@@ -134,19 +134,6 @@ def _open(path: str | Path, role: str) -> rasterio.DatasetReader:
         dataset.close()
         raise MissingCrsError(f"{role} has no coordinate reference system", path)
     return dataset
-
-
-def _onto(reference: rasterio.DatasetReader, grid: rasterio.DatasetReader) -> WarpedVRT:
-    """``reference`` resampled by nearest neighbour onto ``grid``'s pixels, its footprint masked."""
-    return WarpedVRT(
-        reference,
-        crs=grid.crs,
-        transform=grid.transform,
-        width=grid.width,
-        height=grid.height,
-        resampling=Resampling.nearest,
-        add_alpha=not has_mask(reference),
-    )
 
 
 def _strips(height: int, width: int) -> Iterator[Window]:
@@ -271,7 +258,7 @@ def score_outputs(out_dir: str | Path, references: list[str | Path], kind: str =
         for ref, path in zip(refs, references, strict=True):
             _check_bands(ref, path)
             _check_overlap(ref, grid, path)
-        sources = [stack.enter_context(_onto(ref, grid)) for ref in refs]
+        sources = [stack.enter_context(labels_onto(ref, grid)) for ref in refs]
         seen = [_values(source, path) for source, path in zip(sources, references, strict=True)]
         if kind == "auto":
             kind = _kind_of(seen[0], run.num_classes)

@@ -31,15 +31,13 @@ import geopandas
 import numpy as np
 import rasterio
 import shapely
-from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
 from rasterio.features import rasterize
-from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
 
 from scd_core.errors import NoOverlapError, ScdInputError, UnreadableRasterError
 from scd_core.geo.grid import Grid
-from scd_core.geo.rasters import has_mask
+from scd_core.geo.rasters import labels_onto
 from scd_core.labels import CHANGED, IGNORE, NO_CHANGE, LabelSet
 from scd_core.own_data.table import TrainingPair
 
@@ -96,15 +94,7 @@ def read_raster(path: str, grid: Grid, pair: TrainingPair) -> np.ndarray:
             box = shapely.box(*bounds)
             if not box.intersects(shapely.box(*grid.bounds)) or box.intersection(shapely.box(*grid.bounds)).area == 0:
                 raise NoOverlapError(f"pair {pair.id!r}: the label raster does not overlap the pair's imagery", path)
-            with WarpedVRT(
-                dataset,
-                crs=grid.crs,
-                transform=grid.transform,
-                width=grid.width,
-                height=grid.height,
-                resampling=Resampling.nearest,
-                add_alpha=not has_mask(dataset),
-            ) as warped:
+            with labels_onto(dataset, grid) as warped:
                 values = warped.read(1).astype(np.int64)
                 known = warped.read_masks(1) > 0
     except RasterioError as error:
