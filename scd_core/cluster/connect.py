@@ -69,6 +69,15 @@ def _scheduler() -> type[Scheduler]:
     return Scheduler
 
 
+def _sync_cancel_slip(record: logging.LogRecord) -> bool:
+    """False for distributed's own slip when Ctrl-C lands in ``distributed.utils.sync`` before its
+    future exists: its ``cancel`` callback then raises ``NameError`` on the loop thread, which tornado
+    logs as a traceback after the run has stopped (distributed 2026.11; harmless: there was nothing to
+    cancel). The interrupt itself still stops the run with its one line."""
+    error = record.exc_info[1] if record.exc_info else None
+    return not (isinstance(error, NameError) and "'future'" in str(error))
+
+
 @contextmanager
 def connect(spec: str, retries: int = DEFAULT_RETRIES) -> Iterator[Client]:
     """A ``distributed.Client`` of the cluster ``spec`` names (closed, with an embedded cluster, on
@@ -77,6 +86,7 @@ def connect(spec: str, retries: int = DEFAULT_RETRIES) -> Iterator[Client]:
     from distributed import Client
 
     with ExitStack() as stack:
+        logging.getLogger("tornado.application").addFilter(_sync_cancel_slip)  # for good: it logs late
         if spec == "local" or spec.startswith("local:"):
             # a task whose worker dies is rerun elsewhere this many times (remote schedulers: their config)
             stack.enter_context(dask.config.set({"distributed.scheduler.allowed-failures": retries}))
