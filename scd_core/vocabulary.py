@@ -283,6 +283,10 @@ RUN = (
     ),
 )
 
+#: ``--overwrite`` of the commands that write one file.
+_OVERWRITE_FILE = Option("overwrite", "--overwrite", "Overwrite", "replace an existing file", bool, default=False)
+
+
 #: The options of the other commands, by command.
 SCORE = (
     Option(
@@ -312,7 +316,7 @@ EXPORT = (
         minimum=0.0,
         metavar="CM",
     ),
-    Option("overwrite", "--overwrite", "Overwrite", "replace an existing output file", bool, default=False),
+    _OVERWRITE_FILE,
 )
 
 EVALUATE = (
@@ -451,7 +455,7 @@ SAMPLE = (
     _share("users_change", "--expected-change-accuracy", "Expected accuracy of change", _EXPECTED + "change", 0.7),
     _share("users_stable", "--expected-stable-accuracy", "Expected accuracy of no change", _EXPECTED + "stable", 0.9),
     Option("seed", "--seed", "Seed", "seed of the draw (the same seed, the same points)", int, default=0),
-    Option("overwrite", "--overwrite", "Overwrite", "replace an existing output file", bool, default=False),
+    _OVERWRITE_FILE,
 )
 
 #: ``scd assess``'s options (``scd_core.accounting.assessment``).
@@ -460,19 +464,15 @@ ASSESS = (
     Option("map_field", "--map-field", "Map field", "the points' map class (default: their stratum)"),
     Option("strata_areas", "--strata-areas", "Strata areas", "CSV: stratum,area_ha or stratum,pixels,pixel_area_ha"),
     Option(
-        "drop_unlabelled",
-        "--drop-unlabelled",
-        "Drop unlabelled",
-        "leave out points without a reference",
-        bool,
-        default=False,
+        "drop_unlabelled", "--drop-unlabelled", "Drop unlabelled", "leave out unlabelled points", bool, default=False
     ),
+    _OVERWRITE_FILE,
 )
 
 #: ``scd zones``' options (``scd_core.accounting.zones``).
 ZONES = (
     Option("field", "--field", "Zone field", "the zones' name field"),
-    Option("overwrite", "--overwrite", "Overwrite", "replace an existing output file", bool, default=False),
+    _OVERWRITE_FILE,
 )
 
 #: Every option by command; the detection options are shared by ``detect`` and ``batch`` (a batch's

@@ -15,6 +15,8 @@ class of the table is an error naming it.
 from __future__ import annotations
 
 import csv
+import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,16 @@ import pandas
 import pyogrio
 
 from scd_core.accounting.estimators import Assessment, assess
-from scd_core.errors import InvalidOptionError, ScdInputError
+from scd_core.atomic import atomic_output_path
+from scd_core.errors import InvalidOptionError, OutputExistsError, ScdInputError
+
+#: Where a run folder keeps the estimates of its assessed sample.
+ASSESSMENT = "assessment.json"
+#: The columns of ``-o FILE.csv``: a row per class (accuracies as shares, areas in hectares).
+CSV_COLUMNS = (
+    "class", "points", "mapped_area_ha", "area_ha", "area_ci95_ha",
+    "users_accuracy", "users_ci95", "producers_accuracy", "producers_ci95",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -163,3 +174,52 @@ def text(estimates: dict[str, Any]) -> str:
             f" | {sum(counts)}"
         )
     return "\n".join(lines)
+
+
+def sampled_run(points_path: str | Path) -> Path | None:
+    """The run folder the sample was drawn from, where its ``design`` layer names one that still exists."""
+    try:
+        design = pyogrio.read_dataframe(points_path, layer="design", read_geometry=False)
+    except Exception:  # a sample drawn elsewhere has no design layer
+        return None
+    settings = dict(zip(design["key"], design["value"], strict=True))
+    folder = Path(json.loads(settings["map"])).parent if "map" in settings else None
+    return folder if folder is not None and folder.is_dir() else None
+
+
+def estimates_output(points_path: str | Path, output: str | Path | None, overwrite: bool) -> Path | None:
+    """Where the estimates go: ``output`` (checked before any work), else the sampled run's
+    :data:`ASSESSMENT` unless an earlier one is there without ``overwrite`` (None: printed only)."""
+    if output is not None:
+        path = Path(output)
+        if path.suffix.lower() not in (".json", ".csv"):
+            raise InvalidOptionError("-o takes FILE.json or FILE.csv", path)
+        if path.exists() and not overwrite:
+            raise OutputExistsError("exists: choose another file or --overwrite", path)
+        return path
+    folder = sampled_run(points_path)
+    if folder is None:
+        return None
+    if (folder / ASSESSMENT).exists() and not overwrite:
+        print(f"{folder / ASSESSMENT} kept (--overwrite replaces it)", file=sys.stderr)
+        return None
+    return folder / ASSESSMENT
+
+
+def write_estimates(estimates: dict[str, Any], path: Path) -> None:
+    """``estimates`` as JSON (as ``--json`` prints them) or as a CSV row per class, written whole."""
+    with atomic_output_path(path) as staged:
+        if path.suffix.lower() == ".json":
+            staged.write_text(json.dumps(estimates, indent=1), encoding="utf-8")
+            return
+        with open(staged, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(CSV_COLUMNS)
+            for name, counts in zip(estimates["classes"], estimates["sample_counts"], strict=True):
+                area, users, producers = (
+                    estimates[k][name] for k in ("area_ha", "users_accuracy", "producers_accuracy")
+                )
+                writer.writerow([
+                    name, sum(counts), estimates["mapped_area_ha"][name], area["estimate"], area["ci95"],
+                    users["estimate"], users["ci95"], producers["estimate"], producers["ci95"],
+                ])  # fmt: skip

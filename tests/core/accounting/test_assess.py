@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import shutil
 
 import geopandas
 import numpy as np
@@ -99,3 +101,42 @@ def test_a_stratum_with_fewer_than_two_labelled_points_is_named(points, tmp_path
     capsys.readouterr()
     assert main(["assess", path, "--drop-unlabelled"]) == 2
     assert "strata ['change'] have fewer than 2 labelled points" in capsys.readouterr().err
+
+
+def test_the_estimates_are_kept_in_the_sampled_run_and_replaced_only_when_asked(run, tmp_path, capsys):
+    own = tmp_path / "run"
+    shutil.copytree(run, own, ignore=shutil.ignore_patterns("assessment.json"))  # the other tests' estimates
+    sample = tmp_path / "points.gpkg"
+    assert (
+        main(["sample", str(own), "-o", str(sample), "--strata", "change", "--allocation", "equal", "--n", "20"]) == 0
+    )
+    path = labelled(sample, tmp_path, lambda f: f["stratum"])
+    result = estimates(path, capsys)
+    assert json.loads((own / "assessment.json").read_text()) == result
+    worse = labelled(sample, tmp_path, lambda f: ["change" if s == "no change" else s for s in f["stratum"]])
+    capsys.readouterr()
+    assert main(["assess", worse, "--json"]) == 0
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)["overall_accuracy"]["estimate"] < 1
+    assert printed.err.strip() == f"{own / 'assessment.json'} kept (--overwrite replaces it)"
+    assert json.loads((own / "assessment.json").read_text()) == result
+    replaced = estimates(worse, capsys, "--overwrite")
+    assert json.loads((own / "assessment.json").read_text()) == replaced != result
+
+
+def test_a_csv_holds_a_row_per_class_and_an_existing_file_or_other_format_is_refused(points, tmp_path, capsys):
+    path = labelled(points, tmp_path, lambda f: f["stratum"])
+    table = tmp_path / "estimates.csv"
+    result = estimates(path, capsys, "-o", str(table))
+    with open(table, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["class"] for row in rows] == result["classes"]
+    assert [float(row["area_ha"]) for row in rows] == pytest.approx(
+        [result["area_ha"][n]["estimate"] for n in result["classes"]]
+    )
+    assert [int(row["points"]) for row in rows] == [30, 30]
+    for refused, why in ((table, "exists: choose another file or --overwrite"), (tmp_path / "e.txt", "FILE.json")):
+        capsys.readouterr()
+        assert main(["assess", path, "-o", str(refused)]) == 2
+        assert f"{refused}: " in (err := capsys.readouterr().err) and why in err
+    assert not (tmp_path / "e.txt").exists()
