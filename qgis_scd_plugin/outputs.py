@@ -149,7 +149,8 @@ RASTER_KEEPS_SMALL_PATCHES = (
 
 def read_matrix(summary_csv: str) -> tuple[QgsFields, list[QgsFeature]]:
     """The worker's summary.csv as a table: a text field named as the file's first column, ``from \\ to
-    (ha)``, naming each row (the classes of BEFORE, then ``total``) and one field per column, in hectares."""
+    (ha)``, naming each row (the classes of BEFORE, then ``total``) and one field per column, in hectares
+    (the matrix, its totals, then each class's gains and losses)."""
     with open(summary_csv, newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     if not rows:
@@ -157,13 +158,16 @@ def read_matrix(summary_csv: str) -> tuple[QgsFields, list[QgsFeature]]:
     header, body = rows[0], rows[1:]
     fields = QgsFields()
     fields.append(QgsField(header[0], QVariant.String))
-    numeric = [all(_is_number(row[column]) for row in body) for column in range(1, len(header))]
+    # an empty cell is NULL: a class's persistence, which the maps do not tell (scd_core.accounting.components)
+    numeric = [all(_is_number(row[column]) for row in body if row[column]) for column in range(1, len(header))]
     for name, is_number in zip(header[1:], numeric):
         fields.append(QgsField(name, QVariant.Double if is_number else QVariant.String))
     features = []
     for row in body:
         feature = QgsFeature(fields)
-        values = [float(value) if is_number else value for value, is_number in zip(row[1:], numeric)]
+        values = [
+            (float(value) if value else None) if is_number else value for value, is_number in zip(row[1:], numeric)
+        ]
         feature.setAttributes([row[0], *values])
         features.append(feature)
     return fields, features

@@ -39,8 +39,10 @@ LAYERS = (
     ("scd_core.synth",),
     ("scd_core.models", "scd_core.cpu_memory", "scd_core.devices", "scd_core.checkpoint", "scd_core.export"),
     ("scd_core.normalise",),  # raw pixels to a checkpoint's inputs: the engine's and training's alike
+    # what an analyst reports of a change map (gains and losses, zones, accuracy and areas from a sample,
+    # report.html): below the engine, whose report stage writes them
+    ("scd_core.accounting",),
     ("scd_core.geo",),
-    ("scd_core.accounting",),  # what an analyst reports of a run: accuracy and areas from a sample
     ("scd_core.batch",),
     ("scd_core.cluster",),
     ("scd_core.trainer",),  # one trainer for every data source: the papers' folders and analysts' rasters

@@ -61,6 +61,17 @@ def row_areas(dataset: rasterio.DatasetReader) -> np.ndarray:
     return np.array([abs(geod.polygon_area_perimeter(xs[:, r], ys[:, r])[0]) for r in rows])
 
 
+def code_hectares(dataset: rasterio.DatasetReader) -> np.ndarray:
+    """Geodesic hectares of each change code (0..254) of the whole map, nodata left out."""
+    areas, totals = row_areas(dataset), np.zeros(NODATA)
+    for window in strips(dataset.height, dataset.width):
+        codes = dataset.read(1, window=window)
+        rows = np.broadcast_to(areas[window.row_off : window.row_off + window.height, None], codes.shape)
+        valid = codes != NODATA
+        totals += np.bincount(codes[valid], weights=rows[valid], minlength=NODATA)[:NODATA] / 10_000
+    return totals
+
+
 def code_names(dataset: rasterio.DatasetReader, path: str | Path) -> dict[int, str]:
     """The change-type names ``scd detect`` stores in the map's ``scd_class_names`` tag."""
     tag = dataset.tags().get("scd_class_names")

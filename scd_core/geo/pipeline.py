@@ -27,6 +27,7 @@ import numpy as np
 import rasterio
 
 from scd_core import events
+from scd_core.accounting.strata import code_hectares
 from scd_core.cpu_memory import release_freed_memory
 from scd_core.geo import maps, rasters, reports, vectorize
 from scd_core.geo.grid import Grid
@@ -53,6 +54,7 @@ OUTPUT_FILES = {
     "change_prob": "change_prob.tif",
     "changes": "changes.gpkg",
     "summary": "summary.csv",
+    "summary_json": "summary.json",
     "run": "run.json",
     "preview": "preview.png",
 }
@@ -322,11 +324,14 @@ def _report(
         "options": options,
     }
     _finish_rasters(run, working, stage, parameters)
+    with rasterio.open(stage / OUTPUT_FILES["change_type"]) as change_map:
+        unchanged_ha = float(code_hectares(change_map)[0])
+    summaries = (stage / OUTPUT_FILES["summary"], stage / OUTPUT_FILES["summary_json"])
     if run.task == "change":
-        reports.write_change_summary(stage / OUTPUT_FILES["summary"], float(polygons.hectares.sum()))
+        reports.write_change_summaries(summaries, float(polygons.hectares.sum()), unchanged_ha)
     else:
         class_names = [c.name for c in run.classes[1:]]
-        reports.write_summary_csv(stage / OUTPUT_FILES["summary"], polygons.hectares, class_names)
+        reports.write_summaries(summaries, polygons.hectares, class_names, unchanged_ha)
     _write_preview(run, stage, working.code_pixels)
     log.lap("outputs")
     counts = _counts(run, working, stats, polygons)

@@ -1,7 +1,8 @@
 """The *report* stage: what a run tells besides its maps and polygons.
 
-* ``summary.csv``: the from × to change matrix in hectares; for a change-only model, which knows no
-  classes, the changed area alone (:func:`write_change_summary`);
+* ``summary.csv`` and ``summary.json``: the from × to change matrix in hectares and each class's gains
+  and losses; for a change-only model, which knows no classes, the changed area alone
+  (:func:`write_change_summaries`);
 * ``preview.png``: BEFORE, AFTER and the change map side by side, in the legend's colours;
 * ``run.json``: inputs with fingerprints, the model, the options, timings, software versions and
   counts, so that a result can be traced to exactly what made it (:func:`run_record`).
@@ -20,6 +21,7 @@ import numpy as np
 import rasterio
 from rasterio.enums import Resampling
 
+from scd_core.accounting.components import COMPONENTS, components
 from scd_core.events import Counts
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.rasters import fingerprint, main_file, raster_fingerprint
@@ -38,27 +40,43 @@ PREVIEW_SIZE = 640
 PREVIEW_NODATA = (64, 64, 64)
 
 
-def write_summary_csv(path: Path, hectares: np.ndarray, class_names: Sequence[str]) -> None:
-    """The from × to change matrix in hectares (rows: class at date 1, columns: class at date 2)."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+def write_summaries(
+    paths: tuple[Path, Path], hectares: np.ndarray, class_names: Sequence[str], unchanged_ha: float
+) -> None:
+    """``paths``: ``summary.csv``, the from × to change matrix in hectares (rows: class at date 1, columns: class
+    at date 2) and, beside each class's row, its gains and losses (:mod:`scd_core.accounting.components`;
+    persistence by class is not known, and its column is empty but in the total row), and ``summary.json``,
+    the same for programs."""
+    parts = components(hectares, class_names, unchanged_ha)
+    headers = [f"{name.replace('_', ' ')} (ha)" for name in COMPONENTS]
+    with open(paths[0], "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["from \\ to (ha)", *class_names, "total"])
+        writer.writerow(["from \\ to (ha)", *class_names, "total", *headers])
         for name, row in zip(class_names, hectares, strict=True):
-            writer.writerow([name, *(f"{v:.4f}" for v in row), f"{row.sum():.4f}"])
-        writer.writerow(["total", *(f"{v:.4f}" for v in hectares.sum(0)), f"{hectares.sum():.4f}"])
+            own = [f"{parts['components'][name][c]:.4f}" for c in COMPONENTS[:-1]]
+            writer.writerow([name, *(f"{v:.4f}" for v in row), f"{row.sum():.4f}", *own, ""])
+        total = parts["totals"]
+        totals = [total["change"], total["change"], total["quantity"], total["swap"], total["persistence"]]
+        writer.writerow(
+            ["total", *(f"{v:.4f}" for v in hectares.sum(0)), f"{hectares.sum():.4f}", *(f"{v:.4f}" for v in totals)]
+        )
+    summary = {"unit": "ha", "classes": list(class_names), "from_to": np.asarray(hectares).tolist()}
+    write_json(paths[1], {**summary, "changed_ha": float(hectares.sum()), "unchanged_ha": unchanged_ha, **parts})
 
 
 #: Header of a change-only model's summary.csv: one row, ``change``, and its area in hectares.
 CHANGE_SUMMARY_HEADER = ("category", "area (ha)")
 
 
-def write_change_summary(path: Path, hectares: float) -> None:
-    """A change-only model's summary: the area of its change polygons in hectares, the one figure a
-    model without classes has (no from × to matrix), as a one-row table a spreadsheet or QGIS reads."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+def write_change_summaries(paths: tuple[Path, Path], hectares: float, unchanged_ha: float) -> None:
+    """A change-only model's summaries: the area of its change polygons in hectares, the one figure a
+    model without classes has (no from × to matrix, no gains and losses), as a one-row table a
+    spreadsheet or QGIS reads, and as ``summary.json`` with the unchanged area beside it."""
+    with open(paths[0], "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(CHANGE_SUMMARY_HEADER)
         writer.writerow(["change", f"{hectares:.4f}"])
+    write_json(paths[1], {"unit": "ha", "changed_ha": hectares, "unchanged_ha": unchanged_ha})
 
 
 def write_json(path: Path, data: dict) -> None:

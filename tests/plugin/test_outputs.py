@@ -62,12 +62,21 @@ def test_the_change_matrix_is_a_table_of_hectares_from_each_class_to_each_class(
     table = QgsVectorLayer(results["OUTPUT_MATRIX"], "matrix", "ogr")
     assert table.isValid() and table.wkbType() == QgsWkbTypes.NoGeometry
     names = [land_cover.name for land_cover in legend.SECOND_CLASSES[1:]]
-    assert [field.name() for field in table.fields() if field.name() != "fid"] == [FROM_TO, *names, "total"]
+    components = ["gross gain (ha)", "gross loss (ha)", "net change (ha)", "swap (ha)", "persistence (ha)"]
+    assert [field.name() for field in table.fields() if field.name() != "fid"] == [
+        FROM_TO,
+        *names,
+        "total",
+        *components,
+    ]
+    assert {field.typeName().lower() for field in table.fields() if field.name() != FROM_TO} <= {"real", "integer64"}
     rows = {feature[FROM_TO]: feature for feature in table.getFeatures()}
     assert list(rows) == [*names, "total"]
     for name in names:
         assert rows[name]["total"] == pytest.approx(sum(rows[name][to] for to in names), abs=1e-3)
     assert rows["total"]["total"] > 0, "the untrained model at a low threshold changes some land"
+    assert rows["total"]["gross gain (ha)"] == pytest.approx(rows["total"]["total"], abs=1e-3)
+    assert rows[names[0]]["persistence (ha)"] is None or str(rows[names[0]]["persistence (ha)"]) == "NULL"
     assert "hectares" in table.metadata().abstract() and run_record(table)["options"]["threshold"] == 0.05
 
 
@@ -175,10 +184,10 @@ def test_a_temporary_layer_and_a_csv_matrix(plugin, geo_pair, tiny_model, tmp_pa
     assert layer.featureCount() > 0 and layer.renderer().type() == "categorizedSymbol"
     assert "Change threshold: 0.05." in layer.metadata().abstract()
     lines = matrix.read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("from \\ to (ha),water,") and lines[0].endswith(",total") and len(lines) == 8
+    assert lines[0].startswith("from \\ to (ha),water,") and ",total,gross gain (ha)," in lines[0] and len(lines) == 8
     reference = QgsVectorLayer(str(folder / "matrix.gpkg"), "matrix", "ogr")
     total = next(feature for feature in reference.getFeatures() if feature[FROM_TO] == "total")
-    assert float(lines[-1].split(",")[-1]) == pytest.approx(total["total"])
+    assert float(lines[-1].split(",")[7]) == pytest.approx(total["total"])
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ CHANGE_OUTPUTS = {
     "change_prob": "change_prob.tif",
     "changes": "changes.gpkg",
     "summary": "summary.csv",
+    "summary_json": "summary.json",
     "run": "run.json",
     "preview": "preview.png",
 }
@@ -114,11 +115,20 @@ def test_polygons_have_the_change_probability_and_area_and_no_from_to_fields(cha
     assert frame["area_m2"].sum() / 10_000 == pytest.approx(result.counts["polygon_area_ha"], abs=1e-3)
 
 
-def test_the_summary_is_the_changed_area(change_run):
+def test_the_summaries_are_the_changed_and_unchanged_areas(change_run):
     result, _ = change_run
     with open(result.outputs["summary"], newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     assert rows == [["category", "area (ha)"], ["change", f"{result.counts['polygon_area_ha']:.4f}"]]
+    summary = json.loads(result.outputs["summary_json"].read_text())
+    assert (
+        summary["changed_ha"] == pytest.approx(result.counts["polygon_area_ha"], abs=1e-4)
+        and "components" not in summary
+    )
+    # the unchanged area is the rest of the valid map: pixel counts × 0.25 m² within UTM's scale error
+    with rasterio.open(result.outputs["change_type"]) as dataset:
+        unchanged = int((dataset.read(1) == 0).sum())
+    assert summary["unchanged_ha"] == pytest.approx(unchanged * 0.25 / 10_000, rel=2e-3)
 
 
 def test_run_json_records_the_task_and_no_decoding(change_run):
