@@ -7,7 +7,7 @@ QGIS_VENV := .venv-qgis
 TORCH_SPEC ?= torch==2.13.0
 export TORCH_SPEC
 
-.PHONY: setup setup-qgis lint test test-core test-plugin demo demo-model demo-sample plugin bench bench-training clean
+.PHONY: setup setup-qgis setup-browser lint test test-core test-plugin demo demo-model demo-sample plugin bench bench-training clean
 
 setup: $(VENV)/.scd-installed
 
@@ -18,6 +18,10 @@ $(VENV)/.scd-installed: pyproject.toml scripts/setup_venv.sh
 setup-qgis:
 	scripts/setup_qgis.sh $(QGIS_VENV)
 
+# Debian's Chromium, in which the tests render report.html headless.
+setup-browser:
+	scripts/setup_browser.sh
+
 # ruff (lint and format), mypy, and the size and import-order habits of scripts/check_structure.py.
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -27,7 +31,7 @@ lint: setup
 
 test: test-core test-plugin
 
-test-core: setup
+test-core: setup setup-browser
 	$(VENV)/bin/python -m pytest tests/core
 
 test-plugin: setup setup-qgis
@@ -57,7 +61,7 @@ demo: setup
 	$(VENV)/bin/scd detect resources/sample/before.tif resources/sample/after.tif -o out/demo --overwrite
 	$(VENV)/bin/scd score out/demo resources/sample/label1.tif resources/sample/label2.tif
 	@echo "Outputs in out/demo: change_type.tif, before_class.tif, after_class.tif, change_prob.tif, changes.gpkg,"
-	@echo "  summary.csv, run.json, preview.png"
+	@echo "  summary.csv, summary.json, run.json, preview.png, report.html"
 
 # How the committed demo files were made (deterministic; minutes on a CPU). Not part of `make demo`.
 demo-sample: setup

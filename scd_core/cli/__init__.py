@@ -16,7 +16,9 @@ from scd_core.errors import NoSpaceError, ScdInputError
 from scd_core.version import __version__
 
 #: Sub-commands, in the order ``scd --help`` lists them; each is ``scd_core.cli.<name>``.
-COMMANDS = ("evaluate", "models", "detect", "batch", "score", "sample", "assess", "zones", "train", "export", "synth")
+COMMANDS = (
+    "evaluate", "models", "detect", "batch", "score", "sample", "assess", "zones", "report", "train", "export", "synth",
+)  # fmt: skip
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2

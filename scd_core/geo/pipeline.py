@@ -6,7 +6,8 @@ A run is five named stages, each in a function below, each handing one thing to 
 2. **infer**: the tiled, blended engine writes the model's maps into working GeoTIFFs;
 3. **vectorise**: the minimum mapping unit (:mod:`.sieve`), then polygons of the change map, their
    geodesic areas and mean probabilities;
-4. **report**: the final COGs, the GeoPackage, summary.csv, preview.png and run.json;
+4. **report**: the final COGs, the GeoPackage, the summaries (with gains and losses), preview.png,
+   run.json and report.html (:mod:`scd_core.accounting.report`);
 5. **commit**: the staging folder's files move into OUT_DIR together (:mod:`.staging`).
 
 A change-only model (checkpoint task ``change``: :func:`scd_core.checkpoint.task_of`) goes through the
@@ -27,6 +28,7 @@ import numpy as np
 import rasterio
 
 from scd_core import events
+from scd_core.accounting.report import write_report
 from scd_core.accounting.strata import code_hectares
 from scd_core.cpu_memory import release_freed_memory
 from scd_core.geo import maps, rasters, reports, vectorize
@@ -57,6 +59,7 @@ OUTPUT_FILES = {
     "summary_json": "summary.json",
     "run": "run.json",
     "preview": "preview.png",
+    "report": "report.html",
 }
 #: GDAL's block cache in bytes. Its default, 5 % of RAM, fills with blocks of ever more tiles and makes
 #: memory grow with the raster; a fixed cache keeps it flat. 64 MiB holds the blocks of a row of tiles
@@ -307,7 +310,8 @@ def _counts(run: Prepared, working: WorkingMaps, stats: EngineStats, polygons: _
 def _report(
     run: Prepared, working: WorkingMaps, stats: EngineStats, polygons: _Polygons, stage: StagingFolder, log: RunLog
 ) -> events.Counts:
-    """Stage 4: the final rasters, summary.csv, preview.png and run.json; returns the run's counts."""
+    """Stage 4: the final rasters, the summaries, preview.png, run.json and report.html; returns the
+    run's counts."""
     before, after = run.paths
     scaling = [n.describe() for n in run.normalisers]
     request = reports.run_request(before, after, run.checkpoint_path, run.asked)
@@ -337,4 +341,5 @@ def _report(
     counts = _counts(run, working, stats, polygons)
     log.finish()
     reports.write_json(stage / OUTPUT_FILES["run"], reports.run_record(run, request, model, options, counts, log))
+    write_report((stage / OUTPUT_FILES["run"]).parent, stage / OUTPUT_FILES["report"])
     return counts

@@ -34,6 +34,7 @@ CHANGE_OUTPUTS = {
     "summary_json": "summary.json",
     "run": "run.json",
     "preview": "preview.png",
+    "report": "report.html",
 }
 #: The change probabilities of the model below spread over 0.5-1 on the pair; this threshold splits them.
 THRESHOLD = 0.75
@@ -129,6 +130,8 @@ def test_the_summaries_are_the_changed_and_unchanged_areas(change_run):
     with rasterio.open(result.outputs["change_type"]) as dataset:
         unchanged = int((dataset.read(1) == 0).sum())
     assert summary["unchanged_ha"] == pytest.approx(unchanged * 0.25 / 10_000, rel=2e-3)
+    page = result.outputs["report"].read_text(encoding="utf-8")  # two areas, no matrix, no flows
+    assert "<h2>Change</h2>" in page and "<svg" not in page and "Gains and losses" not in page
 
 
 def test_run_json_records_the_task_and_no_decoding(change_run):
