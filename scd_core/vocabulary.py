@@ -25,8 +25,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-#: The models' output stride: tile sizes are multiples of it (``scd_core.models.STRIDE``, which a test
-#: holds equal to this one).
+#: The models' output stride: tile sizes are multiples of it (a test holds it to ``scd_core.models.STRIDE``).
 TILE_MULTIPLE = 32
 
 
@@ -95,12 +94,12 @@ RUNTIMES = ("auto", "torch", "onnxruntime")
 DECODINGS = ("distinct", "paper")
 #: The words ``--scale`` takes besides ``LOW,HIGH``.
 NAMED_SCALES = ("auto", "auto-per-date", "none")
-#: The dialog's minimum area (m²), where the command line keeps every polygon: 10 m² is about a garden
-#: shed, the smallest change a map of aerial imagery is meant to show; at 0.5 m a pixel it removes the
-#: specks of up to 40 pixels a model leaves along edges and shadows, and on 10 m imagery (100 m² a
-#: pixel) it removes nothing.
+#: The dialog's minimum area (m²), where the command line keeps every polygon: 10 m² is about a garden shed,
+#: the smallest change a map of aerial imagery is meant to show; at 0.5 m a pixel it removes the specks of up
+#: to 40 pixels a model leaves along edges and shadows, and on 10 m imagery (100 m² a pixel) nothing.
 DIALOG_MIN_AREA_M2 = 10.0
 
+_ZONES = "vector file of zone polygons (any CRS): the run adds its change by zone (zones.csv, zones.gpkg)"
 #: The options of a detection run (``scd detect``, ``scd batch``, the plugin's Detect changes).
 DETECT = (
     Option(
@@ -120,6 +119,8 @@ DETECT = (
     Option(
         "bands", "--bands", "Bands", "bands of both rasters to read (default: from the checkpoint)", metavar="1,2,3"
     ),
+    Option("zones", "--zones", "Zones", _ZONES, metavar="FILE"),
+    Option("zone_field", "--zone-field", "Zone field", "the zones' field that names them (with --zones)"),
     Option(
         "tile",
         "--tile",
@@ -475,11 +476,10 @@ ZONES = (
     _OVERWRITE_FILE,
 )
 
-#: Every option by command; the detection options are shared by ``detect`` and ``batch`` (a batch's
-#: areas come per pair, from PAIRS.csv, and it is not split into blocks).
+#: Every option by command; ``batch`` has ``detect``'s but one run's areas, zones and blocks (PAIRS.csv gives areas)
 COMMANDS: dict[str, tuple[Option, ...]] = {
     "detect": DETECT + RUN,
-    "batch": tuple(o for o in DETECT + RUN if o.name not in ("aoi", "bbox", "block_size")),
+    "batch": tuple(o for o in DETECT + RUN if o.name not in ("aoi", "bbox", "block_size", "zones", "zone_field")),
     "score": SCORE,
     "export": EXPORT,
     "evaluate": EVALUATE,

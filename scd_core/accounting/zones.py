@@ -68,22 +68,24 @@ def zone_hectares(dataset: rasterio.DatasetReader, geometry: Any, areas: np.ndar
     return totals
 
 
-def zone_statistics(
-    out_dir: str | Path, zones_path: str | Path, field: str, output: str | Path, overwrite: bool = False
+def zones_over(
+    path: str | Path, field: str, crs: Any, bounds: tuple[float, float, float, float]
+) -> geopandas.GeoDataFrame:
+    """The zone layer at ``path`` in ``crs``, checked: ``field`` exists, and a zone overlaps ``bounds``
+    (the map's, in ``crs``)."""
+    zones = read_zones(path, field, crs)
+    if zones.empty or not zones.intersects(shapely.box(*bounds)).any():
+        raise NoOverlapError("no zone overlaps the run's change map", path)
+    return zones
+
+
+def write_zone_statistics(
+    map_path: Path, zones: geopandas.GeoDataFrame, field: str, output: Path, layer: Path
 ) -> dict[str, Any]:
-    """Write ``output`` (zones.csv) and the GeoPackage beside it; returns the totals."""
-    path, output = Path(out_dir) / MAP, Path(output)
-    if not path.is_file():
-        raise ScdInputError(f"no {MAP}: give the output folder of scd detect", out_dir)
-    layer = output.with_suffix(".gpkg")
-    for target in (output, layer):
-        if target.exists() and not overwrite:
-            raise OutputExistsError("exists: choose another file or --overwrite", target)
-    with rasterio.open(path) as dataset:
-        names = code_names(dataset, path)
-        zones = read_zones(zones_path, field, dataset.crs)
-        if zones.empty or not zones.intersects(shapely.box(*dataset.bounds)).any():
-            raise NoOverlapError("no zone overlaps the run's change map", zones_path)
+    """Write the long table ``output`` and the zone layer ``layer`` of the change map at ``map_path``
+    (each whole); returns the totals."""
+    with rasterio.open(map_path) as dataset:
+        names = code_names(dataset, map_path)
         areas = row_areas(dataset)
         hectares = np.array([zone_hectares(dataset, geometry, areas) for geometry in zones.geometry])
     rows = []
@@ -103,3 +105,21 @@ def zone_statistics(
     with atomic_output_path(layer) as staged:
         zones.to_file(staged, layer="zones", driver="GPKG")
     return {"zones": len(zones), "changed_ha": float(hectares[:, 1:].sum()), "csv": str(output), "gpkg": str(layer)}
+
+
+def zone_statistics(
+    out_dir: str | Path, zones_path: str | Path, field: str, output: str | Path, overwrite: bool = False
+) -> dict[str, Any]:
+    """``scd zones``: write ``output`` (zones.csv) and the GeoPackage beside it for the run in
+    ``out_dir``; returns the totals."""
+    path, output = Path(out_dir) / MAP, Path(output)
+    if not path.is_file():
+        raise ScdInputError(f"no {MAP}: give the output folder of scd detect", out_dir)
+    layer = output.with_suffix(".gpkg")
+    for target in (output, layer):
+        if target.exists() and not overwrite:
+            raise OutputExistsError("exists: choose another file or --overwrite", target)
+    with rasterio.open(path) as dataset:
+        code_names(dataset, path)  # a change map of scd detect, before the zones are read
+        zones = zones_over(zones_path, field, dataset.crs, tuple(dataset.bounds))
+    return write_zone_statistics(path, zones, field, output, layer)

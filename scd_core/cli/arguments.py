@@ -25,7 +25,7 @@ def _parse_bands(text: str) -> tuple[int, ...]:
 #: Turns a flag's text into the option's value where that is more than its type (``--bands 3,2,1`` →
 #: ``(3, 2, 1)``).
 _PARSERS: dict[str, Callable[[str], Any]] = {"bands": _parse_bands, "scale": parse_scale}
-#: The options that limit one run to an area: ``scd batch`` takes them per pair, from PAIRS.csv.
+#: The options that limit one run to an area, one or the other (``scd batch`` takes them per pair, from PAIRS.csv).
 _AREA = ("aoi", "bbox")
 
 
@@ -81,7 +81,8 @@ def _checking(option: vocabulary.Option, convert: Callable[[str], Any]) -> Calla
 
 def offered(scope: str) -> list[vocabulary.Option]:
     """The detection options a sub-command (``"detect"`` or ``"batch"``) offers, in the vocabulary's order."""
-    return [option for option in vocabulary.DETECT if scope == "detect" or option.name not in _AREA]
+    names = {option.name for option in vocabulary.COMMANDS[scope]}
+    return [option for option in vocabulary.DETECT if option.name in names]
 
 
 def add_detect_arguments(parser: argparse.ArgumentParser, scope: str) -> None:

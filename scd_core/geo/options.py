@@ -34,6 +34,9 @@ class DetectOptions:
     aoi: str | Path | None = None
     bbox: str | None = None
     bands: tuple[int, ...] | None = None
+    #: A zone layer and its name field: the run adds its change by zone (:mod:`scd_core.accounting.zones`).
+    zones: str | Path | None = None
+    zone_field: str | None = None
     tile: int | None = None
     overlap: int | None = None
     batch: int | None = None
@@ -61,7 +64,8 @@ class DetectOptions:
         """The options as asked for (before per-run defaults), as JSON data: with the inputs'
         fingerprints, what tells whether an earlier run did the same work (``scd batch``)."""
         asked = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "overwrite"}
-        asked["aoi"] = None if self.aoi is None else str(Path(self.aoi).absolute())
+        for name in ("aoi", "zones"):
+            asked[name] = None if getattr(self, name) is None else str(Path(getattr(self, name)).absolute())
         return json.loads(json.dumps(asked))
 
     def record(
@@ -74,6 +78,8 @@ class DetectOptions:
             "aoi": None if self.aoi is None else str(Path(self.aoi).absolute()),
             "bbox": self.bbox,
             "bands": None if self.bands is None else list(self.bands),
+            "zones": None if self.zones is None else str(Path(self.zones).absolute()),
+            "zone_field": self.zone_field,
             "tile": self.tile,
             "overlap": self.overlap,
             "tile_offset": self.tile_offset,
@@ -134,6 +140,8 @@ def _check(options: DetectOptions) -> None:
         raise InvalidOptionError(f"--bands takes band numbers from 1, got {list(options.bands)}")
     if options.aoi is not None and options.bbox is not None:
         raise InvalidOptionError("--aoi and --bbox both limit the run; give one of them")
+    if (options.zones is None) != (options.zone_field is None):
+        raise InvalidOptionError("--zones and --zone-field go together: the zone layer and its field that names zones")
 
 
 def problem_of_type(value: Any, kind: type) -> str | None:

@@ -28,6 +28,7 @@ import numpy as np
 import rasterio
 
 from scd_core import events
+from scd_core.accounting.assessment import ASSESSMENT
 from scd_core.accounting.report import write_report
 from scd_core.accounting.strata import code_hectares
 from scd_core.cpu_memory import release_freed_memory
@@ -42,6 +43,8 @@ from scd_core.legend import change_type_names
 from scd_core.version import __version__
 
 if TYPE_CHECKING:  # names of torch's world: a run imports torch once prepare has found the inputs good
+    import geopandas  # and of --zones, imported when a run is given zones
+
     from scd_core.geo.engine import EngineStats
     from scd_core.geo.inputs import ModelSource
 
@@ -61,6 +64,11 @@ OUTPUT_FILES = {
     "preview": "preview.png",
     "report": "report.html",
 }
+#: The outputs of a run with ``--zones`` (:mod:`scd_core.accounting.zones`), by protocol name.
+ZONE_FILES = {"zones": "zones.csv", "zones_layer": "zones.gpkg"}
+#: Files that ``scd zones`` and ``scd assess`` add to a run folder: another run into the folder removes
+#: those it does not write, since they describe the change map it replaces.
+ADDED_FILES = (*ZONE_FILES.values(), ASSESSMENT)
 #: GDAL's block cache in bytes. Its default, 5 % of RAM, fills with blocks of ever more tiles and makes
 #: memory grow with the raster; a fixed cache keeps it flat. 64 MiB holds the blocks of a row of tiles
 #: of both dates 8,192 pixels wide (tiled inputs) and the outputs' blocks being written; a larger cache
@@ -147,23 +155,31 @@ def run_detection(
     sources = (rasters.source_name(before), rasters.source_name(after))
     target = check_output_dir(out_dir, options.overwrite, (*sources, options.aoi, model))
     log = RunLog(progress)
-    if replaced := target.existing(OUTPUT_FILES.values()):
+    if replaced := target.existing([*OUTPUT_FILES.values(), *ADDED_FILES]):
         log.warning(f"--overwrite replaces {', '.join(replaced)} in {target.path}")
-    with (
-        rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES),
-        prepare(sources, model, options, log) as run,
-        StagingFolder(target) as stage,
-    ):
-        model_maps, stats = (infer or infer_here)(run, stage, log)
-        working = _sieve(run, model_maps, stage)
-        polygons = _vectorise(run, working, stage, log)
-        counts = _report(run, working, stats, polygons, stage, log)
-        written = output_files(run.task)
-        stale = [name for name in OUTPUT_FILES.values() if name not in written.values()]
-        committed = stage.commit(list(written.values()), stale)
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), prepare(sources, model, options, log) as run:
+        zones = _zones(run)  # checked before the staging folder is made: a refusal writes nothing
+        with StagingFolder(target) as stage:
+            model_maps, stats = (infer or infer_here)(run, stage, log)
+            working = _sieve(run, model_maps, stage)
+            polygons = _vectorise(run, working, stage, log)
+            counts = _report(run, working, stats, polygons, stage, log, zones)
+            written = {**output_files(run.task), **(ZONE_FILES if zones is not None else {})}
+            stale = [name for name in (*OUTPUT_FILES.values(), *ADDED_FILES) if name not in written.values()]
+            committed = stage.commit(list(written.values()), stale)
     paths = {key: committed[name] for key, name in written.items()}
     log.report(events.done({k: str(v) for k, v in paths.items()}, counts))
     return DetectResult(target.path, paths, counts, log.timings, run.grid, log.messages)
+
+
+def _zones(run: Prepared) -> geopandas.GeoDataFrame | None:
+    """The zone layer of ``--zones`` on the run's grid, checked against it (None without zones)."""
+    options = run.options
+    if options.zones is None or options.zone_field is None:
+        return None
+    from scd_core.accounting.zones import zones_over
+
+    return zones_over(options.zones, options.zone_field, run.grid.crs, run.grid.bounds)
 
 
 def start_event(run: Prepared, stage: StagingFolder, tiles: int) -> events.Start:
@@ -308,7 +324,13 @@ def _counts(run: Prepared, working: WorkingMaps, stats: EngineStats, polygons: _
 
 
 def _report(
-    run: Prepared, working: WorkingMaps, stats: EngineStats, polygons: _Polygons, stage: StagingFolder, log: RunLog
+    run: Prepared,
+    working: WorkingMaps,
+    stats: EngineStats,
+    polygons: _Polygons,
+    stage: StagingFolder,
+    log: RunLog,
+    zones: geopandas.GeoDataFrame | None,
 ) -> events.Counts:
     """Stage 4: the final rasters, the summaries, preview.png, run.json and report.html; returns the
     run's counts."""
@@ -337,6 +359,12 @@ def _report(
         class_names = [c.name for c in run.classes[1:]]
         reports.write_summaries(summaries, polygons.hectares, class_names, unchanged_ha)
     _write_preview(run, stage, working.code_pixels)
+    if zones is not None:
+        from scd_core.accounting.zones import write_zone_statistics
+
+        assert run.options.zone_field is not None  # DetectOptions has both or neither
+        tables = (stage / ZONE_FILES["zones"], stage / ZONE_FILES["zones_layer"])
+        write_zone_statistics(stage / OUTPUT_FILES["change_type"], zones, run.options.zone_field, *tables)
     log.lap("outputs")
     counts = _counts(run, working, stats, polygons)
     log.finish()

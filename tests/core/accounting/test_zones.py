@@ -75,3 +75,46 @@ def test_bad_zones_are_one_line_exit_2_and_nothing_written(run, tmp_path, capsys
     assert len(error) == 1 and message in error[0]
     assert (output.read_text() == "mine") if case == "exists" else not output.exists()
     assert not (tmp_path / "out.gpkg").exists()
+
+
+def test_detect_with_zones_writes_the_same_tables_as_scd_zones_and_shows_them_in_its_report(
+    run, collared, ckpt, tmp_path
+):
+    halves = zones_file(run, tmp_path / "halves.geojson", 2)
+    out = tmp_path / "zoned"
+    args = [str(collared.before), str(collared.after), "--model", str(ckpt), "-o", str(out), "--threshold", "0.501"]
+    assert main(["detect", *args, "--progress", "none", "--zones", str(halves), "--zone-field", "district"]) == 0
+    assert main(["zones", str(run), str(halves), "--field", "district", "-o", str(tmp_path / "h.csv")]) == 0
+    assert rows(out / "zones.csv") == rows(tmp_path / "h.csv")  # the same run, the same zones
+    assert geopandas.read_file(out / "zones.gpkg").changed_ha.sum() > 0
+    assert "<h2>Change by zone</h2>" in (out / "report.html").read_text(encoding="utf-8")
+    options = json.loads((out / "run.json").read_text())["options"]
+    assert options["zones"] == str(halves) and options["zone_field"] == "district"
+    # another run into the folder without zones takes the old zones' tables away with the old map
+    assert main(["detect", *args, "--progress", "none", "--overwrite"]) == 0
+    assert not (out / "zones.csv").exists() and not (out / "zones.gpkg").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--zone-field", "district"], "--zones and --zone-field go together"),
+        (["--zone-field", "ward"], "the zones have no field 'ward' (their fields: district)"),
+        (["--zone-field", "district", "far"], "no zone overlaps the run's change map"),
+    ],
+)
+def test_detect_refuses_bad_zones_before_any_work(run, collared, ckpt, tmp_path, capsys, extra, message):
+    zones = zones_file(run, tmp_path / "z.gpkg", 1)
+    if extra[-1] == "far":
+        frame = geopandas.read_file(zones)
+        frame.geometry = frame.geometry.translate(20, 0)
+        frame.to_file(zones)
+        extra = extra[:-1]
+    given = [] if message.startswith("--zones and") else ["--zones", str(zones)]
+    out = tmp_path / "out"
+    capsys.readouterr()
+    args = [str(collared.before), str(collared.after), "--model", str(ckpt), "-o", str(out), "--progress", "none"]
+    assert main(["detect", *args, *given, *extra]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and message in error[0]
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["z.gpkg"]
