@@ -58,12 +58,14 @@ plugin: setup
 # The main job on the embedded sample: the demo model on the synthetic pair in resources/sample/, then
 # the result against the sample's truth (label1.tif, label2.tif: the classes of each date where changed).
 demo: setup
-	$(VENV)/bin/scd detect resources/sample/before.tif resources/sample/after.tif -o out/demo --overwrite
+	$(VENV)/bin/scd detect resources/sample/before.tif resources/sample/after.tif -o out/demo --overwrite \
+		--zones resources/sample/districts.geojson --zone-field district
 	$(VENV)/bin/scd score out/demo resources/sample/label1.tif resources/sample/label2.tif
 	@echo "Outputs in out/demo: change_type.tif, before_class.tif, after_class.tif, change_prob.tif, changes.gpkg,"
-	@echo "  summary.csv, summary.json, run.json, preview.png, report.html"
+	@echo "  summary.csv, summary.json, zones.csv, zones.gpkg, run.json, preview.png and report.html (open it)"
 
 # How the committed demo files were made (deterministic; minutes on a CPU). Not part of `make demo`.
+# (resources/sample/districts.geojson, the demo's zones, is the sample's four quadrants, written in EPSG:4326.)
 demo-sample: setup
 	rm -rf build/demo-sample
 	$(VENV)/bin/scd synth geo build/demo-sample --size 1024 --seed 2026 --crs EPSG:32633 --resolution 0.5 \
