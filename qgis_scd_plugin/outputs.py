@@ -39,7 +39,7 @@ from qgis.core import (
     QgsRasterLayer,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QVariant
+from qgis.PyQt.QtCore import QUrl, QVariant
 
 from .styling import apply_style, save_vector_style, write_raster_style
 
@@ -101,6 +101,33 @@ def make_destination_folder(destination: str) -> None:
     file = destination_file(destination)
     if file:
         os.makedirs(os.path.dirname(os.path.abspath(file)), exist_ok=True)
+
+
+def keep_file(work_file: str, destination: str) -> None:
+    """Move a file the engine finished in the algorithm's temporary folder to ``destination``, replacing
+    an earlier one: only a run that ended well leaves an output."""
+    make_destination_folder(destination)
+    shutil.move(work_file, destination)
+
+
+def csv_table(path: str, name: str) -> QgsVectorLayer:
+    """A CSV file as a table whose numbers are numbers: QGIS's delimited-text reader tells them from
+    text, where OGR's reads every column as text (and sorts 10 before 9)."""
+    uri = f"{QUrl.fromLocalFile(path).toString()}?delimiter=,&detectTypes=yes&geomType=none"
+    table = QgsVectorLayer(uri, name, "delimitedtext")
+    if not table.isValid():
+        raise QgsProcessingException(f"The table {path} cannot be opened once written.")
+    return table
+
+
+def load_on_completion(context: QgsProcessingContext, layer: QgsMapLayer, output: str) -> None:
+    """Have Processing add ``layer``, as it is (named, styled), to the project once the run is over, as
+    the algorithm's ``output``; a run without a project (``qgis_process``) loads nothing."""
+    if context.project() is None:
+        return
+    context.temporaryLayerStore().addMapLayer(layer)
+    details = QgsProcessingContext.LayerDetails(layer.name(), context.project(), output)
+    context.addLayerToLoadOnCompletion(layer.id(), details)
 
 
 def worker_changes(geopackage: str) -> QgsVectorLayer:

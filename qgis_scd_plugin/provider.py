@@ -14,9 +14,12 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QIcon
 
+from .algorithms.accuracy_sample import AccuracySampleAlgorithm
 from .algorithms.detect_changes import DetectChangesAlgorithm
+from .algorithms.estimate_areas import EstimateAreasAlgorithm
 from .algorithms.score_changes import ScoreChangesAlgorithm
 from .algorithms.train_model import TrainModelAlgorithm
+from .algorithms.zone_statistics import ZoneStatisticsAlgorithm
 from .outputs import RASTER_EXTENSIONS, TABLE_EXTENSIONS, VECTOR_EXTENSIONS, destination_problem, destination_text
 from .paths import ICON, metadata
 
@@ -47,6 +50,9 @@ class ScdProvider(QgsProcessingProvider):
         self.addAlgorithm(DetectChangesAlgorithm())
         self.addAlgorithm(ScoreChangesAlgorithm())
         self.addAlgorithm(TrainModelAlgorithm())
+        self.addAlgorithm(AccuracySampleAlgorithm())
+        self.addAlgorithm(EstimateAreasAlgorithm())
+        self.addAlgorithm(ZoneStatisticsAlgorithm())
 
     def supportedOutputVectorLayerExtensions(self) -> list[str]:
         return list(VECTOR_EXTENSIONS)

@@ -151,11 +151,16 @@ def _keep_present_classes(layer: QgsMapLayer) -> None:
 
 
 def save_vector_style(layer: QgsVectorLayer, style: Path) -> None:
-    """Style ``layer`` with the QML ``style`` (:func:`apply_style`) and save that as its default: in its
-    database when its format has one (GeoPackage, SpatiaLite, PostGIS), else as a ``.qml`` beside its file."""
+    """Style ``layer`` with the QML ``style`` (:func:`apply_style`) and save that as its default."""
     apply_style(layer, style)
+    save_default_style(layer, _STYLE_NAME, "From-to change types (scd)")
+
+
+def save_default_style(layer: QgsVectorLayer, name: str, description: str) -> None:
+    """Save ``layer``'s style as its default: in its database when its format has one (GeoPackage,
+    SpatiaLite, PostGIS), under ``name``, else as a ``.qml`` beside its file."""
     if layer.dataProvider().isSaveAndLoadStyleToDatabaseSupported():
-        error = layer.saveStyleToDatabase(_STYLE_NAME, "From-to change types (scd)", True, "")
+        error = layer.saveStyleToDatabase(name, description, True, "")
         if error:
             raise QgsProcessingException(f"Cannot save the style into {layer.source()}: {error}")
     else:

@@ -138,7 +138,7 @@ def run_worker(
         WorkerFailedError: the worker sent an ``error`` event, exited non-zero or never said it was done.
     """
     exit_code, relay, last_lines = _run(command, environment, feedback, folder, labels or {})
-    return _outcome(exit_code, relay, last_lines)
+    return _outcome(exit_code, relay, last_lines, relay.done)
 
 
 def run_json_command(
@@ -151,9 +151,22 @@ def run_json_command(
     """Run an engine command that answers with one JSON object on stdout (``scd score --json``), as
     :func:`run_worker` runs the worker (cancel, messages in the dialog's words); its answer."""
     exit_code, relay, last_lines = _run(command, environment, feedback, folder, labels or {})
-    _outcome(exit_code, relay, last_lines, relay.answer)
+    _outcome(exit_code, relay, last_lines, None if relay.answer is None else {"event": "done"})
     assert relay.answer is not None  # _outcome refuses a run without one
     return relay.answer
+
+
+def run_command(
+    command: list[str],
+    environment: Mapping[str, str],
+    feedback: QgsProcessingFeedback,
+    folder: str,
+    labels: Mapping[str, str] | None = None,
+) -> Event:
+    """Run an engine command that writes its files and says so in a line of text (``scd zones``), as
+    :func:`run_worker` runs the worker; its text goes to the log, and its exit code 0 is its ``done``."""
+    exit_code, relay, last_lines = _run(command, environment, feedback, folder, labels or {})
+    return _outcome(exit_code, relay, last_lines, {"event": "done"})
 
 
 def _run(
@@ -245,12 +258,9 @@ def _start(command: list[str], environment: Mapping[str, str], folder: str) -> s
     )
 
 
-def _outcome(
-    exit_code: int, relay: _EventRelay, last_lines: collections.deque[str], answer: dict[str, Any] | None = None
-) -> Event:
-    """The run's last event, ``done`` or ``trained`` (or with ``answer``, a ``--json`` command's answer,
-    the ``done`` it stands for); else the failure, in the engine's words made the dialog's."""
-    done = relay.done if answer is None else {"event": "done"}
+def _outcome(exit_code: int, relay: _EventRelay, last_lines: collections.deque[str], done: Event | None) -> Event:
+    """``done``, the run's last event (``done`` or ``trained``, or what stands for it where a command
+    has no events), when the run ended well; else the failure, in the engine's words made the dialog's."""
     if relay.error is not None:
         if relay.error.get("cancelled"):
             raise WorkerCancelledError()

@@ -15,9 +15,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from qgis.core import (
+    QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingFeatureSourceDefinition,
     QgsProcessingFeedback,
     QgsProperty,
     QgsRasterLayer,
@@ -26,12 +28,15 @@ from qgis.PyQt.QtGui import QIcon
 
 from .. import settings
 from ..backend import Backend, BackendNotFoundError, find_backend, worker_environment
-from ..inputs import require_crs
-from ..options import OptionError
+from ..inputs import plain_vector_file, require_crs, write_vector
+from ..options import OptionError, check_option, parse_number
+from ..outputs import destination_text
 from ..paths import ICON, help_url
+from ..shared import vocabulary
 from ..worker import WorkerCancelledError, WorkerFailedError
 
-#: How a worker is run: :func:`..worker.run_worker` (to its last event) or :func:`..worker.run_json_command`.
+#: How a worker is run: :func:`..worker.run_worker` (to its last event), :func:`..worker.run_json_command`
+#: (to its answer) or :func:`..worker.run_command` (to its exit).
 Runner = Callable[[list[str], Mapping[str, str], QgsProcessingFeedback, str, Mapping[str, str]], Mapping[str, Any]]
 CANCELLED = "Cancelled; the worker was stopped and no output was written."
 
@@ -74,6 +79,61 @@ class ScdAlgorithm(QgsProcessingAlgorithm):
         if isinstance(value, QgsProperty):
             value, _ = value.value(context.expressionContext(), None)
         return value
+
+    def _number_arguments(
+        self, parameters: dict[str, Any], context: QgsProcessingContext, options: Mapping[str, str]
+    ) -> list[str]:
+        """The engine's flags and values of the number parameters in ``options`` (each parameter with
+        the option it sets), read and checked in the dialog's words; one left empty is the engine's."""
+        arguments = []
+        for name, option_name in options.items():
+            option = vocabulary.OPTIONS[option_name]
+            value = parse_number(self._value(parameters, name, context), self._label(name), option.type is int)
+            check_option(value, option.name, self._label(name))
+            arguments += [option.flag, str(value)] if value is not None else []
+        return arguments
+
+    def _check_extension(
+        self, parameters: dict[str, Any], name: str, context: QgsProcessingContext, extension: str
+    ) -> None:
+        """Refuse a file destination whose name is not of the format the engine writes (``extension``)."""
+        destination = destination_text(parameters.get(name), context)
+        if destination not in ("", QgsProcessing.TEMPORARY_OUTPUT) and not destination.lower().endswith(extension):
+            raise OptionError(f"{self._label(name)}: save it as a {extension} file; got {destination}.")
+
+    def _file(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> str:
+        """A file parameter's file, absolute against the caller's working folder; "" when not given."""
+        value = str(self._value(parameters, name, context) or "")
+        path = os.path.abspath(os.path.expanduser(value)) if value else ""
+        if path and not os.path.isfile(path):
+            raise OptionError(f"{self._label(name)}: the file '{value}' does not exist.")
+        return path
+
+    def _field(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> str:
+        """A field parameter's field; "" when not given."""
+        fields = self.parameterAsFields(parameters, name, context)
+        return fields[0] if fields else ""
+
+    def _vector_file(
+        self, parameters: dict[str, Any], name: str, layer_name: str, context: QgsProcessingContext, work_dir: str
+    ) -> str:
+        """The file the engine reads the features of ``name`` from: the layer's own, so that the engine's
+        messages name it, or, for features that are not a whole file as QGIS shows them (selected ones, a
+        filtered layer, a memory layer, unsaved edits), their export as ``layer_name`` in ``work_dir``."""
+        value = parameters[name]
+        whole = not isinstance(value, QgsProcessingFeatureSourceDefinition) or (
+            not value.selectedFeaturesOnly and value.featureLimit == -1
+        )
+        layer = self.parameterAsVectorLayer(parameters, name, context)
+        path = plain_vector_file(layer) if whole and layer is not None and not layer.isModified() else None
+        if path:
+            return path
+        return write_vector(
+            self.parameterAsSource(parameters, name, context),
+            os.path.join(work_dir, f"{layer_name}.gpkg"),
+            layer_name,
+            context,
+        )
 
     def _raster(
         self, parameters: dict[str, Any], name: str, context: QgsProcessingContext, role: str

@@ -1,5 +1,6 @@
 """The parameters of ``scd:detectchanges``: their names, their definitions and the help beside them;
-and the one way every algorithm builds a number parameter from the engine's option vocabulary.
+and the one way every algorithm builds a number parameter, or orders a choice, from the engine's option
+vocabulary.
 
 Names are the algorithm's contract with ``processing.run`` and ``qgis_process``; the descriptions
 are the dialog's labels, and every message about a value names the value by its label.
@@ -67,7 +68,11 @@ def engine_words() -> dict[str, str]:
 def choices(name: str) -> tuple[str, ...]:
     """The choices of an enumeration parameter, the engine's default first (the dialog's default)."""
     option = vocabulary.OPTIONS[OPTION_OF[name]]
-    listed = option.choices or vocabulary.DEVICES
+    return default_first(option, option.choices or vocabulary.DEVICES)
+
+
+def default_first(option: vocabulary.Option, listed: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``listed`` choices of ``option`` with its default first: the dialog's default is the first."""
     return (option.default, *(choice for choice in listed if choice != option.default))
 
 

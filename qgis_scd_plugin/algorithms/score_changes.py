@@ -9,7 +9,6 @@ and in the log.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -27,23 +26,19 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFile,
     QgsProcessingParameterRasterLayer,
     QgsProcessingUtils,
-    QgsRasterLayer,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ..inputs import dataset_name
 from ..options import OptionError, parse_choice
 from ..outputs import destination_text, make_destination_folder
-from ..run_folder import folder_of_change_raster
 from ..shared import vocabulary
 from ..worker import run_json_command
-from .base import ScdAlgorithm
+from .change_map import RUN, ChangeMap, ChangeMapAlgorithm, change_map_parameters
 
-RUN, CHANGES, REFERENCE, REFERENCE2, KIND, OUTPUT = "RUN", "CHANGES", "REFERENCE", "REFERENCE2", "KIND", "OUTPUT"
+REFERENCE, REFERENCE2, KIND, OUTPUT = "REFERENCE", "REFERENCE2", "KIND", "OUTPUT"
 #: ``scd score --kind``'s choices, its default first.
 KINDS = vocabulary.OPTIONS["kind"].choices
 #: The groups of scores in ``scd score --json``'s answer, with their names in the table.
@@ -62,7 +57,7 @@ HELP = "".join(
 )
 
 
-class ScoreChangesAlgorithm(ScdAlgorithm):
+class ScoreChangesAlgorithm(ChangeMapAlgorithm):
     """Score a change map against one or two reference rasters by running ``scd score`` in the backend."""
 
     def name(self) -> str:
@@ -78,12 +73,6 @@ class ScoreChangesAlgorithm(ScdAlgorithm):
         return ["change detection", "accuracy", "score", "validation", "reference", "SeK", "F1"]
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
-        run = QgsProcessingParameterFile(RUN, "Run output folder", QgsProcessingParameterFile.Folder, optional=True)
-        run.setHelp("The output folder of scd detect (or one of scd batch's). Give this or Change types.")
-        changes = QgsProcessingParameterRasterLayer(CHANGES, "Change types", optional=True)
-        changes.setHelp(
-            "A change-type raster: the Change types output of Detect semantic changes, or a run's change_type.tif."
-        )
         reference = QgsProcessingParameterRasterLayer(REFERENCE, "Reference")
         reference.setHelp(
             "Binary change (any value above 0 is change), from-to change codes, or the classes before when "
@@ -95,12 +84,12 @@ class ScoreChangesAlgorithm(ScdAlgorithm):
         kind.setHelp("What the reference holds; auto tells it from its values and the number of references.")
         output = QgsProcessingParameterFeatureSink(OUTPUT, "Scores", QgsProcessing.TypeVector)
         output.setHelp("One row per score: its group, its name and its value in percent.")
-        for parameter in (run, changes, reference, second, kind, output):
+        for parameter in (*change_map_parameters(), reference, second, kind, output):
             self.addParameter(parameter)
 
     def _check_values(
         self, parameters: dict[str, Any], context: QgsProcessingContext
-    ) -> tuple[tuple[str, str], list[str], str]:
+    ) -> tuple[ChangeMap, list[str], str]:
         """The change map (:meth:`_change_map`), the reference files and the reference kind."""
         return (
             self._change_map(parameters, context),
@@ -108,50 +97,23 @@ class ScoreChangesAlgorithm(ScdAlgorithm):
             parse_choice(parameters.get(KIND), KINDS, self._label(KIND)),
         )
 
-    def _change_map(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple[str, str]:
-        """("folder", a run's folder) or ("raster", a change-type raster file)."""
-        folder = self.parameterAsFile(parameters, RUN, context)
-        layer = self.parameterAsRasterLayer(parameters, CHANGES, context) if parameters.get(CHANGES) else None
-        if bool(folder) == (layer is not None):
-            raise OptionError(f"{self._label(RUN)} or {self._label(CHANGES)}: give one of them.")
-        if folder:
-            if not os.path.isfile(os.path.join(folder, "run.json")):
-                raise OptionError(f"{self._label(RUN)}: {folder} is not an scd output folder (it has no run.json).")
-            return "folder", os.path.abspath(folder)
-        return "raster", self._file(layer, CHANGES)
-
     def _references(self, parameters: dict[str, Any], context: QgsProcessingContext) -> list[str]:
         names = [name for name in (REFERENCE, REFERENCE2) if parameters.get(name)]
         if REFERENCE not in names:
             raise OptionError(f"{self._label(REFERENCE)}: choose the reference raster.")
-        return [self._file(self.parameterAsRasterLayer(parameters, name, context), name) for name in names]
-
-    def _file(self, layer: QgsRasterLayer | None, name: str) -> str:
-        """The file the engine reads a raster parameter's layer from."""
-        path = dataset_name(layer) if layer is not None else None
-        if not path:
-            raise OptionError(f"{self._label(name)}: choose a raster file (such as a GeoTIFF) the engine can read.")
-        return path
+        return [self._gdal_name(self.parameterAsRasterLayer(parameters, name, context), name) for name in names]
 
     def processAlgorithm(
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
-        backend, ((what, change_map), references, kind) = self._prepare(parameters, context)
+        backend, (change_map, references, kind) = self._prepare(parameters, context)
         work_dir = tempfile.mkdtemp(prefix="scd_score_", dir=QgsProcessingUtils.tempFolder())
         try:
-            if what == "raster":
-                change_map = self._folder_of(change_map, os.path.join(work_dir, "run"))
-            arguments = ["score", change_map, *references, "--kind", kind, "--json"]
+            arguments = ["score", self._run_folder(change_map, work_dir), *references, "--kind", kind, "--json"]
             score = self._run_engine(run_json_command, backend, arguments, feedback, work_dir, self._engine_words())
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
         return {OUTPUT: self._write_scores(parameters, context, feedback, score)}
-
-    def _folder_of(self, raster: str, folder: str) -> str:
-        try:
-            return folder_of_change_raster(raster, folder, self._label(CHANGES))
-        except OptionError as error:
-            raise QgsProcessingException(str(error)) from None
 
     def _engine_words(self) -> dict[str, str]:
         """The engine's words for the inputs, as the dialog labels them."""

@@ -23,7 +23,6 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingContext,
     QgsProcessingException,
-    QgsProcessingFeatureSourceDefinition,
     QgsProcessingFeedback,
     QgsProcessingOutputFolder,
     QgsProcessingParameterBoolean,
@@ -40,8 +39,8 @@ from qgis.core import (
 )
 
 from .. import settings
-from ..inputs import export_raster, extent_in, plain_raster_file, plain_vector_file, write_vector
-from ..options import OptionError, check_option, parse_choice, parse_number
+from ..inputs import export_raster, extent_in, plain_raster_file
+from ..options import OptionError, parse_choice
 from ..outputs import destination_text, make_destination_folder
 from ..shared import vocabulary
 from ..worker import run_worker
@@ -155,12 +154,7 @@ class TrainModelAlgorithm(ScdAlgorithm):
     def _check_values(self, parameters: dict[str, Any], context: QgsProcessingContext) -> list[str]:
         """Refuse what the run could not use, naming the value by its label; ``scd train``'s options."""
         self._check_inputs(parameters, context)
-        arguments = []
-        for name in NUMBERS:
-            option = vocabulary.OPTIONS[OPTION_OF[name]]
-            value = parse_number(self._value(parameters, name, context), self._label(name), option.type is int)
-            check_option(value, option.name, self._label(name))
-            arguments += [option.flag, str(value)] if value is not None else []
+        arguments = self._number_arguments(parameters, context, {name: OPTION_OF[name] for name in NUMBERS})
         for name in FILES:
             path = self._file(parameters, name, context)
             arguments += [vocabulary.OPTIONS[OPTION_OF[name]].flag, path] if path else []
@@ -196,18 +190,6 @@ class TrainModelAlgorithm(ScdAlgorithm):
                 f"{self._label(LAND_COVER_AFTER)} and {self._label(CLASS_FIELD)}: land cover polygons of both "
                 "dates need both."
             )
-
-    def _file(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> str:
-        """A file parameter's file, absolute against the caller's working folder; "" when not given."""
-        value = str(self._value(parameters, name, context) or "")
-        path = os.path.abspath(os.path.expanduser(value)) if value else ""
-        if path and not os.path.isfile(path):
-            raise OptionError(f"{self._label(name)}: the file '{value}' does not exist.")
-        return path
-
-    def _field(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> str:
-        fields = self.parameterAsFields(parameters, name, context)
-        return fields[0] if fields else ""
 
     def _fields(self, parameters: dict[str, Any], context: QgsProcessingContext) -> dict[str, str]:
         """The fields given, by parameter: a change field, or from and to fields together."""
@@ -291,24 +273,6 @@ class TrainModelAlgorithm(ScdAlgorithm):
             writer.writeheader()
             writer.writerow(row)
         return path
-
-    def _vector_file(
-        self, parameters: dict[str, Any], name: str, column: str, context: QgsProcessingContext, work_dir: str
-    ) -> str:
-        """The file the engine reads the polygons of ``name`` from: the layer's own, so that the engine's
-        messages name it, or, for features that are not a whole file (selected ones, a filtered layer, a
-        memory layer), their export."""
-        value = parameters[name]
-        whole = not isinstance(value, QgsProcessingFeatureSourceDefinition) or (
-            not value.selectedFeaturesOnly and value.featureLimit == -1
-        )
-        layer = self.parameterAsVectorLayer(parameters, name, context)
-        path = plain_vector_file(layer) if whole and layer is not None else None
-        if path:
-            return path
-        return write_vector(
-            self.parameterAsSource(parameters, name, context), os.path.join(work_dir, f"{column}.gpkg"), column, context
-        )
 
     @staticmethod
     def _raster_file(
