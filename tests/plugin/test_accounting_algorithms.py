@@ -11,17 +11,21 @@ from __future__ import annotations
 import csv
 import shlex
 import subprocess
+import time
 from pathlib import Path
 
 import processing
 import pytest
 from plugin_testing import RecordingFeedback
+from processing.gui.Postprocessing import handleAlgorithmResults
+from processing.tools.dataobjects import createContext
 from qgis.core import (
     QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsFeature,
     QgsGeometry,
+    QgsProcessingAlgRunnerTask,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProject,
@@ -29,6 +33,7 @@ from qgis.core import (
     QgsRectangle,
     QgsVectorLayer,
 )
+from qgis.PyQt.QtCore import QCoreApplication
 from test_qgis_process import profile_environment, run_qgis_process  # noqa: F401 (a fixture)
 
 #: A sample of 30 points, at least 5 in each stratum.
@@ -130,6 +135,24 @@ def test_a_labelled_sample_gives_areas_with_their_intervals_in_the_log_and_a_tab
     assert f"{rows[changed]['area_ha']:,.2f} ± {rows[changed]['area_ci95_ha']:,.2f} ha (mapped " in line
     (command,) = feedback.commands
     assert " assess " in command and " --ref-field ref_class -o " in command and command.endswith(" --json")
+
+
+def test_the_dialogs_background_run_loads_the_points_ready_for_labelling(plugin, run_folder, project):
+    """As the dialog runs it: in a task on another thread, whose layers come back to the main one."""
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("scd:accuracysample")
+    values = {"RUN": str(run_folder), **SMALL, "OUTPUT": "TEMPORARY_OUTPUT"}
+    context, feedback = createContext(), RecordingFeedback()  # the task holds neither: they must outlive it
+    task, finished = QgsProcessingAlgRunnerTask(algorithm, values, context, feedback), []
+    task.executed.connect(lambda ok, results: finished.append(ok))
+    QgsApplication.taskManager().addTask(task)
+    deadline = time.monotonic() + 60
+    while not finished and time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.05)
+    assert finished == [True], feedback.errors
+    assert handleAlgorithmResults(algorithm, context, feedback, False, values), feedback.errors
+    points = loaded(project, "Accuracy sample")
+    assert points.renderer().type() == "RuleRenderer" and "no change" in value_map(points, "ref_class")
 
 
 def test_unsaved_labels_are_refused_and_a_refused_run_writes_nothing(plugin, run_folder, tmp_path, project):
