@@ -88,14 +88,15 @@ def scd_loss(
     )
 
 
-def inverse_frequency_weights(target: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """Class weights ∝ 1 / frequency of each class among the valid pixels of ``target`` (0..N-1).
-
-    Classes absent from ``target`` get weight 0; the present ones average to 1. Used as the
-    "categorical weights" of ATL when no dataset-wide weights are given.
-    """
+def class_counts(target: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Pixels of each class 0..N-1 among the valid pixels of ``target`` (float32)."""
     valid = target[target != IGNORE]
-    counts = torch.bincount(valid.flatten(), minlength=num_classes).to(torch.float32)
+    return torch.bincount(valid.flatten().long(), minlength=num_classes)[:num_classes].to(torch.float32)
+
+
+def inverse_frequency(counts: torch.Tensor) -> torch.Tensor:
+    """Class weights ∝ 1 / count: ATL's "categorical weights". Absent classes get 0; the present ones
+    average to 1, so the loss keeps its scale."""
     present = counts > 0
     weights = torch.where(present, 1.0 / counts.clamp(min=1), torch.zeros_like(counts))
     return weights * present.sum().clamp(min=1) / weights.sum().clamp(min=torch.finfo(weights.dtype).tiny)

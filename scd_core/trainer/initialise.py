@@ -30,7 +30,7 @@ from scd_core.models import build, defaults
 from scd_core.models.base import SCDModel
 
 #: hyper-parameters of ASNWithATL that are ATL's own, not its ASN's
-ATL_HPARAMS = ("gamma", "psi_channels", "semantic_weights", "change_weights")
+ATL_HPARAMS = ("gamma", "psi_channels", "weights", "change_term", "semantic_weights", "change_weights")
 
 
 @dataclass(frozen=True)

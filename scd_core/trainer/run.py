@@ -30,6 +30,7 @@ from scd_core.trainer.config import TrainConfig
 from scd_core.trainer.data import TrainingData
 from scd_core.trainer.distributed import Processes, setup, teardown
 from scd_core.trainer.initialise import Initial, build_model, read_initial
+from scd_core.trainer.label_weights import dataset_weights
 from scd_core.trainer.loop import Optimisation, score, train_epoch
 from scd_core.trainer.precision import Precision
 from scd_core.trainer.run_folder import RunFolder
@@ -170,7 +171,10 @@ def _model(config: TrainConfig, data: TrainingData, initial: Initial | None) -> 
     if data.task == "change" and config.model in NO_CHANGE_TERM:
         raise InvalidOptionError(f"{config.model} has no change term to learn change-only labels from")
     classes = data.labels.class_names()
-    model, how = build_model(config.model, config.hparams, initial, classes, len(data.bands), config.init_from)
+    hparams = config.hparams
+    if hparams.get("weights") == "dataset" and hparams.get("semantic_weights") is None:
+        hparams = {**hparams, **dataset_weights(data.train, len(classes) - 1, config.seed)}
+    model, how = build_model(config.model, hparams, initial, classes, len(data.bands), config.init_from)
     if initial is None and config.encoder_weights:
         from scd_core.models.pretrained import load_encoder_weights  # only runs that ask read weights files
 

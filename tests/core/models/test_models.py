@@ -27,7 +27,13 @@ from scd_core.models.atl import ASNWithATL
 from scd_core.models.decoders import Decoder
 from scd_core.models.encoders import BLOCKS, ENCODERS, Encoder
 from scd_core.models.inference import class_maps, forward_padded
-from scd_core.models.losses import change_type_targets, inverse_frequency_weights, scd_loss, semantic_targets
+from scd_core.models.losses import (
+    change_type_targets,
+    class_counts,
+    inverse_frequency,
+    scd_loss,
+    semantic_targets,
+)
 
 #: Every (model, encoder) pair the registry offers; ``None`` for models without encoder variants.
 ALL_VARIANTS = [(name, encoder) for name in available() for encoder in spec(name).encoders or (None,)]
@@ -374,20 +380,32 @@ def test_change_type_targets_are_the_label_module_codes() -> None:
     assert (targets[~valid] == IGNORE).all()
 
 
-def test_inverse_frequency_weights() -> None:
+def test_inverse_frequency_weights_average_one_over_the_present_classes() -> None:
     target = torch.tensor([0, 0, 0, 1, IGNORE, IGNORE])
-    weights = inverse_frequency_weights(target, 3)
-    torch.testing.assert_close(weights, torch.tensor([0.5, 1.5, 0.0]))
+    counts = class_counts(target, 3)
+    torch.testing.assert_close(counts, torch.tensor([3.0, 1.0, 0.0]))
+    torch.testing.assert_close(inverse_frequency(counts), torch.tensor([0.5, 1.5, 0.0]))
 
 
-def test_atl_weights_the_land_cover_categories_and_leaves_the_binary_change_term_unweighted() -> None:
+def test_atl_weights_the_categories_and_the_change_term_as_the_paper_says_unless_asked_not_to() -> None:
     model = tiny("asn_atl", "residual").train()
     x1, x2, label1, label2 = synthetic_batch()
     outputs = model(x1, x2)
     targets = torch.cat([semantic_targets(label1).flatten(), semantic_targets(label2).flatten()])
-    weights = inverse_frequency_weights(targets, 6)
-    expected = scd_loss(outputs, label1, label2, semantic_weight=weights)  # change term: plain BCE
-    torch.testing.assert_close(model.loss(outputs, label1, label2), expected)
-    model.change_weights = (1.0, 4.0)
-    weighted = scd_loss(outputs, label1, label2, semantic_weight=weights, change_pos_weight=torch.tensor(4.0))
-    torch.testing.assert_close(model.loss(outputs, label1, label2), weighted)
+    weights = inverse_frequency(class_counts(targets, 6))
+    valid = label1 != IGNORE
+    changed, unchanged = int(((label1 != 0) & valid).sum()), int(((label1 == 0) & valid).sum())
+    # the batch's change term: positives weighted by w_change / w_no-change = unchanged / changed pixels
+    paper = scd_loss(
+        outputs, label1, label2, semantic_weight=weights, change_pos_weight=torch.tensor(unchanged / changed)
+    )
+    torch.testing.assert_close(model.loss(outputs, label1, label2), paper)
+    model.change_term = "unweighted"
+    torch.testing.assert_close(
+        model.loss(outputs, label1, label2), scd_loss(outputs, label1, label2, semantic_weight=weights)
+    )
+    model.change_term, model.change_weights = "weighted", (1.0, 4.0)
+    given = scd_loss(outputs, label1, label2, semantic_weight=weights, change_pos_weight=torch.tensor(4.0))
+    torch.testing.assert_close(model.loss(outputs, label1, label2), given)
+    with pytest.raises(ValueError, match="the trainer counts the training set"):
+        build("asn_atl", width=TINY_WIDTH, weights="dataset")

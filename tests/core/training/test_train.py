@@ -109,6 +109,25 @@ def test_atl_second_stage_keeps_the_loaded_asn_exactly_and_trains_psi(small_seco
     assert atl.psi1[2].weight.abs().sum() > 0 and atl.psi2[2].weight.abs().sum() > 0
 
 
+def test_atl_with_dataset_weights_counts_the_training_set_and_records_the_weights(small_second, trained_asn, tmp_path):
+    settings = {
+        "model": "asn_atl",
+        "hparams": {"weights": "dataset"},
+        "init_from": str(trained_asn),
+        "data": str(small_second),
+        "out": str(tmp_path / "atl"),
+    }
+    config = configs.smoke(configs.from_dict(settings))
+    _, metadata = checkpoint.load(train(config, echo=lambda _: None))
+    hparams = metadata["hparams"]
+    assert hparams["weights"] == "dataset"
+    semantic, change = hparams["semantic_weights"], hparams["change_weights"]
+    assert len(semantic) == 6 and len(change) == 2
+    present = [w for w in semantic if w > 0]
+    assert sum(present) / len(present) == pytest.approx(1, abs=1e-4) and sum(change) / 2 == pytest.approx(1, abs=1e-4)
+    assert change[1] > change[0]  # change is the rarer: its pixels weigh more
+
+
 def test_init_from_names_what_does_not_fit(small_second, trained_asn, tmp_path):
     payload = torch.load(trained_asn, weights_only=True)
     dropped = sorted(payload["state_dict"])[0]
