@@ -33,6 +33,7 @@ LAYERS = (
         "scd_core.vocabulary",
         "scd_core.events",
         "scd_core.atomic",
+        "scd_core.geopackage",
     ),
     ("scd_core.resources",),
     ("scd_core.labels", "scd_core.second_layout", "scd_core.metrics", "scd_core.evaluation"),

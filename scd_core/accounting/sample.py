@@ -34,6 +34,7 @@ from scd_core.accounting.design import allocate, cochran_size
 from scd_core.accounting.strata import Strata, code_names, row_areas, strata_of, strips
 from scd_core.atomic import atomic_output_path
 from scd_core.errors import OutputExistsError, ScdInputError
+from scd_core.geopackage import GEOPACKAGE_OPTIONS
 
 MAP = "change_type.tif"
 
@@ -148,7 +149,7 @@ def draw_sample(out_dir: str | Path, points: str | Path, design: Design, overwri
     }
     layers = {"design": pandas.DataFrame({"key": list(settings), "value": [json.dumps(v) for v in settings.values()]})}
     with atomic_output_path(points) as staged:
-        frame.to_file(staged, layer="points", driver="GPKG")
+        frame.to_file(staged, layer="points", driver="GPKG", dataset_options=GEOPACKAGE_OPTIONS)
         for name, attributes in (("strata", table), *layers.items()):
             geopandas.GeoDataFrame(attributes).to_file(staged, layer=name, driver="GPKG")
     return {

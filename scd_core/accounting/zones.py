@@ -31,6 +31,7 @@ from rasterio.windows import Window, from_bounds
 from scd_core.accounting.strata import NODATA, STRIP, code_names, row_areas
 from scd_core.atomic import atomic_output_path, atomic_write
 from scd_core.errors import NoOverlapError, OutputExistsError, ScdInputError
+from scd_core.geopackage import GEOPACKAGE_OPTIONS
 
 MAP = "change_type.tif"
 
@@ -103,7 +104,7 @@ def write_zone_statistics(
         writer.writerow(["zone", "from", "to", "hectares"])
         writer.writerows(rows)
     with atomic_output_path(layer) as staged:
-        zones.to_file(staged, layer="zones", driver="GPKG")
+        zones.to_file(staged, layer="zones", driver="GPKG", dataset_options=GEOPACKAGE_OPTIONS)
     return {"zones": len(zones), "changed_ha": float(hectares[:, 1:].sum()), "csv": str(output), "gpkg": str(layer)}
 
 

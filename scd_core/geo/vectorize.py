@@ -24,13 +24,10 @@ from rasterio.features import rasterize, shapes
 from rasterio.windows import Window
 
 from scd_core.geo.grid import Grid
+from scd_core.geopackage import GEOPACKAGE_OPTIONS
 from scd_core.legend import split_change_code
 
 LAYER = "changes"
-#: GeoPackage version written. GDAL 3.7+ writes 1.4 by default, which the GDAL of QGIS 3.22 (3.4 to 3.6)
-#: does not know: it warns "This version of GeoPackage ... may only be partially supported" on every
-#: open. 1.2 is what GDAL 2.3 to 3.6 write and every GDAL since 2.2 reads; the layer uses nothing newer.
-GEOPACKAGE_VERSION = "1.2"
 #: Polygon edges are cut into pieces of at most this many pixels before areas are measured, so edges
 #: that are straight on the map follow the ground (a parallel is not a geodesic).
 SEGMENT_PIXELS = 32
@@ -162,5 +159,5 @@ def write_changes(
         geometry_type="MultiPolygon" if multi else "Polygon",
         promote_to_multi=bool(multi),
         crs=CRS.from_user_input(crs).to_wkt(),
-        dataset_options={"VERSION": GEOPACKAGE_VERSION},
+        dataset_options=GEOPACKAGE_OPTIONS,
     )

@@ -4,6 +4,7 @@ each stratum gets its allocation, the GeoPackage holds the strata and the design
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import geopandas
 import numpy as np
@@ -33,6 +34,8 @@ def test_every_point_lies_on_a_pixel_of_its_stratum_and_never_on_nodata(run, tmp
 def test_the_strata_table_counts_the_maps_pixels_and_areas_and_each_strata_gets_its_points(run, tmp_path):
     points = sample(run, tmp_path / "points.gpkg", "--strata", "change", "--allocation", "equal", "--n", "40")
     strata = pyogrio.read_dataframe(tmp_path / "points.gpkg", layer="strata")
+    with sqlite3.connect(tmp_path / "points.gpkg") as database:  # GeoPackage 1.2, which QGIS 3.22 reads quietly
+        assert database.execute("PRAGMA user_version").fetchone() == (10200,)
     with rasterio.open(run / "change_type.tif") as dataset:
         codes = dataset.read(1)
     assert list(strata.stratum) == ["no change", "change"]

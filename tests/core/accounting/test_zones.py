@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 
 import geopandas
 import pytest
@@ -37,6 +38,8 @@ def test_one_zone_over_the_whole_map_gives_the_runs_changed_area(run, tmp_path):
     assert sum(float(r["hectares"]) for r in rows(tmp_path / "z.csv")) == pytest.approx(changed, rel=1e-3)
     layer = geopandas.read_file(tmp_path / "z.gpkg")
     assert layer.changed_ha[0] == pytest.approx(changed, rel=1e-3) and 0 < layer.changed_share[0] < 1
+    with sqlite3.connect(tmp_path / "z.gpkg") as database:  # GeoPackage 1.2, which QGIS 3.22 reads quietly
+        assert database.execute("PRAGMA user_version").fetchone() == (10200,)
 
 
 def test_zones_in_another_crs_share_out_the_whole_and_name_their_change_types(run, tmp_path):
