@@ -1,15 +1,28 @@
 """``table_<id>.md`` and ``table_<id>.json``: our scores laid out like the paper's table, its figures beside them.
 
-Each cell of the Markdown table reads ``ours · paper · difference`` for one metric of one column group
-(plain, ms, ms_flip), in the table's convention; a dash stands for a figure the paper does not give.
-The JSON holds, per row, the method, encoder, the run's config, our scores in the table's convention
-(``scores``) and in both conventions by name (``per_date``, ``from_to``), and the paper's figures, for
-every column group: ``{"plain": {"mIoU", "SeK", "Fscd", "OA"}, "ms": {...}, "ms_flip": {...}}``.
+Our figures and the paper's come from different images: the paper scores SECOND's 1,694 test pairs,
+whose labels are not public, and ours are scored on the data's val (else test) split. The effects the
+ASN paper's tables test are small (ATL +0.3 to +0.6, aSP +0.2 to +0.6, aRP +0.8), of the order of what
+another training seed moves. So each row is trained with seeds 0..K-1 and every cell reads
+``mean ± sd · paper · difference`` (:func:`cell`, :func:`cell_text`): sd is the sample standard deviation
+over the seeds, and the difference (mean - paper) is shown only where it exceeds twice the sd; otherwise
+the cell says "within noise". The sd is training noise alone: it cannot account for the different test
+images, so a difference beyond noise is one worth examining, not proof of a better or worse method.
+With one seed the spread is unknown: the cell reads ``ours · paper · difference`` and its verdict is
+"noise unknown". A dash stands for a figure the paper does not give (or we have none).
+
+The JSON holds, per row, the method, encoder, the seeds and each seed's config, every seed's scores in
+both conventions by name (``per_date``, ``from_to``: ``{group: {metric: [one value per seed]}}``), the
+paper's figures (``paper``) and, in the table's convention, each cell (``scores``:
+``{group: {metric: {"values", "mean", "sd", "paper", "difference", "verdict"}}}``) for every column group
+(plain, ms, ms_flip) and metric (mIoU, SeK, Fscd, OA). Table II's rows hold, per group, a 6×6 matrix of
+such cells of categorical SeK and cells for IoU_1 and IoU_2.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import statistics
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,44 +36,80 @@ from training.tta import GROUPS
 
 #: The scores a table row reports, in this order.
 REPORTED = ("mIoU", "SeK", "Fscd", "OA")
-#: results[run][group] = {"per_date": scores, "from_to": scores, "matrix": from-to matrix, "pairs": n}
-Results = Mapping[str, Mapping[str, Mapping[str, Any]]]
+#: results[run][seed][group] = {"per_date": scores, "from_to": scores, "matrix": from-to matrix, "pairs": n}
+Results = Mapping[str, Mapping[int, Mapping[str, Mapping[str, Any]]]]
+#: configs[run][seed] = the seed's config.yaml, relative to the output folder
+Configs = Mapping[str, Mapping[int, str]]
+#: A cell's verdicts on its difference from the paper.
+BEYOND, WITHIN, UNKNOWN = "beyond noise", "within noise", "noise unknown"
+
+
+def verdict(difference: float | None, sd: float | None) -> str | None:
+    """What ``difference`` from the paper can mean given the seeds' ``sd`` (None: no difference)."""
+    if difference is None:
+        return None
+    if sd is None:
+        return UNKNOWN
+    return BEYOND if abs(difference) > 2 * sd else WITHIN
+
+
+def cell(values: Sequence[float | None], paper: float | None) -> dict[str, Any]:
+    """One metric of one row over its seeds (None where a seed has no figure), beside the paper's."""
+    present = [v for v in values if v is not None]
+    mean = statistics.fmean(present) if present else None
+    sd = statistics.stdev(present) if len(present) > 1 else None
+    difference = None if mean is None or paper is None else mean - paper
+    return {
+        "values": list(values),
+        "mean": mean,
+        "sd": sd,
+        "paper": paper,
+        "difference": difference,
+        "verdict": verdict(difference, sd),
+    }
+
+
+def cell_text(stats: Mapping[str, Any]) -> str:
+    """``mean ± sd · paper · difference`` or ``… · within noise`` (one seed: ``ours · paper · difference``);
+    a dash for a figure missing."""
+    if stats["mean"] is None:
+        return "–" if stats["paper"] is None else f"– · {stats['paper']:.1f}"
+    ours = f"{stats['mean']:.1f}" + ("" if stats["sd"] is None else f" ± {stats['sd']:.1f}")
+    if stats["paper"] is None:
+        return f"{ours} · –"
+    shown = WITHIN if stats["verdict"] == WITHIN else f"{stats['difference']:+.1f}"
+    return f"{ours} · {stats['paper']:.1f} · {shown}"
 
 
 def _paper(row: Row, table: Table) -> dict[str, dict[str, float]]:
     return {group: dict(zip(table.metrics, values, strict=True)) for group, values in row.paper.items()}
 
 
-def _figure(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f}"
-
-
-def _cell(ours: float | None, paper: float | None) -> str:
-    if ours is None:
-        return "–"
-    if paper is None:
-        return f"{ours:.1f} · –"
-    return f"{ours:.1f} · {paper:.1f} · {ours - paper:+.1f}"
-
-
-def table_data(table: Table, results: Results, configs: Mapping[str, str]) -> dict[str, Any]:
+def table_data(table: Table, results: Results, configs: Configs) -> dict[str, Any]:
     """The JSON of a table of scores (Tables I, III-VI, LSAFNet's, CdSC's)."""
     rows = []
     for row in table.rows:
-        run = results.get(row.run, {})
+        seeds = results.get(row.run, {})
+        groups = [g for g in GROUPS if all(g in seeds[s] for s in seeds)] if seeds else []
         by_convention = {
-            convention: {g: {k: run[g][convention][k] for k in REPORTED} for g in GROUPS if g in run}
+            convention: {g: {k: [seeds[s][g][convention][k] for s in sorted(seeds)] for k in REPORTED} for g in groups}
             for convention in ("per_date", "from_to")
+        }
+        paper = _paper(row, table)
+        cells = {
+            g: {k: cell(values, paper.get(g, {}).get(k)) for k, values in metrics.items()}
+            for g, metrics in by_convention[table.convention].items()
         }
         rows.append(
             {
                 "method": row.method,
                 "encoder": row.encoder,
                 "run": row.run,
-                "config": configs.get(row.run),
-                "scores": by_convention[table.convention],
+                "seeds": sorted(seeds),
+                "configs": [configs.get(row.run, {}).get(s) for s in sorted(seeds)],
+                "scores": cells,
                 **by_convention,
-                "paper": _paper(row, table),
+                "paper": paper,
             }
         )
     return {"table": table.id, "title": table.title, "convention": table.convention, "rows": rows}
@@ -72,10 +121,8 @@ def table_markdown(table: Table, data: Mapping[str, Any], note: str) -> str:
     header = "| method | encoder | " + " | ".join(f"{g} {m}" for g, m in columns) + " |"
     lines = [f"# {table.title}", "", note, "", header, "|---|---|" + "---:|" * len(columns)]
     for row in data["rows"]:
-        cells = [
-            _cell(row["scores"].get(group, {}).get(metric), row["paper"].get(group, {}).get(metric))
-            for group, metric in columns
-        ]
+        missing = cell([], None)
+        cells = [cell_text(row["scores"].get(group, {}).get(metric, missing)) for group, metric in columns]
         lines.append(f"| {row['method']} | {row['encoder'] or '-'} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -89,21 +136,38 @@ def _categorical_matrix(matrix: np.ndarray, classes: tuple[str, ...]) -> list[li
     return [[sek[1 + n * (a - 1) + (b - 1)]["SeK"] for b in order] for a in order]
 
 
-def categorical_data(table: Table, results: Results, configs: Mapping[str, str]) -> dict[str, Any]:
-    """The JSON of Table II: per run and column group, the categorical SeK matrix and IoU_1, IoU_2."""
+def _categorical(matrix: np.ndarray, classes: tuple[str, ...]) -> dict[str, Any]:
+    binary = scores(matrix)
+    return {"matrix": _categorical_matrix(matrix, classes), "IoU_1": binary["IoU_nc"], "IoU_2": binary["IoU_c"]}
+
+
+def categorical_data(table: Table, results: Results, configs: Configs) -> dict[str, Any]:
+    """The JSON of Table II: per run and column group, the categorical SeK matrix and IoU_1, IoU_2, each
+    figure a :func:`cell` over the run's seeds."""
+    size = range(len(table.classes))
     rows = []
     for row in table.rows:
+        seeds = results.get(row.run, {})
+        groups = [g for g in GROUPS if all(g in seeds[s] for s in seeds)] if seeds else []
         ours = {}
-        for group, result in results.get(row.run, {}).items():
-            matrix = np.asarray(result["matrix"])
-            binary = scores(matrix)
+        for group in groups:
+            each = [_categorical(np.asarray(seeds[s][group]["matrix"]), table.classes) for s in sorted(seeds)]
+            paper = row.paper.get(group) or {"matrix": [[None] * len(size)] * len(size)}
             ours[group] = {
-                "matrix": _categorical_matrix(matrix, table.classes),
-                "IoU_1": binary["IoU_nc"],
-                "IoU_2": binary["IoU_c"],
+                "matrix": [
+                    [cell([e["matrix"][i][j] for e in each], paper["matrix"][i][j]) for j in size] for i in size
+                ],
+                **{k: cell([e[k] for e in each], paper.get(k)) for k in ("IoU_1", "IoU_2")},
             }
         rows.append(
-            {"method": row.method, "run": row.run, "config": configs.get(row.run), "scores": ours, "paper": row.paper}
+            {
+                "method": row.method,
+                "run": row.run,
+                "seeds": sorted(seeds),
+                "configs": [configs.get(row.run, {}).get(s) for s in sorted(seeds)],
+                "scores": ours,
+                "paper": row.paper,
+            }
         )
     return {
         "table": table.id,
@@ -115,27 +179,15 @@ def categorical_data(table: Table, results: Results, configs: Mapping[str, str])
 
 
 def categorical_markdown(table: Table, data: Mapping[str, Any], note: str) -> str:
-    """Table II as Markdown: one matrix per method and column group, cells ``ours · paper``."""
+    """Table II as Markdown: one matrix per method and column group, cells as :func:`cell_text`."""
     lines = [f"# {table.title}", "", note, ""]
     for row in data["rows"]:
-        for group in GROUPS:
-            ours, paper = row["scores"].get(group), row["paper"].get(group)
-            if ours is None:
-                continue
+        for group, ours in row["scores"].items():
             lines += [f"## {row['method']}, {group}", "", "| from \\ to | " + " | ".join(table.classes) + " |"]
             lines.append("|---|" + "---:|" * len(table.classes))
-            for i, name in enumerate(table.classes):
-                cells = []
-                for j in range(len(table.classes)):
-                    value, published = ours["matrix"][i][j], paper["matrix"][i][j] if paper else None
-                    cells.append(
-                        ("–" if value is None else f"{value:.1f}")
-                        + " · "
-                        + ("–" if published is None else f"{published:.1f}")
-                    )
-                lines.append(f"| {name} | " + " | ".join(cells) + " |")
-            published = f" (paper {paper['IoU_1']:.1f}, {paper['IoU_2']:.1f})" if paper else ""
-            lines += ["", f"IoU_1 {ours['IoU_1']:.1f}, IoU_2 {ours['IoU_2']:.1f}{published}", ""]
+            for name, cells in zip(table.classes, ours["matrix"], strict=True):
+                lines.append(f"| {name} | " + " | ".join(map(cell_text, cells)) + " |")
+            lines += ["", f"IoU_1 {cell_text(ours['IoU_1'])}, IoU_2 {cell_text(ours['IoU_2'])}", ""]
     return "\n".join(lines)
 
 

@@ -5,7 +5,9 @@ metrics it reports, and its rows. A row is the recipe with a few overrides (``se
 hyper-parameters, the epochs of ATL's second stage), the paper's figures beside it (``paper``: one list
 per column group, in the order of ``metrics``), and, for ASN-ATL, the row whose trained model it starts
 from (``after``). Each row names its run (``run``); a run shared by several tables (ASN with the
-residual encoder is in Tables I, V and VI) is trained once.
+residual encoder is in Tables I, V and VI) is trained once. A row trained with several seeds has a run
+per seed (:func:`seed_run`), each the recipe with that ``seed``; an ATL row's seed ``s`` starts from its
+ASN row's seed ``s``.
 
 Table II is different: it lists the categorical SeK of three of Table I's runs (``from_table``), so its
 rows carry 6×6 matrices of paper figures instead.
@@ -103,12 +105,22 @@ def training_rows(table: Table) -> tuple[Table, list[Row]]:
     return source, ordered
 
 
-def row_config(source: Table, row: Row, data: str | Path, runs: Path, smoke: bool = False) -> TrainConfig:
-    """The config of ``row``'s run: the recipe, the row's overrides, the data and its run folder."""
+def seed_run(run: str, seed: int) -> str:
+    """The run folder of ``run`` trained with ``seed``: seed 0 keeps the row's own name, so that runs
+    trained before a table had several seeds count as its seed 0 and are not trained again."""
+    return run if seed == 0 else f"{run}-seed{seed}"
+
+
+def row_config(
+    source: Table, row: Row, data: str | Path, runs: Path, smoke: bool = False, seed: int = 0
+) -> TrainConfig:
+    """The config of ``row``'s run with ``seed``: the recipe, the row's overrides, the seed, the data and
+    its run folder."""
     if source.recipe is None:
         raise InvalidOptionError(f"{source.path}: no recipe")
-    settings: dict[str, Any] = configs.merge(row.settings, {"data": str(data), "out": str(runs / row.run)})
+    own = {"data": str(data), "out": str(runs / seed_run(row.run, seed)), "seed": seed}
+    settings: dict[str, Any] = configs.merge(row.settings, own)
     if row.after:
-        settings["init_from"] = str(runs / row.after / "model.pt")
+        settings["init_from"] = str(runs / seed_run(row.after, seed) / "model.pt")
     config = configs.load(source.recipe, **settings)
     return configs.smoke(config) if smoke else config
