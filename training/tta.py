@@ -20,7 +20,8 @@ Averaging probabilities rather than logits or decisions keeps τ = 0.5 meaning "
 than not" for the merged prediction. For ASN-ATL the passes are the ATL model's outputs, so eq. (12)
 applies to the revised maps. HRSCD.str1, whose change *is* a comparison of its labels (eq. 2), takes
 its change from the merged land-cover probabilities (``change_from_semantics``), not from an average
-of per-pass decisions.
+of per-pass decisions. HRSCD.str2, read by the arg-max of its joint classes, averages its joint
+probabilities and reads the merged ones that way (``outputs_of_joint``).
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def _one_pass(
         "sem2": outputs["sem2"].float().softmax(1),
         "change": torch.sigmoid(outputs["change"].float()),
     }
+    if "change_type" in outputs:  # HRSCD.str2's joint classes
+        probabilities["change_type"] = outputs["change_type"].float().softmax(1)
     if flipped:
         probabilities = {key: value.flip(-1) for key, value in probabilities.items()}
     return {key: _resize(value, size) for key, value in probabilities.items()}
@@ -79,6 +82,9 @@ def merged_outputs(model: nn.Module, x1: torch.Tensor, x2: torch.Tensor, group: 
     derive = getattr(model, "change_from_semantics", None)
     if derive is not None:
         merged["change"] = derive(merged["sem1"], merged["sem2"])
+    joint = getattr(model, "outputs_of_joint", None)
+    if joint is not None:
+        merged = dict(joint(mean["change_type"].log()))
     return merged
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,7 @@ from scd_core.geo.grid import Grid, RunWindows, TilePlan, placed_in, placed_out_
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import RunLog
 from scd_core.legend import LandCover
+from scd_core.models import decoding_of
 from scd_core.normalise import Normaliser, Scale, make_normalisers
 
 if TYPE_CHECKING:  # torch is imported once the torch-free checks have passed
@@ -342,6 +343,8 @@ def prepare(
             _warn_of_resolution(meta, overlap, log)
             _warn_of_decode(meta, options, log)
         resolved = options.resolved(meta["tile_size"], meta["threshold"], loaded.device.type)
+        if decoding := decoding_of(meta["model"]):  # a model read its own way (HRSCD.str2)
+            resolved = replace(resolved, decode=decoding)
         bands = _choose_bands(datasets, paths, meta, resolved, log) if fixed is None else fixed.bands
         assert resolved.tile is not None and resolved.overlap is not None  # resolved() fills them in
         whole = TilePlan.build(overlap.height, overlap.width, resolved.tile, resolved.overlap, resolved.tile_offset)

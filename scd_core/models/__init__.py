@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # torch is imported by the model modules, when a model is built
     from scd_core.models.base import SCDModel
 
-__all__ = ["STRIDE", "ModelSpec", "available", "build", "defaults", "spec"]
+__all__ = ["STRIDE", "ModelSpec", "available", "build", "decoding_of", "defaults", "spec"]
 
 #: Every model downsamples by 32 at most, so inputs are padded to, and tiles are, multiples of it.
 STRIDE = 32
@@ -42,6 +42,9 @@ class ModelSpec:
     #: values of the ``encoder`` hyper-parameter, for the models that take one: the basic blocks of
     #: Tables I, III and IV, and ImageNet backbones (:mod:`scd_core.models.encoders`).
     encoders: tuple[str, ...] = ()
+    #: how ``scd detect`` reads its classes whatever ``--decode`` asks, for a model whose outputs mean one
+    #: reading only (HRSCD.str2's joint arg-max is eq. (1) with per-date arg-max: ``"paper"``); None: as asked
+    decoding: str | None = None
 
 
 _ASN_PAPER = "Yang et al., Semantic Change Detection with Asymmetric Siamese Networks"
@@ -60,7 +63,7 @@ _SPECS: tuple[ModelSpec, ...] = (
     ModelSpec("fc_siam_conc", "baselines:FCSiamConc", _FC_PAPER, encoders=_ENCODERS),
     ModelSpec("fc_siam_diff", "baselines:FCSiamDiff", _FC_PAPER, encoders=_ENCODERS),
     ModelSpec("hrscd_str1", "baselines:HRSCDStr1", _HRSCD_PAPER, encoders=_ENCODERS),
-    ModelSpec("hrscd_str2", "baselines:HRSCDStr2", _HRSCD_PAPER, encoders=_ENCODERS),
+    ModelSpec("hrscd_str2", "baselines:HRSCDStr2", _HRSCD_PAPER, encoders=_ENCODERS, decoding="paper"),
     ModelSpec("hrscd_str3", "baselines:HRSCDStr3", _HRSCD_PAPER, encoders=_ENCODERS),
     ModelSpec("hrscd_str4", "baselines:HRSCDStr4", _HRSCD_PAPER, encoders=_ENCODERS),
     ModelSpec("lsafnet", "lsafnet:LSAFNet", "Zhou et al., A Late-Stage Bitemporal Feature Fusion Network for SCD"),
@@ -80,6 +83,12 @@ def spec(name: str) -> ModelSpec:
         return _BY_NAME[name]
     except KeyError:
         raise KeyError(f"unknown model {name!r}; available: {', '.join(available())}") from None
+
+
+def decoding_of(name: str) -> str | None:
+    """:attr:`ModelSpec.decoding` of the model ``name``; None for a model read as asked, or not ours."""
+    entry = _BY_NAME.get(name)
+    return entry.decoding if entry is not None else None
 
 
 def _model_class(entry: ModelSpec) -> type:

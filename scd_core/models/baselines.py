@@ -28,10 +28,20 @@ HRSCD (Daudt et al. CVIU 2019), as ASN §III and §VI-A describe the strategies:
   train. Multi-scale and flip testing re-apply :meth:`HRSCDStr1.change_from_semantics` to the merged
   land-cover probabilities rather than averaging decisions.
 * **str2**, direct classification: one encoder-decoder on the stacked pair classifies each pixel into
-  ``1 + N²`` classes (no change, and each from-to pair). The exposed outputs are its marginals: the
-  change logit is ``log Σ_changed exp z − z_no-change`` and each date's land-cover logits are the
-  log-sums of the joint logits over the other date's class. The joint logits are also returned, as
-  ``change_type``, for the loss: cross entropy over the ``1 + N²`` classes.
+  ``1 + N²`` classes (no change, and each from-to pair), read as its paper reads a segmentation: the
+  arg-max over the joint classes. The exposed outputs are built so that eq. (1) with each date's
+  arg-max *is* that arg-max (:meth:`HRSCDStr2.outputs_of_joint`): the change logit is
+  ``max_{k>0} z_k − z_0`` (the best change class against no change) and each date's land-cover logit
+  of a class is the best joint logit of the pairs it is in (``max_j z_ij`` before, ``max_i z_ij``
+  after), so the per-date arg-maxes are the best pair's classes. A same-class pair (SECOND has them)
+  stays one: ``scd detect`` reads str2 with ``--decode paper`` whatever is asked (``ModelSpec.decoding``),
+  since ``distinct`` would move it to another pair. τ applies as a bias on no change: at τ = 0.5 the
+  map is exactly the joint arg-max, and another τ adds ``logit(τ)`` to ``z_0`` before it. Test-time
+  augmentation averages the joint probabilities and reads them the same way (``training.tta``); the
+  engine's tile blending averages the exposed probabilities, so where tiles overlap the map is a blend
+  of the tiles' arg-maxes. The joint logits are also returned, as ``change_type``, for the loss: cross
+  entropy over the ``1 + N²`` classes. (The exposed land-cover logits are the best pairs', not
+  marginals: a per-date score of str2 is that of its joint reading.)
 * **str3**, separate land-cover mapping and change detection: a siamese semantic branch and an
   independent change branch (FC-EF), no connection between them.
 * **str4**, integrated: as str3, with "difference skip connections from siamese encoders to the
@@ -162,16 +172,18 @@ class HRSCDStr2(SCDModel):
         self.classifier = Classifier(width, 1 + num_classes * num_classes)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> ModelOutputs:
-        """The model's forward pass: ``1 + N²`` logits of the stacked pair, summed (log-sum-exp) into the 3 outputs."""
+        """The model's forward pass: ``1 + N²`` logits of the stacked pair, exposed as its joint arg-max reads."""
         *skips, bottom = self.encoder(torch.cat([x1, x2], dim=1))
-        joint = self.classifier(self.decoder(bottom, skips))
-        batch, _, height, width = joint.shape
-        unchanged = joint[:, :1]
-        pairs = joint[:, 1:].reshape(batch, self.num_classes, self.num_classes, height, width)  # [from, to]
+        return self.outputs_of_joint(self.classifier(self.decoder(bottom, skips)))
+
+    def outputs_of_joint(self, joint: torch.Tensor) -> ModelOutputs:
+        """The three outputs of B×(1+N²)×H×W joint logits (or log-probabilities) whose eq. (1) with
+        per-date arg-max at τ = 0.5 is the joint arg-max (module docstring), with ``change_type``."""
+        pairs = joint[:, 1:].unflatten(1, (self.num_classes, self.num_classes))  # [from, to]
         return {
-            "sem1": torch.logsumexp(pairs, dim=2),
-            "sem2": torch.logsumexp(pairs, dim=1),
-            "change": torch.logsumexp(joint[:, 1:], dim=1, keepdim=True) - unchanged,
+            "sem1": pairs.amax(dim=2),
+            "sem2": pairs.amax(dim=1),
+            "change": joint[:, 1:].amax(dim=1, keepdim=True) - joint[:, :1],
             "change_type": joint,
         }
 

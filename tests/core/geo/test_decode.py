@@ -108,6 +108,21 @@ def test_detect_decodes_distinct_by_default_and_paper_when_asked(tmp_path, colla
         assert np.array_equal(a.read(1), b.read(1)), "the decoding changes classes, not where change is"
 
 
+def test_hrscd_str2_is_read_by_its_joint_arg_max_whatever_decode_asks(tmp_path, collared):
+    # eq. (1) with per-date arg-max is str2's joint arg-max (tests/core/models); distinct would move its
+    # same-class pairs, so a run reads it so even when asked otherwise
+    ckpt = tiny_checkpoint(tmp_path / "str2.ckpt", name="hrscd_str2", seed=3)
+    runs = [
+        scd_core.detect(collared.before, collared.after, ckpt, tmp_path / decode, decode=decode, **OPTIONS)
+        for decode in ("distinct", "paper")
+    ]
+    assert [json.loads(r.outputs["run"].read_text())["options"]["decode"] for r in runs] == ["paper", "paper"]
+    assert runs[0].counts["changed_pixels"] > 1000
+    for name in ("change_type", "before_class", "after_class"):
+        with rasterio.open(runs[0].outputs[name]) as a, rasterio.open(runs[1].outputs[name]) as b:
+            assert np.array_equal(a.read(1), b.read(1))
+
+
 def test_the_command_line_and_batch_take_decode(tmp_path, collared, siamese, capsys):
     ckpt = siamese
     common = ["--model", str(ckpt), "--tile", "128", "--threshold", "0.2", "--device", "cpu", "--progress", "none"]

@@ -357,18 +357,36 @@ def test_hrscd_str1_changes_exactly_where_the_arg_max_labels_differ_as_eq_2() ->
         assert not ((before == after) & (before != 0)).any()  # no change between the same class
 
 
-def test_hrscd_str2_outputs_are_the_marginals_of_its_joint_classifier() -> None:
+def joint_reading(joint: torch.Tensor, classes: int, tau: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+    """HRSCD.str2 as its paper reads it: the arg-max over no change and the N² from-to classes (τ a
+    bias of logit(τ) on no change), as per-date class maps."""
+    biased = joint.clone()
+    biased[:, 0] += torch.logit(torch.tensor(tau))
+    best = biased.argmax(1)
+    changed = best > 0
+    before = torch.where(changed, (best - 1) // classes + 1, 0)
+    after = torch.where(changed, (best - 1) % classes + 1, 0)
+    return before.to(torch.uint8), after.to(torch.uint8)
+
+
+def test_hrscd_str2_reads_as_the_arg_max_of_its_joint_classes_same_class_pairs_included() -> None:
     model = tiny("hrscd_str2", "residual").eval()
     x1, x2, label1, label2 = synthetic_batch()
     with torch.no_grad():
         outputs = model(x1, x2)
-    joint = outputs["change_type"].softmax(1)
-    torch.testing.assert_close(torch.sigmoid(outputs["change"][:, 0]), 1 - joint[:, 0])
-    pairs = joint[:, 1:].unflatten(1, (6, 6))
-    from_class = pairs.sum(2) / pairs.sum((1, 2)).unsqueeze(1)
-    torch.testing.assert_close(outputs["sem1"].softmax(1), from_class)
+    for got, want in zip(class_maps(outputs, 0.5), joint_reading(outputs["change_type"], 6), strict=True):
+        assert torch.equal(got, want)
     expected = F.cross_entropy(outputs["change_type"], change_type_targets(label1, label2, 6), ignore_index=IGNORE)
     torch.testing.assert_close(model.loss(outputs, label1, label2), expected)
+    # logits where the best pair is a same-class one, building → building, and no change comes second
+    joint = torch.randn(2, 37, 8, 8, generator=torch.Generator().manual_seed(4))
+    joint[:, 1 + 6 * 4 + 4] += 6.0
+    outputs = model.outputs_of_joint(joint)
+    before, after = class_maps(outputs, 0.5)
+    assert (before == 5).all() and (after == 5).all()
+    for tau in (0.2, 0.5, 0.8):  # τ biases no change, nothing else
+        for got, want in zip(class_maps(outputs, tau), joint_reading(joint, 6, tau), strict=True):
+            assert torch.equal(got, want)
 
 
 def test_change_type_targets_are_the_label_module_codes() -> None:

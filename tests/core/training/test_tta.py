@@ -11,7 +11,7 @@ import torch
 from scd_core import checkpoint
 from scd_core.models import build
 from scd_core.models.inference import class_maps, forward_padded
-from training.tta import PASSES, SCALES, merged_outputs, predict
+from training.tta import PASSES, SCALES, _one_pass, merged_outputs, predict
 
 
 def _tiny(name: str = "hrscd_str4") -> torch.nn.Module:
@@ -62,6 +62,16 @@ def test_hrscd_str1_takes_its_change_from_the_merged_land_cover_as_eq_2():
     merged = merged_outputs(model, x1, x2, "ms_flip")
     differ = merged["sem1"].argmax(1) != merged["sem2"].argmax(1)
     assert torch.equal(before != 0, differ) and not ((before == after) & (before != 0)).any()
+
+
+def test_hrscd_str2_merges_its_joint_probabilities_and_reads_their_arg_max():
+    model, (x1, x2) = _tiny("hrscd_str2"), _pair()
+    before, after = predict(model, x1, x2, "ms_flip", 0.5)
+    with torch.no_grad():
+        joint = sum(_one_pass(model, x1, x2, scale, flipped)["change_type"] for scale, flipped in PASSES["ms_flip"])
+    best = joint.argmax(1)  # the mean joint probability's arg-max: no change, or one from-to pair
+    assert torch.equal(before.long(), torch.where(best > 0, (best - 1) // 6 + 1, 0))
+    assert torch.equal(after.long(), torch.where(best > 0, (best - 1) % 6 + 1, 0))
 
 
 @pytest.fixture(scope="module")
