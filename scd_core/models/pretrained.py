@@ -46,6 +46,8 @@ from torch import nn
 from scd_core.errors import CheckpointError
 from scd_core.models.efficientnet_lite import CLASSIFIER_KEYS, package_key
 from scd_core.models.encoders import BACKBONES, BackboneEncoder
+from scd_core.models.mit import HierarchicalTransformer
+from scd_core.models.mit_weights import load_mit_weights
 from scd_core.models.resnet import TORCHVISION_CLASSIFIER_KEYS, torchvision_key
 
 __all__ = ["IMAGENET", "PACKAGE", "load_encoder_weights", "pretrained_available", "rgb_kernels_for_bands"]
@@ -200,13 +202,19 @@ def _for_backbone(
 
 
 def load_encoder_weights(model: nn.Module, weights: str, bands: Sequence[str]) -> str:
-    """Fill every backbone encoder of ``model`` with ``weights`` (:data:`IMAGENET` or a ``.pth`` path).
+    """Fill every backbone encoder of ``model`` with ``weights`` (:data:`IMAGENET` or a ``.pth`` path);
+    a model with MiT encoders (CdSC) takes SegFormer's ``mit_b*.pth`` (:mod:`.mit_weights`).
 
     ``bands`` are the model's input bands of one date, as the checkpoint names them. Returns one line
     for the training log saying what was loaded where. Raises :class:`~scd_core.errors.CheckpointError`
     for a model without a backbone, a missing package or file, or a file that does not fit.
     """
     encoders = [m for m in model.modules() if isinstance(m, BackboneEncoder)]
+    if not encoders and any(isinstance(m, HierarchicalTransformer) for m in model.modules()):
+        if weights == IMAGENET:
+            raise CheckpointError("no MiT weights ship with scd: give SegFormer's mit_b2.pth as a path", IMAGENET)
+        state = _read_state_dict(Path(weights))
+        return load_mit_weights(model, state, Path(weights), lambda rgb: rgb_kernels_for_bands(rgb, bands))
     if not encoders:
         raise CheckpointError(
             f"the model has no ImageNet backbone to load {weights} into: "

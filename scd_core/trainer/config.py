@@ -27,6 +27,8 @@ from scd_core.errors import InvalidOptionError, ScdInputError
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("poly", "linear")
+#: Which epoch ``model.pt`` keeps (:mod:`scd_core.trainer.run_folder`).
+KEEP = ("last", "best")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 #: ``second`` and ``landsat_scd`` are the papers' folders (``training/``); ``pairs`` an analyst's PAIRS.csv
 #: of georeferenced rasters and labels (``scd train``, :mod:`scd_core.own_data`).
@@ -73,6 +75,9 @@ class TrainConfig:
     #: random scale range; None: no scaling
     scale_range: tuple[float, float] | None = (0.5, 2.0)
     threshold: float = 0.5
+    #: the epoch model.pt holds: ``last`` (the ASN paper's), or ``best``, the best validation score so far
+    #: (CdSC's release; see :mod:`scd_core.trainer.run_folder` for which score, and why not by default)
+    keep: str = "last"
     #: after the last epoch, set τ to the value of highest validation F1 of change
     #: (:mod:`scd_core.trainer.calibration`; ``scd train``'s recipe)
     calibrate_threshold: bool = False
@@ -170,6 +175,9 @@ def _check(config: TrainConfig, source: str | Path) -> None:
 
     choice("optimizer", OPTIMIZERS)
     choice("schedule", SCHEDULES)
+    choice("keep", KEEP)
+    if config.keep == "best" and config.calibrate_threshold:
+        raise InvalidOptionError(f"{source}: calibrate_threshold chooses τ on the last epoch's weights; keep: last")
     choice("amp", AMP_MODES)
     choice("dataset", DATASETS)
     for name in ("epochs", "batch_size", "crop"):
@@ -204,7 +212,8 @@ SMOKE_DEFAULT_HPARAMS = {"width": 2}
 
 def smoke(config: TrainConfig) -> TrainConfig:
     """The same run at toy size, end to end in seconds: tiny width, 64² crops, one epoch of 2 steps,
-    3 validation pairs. Everything else (model, loss, optimiser, data, outputs) is the config's."""
+    3 validation pairs, no pretrained encoder weights (they fit the full-size encoder only). Everything
+    else (model, loss, optimiser, data, outputs) is the config's."""
     hparams = {**config.hparams, **SMOKE_HPARAMS.get(config.model, SMOKE_DEFAULT_HPARAMS)}
     return replace(
         config,
@@ -216,4 +225,5 @@ def smoke(config: TrainConfig) -> TrainConfig:
         max_steps=2,
         val_limit=3,
         workers=0,
+        encoder_weights=None,
     )

@@ -154,7 +154,7 @@ class Run:
         self.folder.log(summary, echo=self.on_epoch is None)  # with on_epoch, the record tells it
         optimiser, schedule, scaler = optimisation.optimiser, optimisation.schedule, optimisation.scaler
         state = training_state(self.model, optimiser, schedule, scaler, epoch, self.step, config.seed)
-        self.folder.end_epoch(record, lambda path: self.write_model(path, epoch, record.get("val")), state)
+        self.folder.end_epoch(record, lambda path: self.write_model(path, epoch, record.get("val")), state, config.keep)
         if self.on_epoch is not None and self.folder.main:
             self.on_epoch(record)
 
