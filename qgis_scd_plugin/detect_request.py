@@ -36,6 +36,7 @@ class DetectRequest:
     batch: int | None = None
     device: str | None = None
     runtime: str | None = None
+    precision: str | None = None
     decode: str | None = None
     threshold: float | None = None
     mmu: int | None = None

@@ -89,6 +89,10 @@ DEFAULT_BATCH = {"cuda": 8, "cpu": 2}
 #: What ``--device`` takes: these, or ``cuda:i`` for the i-th GPU.
 DEVICES = ("auto", "cpu", "cuda")
 RUNTIMES = ("auto", "torch", "onnxruntime")
+#: The model's arithmetic (``scd_core.geo.precision``): int8 in ONNX Runtime, bf16 in torch, each kept
+#: only where it agrees with fp32 (the accuracy guard).
+PRECISIONS = ("fp32", "bf16", "int8")
+_PRECISION = "fp32, bf16 (torch on the CPU) or int8 (ONNX Runtime), each used where ≥ 99% of tiles' changes agree"
 #: How a changed pixel's two classes are chosen (:mod:`scd_core.geo.blending`): ``distinct``, the most
 #: probable pair of different classes; ``paper``, each date's arg-max (ASN eq. 1 / eq. 12).
 DECODINGS = ("distinct", "paper")
@@ -158,6 +162,7 @@ DETECT = (
         default="auto",
         choices=RUNTIMES,
     ),
+    Option("precision", "--precision", "Precision", _PRECISION, default="fp32", choices=PRECISIONS),
     Option(
         "threshold",
         "--threshold",
@@ -236,6 +241,7 @@ PROGRESS_STYLES = ("bar", "json", "none")
 #: The side of the blocks a split run computes is a multiple of the GeoTIFFs' block (``geo.grid.BLOCK``).
 BLOCK_MULTIPLE = 256
 
+_PROGRESS = "bar, json (the worker protocol on stdout) or none"
 #: How ``scd detect`` and ``scd batch`` run, beside the options of the detection itself.
 RUN = (
     Option(
@@ -246,14 +252,7 @@ RUN = (
         "checkout, resources/models/demo.pt, trained on synthetic scenes only)",
         metavar="CKPT",
     ),
-    Option(
-        "progress",
-        "--progress",
-        "Progress",
-        "bar, json (the worker protocol on stdout) or none",
-        default="bar",
-        choices=PROGRESS_STYLES,
-    ),
+    Option("progress", "--progress", "Progress", _PROGRESS, default="bar", choices=PROGRESS_STYLES),
     Option(
         "cluster",
         "--cluster",

@@ -80,6 +80,7 @@ from .parameters import (
     OUTPUT,
     OUTPUT_MATRIX,
     OVERLAP,
+    PRECISION,
     RASTER_OUTPUTS,
     RUNTIME,
     SCALE,
@@ -183,7 +184,7 @@ class DetectChangesAlgorithm(ScdAlgorithm):
             "bands": parse_bands(parameters.get(BANDS), self._label(BANDS)),
             "scale": parse_scale(parameters.get(SCALE), self._label(SCALE)),
         }
-        for name in (DEVICE, RUNTIME, DECODE):
+        for name in (DEVICE, RUNTIME, PRECISION, DECODE):
             options[OPTION_OF[name]] = parse_choice(self._value(parameters, name, context), choices(name),
                                                     self._label(name))  # fmt: skip
         for name in (TILE_SIZE, OVERLAP, BATCH_SIZE, THRESHOLD, MMU, MIN_AREA):

@@ -31,7 +31,7 @@ from ..shared import vocabulary
 
 BEFORE, AFTER, MODEL, AOI, EXTENT = "BEFORE", "AFTER", "MODEL", "AOI", "EXTENT"
 BANDS, SCALE, TILE_SIZE, OVERLAP, BATCH_SIZE = "BANDS", "SCALE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE"
-DEVICE, RUNTIME, DECODE = "DEVICE", "RUNTIME", "DECODE"
+DEVICE, RUNTIME, PRECISION, DECODE = "DEVICE", "RUNTIME", "PRECISION", "DECODE"
 THRESHOLD, MMU, MIN_AREA = "THRESHOLD", "MMU", "MIN_AREA"
 OUTPUT, OUTPUT_MATRIX, OUTPUT_RASTER = "OUTPUT", "OUTPUT_MATRIX", "OUTPUT_RASTER"
 OUTPUT_PROBABILITY, OUTPUT_BEFORE_CLASSES, OUTPUT_AFTER_CLASSES = (
@@ -51,6 +51,7 @@ OPTION_OF = {
     BATCH_SIZE: "batch",
     DEVICE: "device",
     RUNTIME: "runtime",
+    PRECISION: "precision",
     DECODE: "decode",
     THRESHOLD: "threshold",
     MMU: "mmu",
@@ -116,6 +117,10 @@ PARAMETER_HELP = {
     RUNTIME: "auto runs the model in ONNX Runtime on the CPU (exported once per model, about 30 s, then "
     "cached; it is faster there than PyTorch) and in PyTorch on a GPU; torch or onnxruntime force one. An "
     ".onnx model runs in ONNX Runtime only.",
+    PRECISION: "The model's arithmetic on the CPU: fp32 (exact); int8 (quantised once per model in ONNX Runtime, "
+    "a minute or two, then cached; faster on CPUs with VNNI); bf16 (PyTorch; slower than fp32 on most CPUs). "
+    "int8 and bf16 are used only where their change types agree with fp32's on 99% of test pixels; "
+    "otherwise the run keeps fp32 and says so.",
     DECODE: "Which classes a changed pixel gets: distinct, the most probable pair of two different classes "
     "(a change is never from a class to itself), or paper, each date's most probable class on its own "
     "(as in the ASN paper and scd evaluate), which can name one class twice.",
@@ -239,7 +244,7 @@ def _advanced_parameters() -> list[QgsProcessingParameterDefinition]:
         _number(BATCH_SIZE),
         *(
             QgsProcessingParameterEnum(name, _label(name), options=list(choices(name)), defaultValue=0)
-            for name in (DEVICE, RUNTIME, DECODE)
+            for name in (DEVICE, RUNTIME, PRECISION, DECODE)
         ),
         _number(THRESHOLD),
         _number(MMU),

@@ -162,18 +162,20 @@ _LOADED: dict[tuple, tuple[_Model, Runner]] = {}
 _LOADED_AT_MOST = 4
 
 
-def load_once(model: ModelSource, device_name: str, runtime: str, log: RunLog) -> tuple[_Model, Runner]:
+def load_once(
+    model: ModelSource, device_name: str, runtime: str, log: RunLog, precision: str = "fp32"
+) -> tuple[_Model, Runner]:
     """The model and its runner, from this process's cache when the same file was loaded before."""
     from scd_core.geo import runtimes
 
     key = None
     if isinstance(model, (str, Path)) and Path(model).is_file():
         stat = Path(model).stat()
-        key = (str(Path(model).absolute()), stat.st_mtime_ns, stat.st_size, device_name, runtime)
+        key = (str(Path(model).absolute()), stat.st_mtime_ns, stat.st_size, device_name, runtime, precision)
         if key in _LOADED:
             return _LOADED[key]
     loaded = _load_model(model, device_name)
-    runner = runtimes.choose(runtime, loaded.net, loaded.meta, loaded.path, loaded.device, log)
+    runner = runtimes.choose(runtime, loaded.net, loaded.meta, loaded.path, loaded.device, log, precision)
     if key is not None:
         while len(_LOADED) >= _LOADED_AT_MOST:
             _LOADED.pop(next(iter(_LOADED)))
@@ -336,7 +338,7 @@ def prepare(
         if fixed is None:
             for dataset, path, role in zip(datasets, paths, ROLES, strict=True):
                 rasters.check_has_data(dataset, path, role, overlap)
-        loaded, runner = load_once(model, options.device, options.runtime, log)  # torch, from here on
+        loaded, runner = load_once(model, options.device, options.runtime, log, options.precision)  # torch from here
         meta = loaded.meta
         if fixed is None:
             _warn_of_training_data(meta, log)

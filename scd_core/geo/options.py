@@ -42,6 +42,7 @@ class DetectOptions:
     batch: int | None = None
     device: str = vocabulary.OPTIONS["device"].default
     runtime: str = vocabulary.OPTIONS["runtime"].default
+    precision: str = vocabulary.OPTIONS["precision"].default
     threshold: float | None = None
     decode: str = vocabulary.OPTIONS["decode"].default
     mmu: int = vocabulary.OPTIONS["mmu"].default
@@ -69,11 +70,11 @@ class DetectOptions:
         return json.loads(json.dumps(asked))
 
     def record(
-        self, device: str, amp: bool, scale: Sequence[str], runtime: str, providers: Sequence[str]
+        self, device: str, amp: bool, scale: Sequence[str], runtime: str, providers: Sequence[str], precision: str
     ) -> dict[str, Any]:
         """The ``options`` of run.json: these (resolved) options, the device, AMP and runtime (with
-        ONNX Runtime's execution providers) the run used, and how each date was scaled (``scale``:
-        one description per date)."""
+        ONNX Runtime's execution providers) and precision (after its guard) the run used, and how each
+        date was scaled (``scale``: one description per date)."""
         return {
             "aoi": None if self.aoi is None else str(Path(self.aoi).absolute()),
             "bbox": self.bbox,
@@ -88,6 +89,7 @@ class DetectOptions:
             "amp": amp,
             "runtime": runtime,
             "providers": list(providers),
+            "precision": precision,
             "threshold": self.threshold,
             "decode": self.decode,
             "mmu_pixels": self.mmu,

@@ -337,7 +337,8 @@ def _report(
     before, after = run.paths
     scaling = [n.describe() for n in run.normalisers]
     request = reports.run_request(before, after, run.checkpoint_path, run.asked)
-    options = run.options.record(str(run.device), stats.amp, scaling, run.runner.name, run.runner.providers)
+    runner = run.runner
+    options = run.options.record(str(run.device), stats.amp, scaling, runner.name, runner.providers, runner.precision)
     if run.task == "change":
         options["decode"] = None  # no classes were read
     model = reports.model_record(run, request)

@@ -49,6 +49,7 @@ class Runner(Protocol):
     """A model ready to run: normalised B×C×H×W tiles of both dates in, probabilities out."""
 
     name: str  #: "torch" or "onnxruntime"
+    precision: str  #: the arithmetic it runs in: "fp32", "bf16" or "int8" (``--precision``, after the guard)
     device: torch.device  #: where the probabilities are handed back (the blender's device)
     amp: bool
 
@@ -64,12 +65,13 @@ class Runner(Protocol):
 
 @dataclass
 class TorchRunner:
-    """The model in torch on ``device``, with AMP (half precision) on a GPU."""
+    """The model in torch on ``device``, with AMP (half precision) on a GPU, or bf16 autocast on a CPU."""
 
     model: nn.Module
     device: torch.device
     amp: bool
     name: str = "torch"
+    precision: str = "fp32"  #: "fp32", or "bf16" (:mod:`.precision`)
 
     @property
     def providers(self) -> tuple[str, ...]:
@@ -79,7 +81,11 @@ class TorchRunner:
     def __call__(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
         """Run the model in torch on ``device`` (AMP when asked); on a GPU, wait until the result is there."""
         x1, x2 = x1.to(self.device, non_blocking=True), x2.to(self.device, non_blocking=True)
-        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        with (
+            torch.inference_mode(),
+            torch.autocast(self.device.type, dtype, enabled=self.amp or dtype == torch.bfloat16),
+        ):
             probabilities = tile_probabilities(forward_padded(self.model, x1, x2))
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
@@ -105,6 +111,7 @@ class OnnxRunner:
     device: torch.device
     amp: bool = False
     name: str = "onnxruntime"
+    precision: str = "fp32"  #: "fp32", or "int8" for a quantised graph (:mod:`.precision`)
     session: InferenceSession = field(init=False)
     shape: tuple[int, int, int] | None = field(init=False, default=None)  #: (batch, height, width) fixed
 
@@ -237,11 +244,27 @@ def choose(
     source: Path | None,
     device: torch.device,
     log: RunLog,
+    precision: str = "fp32",
 ) -> Runner:
-    """The runner of ``--runtime`` for a model (``None`` for an ``.onnx`` file at ``source``)."""
-    if model is None:
+    """The runner of ``--runtime`` and ``--precision`` for a model (``None`` for an ``.onnx`` file at
+    ``source``); a reduced precision that fails its guard (:mod:`.precision`) leaves fp32, said in the log."""
+    if model is None and runtime == "torch":
+        raise InvalidOptionError(f"--runtime torch cannot run an ONNX file ({source}); use auto or onnxruntime")
+    if precision != "fp32" and device.type != "cpu":
+        log.warning(f"--precision {precision} is for the CPU; on {device} the model runs as --runtime says")
+    elif precision == "int8":
         if runtime == "torch":
-            raise InvalidOptionError(f"--runtime torch cannot run an ONNX file ({source}); use auto or onnxruntime")
+            raise InvalidOptionError("--precision int8 runs in ONNX Runtime: not with --runtime torch")
+        if (runner := _int8_runner(model, meta, source, device, log)) is not None:
+            return runner
+    elif precision == "bf16":
+        if model is None or runtime == "onnxruntime":
+            raise InvalidOptionError("--precision bf16 runs in torch (ONNX Runtime has no bf16 convolutions on a CPU)")
+        from scd_core.geo.precision import bf16_agrees
+
+        if bf16_agrees(model, meta, log.warning):
+            return TorchRunner(model.to(device).eval(), device, amp=False, precision="bf16")
+    if model is None:
         assert source is not None
         return OnnxRunner(source, device)
     if runtime == "torch" or (runtime == "auto" and device.type == "cuda"):
@@ -252,3 +275,26 @@ def choose(
             raise InvalidOptionError("--runtime onnxruntime: the model cannot run in ONNX Runtime here (see above)")
         return TorchRunner(model.to(device).eval(), device, amp=device.type == "cuda")
     return OnnxRunner(exported, device)
+
+
+def _int8_runner(
+    model: nn.Module | None, meta: CheckpointMetadata, source: Path | None, device: torch.device, log: RunLog
+) -> OnnxRunner | None:
+    """The int8 graph of the checkpoint's export (or of the ONNX file ``source``) in ONNX Runtime, or
+    None where there is none that passes the guard (the log says why)."""
+    from scd_core.geo.precision import int8_export
+    from scd_core.geo.rasters import fingerprint
+
+    if model is None:
+        assert source is not None
+        fp32 = source
+        cached = cache_dir() / "onnx" / f"{fingerprint(source)}-scd{__version__}"
+        cached.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        exported = cached_export(source, model, meta, log) if source is not None else None
+        if exported is None:
+            log.warning("--precision int8 needs the model's ONNX export, which it does not have: it runs in fp32")
+            return None
+        fp32, cached = exported, exported.with_suffix("")
+    int8 = int8_export(fp32, cached, meta, log)
+    return OnnxRunner(int8, device, precision="int8") if int8 is not None else None

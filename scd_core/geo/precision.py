@@ -1,0 +1,166 @@
+"""``--precision``: the model's arithmetic past float32 on a CPU, int8 and bf16, behind an accuracy guard.
+
+* **int8**: ONNX Runtime's static quantisation of the checkpoint's fp32 export (:mod:`.runtimes`),
+  QDQ format, weights per channel (signed), activations unsigned (the u8·s8 products that AVX-512 VNNI
+  and AVX-VNNI run), their ranges calibrated on :data:`CALIBRATION_TILES` tiles of synthetic scenes
+  (:func:`scd_core.synth.make_scene`, normalised as the checkpoint says). It is cached beside the fp32
+  export, keyed as it is (``…-int8.onnx``), with the guard's verdict (``.json``).
+* **bf16**: torch's bf16 autocast on the CPU. ONNX Runtime's CPU kernels take no bf16 convolutions,
+  so bf16 runs where it runs at all: in torch. Measured here (torch 2.13, a CPU with AVX-512 BF16 and
+  no AMX), torch's bf16 convolutions are 5–10× *slower* than its fp32 ones (FC-Siam-diff at width 4,
+  a 256² tile: 0.6 s in fp32, 3.3 s in bf16 channels-last, 6.9 s channels-first), so bf16 is offered
+  for CPUs whose kernels make it pay (AMX), and int8 is the fast path here.
+* **The guard**: the reduced-precision model and fp32 read the calibration tiles, and the change types
+  they decode (eq. 1 at the checkpoint's τ) are compared pixel by pixel; below
+  :data:`MIN_AGREEMENT` the run keeps fp32 and says so. Synthetic scenes calibrate only models of
+  three bands, red, green and blue, of 8-bit imagery; another model runs in fp32 and the run says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from scd_core.atomic import atomic_output_path, atomic_write
+from scd_core.models.inference import class_maps
+from scd_core.normalise import make_normaliser
+
+if TYPE_CHECKING:
+    from scd_core.checkpoint import CheckpointMetadata
+    from scd_core.geo.progress import RunLog
+
+#: Share of calibration pixels whose decoded change type must agree with fp32's.
+MIN_AGREEMENT = 0.99
+#: Synthetic scenes that calibrate int8 and judge both precisions: their seeds, and their side.
+CALIBRATION_TILES = (101, 102, 103, 104)
+CALIBRATION_SIZE = 256
+#: What a model runs: B×C×H×W tiles of both dates in, the model's outputs (sem1, sem2, change) out.
+Forward = Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
+
+
+def calibration_tiles(meta: CheckpointMetadata) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """Normalised 1×3×H×W float32 tile pairs of synthetic scenes; None for a model that does not read
+    red, green and blue (synthetic scenes are RGB)."""
+    from scd_core.synth import make_scene
+
+    if [band.lower() for band in meta["bands"]] != ["red", "green", "blue"]:
+        return None
+    scale = meta["normalisation"].get("scale", "auto")
+    normaliser = make_normaliser(
+        meta["normalisation"], (scale[0], scale[1]) if isinstance(scale, list) else scale, "uint8"
+    )
+    tiles = []
+    for seed in CALIBRATION_TILES:
+        scene = make_scene(CALIBRATION_SIZE, seed)
+        tiles.append(tuple(normaliser(image.transpose(2, 0, 1))[None] for image in (scene.image1, scene.image2)))
+    return tiles  # type: ignore[return-value]
+
+
+def agreement(
+    reference: Forward, reduced: Forward, tiles: Sequence[tuple[np.ndarray, np.ndarray]], tau: float
+) -> float:
+    """Share of the tiles' pixels whose change type (eq. 1 at ``tau``) ``reduced`` decodes as ``reference``."""
+    same = total = 0
+    for x1, x2 in tiles:
+        a, b = (torch.from_numpy(x1), torch.from_numpy(x2))
+        maps_a, maps_b = class_maps(reference(a, b), tau), class_maps(reduced(a, b), tau)
+        agree = (maps_a[0] == maps_b[0]) & (maps_a[1] == maps_b[1])
+        same, total = same + int(agree.sum()), total + agree.numel()
+    return same / total
+
+
+def onnx_forward(path: Path) -> Forward:
+    """The graph at ``path`` in ONNX Runtime on the CPU, as a :data:`Forward`."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def forward(x1: torch.Tensor, x2: torch.Tensor) -> dict[str, torch.Tensor]:
+        names = ["sem1", "sem2", "change"]
+        outputs = session.run(names, {"before": x1.numpy(), "after": x2.numpy()})
+        return {name: torch.from_numpy(value) for name, value in zip(names, outputs, strict=True)}
+
+    return forward
+
+
+def _quantise(fp32: Path, int8: Path, tiles: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+    """ONNX Runtime's static QDQ quantisation of ``fp32`` into ``int8``, calibrated on ``tiles``."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Tiles(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.pending = iter(tiles)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            pair = next(self.pending, None)
+            return None if pair is None else {"before": pair[0], "after": pair[1]}
+
+    prepared = int8.with_name(f"{int8.stem}.prepared.onnx")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
+            with atomic_output_path(int8) as staged:
+                quantize_static(
+                    str(prepared), str(staged), Tiles(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                )  # fmt: skip
+    finally:
+        prepared.unlink(missing_ok=True)
+
+
+def int8_export(fp32: Path, cached: Path, meta: CheckpointMetadata, log: RunLog) -> Path | None:
+    """The int8 model of the fp32 graph ``fp32``, quantised once and cached as ``cached-int8.onnx`` (a
+    path without suffix: beside the fp32 export, keyed as it is); None (the run keeps fp32, and the log
+    says why) where it cannot be calibrated or fails the guard."""
+    int8, verdict = cached.with_name(f"{cached.name}-int8.onnx"), cached.with_name(f"{cached.name}-int8.json")
+    if int8.is_file() and verdict.is_file():
+        share = float(json.loads(verdict.read_text(encoding="utf-8"))["agreement"])
+    else:
+        tiles = calibration_tiles(meta)
+        if tiles is None:
+            log.warning(f"--precision int8 needs a model of red, green and blue bands to calibrate (this one reads "
+                f"{', '.join(meta['bands'])}); it runs in fp32")  # fmt: skip
+            return None
+        log.message("quantising the model to int8 once (calibrated on synthetic scenes; a minute or two)")
+        _quantise(fp32, int8, tiles)
+        share = agreement(onnx_forward(fp32), onnx_forward(int8), tiles, meta["threshold"])
+        with atomic_write(verdict) as handle:
+            json.dump({"agreement": share, "tiles": list(CALIBRATION_TILES), "size": CALIBRATION_SIZE}, handle)
+    if share < MIN_AGREEMENT:
+        log.warning(f"--precision int8 agrees with fp32 on {100 * share:.1f}% of the calibration pixels' change types, "
+            f"under {100 * MIN_AGREEMENT:.0f}%: the run keeps fp32")  # fmt: skip
+        return None
+    return int8
+
+
+def bf16_agrees(model: torch.nn.Module, meta: CheckpointMetadata, say: Callable[[str], None]) -> bool:
+    """Whether torch's bf16 autocast keeps the model's change types (the guard); ``say`` tells why not."""
+    from scd_core.models.inference import forward_padded
+
+    tiles = calibration_tiles(meta)
+    if tiles is None:
+        say(f"--precision bf16 is judged on synthetic RGB scenes, and this model reads {', '.join(meta['bands'])}; "
+            "it runs in fp32")  # fmt: skip
+        return False
+
+    def forward(bf16: bool) -> Forward:
+        def run(x1: torch.Tensor, x2: torch.Tensor) -> dict[str, torch.Tensor]:
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                return {k: v.float() for k, v in forward_padded(model, x1, x2).items()}
+
+        return run
+
+    share = agreement(forward(False), forward(True), tiles, meta["threshold"])
+    if share < MIN_AGREEMENT:
+        say(f"--precision bf16 agrees with fp32 on {100 * share:.1f}% of the calibration pixels' change types, "
+            f"under {100 * MIN_AGREEMENT:.0f}%: the run keeps fp32")  # fmt: skip
+        return False
+    return True
