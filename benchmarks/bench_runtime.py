@@ -6,13 +6,20 @@
   of the taps on the image, without the padding's) against the peak of a large float32 matrix
   product measured in this run (the faster of torch's and ONNX Runtime's, at the start and the
   end), and the share of pixels whose decoded change type (eq. 1) agrees.
-* **A whole ``scd detect``** of a ``--size``² synthetic pair with each runtime, each in a fresh
-  process, alternating: the speed-up of the whole command with every output.
+* **Precisions** (``--precisions``, :mod:`scd_core.geo.precision`): a batch of tiles of synthetic
+  scenes through fp32 and int8 ONNX Runtime and bf16 torch, alternating: seconds per tile, the
+  speed-up over fp32 ONNX Runtime, the share of pixels whose change type agrees with fp32's, the F1 of
+  change against the scenes' truth, and the int8 guard's verdict on its calibration tiles.
+* **A whole ``scd detect``** of a ``--size``² synthetic pair with each runtime, and with each of
+  ``--whole-precisions``, each in a fresh process, alternating: the speed-ups of the whole command
+  with every output.
 
 Targets (issue 12): inference ≥ 1.5× faster with ONNX Runtime, the whole detect ≥ 1.25×, model
-compute ≥ 75 % of the matrix-product peak.
+compute ≥ 75 % of the matrix-product peak. Issue 24: int8 ≥ 2× faster than fp32 ONNX Runtime with
+≥ 99 % of change types agreeing.
 
     python benchmarks/bench_runtime.py [--models demo,fc_siam_diff,hrscd_str4,asn] [--size 2048]
+        [--precisions fp32,int8,bf16] [--whole-precisions int8]
 
 Models other than ``demo`` (the demo checkpoint) run untrained at their default width (weights do
 not change compute); exports are cached in ``--workdir`` (``SCD_CACHE_DIR``).
@@ -184,29 +191,83 @@ def compare_runtimes(name: str, args: argparse.Namespace, root: Path) -> dict:
     }
 
 
+def compare_precisions(name: str, args: argparse.Namespace, root: Path) -> dict:
+    """One model's tiles of synthetic scenes in each of ``--precisions``, alternating."""
+    from scd_core.geo import precision, runtimes
+    from scd_core.geo.progress import RunLog, silent
+    from scd_core.normalise import make_normaliser
+    from scd_core.synth import make_scene
+
+    path = _checkpoint(name, root, args.tile)
+    model, meta = checkpoint.load(path)
+    cpu, log = torch.device("cpu"), RunLog(silent)
+    fp32 = runtimes.cached_export(path, model, meta, log)
+    if fp32 is None:
+        return {"exports": False}
+    runners: dict = {"fp32": runtimes.OnnxRunner(fp32, cpu)}
+    report: dict = {}
+    if "int8" in args.precisions:
+        guarded = precision.int8_export(fp32, fp32.with_suffix(""), meta, log)
+        verdict = json.loads(fp32.with_name(f"{fp32.stem}-int8.json").read_text())
+        report["int8_guard"] = {"agreement": round(verdict["agreement"], 6), "passes": guarded is not None}
+        runners["int8"] = runtimes.OnnxRunner(fp32.with_name(f"{fp32.stem}-int8.onnx"), cpu, precision="int8")
+    if "bf16" in args.precisions:
+        runners["bf16"] = runtimes.TorchRunner(model.eval(), cpu, amp=False, precision="bf16")
+    normaliser = make_normaliser(meta["normalisation"], "auto", "uint8")
+    scenes = [make_scene(args.tile, 300 + i) for i in range(args.batch)]
+    x1, x2 = (torch.from_numpy(np.stack([normaliser(getattr(s, f"image{d}").transpose(2, 0, 1)) for s in scenes]))
+              for d in (1, 2))  # fmt: skip
+    truth = np.stack([s.label1 != 0 for s in scenes])
+    outputs = {k: runner(x1, x2) for k, runner in runners.items()}  # warm-up
+    seconds: dict[str, list[float]] = {k: [] for k in runners}
+    for _ in range(args.repeats):
+        for key, runner in runners.items():
+            started = time.perf_counter()
+            outputs[key] = runner(x1, x2)
+            seconds[key].append(time.perf_counter() - started)
+    n = len(meta["classes"]) - 1
+    codes = {k: _codes(v, n, meta["threshold"]) for k, v in outputs.items()}
+    per_tile = {k: min(v) / args.batch for k, v in seconds.items()}
+
+    def f1(changed: np.ndarray) -> float:
+        hits = float((changed & truth).sum())
+        return round(2 * hits / max(float(changed.sum() + truth.sum()), 1.0), 4)
+
+    return {
+        **report,
+        "seconds_per_tile": {k: round(v, 4) for k, v in per_tile.items()},
+        "speedup_over_fp32_onnxruntime": {k: round(per_tile["fp32"] / v, 3) for k, v in per_tile.items()},
+        "change_types_agreeing_with_fp32": {k: round(float(np.mean(c == codes["fp32"])), 6) for k, c in codes.items()},
+        "f1_of_change": {k: f1(c != 0) for k, c in codes.items()},
+    }
+
+
 def whole_detect(args: argparse.Namespace, root: Path) -> dict:
-    """``scd detect`` of a ``--size``² pair with each runtime, fresh processes, A B A B."""
+    """``scd detect`` of a ``--size``² pair with each runtime and reduced precision, fresh processes, A B A B."""
     from scd_core.synth import write_geo_pair
 
     pair = root / f"pair{args.size}"
     if not (pair / "after.tif").exists():
         write_geo_pair(pair, args.size, seed=3)
-    seconds: dict[str, list[float]] = {"torch": [], "onnxruntime": []}
+    variants = {"torch": ["--runtime", "torch"], "onnxruntime": ["--runtime", "onnxruntime"]}
+    variants.update({p: ["--precision", p] for p in args.whole_precisions if p != "fp32"})
+    seconds: dict[str, list[float]] = {key: [] for key in variants}
     for _ in range(args.repeats):
-        for runtime in seconds:
-            inputs = [str(pair / "before.tif"), str(pair / "after.tif"), "-o", str(root / f"out-{runtime}")]
+        for key, options in variants.items():
+            inputs = [str(pair / "before.tif"), str(pair / "after.tif"), "-o", str(root / f"out-{key}")]
             command = [sys.executable, "-m", "scd_core", "detect", *inputs, "--overwrite", "--progress", "none",
-                       "--runtime", runtime]  # fmt: skip
+                       *options]  # fmt: skip
             started = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True, env=os.environ)
-            seconds[runtime].append(time.perf_counter() - started)
-    best = {runtime: min(values) for runtime, values in seconds.items()}
+            seconds[key].append(time.perf_counter() - started)
+    best = {key: min(values) for key, values in seconds.items()}
     return {
         "size": args.size,
         "model": DEMO_MODEL.name,
         "seconds": {k: round(v, 2) for k, v in best.items()},
         "seconds_runs": {k: [round(v, 2) for v in values] for k, values in seconds.items()},
         "speedup_onnxruntime_over_torch": round(best["torch"] / best["onnxruntime"], 3),
+        "speedup_over_fp32_onnxruntime": {k: round(best["onnxruntime"] / best[k], 3) for k in best if k != "torch"},
     }
 
 
@@ -218,6 +279,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--size", type=int, default=2048, help="side of the pair of the whole-detect runs")
     parser.add_argument("--workdir", default=None, help="folder for checkpoints, exports and pairs (reused)")
+    parser.add_argument("--precisions", default="fp32,int8,bf16", type=lambda t: t.split(","))
+    parser.add_argument("--whole-precisions", default="int8", type=lambda t: t.split(","))
     args = parser.parse_args()
     keep_freed_memory()
     root = Path(args.workdir or tempfile.mkdtemp(prefix="scd-bench-runtime-"))
@@ -227,6 +290,8 @@ def main() -> None:
     report: dict = {"threads": torch.get_num_threads(), "tile": args.tile, "batch": args.batch, "models": {}}
     for name in args.models.split(","):
         report["models"][name] = compare_runtimes(name, args, root)
+        if args.precisions != ["fp32"]:
+            report["models"][name]["precisions"] = compare_precisions(name, args, root)
         print(json.dumps({name: report["models"][name]}), file=sys.stderr, flush=True)
     report["detect"] = whole_detect(args, root)
     # the peaks once more at the end; the best product is the machine's peak (a busy moment can

@@ -62,7 +62,7 @@ def test_bench_detect_reports_every_figure(tmp_path: Path) -> None:
 def test_bench_runtime_reports_every_figure(tmp_path: Path) -> None:
     report = _run(
         "bench_runtime.py", "--models=demo,fc_siam_diff", "--tile=128", "--repeats=1", "--size=256",
-        f"--workdir={tmp_path}",
+        "--precisions=fp32", "--whole-precisions=fp32", f"--workdir={tmp_path}",
     )  # fmt: skip
     assert report["matmul_peak_gflops"] > 0
     for entry in report["models"].values():
@@ -80,6 +80,22 @@ def test_bench_runtime_reports_every_figure(tmp_path: Path) -> None:
     assert detect["speedup_onnxruntime_over_torch"] == pytest.approx(
         detect["seconds"]["torch"] / detect["seconds"]["onnxruntime"], rel=2e-2
     )
+
+
+def test_bench_runtime_sets_int8_and_bf16_beside_fp32_on_the_same_tiles(tmp_path: Path) -> None:
+    report = _run(
+        "bench_runtime.py", "--models=fc_siam_diff", "--tile=128", "--batch=1", "--repeats=1", "--size=256",
+        "--precisions=fp32,int8,bf16", "--whole-precisions=fp32", f"--workdir={tmp_path}",
+    )  # fmt: skip
+    figures = report["models"]["fc_siam_diff"]["precisions"]
+    assert set(figures["seconds_per_tile"]) == {"fp32", "int8", "bf16"}
+    for precision, speedup in figures["speedup_over_fp32_onnxruntime"].items():
+        seconds = figures["seconds_per_tile"]
+        assert speedup == pytest.approx(seconds["fp32"] / seconds[precision], rel=2e-2)
+    assert figures["change_types_agreeing_with_fp32"]["fp32"] == 1.0
+    assert all(0 <= share <= 1 for share in figures["change_types_agreeing_with_fp32"].values())
+    assert set(figures["f1_of_change"]) == {"fp32", "int8", "bf16"}
+    assert 0 <= figures["int8_guard"]["agreement"] <= 1 and isinstance(figures["int8_guard"]["passes"], bool)
 
 
 def test_bench_cluster_reports_every_figure(tmp_path: Path) -> None:
