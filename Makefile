@@ -7,7 +7,7 @@ QGIS_VENV := .venv-qgis
 TORCH_SPEC ?= torch==2.13.0
 export TORCH_SPEC
 
-.PHONY: setup setup-qgis setup-browser lint test test-core test-plugin demo demo-model demo-sample plugin bench bench-training clean
+.PHONY: setup setup-qgis setup-browser gpu-check lint test test-core test-plugin demo demo-model demo-sample plugin bench bench-training clean
 
 setup: $(VENV)/.scd-installed
 
@@ -17,6 +17,11 @@ $(VENV)/.scd-installed: pyproject.toml scripts/setup_venv.sh
 
 setup-qgis:
 	scripts/setup_qgis.sh $(QGIS_VENV)
+
+# Every GPU path in one run of at most 8 minutes, as JSON (benchmarks/gpu_check.py); on a machine without a
+# CUDA device it says so and exits 0. On a lent GPU: commit its JSON under benchmarks/results/.
+gpu-check: setup
+	$(VENV)/bin/python benchmarks/gpu_check.py --out benchmarks/results/gpu-check.json
 
 # Debian's Chromium, in which the tests render report.html headless.
 setup-browser:

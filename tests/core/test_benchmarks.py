@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -131,3 +132,10 @@ def test_bench_own_data_scores_every_held_out_city_with_the_model_and_the_baseli
         assert 0 <= city["F1"] <= 1 and 0 <= city["cva"]["F1"] <= 1
     assert report["mean_F1"] == pytest.approx(np.mean([c["F1"] for c in report["cities"].values()]))
     assert report["target_mean_F1"] == 0.45
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the GPU's answer is make gpu-check's own, on a GPU")
+def test_gpu_check_says_there_is_no_gpu_exits_0_and_keeps_no_file(tmp_path: Path) -> None:
+    report = _run("gpu_check.py", f"--out={tmp_path / 'gpu.json'}")  # check=True: exit 0
+    assert report["gpu"] is None and "no CUDA device" in report["reason"]
+    assert not (tmp_path / "gpu.json").exists()
