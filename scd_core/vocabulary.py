@@ -92,7 +92,7 @@ RUNTIMES = ("auto", "torch", "onnxruntime")
 #: The model's arithmetic (``scd_core.geo.precision``): int8 in ONNX Runtime, bf16 in torch, each kept
 #: only where it agrees with fp32 (the accuracy guard).
 PRECISIONS = ("fp32", "bf16", "int8")
-_PRECISION = "fp32, bf16 (torch on the CPU) or int8 (ONNX Runtime), each used where ≥ 99% of tiles' changes agree"
+_PRECISION = "fp32, bf16 (torch on the CPU) or int8 (ONNX Runtime), each used where ≥ 99%% of tiles' changes agree"
 #: How a changed pixel's two classes are chosen (:mod:`scd_core.geo.blending`): ``distinct``, the most
 #: probable pair of different classes; ``paper``, each date's arg-max (ASN eq. 1 / eq. 12).
 DECODINGS = ("distinct", "paper")
