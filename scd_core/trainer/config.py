@@ -82,7 +82,8 @@ class TrainConfig:
     #: (:mod:`scd_core.trainer.calibration`; ``scd train``'s recipe)
     calibrate_threshold: bool = False
     seed: int = 0
-    workers: int = 0
+    #: data loader processes (:mod:`scd_core.trainer.loading`); None: this machine's cores, at most 8
+    workers: int | None = None
     device: str = "auto"
     #: ``auto``: bf16 where the GPU has it, else fp16 with a gradient scaler; off on the CPU
     amp: str = "auto"
@@ -180,6 +181,8 @@ def _check(config: TrainConfig, source: str | Path) -> None:
         raise InvalidOptionError(f"{source}: calibrate_threshold chooses τ on the last epoch's weights; keep: last")
     choice("amp", AMP_MODES)
     choice("dataset", DATASETS)
+    if config.workers is not None and (not isinstance(config.workers, int) or config.workers < 0):
+        raise InvalidOptionError(f"{source}: workers must be 0 or more processes, or null, got {config.workers!r}")
     for name in ("epochs", "batch_size", "crop"):
         if int(getattr(config, name)) < 1:
             raise InvalidOptionError(f"{source}: {name} must be at least 1, got {getattr(config, name)}")

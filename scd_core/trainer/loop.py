@@ -89,7 +89,7 @@ def train_epoch(
     )
     for step, batch in enumerate(batches, 1):
         x1, x2 = precision.inputs(batch["image1"]), precision.inputs(batch["image2"])
-        label1, label2 = batch["label1"].to(precision.device), batch["label2"].to(precision.device)
+        label1, label2 = (batch[key].to(precision.device, non_blocking=True) for key in ("label1", "label2"))
         with precision.autocast():
             outputs = model(x1, x2)
         loss = optimisation.loss_of({key: value.float() for key, value in outputs.items()}, label1, label2)
@@ -154,7 +154,7 @@ def score(
     for batch in batches:
         x1, x2 = precision.inputs(batch["image1"]), precision.inputs(batch["image2"])
         pred1, pred2 = predict(model, x1, x2, threshold)
-        label1, label2 = (batch[key].to(precision.device) for key in ("label1", "label2"))
+        label1, label2 = (batch[key].to(precision.device, non_blocking=True) for key in ("label1", "label2"))
         valid = label1 != IGNORE
         truth = (label1[valid] != NO_CHANGE).long()
         change += torch.bincount(2 * (pred1[valid] != 0).long() + truth, minlength=4).view(2, 2)

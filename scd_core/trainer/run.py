@@ -31,6 +31,7 @@ from scd_core.trainer.data import TrainingData
 from scd_core.trainer.distributed import Processes, setup, teardown
 from scd_core.trainer.initialise import Initial, build_model, read_initial
 from scd_core.trainer.label_weights import dataset_weights
+from scd_core.trainer.loading import default_workers, make_loader
 from scd_core.trainer.loop import Optimisation, score, train_epoch
 from scd_core.trainer.precision import Precision
 from scd_core.trainer.run_folder import RunFolder
@@ -69,11 +70,12 @@ def _loaders(
     if sampler.steps == 0:
         raise ScdInputError(f"{size} training samples, fewer than one batch of {config.batch_size}", data.description)
     per_process = config.batch_size // processes.world_size
-    loader = DataLoader(data.train, per_process, sampler=sampler, num_workers=config.workers, drop_last=True)
+    workers = default_workers() if config.workers is None else config.workers
+    loader = make_loader(data.train, per_process, sampler, workers, processes.device, drop_last=True)
     val_loader = None
     if data.val is not None:
         shards = ShardSampler(len(data.val), processes.rank, processes.world_size, config.val_limit)  # type: ignore[arg-type]
-        val_loader = DataLoader(data.val, 1, sampler=shards, num_workers=config.workers)
+        val_loader = make_loader(data.val, 1, shards, workers, processes.device)
     return loader, sampler, val_loader
 
 
@@ -207,7 +209,7 @@ def _start(
     run = Run(config, data, model, optimisation, loader, sampler, val_loader, folder)
     folder.log(
         f"{config.model} {model.scd_hparams} on {data.description}, {how}, "
-        f"{processes.world_size} process(es), {precision.describe()}"
+        f"{processes.world_size} process(es) loading with {loader.num_workers} worker(s) each, {precision.describe()}"
     )
     return run
 

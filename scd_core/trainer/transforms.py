@@ -6,11 +6,14 @@ down-scaled sample is smaller) gives batches of equal shape. Rotations are by mu
 rotation of SCanNet's preprocessing, ``rand_rot90_flip``, that LSAFNet follows), which keep every pixel.
 
 Every draw comes from the generator passed in, which :mod:`scd_core.trainer.sampling` seeds per sample from
-the run's seed, epoch and position: a sample's augmentation does not depend on the worker or process
-that loads it, so runs repeat and resumed runs continue exactly.
+the run's seed, epoch and position, and resampling runs on one thread: a sample's augmentation does not
+depend on the worker or process that loads it, so runs repeat and resumed runs continue exactly.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -40,13 +43,27 @@ def rotate(sample: Sample, generator: torch.Generator) -> Sample:
     return {key: torch.rot90(value, turns, dims=(-2, -1)) for key, value in sample.items()} if turns else sample
 
 
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """torch on one thread inside the block: bilinear resampling splits its work among threads in ways
+    that change the last bit of some pixels, and a sample must not depend on who makes it."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def rescale(sample: Sample, factor: float) -> Sample:
-    """Resize the sample by ``factor``."""
+    """Resize the sample by ``factor``, on one thread as a loader's worker process computes: a sample is
+    the same bit for bit whether a worker or the main process makes it, whatever its thread count."""
     height, width = sample["label1"].shape
     size = (max(1, round(height * factor)), max(1, round(width * factor)))
-    out = {key: F.interpolate(sample[key][None], size, mode="bilinear", align_corners=False)[0] for key in IMAGES}
-    for key in LABELS:
-        out[key] = F.interpolate(sample[key][None, None].float(), size, mode="nearest")[0, 0].long()
+    with _one_thread():
+        out = {key: F.interpolate(sample[key][None], size, mode="bilinear", align_corners=False)[0] for key in IMAGES}
+        for key in LABELS:
+            out[key] = F.interpolate(sample[key][None, None].float(), size, mode="nearest")[0, 0].long()
     return out
 
 

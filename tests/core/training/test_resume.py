@@ -1,5 +1,6 @@
 """Exact resume: a run killed with SIGKILL in the middle of an epoch and resumed ends with the weights,
-the optimiser state and the losses of a run that was never interrupted, bit for bit (CPU, deterministic)."""
+the optimiser state and the losses of a run that was never interrupted, bit for bit (CPU, deterministic),
+though the killed run loads its data in two worker processes and the other in its own."""
 
 from __future__ import annotations
 
@@ -44,9 +45,9 @@ def _records(folder):
 def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_weights(
     small_second, write_config, run_module, start_module, tmp_path
 ):
-    config = write_config(**SETTINGS, data=str(small_second))
+    config = write_config(**SETTINGS, data=str(small_second), workers=2)
     straight, killed = tmp_path / "straight", tmp_path / "killed"
-    assert run_module("training.train", config, "--out", straight).returncode == 0
+    assert run_module("training.train", config, "--out", straight, "--set", "workers=0").returncode == 0
 
     process = start_module("training.train", config, "--out", killed)
     output = _kill_in_epoch_2(process)
