@@ -19,7 +19,8 @@ is the same whichever worker or process loads it, and a resumed run sees the ver
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from scd_core.errors import LabelMismatchError, ScdInputError
 from scd_core.labels import LANDSAT_SCD, SECOND, LabelSet, read_label
 from scd_core.normalise import make_normaliser
 from scd_core.second_layout import listing, pair_names
+from scd_core.trainer.cache import RecordCache
 
 Sample = dict[str, torch.Tensor]
 
@@ -118,6 +120,11 @@ class PairDataset(Dataset):
 
     ``transform(sample, generator)`` (e.g. :class:`scd_core.trainer.transforms.Augment`) is applied to the
     whole sample with a generator seeded from the key, so both dates and labels move together.
+
+    With ``cache`` each pair is decoded once and its 8-bit pixels and class maps kept for the next
+    epochs, where the split fits the memory budget (:mod:`scd_core.trainer.cache`: pairs of the first
+    pair's size; another size is decoded every time). Normalisation and augmentation still run on
+    every load: they are cheap, or random.
     """
 
     def __init__(
@@ -125,10 +132,12 @@ class PairDataset(Dataset):
         split: Split,
         normalisation: dict[str, Any],
         transform: Callable[[Sample, torch.Generator], Sample] | None = None,
+        cache: bool = True,
     ) -> None:
         self.split = split
         self.normalise = make_normaliser(normalisation, "none", "uint8")
         self.transform = transform
+        self.cache = self._make_cache() if cache and split.names else None
 
     def __len__(self) -> int:
         return len(self.split.names)
@@ -136,33 +145,45 @@ class PairDataset(Dataset):
     def path(self, folder: str, index: int) -> Path:
         return self.split.root / folder / self.split.names[index]
 
-    def _image(self, path: Path) -> torch.Tensor:
-        try:
-            with Image.open(path) as image:
-                pixels = np.asarray(image.convert("RGB")).transpose(2, 0, 1)
-        except FileNotFoundError:
-            raise ScdInputError("file not found", path) from None
-        except OSError as error:
-            raise ScdInputError(f"not a readable image ({error})", path) from None
+    def _make_cache(self) -> RecordCache | None:
+        with _opened(self.path(self.split.layout.images[0], 0)) as image:
+            width, height = image.size
+        bands = len(self.normalise.mean)
+        return RecordCache.fitting(len(self), (2 * bands + 2, height, width))
+
+    def _pixels(self, path: Path) -> np.ndarray:
+        with _opened(path) as image:
+            pixels = np.asarray(image.convert("RGB")).transpose(2, 0, 1)
         if len(self.normalise.mean) != pixels.shape[0]:
             raise ScdInputError(f"{pixels.shape[0]} bands, the model takes {len(self.normalise.mean)}", path)
-        return torch.from_numpy(np.ascontiguousarray(self.normalise(pixels), dtype=np.float32))
+        return pixels
 
-    def load(self, index: int) -> Sample:
-        """Pair ``index`` as stored, checked for matching sizes."""
+    def decode(self, index: int) -> np.ndarray:
+        """Pair ``index``'s files as one uint8 array: both images' bands, then both class maps."""
         layout = self.split.layout
         paths = [self.path(folder, index) for folder in layout.images + layout.labels]
-        sample = {
-            "image1": self._image(paths[0]),
-            "image2": self._image(paths[1]),
-            "label1": torch.from_numpy(read_label(paths[2], layout.label_set).astype(np.int64)),
-            "label2": torch.from_numpy(read_label(paths[3], layout.label_set).astype(np.int64)),
+        planes = [self._pixels(paths[0]), self._pixels(paths[1])]
+        planes += [read_label(path, layout.label_set)[None] for path in paths[2:]]
+        for path, plane in zip(paths, planes, strict=True):
+            if plane.shape[-2:] != planes[0].shape[-2:]:
+                raise LabelMismatchError(f"size {plane.shape[-1]}×{plane.shape[-2]} differs from {paths[0]}", path)
+        return np.concatenate(planes)
+
+    def load(self, index: int) -> Sample:
+        """Pair ``index`` as stored, checked for matching sizes (from the cache once decoded)."""
+        decoded = self.cache.get(index) if self.cache is not None else None
+        if decoded is None:
+            decoded = self.decode(index)
+            if self.cache is not None:
+                self.cache.put(index, decoded)
+        bands = len(self.normalise.mean)
+        images = [decoded[:bands], decoded[bands : 2 * bands]]
+        return {
+            "image1": torch.from_numpy(np.ascontiguousarray(self.normalise(images[0]), dtype=np.float32)),
+            "image2": torch.from_numpy(np.ascontiguousarray(self.normalise(images[1]), dtype=np.float32)),
+            "label1": torch.from_numpy(decoded[2 * bands].astype(np.int64)),
+            "label2": torch.from_numpy(decoded[2 * bands + 1].astype(np.int64)),
         }
-        shapes = [tuple(sample[key].shape[-2:]) for key in ("image1", "image2", "label1", "label2")]
-        for path, shape in zip(paths, shapes, strict=True):
-            if shape != shapes[0]:
-                raise LabelMismatchError(f"size {shape[1]}×{shape[0]} differs from {paths[0]}", path)
-        return sample
 
     def __getitem__(self, key: int | tuple[int, int]) -> Sample:
         index, seed = key if isinstance(key, tuple) else (key, None)
@@ -171,3 +192,15 @@ class PairDataset(Dataset):
             sample = self.transform(sample, torch.Generator().manual_seed(seed))
         sample["index"] = torch.tensor(index)
         return sample
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[Image.Image]:
+    """The image at ``path``, a missing or unreadable file an error naming it."""
+    try:
+        with Image.open(path) as image:
+            yield image
+    except FileNotFoundError:
+        raise ScdInputError("file not found", path) from None
+    except OSError as error:
+        raise ScdInputError(f"not a readable image ({error})", path) from None
