@@ -45,17 +45,18 @@ test-plugin: setup setup-qgis
 
 # The QGIS plugin zip ("Install from ZIP"): qgis_scd_plugin/ with what a checkout keeps elsewhere copied in
 # (metadata.txt, resources/icons, resources/styles, the demo model when there is one, and the engine's
-# stdlib-only legend, vocabulary and events in shared/), the LICENSE, the README (the algorithm's Help
+# stdlib-only legend, vocabulary package and events in shared/), the LICENSE, the README (the algorithm's Help
 # button opens its plugin section), and the scd-core wheel that "Install backend" pip-installs.
 plugin: setup
 	# setuptools builds the wheel from build/lib: a stale copy there would ship files that are gone
 	rm -rf build/plugin build/lib build/bdist.* dist/qgis_scd_plugin.zip
-	mkdir -p build/plugin/qgis_scd_plugin/icons build/plugin/qgis_scd_plugin/styles build/plugin/qgis_scd_plugin/shared dist
+	mkdir -p build/plugin/qgis_scd_plugin/icons build/plugin/qgis_scd_plugin/styles build/plugin/qgis_scd_plugin/shared/vocabulary dist
 	find qgis_scd_plugin -name '*.py' -not -path '*/__pycache__/*' -exec cp --parents {} build/plugin \;
 	cp metadata.txt LICENSE README.md build/plugin/qgis_scd_plugin/
 	cp resources/icons/*.svg build/plugin/qgis_scd_plugin/icons/
 	cp resources/styles/*.qml build/plugin/qgis_scd_plugin/styles/
-	cp scd_core/legend.py scd_core/vocabulary.py scd_core/events.py build/plugin/qgis_scd_plugin/shared/
+	cp scd_core/legend.py scd_core/events.py build/plugin/qgis_scd_plugin/shared/
+	cp scd_core/vocabulary/*.py build/plugin/qgis_scd_plugin/shared/vocabulary/
 	if [ -f resources/models/demo.pt ]; then mkdir -p build/plugin/qgis_scd_plugin/models && cp resources/models/demo.pt build/plugin/qgis_scd_plugin/models/; fi
 	$(VENV)/bin/python -m pip wheel --quiet --no-deps -w build/plugin/qgis_scd_plugin/wheels .
 	cd build/plugin && zip -qr ../../dist/qgis_scd_plugin.zip qgis_scd_plugin

@@ -1,4 +1,4 @@
-"""The plugin's parameters are the engine's options (scd_core/vocabulary.py): their labels, choices,
+"""The plugin's parameters are the engine's options (scd_core/vocabulary/): their labels, choices,
 ranges and defaults, and the checks of typed values. A range changed in the vocabulary is the
 parameter's and the check's (the command line's side is tests/core/test_vocabulary.py)."""
 
@@ -40,13 +40,19 @@ def test_the_plugin_reads_the_engines_own_files(plugin):
     make plugin copies them (a checkout reads them in scd_core/ itself)."""
     from qgis_scd_plugin.shared import events, legend, vocabulary
 
-    for name, module in (("events", events), ("legend", legend), ("vocabulary", vocabulary)):
+    for name, module in (("events", events), ("legend", legend)):
         assert Path(module.__file__).read_bytes() == (REPO / "scd_core" / f"{name}.py").read_bytes()
+    package = Path(vocabulary.__file__).parent
+    engines = sorted(path.name for path in (REPO / "scd_core" / "vocabulary").glob("*.py"))
+    assert sorted(path.name for path in package.glob("*.py")) == engines
+    for name in engines:
+        assert (package / name).read_bytes() == (REPO / "scd_core" / "vocabulary" / name).read_bytes()
+    assert type(vocabulary.DETECT[0]).__module__ == "qgis_scd_plugin.scd_shared.vocabulary.option"
 
 
 @pytest.fixture
 def mmu_from_five(plugin, monkeypatch):
-    """The vocabulary's minimum mapping unit made to start at 5, as if scd_core/vocabulary.py said so."""
+    """The vocabulary's minimum mapping unit made to start at 5, as if scd_core/vocabulary/ said so."""
     from qgis_scd_plugin.shared import vocabulary
 
     changed = dataclasses.replace(vocabulary.OPTIONS["mmu"], minimum=5, label="Smallest patch (pixels)")

@@ -26,6 +26,9 @@ def test_zip_holds_the_plugin_folder_with_its_metadata_icon_and_styles(plugin_zi
         f"{PLUGIN}/styles/change_type.qml",
         f"{PLUGIN}/styles/class.qml",
         f"{PLUGIN}/styles/change_prob.qml",
+        f"{PLUGIN}/shared/legend.py",
+        f"{PLUGIN}/shared/events.py",
+        *(f"{PLUGIN}/shared/vocabulary/{module.name}" for module in (REPO / "scd_core" / "vocabulary").glob("*.py")),
     } <= names
     assert "GNU GENERAL PUBLIC LICENSE" in licence and "Version 2, June 1991" in licence
     assert all(name.startswith(f"{PLUGIN}/") for name in names)
@@ -83,6 +86,7 @@ def test_algorithm_has_the_parameters_an_analyst_sets(plugin):
         "BATCH_SIZE",
         "DEVICE",
         "RUNTIME",
+        "PRECISION",
         "DECODE",
         "THRESHOLD",
         "MMU",
@@ -100,8 +104,8 @@ def test_algorithm_has_the_parameters_an_analyst_sets(plugin):
         if definition.flags() & QgsProcessingParameterDefinition.FlagAdvanced
     }
     assert advanced == {
-        "BANDS", "SCALE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE", "RUNTIME", "DECODE", "THRESHOLD", "MMU",
-        "MIN_AREA",
+        "BANDS", "SCALE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE", "RUNTIME", "PRECISION", "DECODE", "THRESHOLD",
+        "MMU", "MIN_AREA",
     }  # fmt: skip
     optional = {
         name
