@@ -82,7 +82,8 @@ class TrainConfig:
     #: (:mod:`scd_core.trainer.calibration`; ``scd train``'s recipe)
     calibrate_threshold: bool = False
     seed: int = 0
-    #: data loader processes (:mod:`scd_core.trainer.loading`); None: this machine's cores, at most 8
+    #: data loader processes (:mod:`scd_core.trainer.loading`); None: on CUDA the machine's cores (at most 8),
+    #: on the CPU 0, where the model's threads use every core
     workers: int | None = None
     device: str = "auto"
     #: ``auto``: bf16 where the GPU has it, else fp16 with a gradient scaler; off on the CPU

@@ -70,7 +70,7 @@ def _loaders(
     if sampler.steps == 0:
         raise ScdInputError(f"{size} training samples, fewer than one batch of {config.batch_size}", data.description)
     per_process = config.batch_size // processes.world_size
-    workers = default_workers() if config.workers is None else config.workers
+    workers = default_workers(processes.device) if config.workers is None else config.workers
     loader = make_loader(data.train, per_process, sampler, workers, processes.device, drop_last=True)
     val_loader = None
     if data.val is not None:

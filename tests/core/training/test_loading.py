@@ -34,12 +34,13 @@ def split_256(tmp_path_factory):
 @pytest.mark.parametrize(
     ("cores", "local_processes", "expected"), [(2, 1, 2), (16, 1, 8), (16, 4, 4), (2, 4, 1), (1, 1, 1)]
 )
-def test_default_workers_are_the_cores_at_most_eight_shared_among_torchrun_processes(
+def test_default_workers_on_cuda_are_the_cores_at_most_eight_shared_among_torchrun_processes(
     monkeypatch, cores, local_processes, expected
 ):
     monkeypatch.setattr(loading.os, "sched_getaffinity", lambda _pid: set(range(cores)))
     monkeypatch.setenv("LOCAL_WORLD_SIZE", str(local_processes))
-    assert default_workers() == expected
+    assert default_workers(torch.device("cuda")) == expected
+    assert default_workers(CPU) == 0  # the model's threads have the cores
 
 
 def test_workers_default_to_none_smoke_runs_in_process_and_a_negative_count_is_refused():
