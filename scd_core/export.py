@@ -37,6 +37,9 @@ if TYPE_CHECKING:  # onnx is imported by the functions that need it
 
 #: ``metadata_props`` key that marks an scd graph, and its format version.
 FORMAT_KEY, FORMAT = "scd_format", "scd-onnx-1"
+#: ``metadata_props`` key of the graph's arithmetic: "int8" for a quantised graph
+#: (:mod:`scd_core.geo.precision`); absent, fp32.
+PRECISION_KEY = "scd_precision"
 #: The opset written by default: every operator of the six model families exports to it.
 DEFAULT_OPSET = 17
 #: The opsets the exporter writes (:mod:`scd_core.vocabulary`'s ``--opset``), and the first of the
@@ -163,8 +166,17 @@ def onnx_metadata(path: str | Path) -> CheckpointMetadata:
         if key.startswith(_PREFIX) and key != FORMAT_KEY
     }
     meta.pop("version", None)
+    meta.pop("precision", None)  # the graph's, not the checkpoint's: onnx_precision
     validate_metadata(meta, path)
     return meta  # type: ignore[return-value]
+
+
+def onnx_precision(path: str | Path) -> str:
+    """The arithmetic of the scd ONNX file at ``path``: "fp32", or "int8" for a quantised graph."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False)
+    return next((json.loads(p.value) for p in graph.metadata_props if p.key == PRECISION_KEY), "fp32")
 
 
 def check_export(model: nn.Module, path: str | Path, meta: CheckpointMetadata, size: int = 96) -> float:

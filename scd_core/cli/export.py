@@ -1,4 +1,5 @@
-"""``scd export CKPT -o MODEL.onnx [--format scd|deepness] [--opset N]``: a checkpoint as one ONNX file.
+"""``scd export CKPT -o MODEL.onnx [--format scd|deepness] [--opset N] [--precision fp32|int8]``: a
+checkpoint as one ONNX file.
 
 ``scd`` (default) is the graph ``scd detect --model MODEL.onnx`` and the QGIS plugin run in ONNX
 Runtime: both dates in, the model's three outputs out, the checkpoint's metadata in
@@ -7,17 +8,29 @@ one input of both dates' bands stacked (before's, then after's, one grid: stack 
 e.g. ``gdalbuildvrt -separate``), one channel out per from-to change type, the threshold inside.
 After the export the file is checked (``onnx.checker``, and against torch on a random batch for
 ``scd``), and the largest difference is printed.
+
+``--precision int8`` writes the graph quantised as ``scd detect --precision int8`` quantises it
+(:mod:`scd_core.geo.precision`), marked int8 in its metadata so that a detection with it runs and
+records int8. Where the int8 graph fails the accuracy guard, or the model cannot be calibrated on
+synthetic RGB scenes, the fp32 graph is written instead, with a warning: the file is always usable.
+bf16 runs in torch only, so it is refused here.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scd_core import vocabulary
 from scd_core.cli.arguments import add_option
-from scd_core.errors import OutputExistsError
+
+if TYPE_CHECKING:
+    from scd_core.checkpoint import CheckpointMetadata
+from scd_core.errors import InvalidOptionError, OutputExistsError
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -41,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
 
     output, opset = Path(args.output), export.DEFAULT_OPSET if args.opset is None else args.opset
     # all that can be refused is, before the checkpoint loads and the export's seconds go
+    if args.precision == "bf16":
+        raise InvalidOptionError("--precision bf16 runs in torch: an ONNX file is fp32 or int8")
+    if args.precision == "int8" and args.format == "deepness":
+        raise InvalidOptionError("--precision int8 is for --format scd (Deepness runs its graphs as they are)")
     if output.is_file() and Path(args.checkpoint).is_file() and os.path.samefile(output, args.checkpoint):
         raise OutputExistsError("is the checkpoint itself; name another file for the ONNX model", output)
     export.check_destination(output)
@@ -54,7 +71,30 @@ def run(args: argparse.Namespace) -> int:
         export.export_deepness(model, meta, output, resolution, opset=opset)
         print(f"{output}: Deepness segmentor, {2 * len(meta['bands'])} bands in, {resolution:g} cm per pixel")
         return 0
-    export.export_onnx(model, meta, output, opset)
-    difference = export.check_export(model, output, meta)
-    print(f"{output}: checked; largest difference from torch {difference:.2e} (relative to the largest output)")
+    fp32 = output if args.precision == "fp32" else output.with_name(f".{output.stem}.{secrets.token_hex(4)}.fp32.onnx")
+    try:
+        export.export_onnx(model, meta, fp32, opset)
+        difference = export.check_export(model, fp32, meta)
+        print(f"{output}: checked; largest difference from torch {difference:.2e} (relative to the largest output)")
+        if fp32 != output:
+            _quantise(fp32, output, meta)
+    finally:
+        if fp32 != output:
+            fp32.unlink(missing_ok=True)
     return 0
+
+
+def _quantise(fp32: Path, output: Path, meta: CheckpointMetadata) -> None:
+    """Write the int8 graph of ``fp32`` to ``output`` where it passes the accuracy guard, else ``fp32``."""
+    from scd_core.geo.precision import calibration_tiles, guard_problem, quantise, uncalibrated
+
+    tiles = calibration_tiles(meta)
+    if tiles is None:
+        print(f"warning: {uncalibrated('int8', meta)}: {output} is the fp32 graph", file=sys.stderr)
+    else:
+        share = quantise(fp32, output, tiles, meta["threshold"])
+        if (problem := guard_problem("int8", share)) is None:
+            print(f"{output}: int8; {100 * share:.2f}% of the calibration pixels' change types agree with fp32")
+            return
+        print(f"warning: {problem}: {output} is the fp32 graph", file=sys.stderr)
+    os.replace(fp32, output)

@@ -91,9 +91,13 @@ def onnx_forward(path: Path) -> Forward:
 
 
 def _quantise(fp32: Path, int8: Path, tiles: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
-    """ONNX Runtime's static QDQ quantisation of ``fp32`` into ``int8``, calibrated on ``tiles``."""
+    """ONNX Runtime's static QDQ quantisation of ``fp32`` into ``int8``, calibrated on ``tiles``, with
+    ``fp32``'s ``metadata_props`` and the int8 mark (:data:`scd_core.export.PRECISION_KEY`)."""
+    import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from scd_core.export import PRECISION_KEY
 
     class Tiles(CalibrationDataReader):
         def __init__(self) -> None:
@@ -112,8 +116,35 @@ def _quantise(fp32: Path, int8: Path, tiles: Sequence[tuple[np.ndarray, np.ndarr
                     str(prepared), str(staged), Tiles(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                 )  # fmt: skip
+                graph = onnx.load(str(staged))
+                del graph.metadata_props[:]
+                for prop in onnx.load(str(fp32), load_external_data=False).metadata_props:
+                    graph.metadata_props.add(key=prop.key, value=prop.value)
+                graph.metadata_props.add(key=PRECISION_KEY, value=json.dumps("int8"))
+                onnx.save(graph, str(staged))
     finally:
         prepared.unlink(missing_ok=True)
+
+
+def quantise(fp32: Path, int8: Path, tiles: Sequence[tuple[np.ndarray, np.ndarray]], tau: float) -> float:
+    """Write ``fp32``'s int8 graph, calibrated on ``tiles``, to ``int8``; the share of the tiles' pixels
+    whose change types (at ``tau``) it decodes as ``fp32`` does: the guard's measure."""
+    _quantise(fp32, int8, tiles)
+    return agreement(onnx_forward(fp32), onnx_forward(int8), tiles, tau)
+
+
+def guard_problem(precision: str, share: float) -> str | None:
+    """Why a ``precision`` model agreeing with fp32 on ``share`` of the pixels is not used, or None."""
+    if share >= MIN_AGREEMENT:
+        return None
+    return (f"--precision {precision} agrees with fp32 on {100 * share:.1f}% of the calibration pixels' change types, "
+        f"under {100 * MIN_AGREEMENT:.0f}%")  # fmt: skip
+
+
+def uncalibrated(precision: str, meta: CheckpointMetadata) -> str:
+    """Why a ``precision`` model of ``meta`` cannot be judged on the synthetic scenes."""
+    return (f"--precision {precision} is calibrated and judged on synthetic red, green and blue scenes, and this "
+        f"model reads {', '.join(meta['bands'])}")  # fmt: skip
 
 
 def int8_export(fp32: Path, cached: Path, meta: CheckpointMetadata, log: RunLog) -> Path | None:
@@ -126,17 +157,14 @@ def int8_export(fp32: Path, cached: Path, meta: CheckpointMetadata, log: RunLog)
     else:
         tiles = calibration_tiles(meta)
         if tiles is None:
-            log.warning(f"--precision int8 needs a model of red, green and blue bands to calibrate (this one reads "
-                f"{', '.join(meta['bands'])}); it runs in fp32")  # fmt: skip
+            log.warning(f"{uncalibrated('int8', meta)}: it runs in fp32")
             return None
         log.message("quantising the model to int8 once (calibrated on synthetic scenes; a minute or two)")
-        _quantise(fp32, int8, tiles)
-        share = agreement(onnx_forward(fp32), onnx_forward(int8), tiles, meta["threshold"])
+        share = quantise(fp32, int8, tiles, meta["threshold"])
         with atomic_write(verdict) as handle:
             json.dump({"agreement": share, "tiles": list(CALIBRATION_TILES), "size": CALIBRATION_SIZE}, handle)
-    if share < MIN_AGREEMENT:
-        log.warning(f"--precision int8 agrees with fp32 on {100 * share:.1f}% of the calibration pixels' change types, "
-            f"under {100 * MIN_AGREEMENT:.0f}%: the run keeps fp32")  # fmt: skip
+    if (problem := guard_problem("int8", share)) is not None:
+        log.warning(f"{problem}: the run keeps fp32")
         return None
     return int8
 
@@ -147,8 +175,7 @@ def bf16_agrees(model: torch.nn.Module, meta: CheckpointMetadata, say: Callable[
 
     tiles = calibration_tiles(meta)
     if tiles is None:
-        say(f"--precision bf16 is judged on synthetic RGB scenes, and this model reads {', '.join(meta['bands'])}; "
-            "it runs in fp32")  # fmt: skip
+        say(f"{uncalibrated('bf16', meta)}: it runs in fp32")
         return False
 
     def forward(bf16: bool) -> Forward:
@@ -158,9 +185,8 @@ def bf16_agrees(model: torch.nn.Module, meta: CheckpointMetadata, say: Callable[
 
         return run
 
-    share = agreement(forward(False), forward(True), tiles, meta["threshold"])
-    if share < MIN_AGREEMENT:
-        say(f"--precision bf16 agrees with fp32 on {100 * share:.1f}% of the calibration pixels' change types, "
-            f"under {100 * MIN_AGREEMENT:.0f}%: the run keeps fp32")  # fmt: skip
+    problem = guard_problem("bf16", agreement(forward(False), forward(True), tiles, meta["threshold"]))
+    if problem is not None:
+        say(f"{problem}: the run keeps fp32")
         return False
     return True

@@ -30,6 +30,7 @@ from torch import nn
 
 from scd_core.atomic import atomic_write
 from scd_core.errors import InvalidOptionError
+from scd_core.export import onnx_precision
 from scd_core.geo.blending import tile_probabilities
 from scd_core.geo.progress import RunLog
 from scd_core.models import STRIDE
@@ -266,7 +267,7 @@ def choose(
             return TorchRunner(model.to(device).eval(), device, amp=False, precision="bf16")
     if model is None:
         assert source is not None
-        return OnnxRunner(source, device)
+        return OnnxRunner(source, device, precision=onnx_precision(source))  # an int8 export runs in int8
     if runtime == "torch" or (runtime == "auto" and device.type == "cuda"):
         return TorchRunner(model.to(device).eval(), device, amp=device.type == "cuda")
     exported = cached_export(source, model, meta, log) if source is not None else None
@@ -287,6 +288,8 @@ def _int8_runner(
 
     if model is None:
         assert source is not None
+        if onnx_precision(source) == "int8":  # quantised by scd export --precision int8
+            return OnnxRunner(source, device, precision="int8")
         fp32 = source
         cached = cache_dir() / "onnx" / f"{fingerprint(source)}-scd{__version__}"
         cached.parent.mkdir(parents=True, exist_ok=True)

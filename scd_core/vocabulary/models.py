@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .detect import PROGRESS_STYLES, TILE_MULTIPLE
+from .detect import PRECISION, PROGRESS_STYLES, TILE_MULTIPLE
 from .option import OVERWRITE_FILE, Option
 
 EXPORT = (
@@ -23,6 +23,7 @@ EXPORT = (
         minimum=0.0,
         metavar="CM",
     ),
+    PRECISION,  # scd: fp32 or int8 (bf16 runs in torch only: refused)
     OVERWRITE_FILE,
 )
 

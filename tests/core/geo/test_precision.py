@@ -75,7 +75,7 @@ def test_a_model_synthetic_scenes_cannot_calibrate_stays_fp32(tmp_path, collared
     four = scd_core.detect(collared.before, collared.after, nir, tmp_path / "nir", precision="int8", bands=(1, 2, 3, 1),
                            progress=events.append, **FAST)  # fmt: skip
     assert ran(four)["precision"] == "fp32"
-    assert any("needs a model of red, green and blue bands" in e.get("text", "") for e in events)
+    assert any("judged on synthetic red, green and blue scenes" in e.get("text", "") for e in events)
 
 
 @pytest.mark.parametrize(
