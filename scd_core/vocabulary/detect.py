@@ -15,7 +15,9 @@ RUNTIMES = ("auto", "torch", "onnxruntime")
 #: The model's arithmetic (``scd_core.geo.precision``): int8 in ONNX Runtime, bf16 in torch, each kept
 #: only where it agrees with fp32 (the accuracy guard).
 PRECISIONS = ("fp32", "bf16", "int8")
-_PRECISION = "fp32, bf16 (torch on the CPU) or int8 (ONNX Runtime), each used where ≥ 99%% of tiles' changes agree"
+_PRECISION_HELP = "fp32, bf16 (torch on the CPU) or int8 (ONNX Runtime), each used where ≥ 99%% of tiles' changes agree"
+#: ``--precision`` of ``scd detect`` and ``scd export`` (which writes fp32 or int8 graphs).
+PRECISION = Option("precision", "--precision", "Precision", _PRECISION_HELP, default="fp32", choices=PRECISIONS)
 #: How a changed pixel's two classes are chosen (:mod:`scd_core.geo.blending`): ``distinct``, the most
 #: probable pair of different classes; ``paper``, each date's arg-max (ASN eq. 1 / eq. 12).
 DECODINGS = ("distinct", "paper")
@@ -85,7 +87,7 @@ DETECT = (
         default="auto",
         choices=RUNTIMES,
     ),
-    Option("precision", "--precision", "Precision", _PRECISION, default="fp32", choices=PRECISIONS),
+    PRECISION,
     Option(
         "threshold",
         "--threshold",
