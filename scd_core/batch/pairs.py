@@ -20,6 +20,8 @@ class Pair:
     before: Path
     after: Path
     aoi: Path | None
+    mask_before: Path | None = None
+    mask_after: Path | None = None
 
 
 #: A cell GDAL reads as it is: a virtual file system (``/vsizip/``, ``/vsicurl/``...), a URL, or a
@@ -82,15 +84,22 @@ def read_rows(path: str | Path, usage: str) -> tuple[list[tuple[int, dict[str, s
 
 
 def read_pairs(path: str | Path) -> list[Pair]:
-    """The pairs of a PAIRS.csv of ``scd batch``, paths resolved against its folder."""
+    """The pairs of a PAIRS.csv of ``scd batch``, paths resolved against its folder; the optional columns
+    ``aoi``, ``mask_before`` and ``mask_after`` may be empty in a row."""
     path = Path(path)
-    rows, _ = read_rows(path, "id,before,after[,aoi]")
+    rows, _ = read_rows(path, "id,before,after[,aoi][,mask_before][,mask_after]")
+
+    def optional(row: dict[str, str], column: str) -> Path | None:
+        return Path(resolve(path.parent, cell)) if (cell := row.get(column)) else None
+
     return [
         Pair(
             row["id"],
             Path(resolve(path.parent, row["before"])),
             Path(resolve(path.parent, row["after"])),
-            Path(resolve(path.parent, aoi)) if (aoi := row.get("aoi")) else None,
+            optional(row, "aoi"),
+            optional(row, "mask_before"),
+            optional(row, "mask_after"),
         )
         for _, row in rows
     ]

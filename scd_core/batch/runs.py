@@ -64,7 +64,7 @@ def run_pair(pair: Pair, out_root: Path, model: str | Path, options: DetectOptio
     from scd_core.geo.pipeline import run_detection
 
     out_dir = out_root / pair.id
-    options = dataclasses.replace(options, aoi=pair.aoi)
+    options = dataclasses.replace(options, aoi=pair.aoi, mask_before=pair.mask_before, mask_after=pair.mask_after)
     if finished_before(out_dir, pair, model, options):
         return Outcome(pair.id, "skipped", message="done before with the same inputs and options")
     started = time.perf_counter()

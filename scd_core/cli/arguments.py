@@ -15,16 +15,27 @@ from scd_core.normalise import parse_scale
 Container = argparse.ArgumentParser | argparse._ActionsContainer
 
 
-def _parse_bands(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise InvalidOptionError(f"--bands takes comma-separated band numbers such as 1,2,3, got {text!r}") from None
+def _integers(flag: str, example: str) -> Callable[[str], tuple[int, ...]]:
+    """The parser of a flag of comma-separated whole numbers (``3,2,1`` → ``(3, 2, 1)``)."""
+
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            return tuple(int(v) for v in text.split(","))
+        except ValueError:
+            raise InvalidOptionError(
+                f"{flag} takes comma-separated whole numbers such as {example}, got {text!r}"
+            ) from None
+
+    return parse
 
 
 #: Turns a flag's text into the option's value where that is more than its type (``--bands 3,2,1`` →
 #: ``(3, 2, 1)``).
-_PARSERS: dict[str, Callable[[str], Any]] = {"bands": _parse_bands, "scale": parse_scale}
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "bands": _integers("--bands", "1,2,3"),
+    "mask_values": _integers("--mask-values", "3,8,9,10"),
+    "scale": parse_scale,
+}
 #: The options that limit one run to an area, one or the other (``scd batch`` takes them per pair, from PAIRS.csv).
 _AREA = ("aoi", "bbox")
 

@@ -2,10 +2,10 @@
 
 In this order, so that the cheapest checks fail first and a bad file or option is reported before
 torch is even imported: the output folder (:mod:`.staging`), both rasters (:mod:`.rasters`), their
-overlap, the AOI (:mod:`.aoi`), and that each date holds valid pixels there; then, with torch, the
-device and the checkpoint, the bands the model reads (:mod:`.bands`), the tile plan (:mod:`.grid`),
-the normalisers with their stretch (:mod:`scd_core.normalise`), and the window readers (AFTER
-resampled onto BEFORE's grid where needed).
+overlap, the AOI (:mod:`.aoi`), that each date holds valid pixels there, and each date's mask
+(:mod:`.masks`); then, with torch, the device and the checkpoint, the bands the model reads
+(:mod:`.bands`), the tile plan (:mod:`.grid`), the normalisers with their stretch
+(:mod:`scd_core.normalise`), and the window readers (AFTER resampled onto BEFORE's grid where needed).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from scd_core.geo import aoi as areas
 from scd_core.geo import rasters, sieve
 from scd_core.geo.bands import BandChoice, select_bands
 from scd_core.geo.grid import Grid, RunWindows, TilePlan, placed_in, placed_out_of
+from scd_core.geo.masks import DateMask, open_date_mask
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import RunLog
 from scd_core.legend import LandCover
@@ -78,6 +79,7 @@ class Prepared:
     overlap: Grid
     windows: RunWindows
     readers: tuple[rasters.WindowReader, rasters.WindowReader]
+    masks: tuple[DateMask | None, DateMask | None]  #: each date's mask (--mask-before...)
     normalisers: tuple[Normaliser, Normaliser]
     plan: TilePlan
 
@@ -245,14 +247,35 @@ def _warn_of_resolution(meta: CheckpointMetadata, grid: Grid, log: RunLog) -> No
 
 
 def _readers(
-    datasets: tuple, bands: tuple[BandChoice, BandChoice], grid: Grid, paths: tuple[str, str], overlap: Grid
+    datasets: tuple,
+    bands: tuple[BandChoice, BandChoice],
+    grid: Grid,
+    paths: tuple[str, str],
+    overlap: Grid,
+    date_masks: tuple[DateMask | None, DateMask | None],
 ) -> tuple:
     """Both dates' readers of windows of ``grid``, a window of ``overlap`` (which a resampled date is
-    warped onto whole, so a pixel reads the same in every run over it)."""
+    warped onto whole, so a pixel reads the same in every run over it), each with its mask."""
     return tuple(
-        rasters.WindowReader(d, b.bands, grid, p, r, warp_grid=overlap)
-        for d, b, p, r in zip(datasets, bands, paths, ROLES, strict=True)
+        rasters.WindowReader(
+            d, b.bands, grid, p, r, warp_grid=overlap, mask=None if m is None else m.reader(grid, overlap)
+        )
+        for d, b, p, r, m in zip(datasets, bands, paths, ROLES, date_masks, strict=True)
     )
+
+
+def _open_masks(
+    stack: ExitStack, options: DetectOptions, overlap: Grid, area: Window | None, aoi: shapely.Geometry | None
+) -> tuple[DateMask | None, DateMask | None]:
+    """Each date's mask (:mod:`.masks`), or None; measured over ``area`` (None: not measured)."""
+
+    def opened(path: str | Path | None, flag: str) -> DateMask | None:
+        if path is None:
+            return None
+        name = rasters.source_name(path)
+        return open_date_mask(stack, name, flag, options.mask_values, overlap, area, aoi)
+
+    return opened(options.mask_before, "--mask-before"), opened(options.mask_after, "--mask-after")
 
 
 def _normalisers(
@@ -338,6 +361,8 @@ def prepare(
         if fixed is None:
             for dataset, path, role in zip(datasets, paths, ROLES, strict=True):
                 rasters.check_has_data(dataset, path, role, overlap)
+        aoi = None if area is None else area.geometry
+        date_masks = _open_masks(stack, options, overlap, output if fixed is None else None, aoi)
         loaded, runner = load_once(model, options.device, options.runtime, log, options.precision)  # torch from here
         meta = loaded.meta
         if fixed is None:
@@ -354,13 +379,13 @@ def prepare(
         run_windows = RunWindows(overlap.width, overlap.height, output, maps, compute)
         if fixed is None:
             with ExitStack() as sampling:
-                overlap_readers = _readers(datasets, bands, overlap, paths, overlap)
+                overlap_readers = _readers(datasets, bands, overlap, paths, overlap, date_masks)
                 for reader in overlap_readers:
                     sampling.callback(reader.close)
                 normalisers = _normalisers(meta, resolved, datasets, overlap_readers, log)
         else:
             normalisers = fixed.normalisers
-        readers = _readers(datasets, bands, overlap.window(compute), paths, overlap)
+        readers = _readers(datasets, bands, overlap.window(compute), paths, overlap, date_masks)
         for reader in readers:
             stack.callback(reader.close)
         if readers[1].resampled and fixed is None:
@@ -377,10 +402,11 @@ def prepare(
             classes=loaded.classes,
             datasets=datasets,
             bands=bands,
-            aoi=None if area is None else area.geometry,
+            aoi=aoi,
             overlap=overlap,
             windows=run_windows,
             readers=readers,
+            masks=date_masks,
             normalisers=normalisers,
             plan=plan,
         )

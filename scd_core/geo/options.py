@@ -43,12 +43,19 @@ class DetectOptions:
     device: str = vocabulary.OPTIONS["device"].default
     runtime: str = vocabulary.OPTIONS["runtime"].default
     precision: str = vocabulary.OPTIONS["precision"].default
+    #: Rasters, before and after in turn, that calibrate and judge ``precision`` (:mod:`scd_core.geo.calibration`).
+    calibrate: tuple[str, ...] | None = None
     threshold: float | None = None
     decode: str = vocabulary.OPTIONS["decode"].default
     mmu: int = vocabulary.OPTIONS["mmu"].default
     min_area: float = vocabulary.OPTIONS["min_area"].default
     simplify: float = vocabulary.OPTIONS["simplify"].default
     scale: Scale | None = None
+    #: Each date's mask (clouds, shadows): a raster whose non-zero pixels, or those of ``mask_values``,
+    #: are nodata in every output (:mod:`scd_core.geo.masks`).
+    mask_before: str | Path | None = None
+    mask_after: str | Path | None = None
+    mask_values: tuple[int, ...] | None = None
     overwrite: bool = vocabulary.OPTIONS["overwrite"].default
     #: Shift of the tile grid in pixels (the API's only; results must not depend on it).
     tile_offset: int = 0
@@ -57,6 +64,8 @@ class DetectOptions:
         set_value = object.__setattr__  # frozen: normalise the values once, here
         if self.bands is not None:
             set_value(self, "bands", tuple(self.bands))
+        if self.mask_values is not None:
+            set_value(self, "mask_values", _check_mask_values(self.mask_values))
         if self.scale is not None and self.scale not in NAMED_SCALES:
             set_value(self, "scale", _check_scale(self.scale))
         _check(self)
@@ -67,6 +76,8 @@ class DetectOptions:
         asked = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "overwrite"}
         for name in ("aoi", "zones"):
             asked[name] = None if getattr(self, name) is None else str(Path(getattr(self, name)).absolute())
+        for name in ("mask_before", "mask_after"):
+            asked[name] = None if getattr(self, name) is None else _source_name(getattr(self, name))
         return json.loads(json.dumps(asked))
 
     def record(
@@ -96,6 +107,9 @@ class DetectOptions:
             "min_area_m2": self.min_area,
             "simplify_m": self.simplify,
             "scale": list(scale),
+            "mask_before": None if self.mask_before is None else _source_name(self.mask_before),
+            "mask_after": None if self.mask_after is None else _source_name(self.mask_after),
+            "mask_values": None if self.mask_values is None else list(self.mask_values),
         }
 
     def resolved(self, tile_size: int, threshold: float, device_type: str) -> DetectOptions:
@@ -142,8 +156,35 @@ def _check(options: DetectOptions) -> None:
         raise InvalidOptionError(f"--bands takes band numbers from 1, got {list(options.bands)}")
     if options.aoi is not None and options.bbox is not None:
         raise InvalidOptionError("--aoi and --bbox both limit the run; give one of them")
+    if options.calibrate is not None and options.precision == "fp32":
+        raise InvalidOptionError("--calibrate calibrates a reduced precision: give --precision int8 or bf16")
+    if options.calibrate is not None and (not options.calibrate or len(options.calibrate) % 2):
+        raise InvalidOptionError(
+            f"--calibrate takes pairs of rasters, before and after in turn; got {len(options.calibrate)}"
+        )
+    if options.mask_values is not None and options.mask_before is None and options.mask_after is None:
+        raise InvalidOptionError(
+            "--mask-values says which values of a mask to mask: give --mask-before or --mask-after"
+        )
     if (options.zones is None) != (options.zone_field is None):
         raise InvalidOptionError("--zones and --zone-field go together: the zone layer and its field that names zones")
+
+
+def _check_mask_values(values: Any) -> tuple[int, ...]:
+    """One or more whole numbers; anything else names ``--mask-values``."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+        raise InvalidOptionError(f"--mask-values takes one or more whole numbers such as 3,8,9,10, got {values!r}")
+    for value in values:
+        if problem := problem_of_type(value, int):
+            raise InvalidOptionError(f"--mask-values {problem}")
+    return tuple(int(value) for value in values)
+
+
+def _source_name(source: str | Path) -> str:
+    """A mask as run.json names its rasters (:func:`scd_core.geo.rasters.source_name`)."""
+    from scd_core.geo.rasters import source_name  # rasterio: imported once a run records itself
+
+    return source_name(source)
 
 
 def problem_of_type(value: Any, kind: type) -> str | None:

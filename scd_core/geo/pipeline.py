@@ -132,7 +132,8 @@ def detect(
         progress: a reporter taking protocol events (:mod:`scd_core.geo.progress`).
         **options: the fields of :class:`~scd_core.geo.options.DetectOptions` (``aoi``, ``bbox``,
             ``bands``, ``tile``, ``overlap``, ``batch``, ``device``, ``runtime``, ``threshold``,
-            ``decode``, ``mmu``, ``min_area``, ``simplify``, ``scale``, ``overwrite``, ``tile_offset``).
+            ``decode``, ``mmu``, ``min_area``, ``simplify``, ``scale``, ``mask_before``, ``mask_after``,
+            ``mask_values``, ``overwrite``, ``tile_offset``).
 
     Raises:
         ScdInputError: a subclass naming the file or option at fault; nothing has been written then.
@@ -153,7 +154,8 @@ def run_detection(
     for callers that hold checked options already (``scd detect``, ``scd batch``, the cluster), which
     pass them as they are."""
     sources = (rasters.source_name(before), rasters.source_name(after))
-    target = check_output_dir(out_dir, options.overwrite, (*sources, options.aoi, model))
+    inputs = (*sources, options.aoi, options.mask_before, options.mask_after, model)
+    target = check_output_dir(out_dir, options.overwrite, inputs)
     log = RunLog(progress)
     if replaced := target.existing([*OUTPUT_FILES.values(), *ADDED_FILES]):
         log.warning(f"--overwrite replaces {', '.join(replaced)} in {target.path}")

@@ -1,7 +1,8 @@
 """Input rasters: open and validate them, fix the grid of their overlap, read aligned windows.
 
 Any raster GDAL reads is accepted (GeoTIFF, COG, VRT, JP2, any dtype). Validity follows GDAL's mask
-rules, so nodata values, alpha bands and internal masks all mark pixels invalid, and so do NaNs.
+rules, so nodata values, alpha bands and internal masks all mark pixels invalid, and so do NaNs and
+the pixels a date's mask covers (``--mask-before``, ``--mask-after``: :mod:`.masks`).
 
 The output grid is BEFORE's grid clipped to the overlap of both footprints and the AOI. AFTER is
 read directly when it lies on that grid up to a whole-pixel shift, and through a ``WarpedVRT``
@@ -14,6 +15,7 @@ import hashlib
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import rasterio
@@ -178,6 +180,19 @@ def labels_onto(labels: rasterio.DatasetReader, grid: Grid | rasterio.DatasetRea
     )
 
 
+class PixelMask(Protocol):
+    """Pixels a date must not be read at, beyond its own nodata: a cloud mask
+    (:class:`scd_core.geo.masks.MaskReader`), on the windows of the same grid as its date's reader."""
+
+    def read(self, window: Window, out_shape: tuple[int, int] | None = None) -> np.ndarray:
+        """True where ``window``'s pixels are masked (h×w bool; ``out_shape`` decimates)."""
+        ...
+
+    def close(self) -> None:
+        """Close what the mask opened itself."""
+        ...
+
+
 class WindowReader:
     """Reads the chosen bands and the validity of windows of the output grid from one date.
 
@@ -192,14 +207,22 @@ class WindowReader:
         path: str,
         role: str,
         warp_grid: Grid | None = None,
+        *,
+        mask: PixelMask | None = None,
+        resampling: Resampling | None = None,
+        dtype: str = "float32",
     ) -> None:
         """``warp_grid`` (a grid that ``grid`` is a window of; default ``grid``) is the grid a resampled
         date is warped onto. GDAL warps a virtual raster in chunks of its own blocks, and a pixel's
         value depends slightly on the chunk it was warped in, so every run over the same overlap
         (a whole run, a ``--bbox`` sub-area, a block of a split run) warps onto the whole overlap and
-        reads its windows from there: the same pixel gets the same value in all of them."""
+        reads its windows from there: the same pixel gets the same value in all of them.
+
+        ``mask``'s pixels are invalid as nodata is (the reader closes it); ``resampling`` is the warp's
+        (default: average where the date's pixels are at least twice as fine, else bilinear) and
+        ``dtype`` that of the values read (a class mask's integers read as they are)."""
         self.path, self.role, self.bands = path, role, list(bands)
-        self.dataset = dataset
+        self.dataset, self.mask, self.dtype = dataset, mask, dtype
         offset = (
             pixel_offset(grid.transform, dataset.transform)
             if dataset.crs == rasterio.CRS.from_user_input(grid.crs)
@@ -221,7 +244,9 @@ class WindowReader:
                 transform=warp.transform,
                 width=warp.width,
                 height=warp.height,
-                resampling=Resampling.average if ratio >= 2 else Resampling.bilinear,
+                resampling=(Resampling.average if ratio >= 2 else Resampling.bilinear)
+                if resampling is None
+                else resampling,
                 add_alpha=not has_mask(dataset),
             )
         self.shape = (grid.height, grid.width)
@@ -242,12 +267,14 @@ class WindowReader:
         shape = None if out_shape is None else (len(self.bands), *out_shape)
         try:
             data = self.source.read(
-                self.bands, window=source_window, boundless=boundless, out_shape=shape, out_dtype="float32"
+                self.bands, window=source_window, boundless=boundless, out_shape=shape, out_dtype=self.dtype
             )
             masks = self.source.read_masks(self.bands, window=source_window, boundless=boundless, out_shape=shape)
         except RasterioError as error:
             raise UnreadableRasterError(_damaged(self.role, error, window), self.path) from None
         valid = np.all(masks > 0, axis=0) & np.all(np.isfinite(data), axis=0)
+        if self.mask is not None:
+            valid &= ~self.mask.read(window, out_shape)
         return data, valid
 
     def overview(self, max_size: int, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -259,9 +286,11 @@ class WindowReader:
         return self.read(window, out_shape=out_shape)
 
     def close(self) -> None:
-        """Close what the reader opened itself (a warped view); the dataset is its owner's to close."""
+        """Close what the reader opened itself (a warped view, its mask's); the dataset is its owner's to close."""
         if self.source is not self.dataset:
             self.source.close()
+        if self.mask is not None:
+            self.mask.close()
 
 
 #: GDAL's virtual file systems that read a local file: archives and compressed files.

@@ -194,6 +194,8 @@ def run_request(before: str, after: str, model: Path | None, options: DetectOpti
         "after": raster_fingerprint(after),
         "model": None if model is None else fingerprint(model),
         "aoi": None if options.aoi is None else fingerprint(options.aoi),
+        "mask_before": None if options.mask_before is None else raster_fingerprint(str(options.mask_before)),
+        "mask_after": None if options.mask_after is None else raster_fingerprint(str(options.mask_after)),
         "options": options.request(),
     }
 
@@ -225,6 +227,8 @@ class Request(TypedDict):
     after: str
     model: str | None
     aoi: str | None
+    mask_before: str | None
+    mask_after: str | None
     options: dict[str, Any]
 
 
@@ -264,7 +268,8 @@ def run_record(
     counts: Counts,
     log: RunLog,
 ) -> dict[str, Any]:
-    """run.json's content: ``run``'s inputs, ``model`` and its ``task`` (``semantic`` or ``change``,
+    """run.json's content: ``run``'s inputs (each date's with its mask and the share of the run's area
+    it masked), ``model`` and its ``task`` (``semantic`` or ``change``,
     which tells a reader such as ``scd score`` or the plugin which outputs the run has), resolved
     ``options`` (:meth:`DetectOptions.record`), ``request``, output grid, timings, ``counts`` and
     messages."""
@@ -273,12 +278,16 @@ def run_record(
         input_record(source, dataset, choice.bands, choice.reason, sha256)
         for source, dataset, choice, sha256 in zip(run.paths, run.datasets, run.bands, fingerprints, strict=True)
     )
+    masks = [
+        None if mask is None else mask.record(sha256)
+        for mask, sha256 in zip(run.masks, (request["mask_before"], request["mask_after"]), strict=True)
+    ]
     grid = run.grid
     return {
         "software": software(),
         "inputs": {
-            "before": before,
-            "after": {**after, "resampled": run.readers[1].resampled},
+            "before": {**before, "mask": masks[0]},
+            "after": {**after, "resampled": run.readers[1].resampled, "mask": masks[1]},
             "aoi": options["aoi"],
             "bbox": options["bbox"],
         },

@@ -41,10 +41,13 @@ from .detect import (
 from .models import EVALUATE, EXPORT, TRAIN
 from .option import Option
 
-#: Every option by command; ``batch`` has ``detect``'s but one run's areas, zones and blocks (PAIRS.csv gives areas)
+#: The options of one run that ``scd batch`` takes per pair, from PAIRS.csv, or not at all (zones, blocks).
+_PER_PAIR = ("aoi", "bbox", "block_size", "zones", "zone_field", "mask_before", "mask_after")
+#: Every option by command; ``batch`` has ``detect``'s but one run's areas, masks, zones and blocks (PAIRS.csv gives
+#: areas and masks)
 COMMANDS: dict[str, tuple[Option, ...]] = {
     "detect": DETECT + RUN,
-    "batch": tuple(o for o in DETECT + RUN if o.name not in ("aoi", "bbox", "block_size", "zones", "zone_field")),
+    "batch": tuple(o for o in DETECT + RUN if o.name not in _PER_PAIR),
     "score": SCORE,
     "export": EXPORT,
     "evaluate": EVALUATE,

@@ -29,6 +29,10 @@ NAMED_SCALES = ("auto", "auto-per-date", "none")
 DIALOG_MIN_AREA_M2 = 10.0
 
 _ZONES = "vector file of zone polygons (any CRS): the run adds its change by zone (zones.csv, zones.gpkg)"
+_MASK = (
+    "raster of pixels {date} must not be read at (clouds, shadows), on any grid or CRS: its non-zero pixels (or "
+    "those of --mask-values) are nodata in every output"
+)
 #: The options of a detection run (``scd detect``, ``scd batch``, the plugin's Detect changes).
 DETECT = (
     Option(
@@ -150,6 +154,17 @@ DETECT = (
         "their whole overlap), auto-per-date, none (raw), or LOW,HIGH mapped linearly, for a model trained on "
         "values scaled so (default: the checkpoint's, else auto)",
         metavar="auto|auto-per-date|none|LOW,HIGH",
+    ),
+    Option("mask_before", "--mask-before", "Mask of the before image", _MASK.format(date="BEFORE"), metavar="RASTER"),
+    Option("mask_after", "--mask-after", "Mask of the after image", _MASK.format(date="AFTER"), metavar="RASTER"),
+    Option(
+        "mask_values",
+        "--mask-values",
+        "Mask values",
+        "mask only the pixels of these values of the masks (a class mask such as Sentinel-2's SCL: 3,8,9,10 are "
+        "cloud shadow, cloud of medium and high probability and cirrus), not every non-zero pixel; the masks must "
+        "be of integers",
+        metavar="V,...",
     ),
     Option(
         "overwrite",
