@@ -1,6 +1,6 @@
 """The worker protocol's events: one typed definition and one builder each, and the one parser.
 
-``scd detect``, ``scd batch`` (and the training and series commands to come) tell what happens as
+``scd detect``, ``scd batch``, ``scd series`` and ``scd train`` tell what happens as
 events, written one JSON object a line on stdout under ``--progress json``
 (:mod:`scd_core.geo.progress`). Every emitter builds its events with the builders below, and the
 QGIS plugin parses each line with :func:`parse`, so both sides read the same definitions (the plugin
@@ -19,7 +19,7 @@ import json
 from typing import Any, Literal, TypedDict, Union
 
 #: The protocol's version, ``MAJOR.MINOR``: 2 is the first with typed events and this key.
-PROTOCOL = "2.1"
+PROTOCOL = "2.2"
 
 
 class Start(TypedDict):
@@ -126,7 +126,17 @@ class Trained(TypedDict):
     scores: dict[str, Any]
 
 
-Event = Union[Start, Progress, Message, Done, Error, Pair, Batch, Epoch, Trained]
+class Series(TypedDict):
+    """``scd series``'s last event when every pair is done: the series' products by name, and its
+    periods in date order (``code`` in first_change.tif and last_change.tif, ``label``, ``folder``)
+    (protocol 2.2)."""
+
+    event: Literal["series"]
+    outputs: dict[str, str]
+    periods: list[dict[str, Any]]
+
+
+Event = Union[Start, Progress, Message, Done, Error, Pair, Batch, Epoch, Trained, Series]
 
 #: Each event's keys and the JSON types of their values, as :func:`parse` checks them (an added key,
 #: such as ``scd batch``'s ``pair`` on a pair's detect events, is kept and not checked).
@@ -143,6 +153,7 @@ KEYS: dict[str, dict[str, tuple]] = {
     "batch": {"done": (int,), "skipped": (int,), "failed": (int,)},
     "epoch": {"epoch": (int,), "epochs": (int,), "loss": _NUMBER, "scores": _OBJECT},
     "trained": {"model": _TEXT, "run_dir": _TEXT, "epochs": (int,), "scores": _OBJECT},
+    "series": {"outputs": _OBJECT, "periods": (list,)},
 }
 
 
@@ -202,6 +213,11 @@ def epoch(number: int, epochs: int, loss: float, scores: dict[str, Any]) -> Epoc
 def trained(model: str, run_dir: str, epochs: int, scores: dict[str, Any]) -> Trained:
     """The ``trained`` event."""
     return {"event": "trained", "model": model, "run_dir": run_dir, "epochs": epochs, "scores": scores}
+
+
+def series(outputs: dict[str, str], periods: list[dict[str, Any]]) -> Series:
+    """The ``series`` event."""
+    return {"event": "series", "outputs": outputs, "periods": periods}
 
 
 class ProtocolError(ValueError):

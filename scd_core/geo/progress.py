@@ -13,9 +13,9 @@ The worker protocol (``scd detect ... --progress json``)
 stdout carries one JSON object per line, each flushed as soon as it is written, and nothing else
 (human text goes to stderr): ``start`` once (with the protocol's version), ``progress`` as tiles are
 done, ``message`` and ``warning``, then ``done``, or ``error`` (with ``cancelled: true`` when SIGINT
-or SIGTERM stopped the run). ``scd batch`` adds ``pair`` and ``batch``. Exit codes: 0 success, 2 bad
-input (the ``error`` event's ``path`` names the file at fault), 1 internal error, 130 on SIGINT, 143
-on SIGTERM. A cancelled run leaves the output folder exactly as it was.
+or SIGTERM stopped the run). ``scd batch`` adds ``pair`` and ``batch``, ``scd series`` ``pair`` and
+``series``. Exit codes: 0 success, 2 bad input (the ``error`` event's ``path`` names the file at
+fault), 1 internal error, 130 on SIGINT, 143 on SIGTERM. A cancelled run leaves the output folder exactly as it was.
 """
 
 from __future__ import annotations
