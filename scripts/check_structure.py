@@ -46,6 +46,7 @@ LAYERS = (
     ("scd_core.geo",),
     ("scd_core.batch",),
     ("scd_core.cluster",),
+    ("scd_core.series",),  # a series of dates run as pairs (batch's machinery, here or on the cluster)
     ("scd_core.trainer",),  # one trainer for every data source: the papers' folders and analysts' rasters
     ("scd_core.own_data",),  # an analyst's PAIRS.csv of rasters and labels as the trainer's data
     ("training",),  # reproduces the papers on the library, below the command line

@@ -17,7 +17,8 @@ from scd_core.version import __version__
 
 #: Sub-commands, in the order ``scd --help`` lists them; each is ``scd_core.cli.<name>``.
 COMMANDS = (
-    "evaluate", "models", "detect", "batch", "score", "sample", "assess", "zones", "report", "train", "export", "synth",
+    "evaluate", "models", "detect", "batch", "series", "score", "sample", "assess", "zones", "report", "train",
+    "export", "synth",
 )  # fmt: skip
 
 EXIT_FAILED = 1

@@ -40,6 +40,7 @@ from .detect import (
 )
 from .models import EVALUATE, EXPORT, TRAIN
 from .option import Option
+from .series import MAX_DATES, PAIRINGS, SERIES
 
 #: The options of one run that ``scd batch`` takes per pair, from PAIRS.csv, or not at all (zones, blocks).
 _PER_PAIR = ("aoi", "bbox", "block_size", "zones", "zone_field", "mask_before", "mask_after")
@@ -55,6 +56,8 @@ COMMANDS: dict[str, tuple[Option, ...]] = {
     "sample": SAMPLE,
     "assess": ASSESS,
     "zones": ZONES,
+    # a series' masks are one per date (--mask-series); its pairs are its own, one task each (no blocks)
+    "series": SERIES + tuple(o for o in DETECT + RUN if o.name not in ("block_size", "mask_before", "mask_after")),
 }
 #: Every option by name: a name means one thing in every command, with its range and type (its help
 #: may say what it does there: ``--overwrite``).
@@ -62,6 +65,6 @@ OPTIONS: dict[str, Option] = {option.name: option for options in COMMANDS.values
 
 __all__ = [
     "ASSESS", "BLOCK_MULTIPLE", "COMMANDS", "DECODINGS", "DEFAULT_BATCH", "DETECT", "DEVICES", "DIALOG_MIN_AREA_M2",
-    "EVALUATE", "EXPORT", "NAMED_SCALES", "OPTIONS", "PRECISIONS", "PROGRESS_STYLES", "RUN", "RUNTIMES", "SAMPLE",
-    "SCORE", "TILE_MULTIPLE", "TRAIN", "ZONES", "Option", "device_problem",
+    "EVALUATE", "EXPORT", "MAX_DATES", "NAMED_SCALES", "OPTIONS", "PAIRINGS", "PRECISIONS", "PROGRESS_STYLES", "RUN",
+    "RUNTIMES", "SAMPLE", "SCORE", "SERIES", "TILE_MULTIPLE", "TRAIN", "ZONES", "Option", "device_problem",
 ]  # fmt: skip
