@@ -54,10 +54,12 @@ _GIVEN = (
 
 @dataclass(frozen=True)
 class Dated:
-    """One raster of the series and its date code (``2023-06-15``, ``2023``, or its position ``1``)."""
+    """One raster of the series, its date code (``2023-06-15``, ``2023``, or its position ``1``) and its
+    mask (``--mask-series``)."""
 
     path: str
     date: str
+    mask: str | None = None
 
 
 def _day(year: str, month: str, day: str) -> str | None:
@@ -121,15 +123,17 @@ def metadata_date(path: str, tags: dict[str, str]) -> str | None:
     return _from_name(path) or _from_tag(tags, FILE_TIME_TAG)
 
 
-def order(paths: Sequence[str], dates: Sequence[str | None], given: bool) -> tuple[list[Dated], str]:
-    """The rasters in date order, and how their dates were found (for the log).
+def order(
+    paths: Sequence[str], dates: Sequence[str | None], given: bool, masks: Sequence[str | None]
+) -> tuple[list[Dated], str]:
+    """The rasters (with their ``masks``) in date order, and how their dates were found (for the log).
 
     ``dates`` are ``--dates`` (``given``) or the metadata's (None where a raster has none, and then
     the order given stands)."""
     if not given and any(date is None for date in dates):
         missing = sum(date is None for date in dates)
         how = f"dates are the order given (1..{len(paths)}): {missing} of {len(paths)} rasters' metadata tell none"
-        return [Dated(path, str(number)) for number, path in enumerate(paths, start=1)], how
+        return [Dated(p, str(n), m) for n, (p, m) in enumerate(zip(paths, masks, strict=True), start=1)], how
     seen: dict[str, str] = {}
     for path, date in zip(paths, dates, strict=True):
         assert date is not None
@@ -139,5 +143,6 @@ def order(paths: Sequence[str], dates: Sequence[str | None], given: bool) -> tup
                 f"{seen[date]} and {path} have one date, {date} ({where} it); dates must differ: give them with --dates"
             )
         seen[date] = path
-    dated = sorted((Dated(path, date) for path, date in zip(paths, dates, strict=True) if date), key=lambda d: d.date)
+    ordered = zip(paths, dates, masks, strict=True)
+    dated = sorted((Dated(path, date, mask) for path, date, mask in ordered if date), key=lambda d: d.date)
     return dated, "dates from --dates" if given else "dates from the rasters' metadata"

@@ -20,6 +20,7 @@ import rasterio
 
 from scd_core.errors import InvalidOptionError, UnwritableOutputError
 from scd_core.geo import rasters
+from scd_core.geo.masks import open_mask
 from scd_core.geo.staging import signals_deferred
 from scd_core.series import dates as dating
 from scd_core.series.periods import Period, periods
@@ -65,16 +66,27 @@ def _metadata_dates(paths: Sequence[str]) -> list[str | None]:
     return found
 
 
-def _check_overlaps(planned: Sequence[Period]) -> None:
-    """Each pair's rasters share ground (the engine's own check, made before any pair runs)."""
+def _check_pairs(planned: Sequence[Period], mask_values: Sequence[int] | None) -> None:
+    """Each pair's rasters share ground and its masks can mask it (the engine's own checks, made
+    before any pair runs)."""
     for period in planned:
         paths = (period.start.path, period.end.path)
         with rasters.open_raster(paths[0], "BEFORE") as before, rasters.open_raster(paths[1], "AFTER") as after:
-            rasters.overlap_grid(before, after, paths)
+            overlap = rasters.overlap_grid(before, after, paths)
+        for dated in (period.start, period.end):
+            if dated.mask is not None:
+                open_mask(dated.mask, f"--mask-series (the mask of {dated.date})", mask_values, overlap).close()
 
 
-def plan(paths: Sequence[str], dates: str | None, pairing: str) -> Plan:
-    """Check a series' rasters and dates and plan its periods, before anything is written.
+def plan(
+    paths: Sequence[str],
+    dates: str | None,
+    pairing: str,
+    masks: Sequence[str] | None = None,
+    mask_values: Sequence[int] | None = None,
+) -> Plan:
+    """Check a series' rasters, dates and masks (one per raster, or none) and plan its periods, before
+    anything is written.
 
     Raises :class:`~scd_core.errors.ScdInputError` naming the option or file at fault."""
     if len(paths) < 2:
@@ -82,11 +94,16 @@ def plan(paths: Sequence[str], dates: str | None, pairing: str) -> Plan:
     if len(paths) > MAX_DATES:
         raise InvalidOptionError(f"scd series takes at most {MAX_DATES} rasters, got {len(paths)}")
     given = dating.given_dates(dates, len(paths)) if dates is not None else None
+    if masks is not None and len(masks) != len(paths):
+        raise InvalidOptionError(
+            f"--mask-series gives {len(masks)} masks for {len(paths)} rasters; give one per raster, by position"
+        )
     names = [rasters.source_name(path) for path in paths]
     found = _metadata_dates(names)
-    dated, how = dating.order(names, given or found, given is not None)
+    mask_names = [None] * len(paths) if masks is None else [rasters.source_name(mask) for mask in masks]
+    dated, how = dating.order(names, given or found, given is not None, mask_names)
     planned = periods(dated, pairing)
-    _check_overlaps(planned)
+    _check_pairs(planned, mask_values)
     return Plan(dated, planned, how)
 
 

@@ -26,4 +26,13 @@ SERIES = (
         "metadata, else the order given)",
         metavar="D1,D2,...",
     ),
+    Option(
+        "mask_series",
+        "--mask-series",
+        "Masks of the dates",
+        "one mask per raster, by position (clouds, shadows; any grid or CRS): its non-zero pixels (or those of "
+        "--mask-values) are nodata in every output of the pairs that date is in",
+        values="+",
+        metavar="MASK",
+    ),
 )
