@@ -52,12 +52,10 @@ def open_mask(path: str, flag: str, values: Sequence[int] | None, overlap: Grid)
     try:
         dtype = dataset.dtypes[0]
         if values is not None and not np.issubdtype(np.dtype(dtype), np.integer):
-            raise InvalidOptionError(
-                f"--mask-values names classes, but the mask of {flag} is {dtype}, not integer", path
-            )
+            raise InvalidOptionError(f"--mask-values names classes, but {flag} is {dtype}, not integer", path)
         bounds = transform_bounds(dataset.crs, overlap.crs, *dataset.bounds, densify_pts=21)
         if covering_window(overlap.transform, overlap.width, overlap.height, [bounds]) is None:
-            raise NoOverlapError(f"the mask of {flag} shares no ground with the area both dates cover", path)
+            raise NoOverlapError(f"{flag} shares no ground with the area both dates cover", path)
     except BaseException:
         dataset.close()
         raise
@@ -171,5 +169,5 @@ def open_date_mask(
             share = masked_share(reader, overlap.window(area), aoi)
     if share == 1.0:
         where = "the run's area (its AOI or --bbox)" if aoi is not None else "the area both dates cover"
-        raise NoDataError(f"the mask of {flag} masks every pixel of {where}: that date has nothing to read", path)
+        raise NoDataError(f"{flag} masks every pixel of {where}: that date has nothing to read", path)
     return DateMask(path, flag, kept, dataset, resampled, share)

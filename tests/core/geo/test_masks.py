@@ -141,16 +141,16 @@ def bad(pair, tmp_path_factory):
 
 CORNER = f"{ORIGIN[0]},{ORIGIN[1] - 8},{ORIGIN[0] + 8},{ORIGIN[1]}"  # rows and columns 0-15
 REFUSALS = {
-    "a mask that does not overlap": (["--mask-after", "{far}"], "{far}: the mask of --mask-after shares no ground"),
+    "a mask that does not overlap": (["--mask-after", "{far}"], "{far}: --mask-after shares no ground"),
     "values on a float mask": (["--mask-before", "{float}", "--mask-values", "1"], "{float}: --mask-values"),
     "values without a mask": (["--mask-values", "3,8"], "--mask-values"),
     "values that are no numbers": (["--mask-after", "{full}", "--mask-values", "3,x"], "--mask-values"),
     "an unreadable mask": (["--mask-before", "{garbage}"], "{garbage}: --mask-before is not a raster"),
     "a missing mask": (["--mask-after", "{missing}"], "{missing}: --mask-after raster not found"),
-    "a date fully masked": (["--mask-before", "{full}"], "{full}: the mask of --mask-before masks every pixel"),
+    "a date fully masked": (["--mask-before", "{full}"], "{full}: --mask-before masks every pixel"),
     "fully masked over the AOI": (
         ["--mask-after", "{full}", "--mask-values", "9", "--bbox", CORNER],
-        "{full}: the mask of --mask-after masks every pixel of the run's area",
+        "{full}: --mask-after masks every pixel of the run's area",
     ),
 }  # fmt: skip
 
