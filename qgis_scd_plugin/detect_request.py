@@ -41,6 +41,10 @@ class DetectRequest:
     threshold: float | None = None
     mmu: int | None = None
     min_area: float | None = None
+    #: Each date's mask (a GDAL name, absolute) and the values masked (``3,8,9,10``; None: non-zero).
+    mask_before: str | None = None
+    mask_after: str | None = None
+    mask_values: str | None = None
 
     def arguments(self) -> list[str]:
         """``detect ...`` arguments, with JSON-lines progress on stdout."""

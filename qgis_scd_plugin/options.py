@@ -43,6 +43,18 @@ def parse_bands(value: Any, label: str = "Bands") -> list[int]:
     return bands
 
 
+def parse_mask_values(value: Any, label: str = "Mask values") -> str | None:
+    """MASK_VALUES as the engine's ``--mask-values`` text (``3,8,9,10``), from typed text (commas,
+    semicolons or spaces) or a list; None when empty (every non-zero pixel of a mask is masked)."""
+    if _is_empty(value) or (isinstance(value, str) and not value.strip()):
+        return None
+    items = value if isinstance(value, (list, tuple)) else re.split(r"[,;\s]+", str(value).strip())
+    values = [_band_number(item) for item in items]
+    if any(number is None for number in values):
+        raise OptionError(f"{label}: {value!r} is not a list of whole numbers such as 3,8,9,10.")
+    return ",".join(str(number) for number in values)
+
+
 def _band_number(item: Any) -> int | None:
     if isinstance(item, bool):
         return None

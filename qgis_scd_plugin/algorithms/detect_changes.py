@@ -41,6 +41,7 @@ from ..options import (
     check_overlap,
     parse_bands,
     parse_choice,
+    parse_mask_values,
     parse_number,
     parse_scale,
 )
@@ -73,6 +74,9 @@ from .parameters import (
     DEVICE,
     EXTENT,
     HELP,
+    MASK_AFTER,
+    MASK_BEFORE,
+    MASK_VALUES,
     MIN_AREA,
     MMU,
     MODEL,
@@ -172,6 +176,11 @@ class DetectChangesAlgorithm(ScdAlgorithm):
             if layer is not None
         ]
         check_bands(options["bands"], images, self._label(BANDS))
+        if options["mask_values"] and not (parameters.get(MASK_BEFORE) or parameters.get(MASK_AFTER)):
+            raise OptionError(
+                f"{self._label(MASK_VALUES)}: they say which values of a mask to mask; choose "
+                f"{self._label(MASK_BEFORE)} or {self._label(MASK_AFTER)}, or leave them empty."
+            )
         for definition in self.destinationParameterDefinitions():
             self._check_destination(definition, parameters, context)
         return options
@@ -183,6 +192,7 @@ class DetectChangesAlgorithm(ScdAlgorithm):
             "model": model,
             "bands": parse_bands(parameters.get(BANDS), self._label(BANDS)),
             "scale": parse_scale(parameters.get(SCALE), self._label(SCALE)),
+            "mask_values": parse_mask_values(parameters.get(MASK_VALUES), self._label(MASK_VALUES)),
         }
         for name in (DEVICE, RUNTIME, PRECISION, DECODE):
             options[OPTION_OF[name]] = parse_choice(self._value(parameters, name, context), choices(name),
@@ -268,6 +278,10 @@ class DetectChangesAlgorithm(ScdAlgorithm):
                 raise QgsProcessingException("Cancelled; no output was written.")
             return path
 
+        def mask_file(name: str, role: str) -> str | None:
+            layer = self.parameterAsRasterLayer(parameters, name, context)
+            return None if layer is None else as_file(layer, role)
+
         return DetectRequest(
             before=as_file(before, "before"),
             after=as_file(after, "after"),
@@ -277,6 +291,8 @@ class DetectChangesAlgorithm(ScdAlgorithm):
             if extent.isNull()
             else (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()),
             bbox_crs=before.crs().authid(),
+            mask_before=mask_file(MASK_BEFORE, "mask_before"),
+            mask_after=mask_file(MASK_AFTER, "mask_after"),
             **options,
         )
 

@@ -33,6 +33,7 @@ BEFORE, AFTER, MODEL, AOI, EXTENT = "BEFORE", "AFTER", "MODEL", "AOI", "EXTENT"
 BANDS, SCALE, TILE_SIZE, OVERLAP, BATCH_SIZE = "BANDS", "SCALE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE"
 DEVICE, RUNTIME, PRECISION, DECODE = "DEVICE", "RUNTIME", "PRECISION", "DECODE"
 THRESHOLD, MMU, MIN_AREA = "THRESHOLD", "MMU", "MIN_AREA"
+MASK_BEFORE, MASK_AFTER, MASK_VALUES = "MASK_BEFORE", "MASK_AFTER", "MASK_VALUES"
 OUTPUT, OUTPUT_MATRIX, OUTPUT_RASTER = "OUTPUT", "OUTPUT_MATRIX", "OUTPUT_RASTER"
 OUTPUT_PROBABILITY, OUTPUT_BEFORE_CLASSES, OUTPUT_AFTER_CLASSES = (
     "OUTPUT_PROBABILITY",
@@ -56,6 +57,9 @@ OPTION_OF = {
     THRESHOLD: "threshold",
     MMU: "mmu",
     MIN_AREA: "min_area",
+    MASK_BEFORE: "mask_before",
+    MASK_AFTER: "mask_after",
+    MASK_VALUES: "mask_values",
 }
 
 
@@ -131,6 +135,14 @@ PARAMETER_HELP = {
     MIN_AREA: "Change polygons smaller than this (m²) are dropped; "
     f"{vocabulary.DIALOG_MIN_AREA_M2:g} m², about a garden shed, by default; 0 keeps them all. It applies to "
     "the polygons and the change matrix only: the rasters keep those small patches.",
+    MASK_BEFORE: "A raster of the pixels not to read in the before image, such as its clouds and their shadows, "
+    "on any grid (it is resampled onto the before image's, nearest neighbour). Its non-zero pixels, or those of "
+    "Mask values, are left out of every output: no polygon, no area, transparent in the rasters. Layers that are "
+    "not files are exported as the images are.",
+    MASK_AFTER: "A raster of the pixels not to read in the after image (clouds, shadows), as Mask of the before image.",
+    MASK_VALUES: "With a class mask such as Sentinel-2's scene classification (SCL), the classes to mask, such as "
+    "3,8,9,10 (cloud shadow, cloud of medium and high probability, cirrus); the mask layers must then hold whole "
+    "numbers. Empty: every non-zero pixel of the masks is masked.",
     OUTPUT: "The from-to change polygons, styled by change type.",
     OUTPUT_MATRIX: "The changed area from each class (rows) to each class (columns), in hectares.",
     OUTPUT_RASTER: "The change type of every pixel (0 no change, then one code per from → to pair).",
@@ -249,4 +261,7 @@ def _advanced_parameters() -> list[QgsProcessingParameterDefinition]:
         _number(THRESHOLD),
         _number(MMU),
         _number(MIN_AREA),
+        QgsProcessingParameterRasterLayer(MASK_BEFORE, _label(MASK_BEFORE), optional=True),
+        QgsProcessingParameterRasterLayer(MASK_AFTER, _label(MASK_AFTER), optional=True),
+        QgsProcessingParameterString(MASK_VALUES, _label(MASK_VALUES), optional=True),
     ]

@@ -91,6 +91,9 @@ def test_algorithm_has_the_parameters_an_analyst_sets(plugin):
         "THRESHOLD",
         "MMU",
         "MIN_AREA",
+        "MASK_BEFORE",
+        "MASK_AFTER",
+        "MASK_VALUES",
         "OUTPUT",
         "OUTPUT_MATRIX",
         "OUTPUT_RASTER",
@@ -105,7 +108,7 @@ def test_algorithm_has_the_parameters_an_analyst_sets(plugin):
     }
     assert advanced == {
         "BANDS", "SCALE", "TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE", "RUNTIME", "PRECISION", "DECODE", "THRESHOLD",
-        "MMU", "MIN_AREA",
+        "MMU", "MIN_AREA", "MASK_BEFORE", "MASK_AFTER", "MASK_VALUES",
     }  # fmt: skip
     optional = {
         name
@@ -114,6 +117,7 @@ def test_algorithm_has_the_parameters_an_analyst_sets(plugin):
     }
     assert {"MODEL", "AOI", "EXTENT", "BANDS", "SCALE", "BATCH_SIZE", "THRESHOLD", "MMU", "OUTPUT_MATRIX"} <= optional
     assert {"OUTPUT_RASTER", "OUTPUT_PROBABILITY", "OUTPUT_BEFORE_CLASSES", "OUTPUT_AFTER_CLASSES"} <= optional
+    assert {"MASK_BEFORE", "MASK_AFTER", "MASK_VALUES"} <= optional
     assert definitions["MIN_AREA"].defaultValue() == 10.0, "a minimum area by default: no specks of a few pixels"
     assert definitions["DEVICE"].options() == ["auto", "cpu", "cuda"]
     assert definitions["RUNTIME"].options() == ["auto", "torch", "onnxruntime"]
