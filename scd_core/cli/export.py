@@ -11,8 +11,10 @@ After the export the file is checked (``onnx.checker``, and against torch on a r
 
 ``--precision int8`` writes the graph quantised as ``scd detect --precision int8`` quantises it
 (:mod:`scd_core.geo.precision`), marked int8 in its metadata so that a detection with it runs and
-records int8. Where the int8 graph fails the accuracy guard, or the model cannot be calibrated on
-synthetic RGB scenes, the fp32 graph is written instead, with a warning: the file is always usable.
+records int8. It is calibrated and judged on synthetic RGB scenes, or on pairs of your own rasters
+(``--calibrate BEFORE AFTER …``, read as ``scd detect`` reads them). Where the int8 graph fails the
+accuracy guard, or the model reads other bands and nothing calibrates it, the fp32 graph is written
+instead, with a warning: the file is always usable.
 bf16 runs in torch only, so it is refused here.
 """
 
@@ -29,8 +31,11 @@ from scd_core import vocabulary
 from scd_core.cli.arguments import add_option
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from scd_core.checkpoint import CheckpointMetadata
 from scd_core.errors import InvalidOptionError, OutputExistsError
+from scd_core.geo.options import DetectOptions
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -58,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidOptionError("--precision bf16 runs in torch: an ONNX file is fp32 or int8")
     if args.precision == "int8" and args.format == "deepness":
         raise InvalidOptionError("--precision int8 is for --format scd (Deepness runs its graphs as they are)")
+    options = DetectOptions(device="cpu", precision=args.precision, calibrate=args.calibrate)  # checks --calibrate
     if output.is_file() and Path(args.checkpoint).is_file() and os.path.samefile(output, args.checkpoint):
         raise OutputExistsError("is the checkpoint itself; name another file for the ONNX model", output)
     export.check_destination(output)
@@ -77,18 +83,22 @@ def run(args: argparse.Namespace) -> int:
         difference = export.check_export(model, fp32, meta)
         print(f"{output}: checked; largest difference from torch {difference:.2e} (relative to the largest output)")
         if fp32 != output:
-            _quantise(fp32, output, meta)
+            _quantise(fp32, output, (model, meta), options)
     finally:
         if fp32 != output:
             fp32.unlink(missing_ok=True)
     return 0
 
 
-def _quantise(fp32: Path, output: Path, meta: CheckpointMetadata) -> None:
-    """Write the int8 graph of ``fp32`` to ``output`` where it passes the accuracy guard, else ``fp32``."""
-    from scd_core.geo.precision import calibration_tiles, guard_problem, quantise, uncalibrated
+def _quantise(fp32: Path, output: Path, model: tuple[nn.Module, CheckpointMetadata], options: DetectOptions) -> None:
+    """Write the int8 graph of ``fp32`` to ``output`` where it passes the accuracy guard (on the synthetic
+    scenes or ``--calibrate``'s rasters), else ``fp32``."""
+    from scd_core.geo.calibration import RasterCalibration
+    from scd_core.geo.precision import guard_problem, judging_tiles, quantise, uncalibrated
+    from scd_core.geo.progress import RunLog, reporter
 
-    tiles = calibration_tiles(meta)
+    meta = model[1]
+    tiles = judging_tiles(meta, RunLog(reporter("none")), RasterCalibration.of(options, model))
     if tiles is None:
         print(f"warning: {uncalibrated('int8', meta)}: {output} is the fp32 graph", file=sys.stderr)
     else:

@@ -27,6 +27,7 @@ from scd_core.errors import NoDataError
 from scd_core.geo import aoi as areas
 from scd_core.geo import rasters, sieve
 from scd_core.geo.bands import BandChoice, select_bands
+from scd_core.geo.calibration import RasterCalibration
 from scd_core.geo.grid import Grid, RunWindows, TilePlan, placed_in, placed_out_of
 from scd_core.geo.masks import DateMask, open_date_mask
 from scd_core.geo.options import DetectOptions
@@ -165,19 +166,26 @@ _LOADED_AT_MOST = 4
 
 
 def load_once(
-    model: ModelSource, device_name: str, runtime: str, log: RunLog, precision: str = "fp32"
+    model: ModelSource,
+    device_name: str,
+    runtime: str,
+    log: RunLog,
+    precision: str = "fp32",
+    calibration: RasterCalibration | None = None,
 ) -> tuple[_Model, Runner]:
-    """The model and its runner, from this process's cache when the same file was loaded before."""
+    """The model and its runner, from this process's cache when the same file was loaded before (and
+    the reduced precision judged on the same ``calibration``)."""
     from scd_core.geo import runtimes
 
     key = None
     if isinstance(model, (str, Path)) and Path(model).is_file():
         stat = Path(model).stat()
-        key = (str(Path(model).absolute()), stat.st_mtime_ns, stat.st_size, device_name, runtime, precision)
+        judged_on = None if calibration is None or precision == "fp32" else calibration.key
+        key = (str(Path(model).absolute()), stat.st_mtime_ns, stat.st_size, device_name, runtime, precision, judged_on)
         if key in _LOADED:
             return _LOADED[key]
     loaded = _load_model(model, device_name)
-    runner = runtimes.choose(runtime, loaded.net, loaded.meta, loaded.path, loaded.device, log, precision)
+    runner = runtimes.choose(runtime, loaded.net, loaded.meta, loaded.path, loaded.device, log, precision, calibration)
     if key is not None:
         while len(_LOADED) >= _LOADED_AT_MOST:
             _LOADED.pop(next(iter(_LOADED)))
@@ -363,7 +371,8 @@ def prepare(
                 rasters.check_has_data(dataset, path, role, overlap)
         aoi = None if area is None else area.geometry
         date_masks = _open_masks(stack, options, overlap, output if fixed is None else None, aoi)
-        loaded, runner = load_once(model, options.device, options.runtime, log, options.precision)  # torch from here
+        calibration = RasterCalibration.of(options, model)
+        loaded, runner = load_once(model, options.device, options.runtime, log, options.precision, calibration)  # torch
         meta = loaded.meta
         if fixed is None:
             _warn_of_training_data(meta, log)

@@ -64,6 +64,8 @@ class DetectOptions:
         set_value = object.__setattr__  # frozen: normalise the values once, here
         if self.bands is not None:
             set_value(self, "bands", tuple(self.bands))
+        if self.calibrate is not None:
+            set_value(self, "calibrate", tuple(str(path) for path in self.calibrate))
         if self.mask_values is not None:
             set_value(self, "mask_values", _check_mask_values(self.mask_values))
         if self.scale is not None and self.scale not in NAMED_SCALES:
@@ -78,6 +80,7 @@ class DetectOptions:
             asked[name] = None if getattr(self, name) is None else str(Path(getattr(self, name)).absolute())
         for name in ("mask_before", "mask_after"):
             asked[name] = None if getattr(self, name) is None else _source_name(getattr(self, name))
+        asked["calibrate"] = self._calibration()
         return json.loads(json.dumps(asked))
 
     def record(
@@ -101,6 +104,7 @@ class DetectOptions:
             "runtime": runtime,
             "providers": list(providers),
             "precision": precision,
+            "calibrate": self._calibration(),
             "threshold": self.threshold,
             "decode": self.decode,
             "mmu_pixels": self.mmu,
@@ -111,6 +115,10 @@ class DetectOptions:
             "mask_after": None if self.mask_after is None else _source_name(self.mask_after),
             "mask_values": None if self.mask_values is None else list(self.mask_values),
         }
+
+    def _calibration(self) -> list[str] | None:
+        """``calibrate``'s rasters as run.json names them."""
+        return None if self.calibrate is None else [_source_name(path) for path in self.calibrate]
 
     def resolved(self, tile_size: int, threshold: float, device_type: str) -> DetectOptions:
         """These options with every per-run default filled in, from the checkpoint's tile size and
@@ -181,7 +189,7 @@ def _check_mask_values(values: Any) -> tuple[int, ...]:
 
 
 def _source_name(source: str | Path) -> str:
-    """A mask as run.json names its rasters (:func:`scd_core.geo.rasters.source_name`)."""
+    """A mask or calibration raster as run.json names its rasters (:func:`scd_core.geo.rasters.source_name`)."""
     from scd_core.geo.rasters import source_name  # rasterio: imported once a run records itself
 
     return source_name(source)

@@ -3,17 +3,20 @@
 * **int8**: ONNX Runtime's static quantisation of the checkpoint's fp32 export (:mod:`.runtimes`),
   QDQ format, weights per channel (signed), activations unsigned (the u8·s8 products that AVX-512 VNNI
   and AVX-VNNI run), their ranges calibrated on :data:`CALIBRATION_TILES` tiles of synthetic scenes
-  (:func:`scd_core.synth.make_scene`, normalised as the checkpoint says). It is cached beside the fp32
-  export, keyed as it is (``…-int8.onnx``), with the guard's verdict (``.json``).
+  (:func:`scd_core.synth.make_scene`, normalised as the checkpoint says), or on tiles of the user's own
+  rasters (``--calibrate``, :mod:`.calibration`). It is cached beside the fp32 export, keyed as it is
+  and by the calibration (``…-int8.onnx``, ``…-int8-KEY.onnx``), with the guard's verdict (``.json``).
 * **bf16**: torch's bf16 autocast on the CPU. ONNX Runtime's CPU kernels take no bf16 convolutions,
   so bf16 runs where it runs at all: in torch. Measured here (torch 2.13, a CPU with AVX-512 BF16 and
   no AMX), torch's bf16 convolutions are 5–10× *slower* than its fp32 ones (FC-Siam-diff at width 4,
   a 256² tile: 0.6 s in fp32, 3.3 s in bf16 channels-last, 6.9 s channels-first), so bf16 is offered
   for CPUs whose kernels make it pay (AMX), and int8 is the fast path here.
-* **The guard**: the reduced-precision model and fp32 read the calibration tiles, and the change types
-  they decode (eq. 1 at the checkpoint's τ) are compared pixel by pixel; below
+* **The guard**: the reduced-precision model and fp32 read the calibration tiles (synthetic, or
+  ``--calibrate``'s), and the change types they decode (eq. 1 at the checkpoint's τ) are compared
+  pixel by pixel; below
   :data:`MIN_AGREEMENT` the run keeps fp32 and says so. Synthetic scenes calibrate only models of
-  three bands, red, green and blue, of 8-bit imagery; another model runs in fp32 and the run says why.
+  three bands, red, green and blue, of 8-bit imagery; another model runs in fp32 and the run says why,
+  unless ``--calibrate`` gives rasters it reads.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from scd_core.normalise import make_normaliser
 
 if TYPE_CHECKING:
     from scd_core.checkpoint import CheckpointMetadata
+    from scd_core.geo.calibration import RasterCalibration
     from scd_core.geo.progress import RunLog
 
 #: Share of calibration pixels whose decoded change type must agree with fp32's.
@@ -147,35 +151,51 @@ def uncalibrated(precision: str, meta: CheckpointMetadata) -> str:
         f"model reads {', '.join(meta['bands'])}")  # fmt: skip
 
 
-def int8_export(fp32: Path, cached: Path, meta: CheckpointMetadata, log: RunLog) -> Path | None:
+def int8_export(
+    fp32: Path, cached: Path, meta: CheckpointMetadata, log: RunLog, calibration: RasterCalibration | None = None
+) -> Path | None:
     """The int8 model of the fp32 graph ``fp32``, quantised once and cached as ``cached-int8.onnx`` (a
-    path without suffix: beside the fp32 export, keyed as it is); None (the run keeps fp32, and the log
-    says why) where it cannot be calibrated or fails the guard."""
-    int8, verdict = cached.with_name(f"{cached.name}-int8.onnx"), cached.with_name(f"{cached.name}-int8.json")
+    path without suffix: beside the fp32 export, keyed as it is; ``cached-int8-KEY.onnx`` calibrated on
+    ``calibration``'s rasters); None (the run keeps fp32, and the log says why) where it cannot be
+    calibrated or fails the guard."""
+    name = f"{cached.name}-int8" if calibration is None else f"{cached.name}-int8-{calibration.key}"
+    int8, verdict = cached.with_name(f"{name}.onnx"), cached.with_name(f"{name}.json")
     if int8.is_file() and verdict.is_file():
         share = float(json.loads(verdict.read_text(encoding="utf-8"))["agreement"])
     else:
-        tiles = calibration_tiles(meta)
+        tiles = judging_tiles(meta, log, calibration)
         if tiles is None:
             log.warning(f"{uncalibrated('int8', meta)}: it runs in fp32")
             return None
-        log.message("quantising the model to int8 once (calibrated on synthetic scenes; a minute or two)")
+        log.message(f"quantising the model to int8 once (calibrated on {len(tiles)} tiles; a minute or two)")
         share = quantise(fp32, int8, tiles, meta["threshold"])
         with atomic_write(verdict) as handle:
-            json.dump({"agreement": share, "tiles": list(CALIBRATION_TILES), "size": CALIBRATION_SIZE}, handle)
+            source = "synthetic" if calibration is None else [list(pair) for pair in calibration.pairs]
+            json.dump({"agreement": share, "tiles": len(tiles), "size": CALIBRATION_SIZE, "source": source}, handle)
     if (problem := guard_problem("int8", share)) is not None:
         log.warning(f"{problem}: the run keeps fp32")
         return None
     return int8
 
 
-def bf16_agrees(model: torch.nn.Module, meta: CheckpointMetadata, say: Callable[[str], None]) -> bool:
-    """Whether torch's bf16 autocast keeps the model's change types (the guard); ``say`` tells why not."""
+def judging_tiles(
+    meta: CheckpointMetadata, log: RunLog, calibration: RasterCalibration | None
+) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """The tiles that calibrate and judge a reduced precision: ``calibration``'s, else synthetic scenes'
+    (None for a model they cannot feed)."""
+    return calibration_tiles(meta) if calibration is None else calibration.tiles(log)
+
+
+def bf16_agrees(
+    model: torch.nn.Module, meta: CheckpointMetadata, log: RunLog, calibration: RasterCalibration | None = None
+) -> bool:
+    """Whether torch's bf16 autocast keeps the model's change types (the guard) on the synthetic
+    scenes or ``calibration``'s rasters; the log's warning tells why not."""
     from scd_core.models.inference import forward_padded
 
-    tiles = calibration_tiles(meta)
+    tiles = judging_tiles(meta, log, calibration)
     if tiles is None:
-        say(f"{uncalibrated('bf16', meta)}: it runs in fp32")
+        log.warning(f"{uncalibrated('bf16', meta)}: it runs in fp32")
         return False
 
     def forward(bf16: bool) -> Forward:
@@ -187,6 +207,6 @@ def bf16_agrees(model: torch.nn.Module, meta: CheckpointMetadata, say: Callable[
 
     problem = guard_problem("bf16", agreement(forward(False), forward(True), tiles, meta["threshold"]))
     if problem is not None:
-        say(f"{problem}: the run keeps fp32")
+        log.warning(f"{problem}: the run keeps fp32")
         return False
     return True

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from onnxruntime import InferenceSession
 
     from scd_core.checkpoint import CheckpointMetadata
+    from scd_core.geo.calibration import RasterCalibration
 
 #: Largest difference, relative to the largest output, at which an export counts as torch's model.
 EXPORT_TOLERANCE = 1e-3
@@ -246,9 +247,11 @@ def choose(
     device: torch.device,
     log: RunLog,
     precision: str = "fp32",
+    calibration: RasterCalibration | None = None,
 ) -> Runner:
     """The runner of ``--runtime`` and ``--precision`` for a model (``None`` for an ``.onnx`` file at
-    ``source``); a reduced precision that fails its guard (:mod:`.precision`) leaves fp32, said in the log."""
+    ``source``); a reduced precision that fails its guard (:mod:`.precision`, on ``calibration``'s rasters
+    where given) leaves fp32, said in the log."""
     if model is None and runtime == "torch":
         raise InvalidOptionError(f"--runtime torch cannot run an ONNX file ({source}); use auto or onnxruntime")
     if precision != "fp32" and device.type != "cpu":
@@ -256,14 +259,14 @@ def choose(
     elif precision == "int8":
         if runtime == "torch":
             raise InvalidOptionError("--precision int8 runs in ONNX Runtime: not with --runtime torch")
-        if (runner := _int8_runner(model, meta, source, device, log)) is not None:
+        if (runner := _int8_runner(model, meta, source, device, log, calibration)) is not None:
             return runner
     elif precision == "bf16":
         if model is None or runtime == "onnxruntime":
             raise InvalidOptionError("--precision bf16 runs in torch (ONNX Runtime has no bf16 convolutions on a CPU)")
         from scd_core.geo.precision import bf16_agrees
 
-        if bf16_agrees(model, meta, log.warning):
+        if bf16_agrees(model, meta, log, calibration):
             return TorchRunner(model.to(device).eval(), device, amp=False, precision="bf16")
     if model is None:
         assert source is not None
@@ -279,7 +282,12 @@ def choose(
 
 
 def _int8_runner(
-    model: nn.Module | None, meta: CheckpointMetadata, source: Path | None, device: torch.device, log: RunLog
+    model: nn.Module | None,
+    meta: CheckpointMetadata,
+    source: Path | None,
+    device: torch.device,
+    log: RunLog,
+    calibration: RasterCalibration | None,
 ) -> OnnxRunner | None:
     """The int8 graph of the checkpoint's export (or of the ONNX file ``source``) in ONNX Runtime, or
     None where there is none that passes the guard (the log says why)."""
@@ -299,5 +307,5 @@ def _int8_runner(
             log.warning("--precision int8 needs the model's ONNX export, which it does not have: it runs in fp32")
             return None
         fp32, cached = exported, exported.with_suffix("")
-    int8 = int8_export(fp32, cached, meta, log)
+    int8 = int8_export(fp32, cached, meta, log, calibration)
     return OnnxRunner(int8, device, precision="int8") if int8 is not None else None

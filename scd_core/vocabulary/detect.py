@@ -18,6 +18,16 @@ PRECISIONS = ("fp32", "bf16", "int8")
 _PRECISION_HELP = "fp32, bf16 (torch on the CPU) or int8 (ONNX Runtime), each used where ≥ 99%% of tiles' changes agree"
 #: ``--precision`` of ``scd detect`` and ``scd export`` (which writes fp32 or int8 graphs).
 PRECISION = Option("precision", "--precision", "Precision", _PRECISION_HELP, default="fp32", choices=PRECISIONS)
+#: ``--calibrate`` of ``scd detect`` and ``scd export``: the user's rasters that calibrate and judge int8 and bf16.
+CALIBRATE = Option(
+    "calibrate",
+    "--calibrate",
+    "Calibration rasters",
+    "with --precision int8 or bf16: pairs of your rasters, before and after in turn, read as a run reads them, "
+    "to calibrate and judge the reduced precision on (default: synthetic RGB scenes)",
+    values="+",
+    metavar="RASTER",
+)
 #: How a changed pixel's two classes are chosen (:mod:`scd_core.geo.blending`): ``distinct``, the most
 #: probable pair of different classes; ``paper``, each date's arg-max (ASN eq. 1 / eq. 12).
 DECODINGS = ("distinct", "paper")
@@ -92,6 +102,7 @@ DETECT = (
         choices=RUNTIMES,
     ),
     PRECISION,
+    CALIBRATE,
     Option(
         "threshold",
         "--threshold",

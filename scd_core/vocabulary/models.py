@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .detect import PRECISION, PROGRESS_STYLES, TILE_MULTIPLE
+from .detect import CALIBRATE, PRECISION, PROGRESS_STYLES, TILE_MULTIPLE
 from .option import OVERWRITE_FILE, Option
 
 EXPORT = (
@@ -24,6 +24,7 @@ EXPORT = (
         metavar="CM",
     ),
     PRECISION,  # scd: fp32 or int8 (bf16 runs in torch only: refused)
+    CALIBRATE,
     OVERWRITE_FILE,
 )
 
