@@ -16,6 +16,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from .algorithms.accuracy_sample import AccuracySampleAlgorithm
 from .algorithms.detect_changes import DetectChangesAlgorithm
+from .algorithms.detect_series import DetectSeriesAlgorithm
 from .algorithms.estimate_areas import EstimateAreasAlgorithm
 from .algorithms.score_changes import ScoreChangesAlgorithm
 from .algorithms.train_model import TrainModelAlgorithm
@@ -48,6 +49,7 @@ class ScdProvider(QgsProcessingProvider):
 
     def loadAlgorithms(self) -> None:
         self.addAlgorithm(DetectChangesAlgorithm())
+        self.addAlgorithm(DetectSeriesAlgorithm())
         self.addAlgorithm(ScoreChangesAlgorithm())
         self.addAlgorithm(TrainModelAlgorithm())
         self.addAlgorithm(AccuracySampleAlgorithm())

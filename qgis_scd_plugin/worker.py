@@ -1,7 +1,8 @@
 """Run the engine as a worker process and relay its JSON-lines events to Processing's feedback.
 
 The worker writes one JSON object per line on stdout (``start``, ``progress``, ``message``,
-``warning``, ``done``, ``error``; ``scd train``'s ``epoch`` and ``trained``), each read through the
+``warning``, ``done``, ``error``; ``scd train``'s ``epoch`` and ``trained``; ``scd series``' ``pair``
+and ``series``), each read through the
 engine's own definitions
 (:mod:`scd_core.events`, via :mod:`.shared`): a backend of another major protocol version is
 stopped and the analyst told which side to update. Human text goes to stderr. Both pipes are drained by threads into one
@@ -83,7 +84,7 @@ def epoch_text(event: Event) -> str:
 
 class _EventRelay:
     """Turns protocol events into feedback calls, in the dialog's words, and remembers the last event
-    of a run (``done``, or ``scd train``'s ``trained``) and the ``error`` event."""
+    of a run (``done``, ``scd train``'s ``trained`` or ``scd series``' ``series``) and the ``error`` event."""
 
     def __init__(self, feedback: QgsProcessingFeedback, labels: Mapping[str, str]) -> None:
         self.feedback = feedback
@@ -112,7 +113,10 @@ class _EventRelay:
         elif kind == "epoch" and event.get("epochs"):
             self.feedback.setProgress(100.0 * event["epoch"] / event["epochs"])
             self.feedback.pushInfo(epoch_text(event))
-        elif kind in ("done", "trained"):
+        elif kind == "pair":
+            said = f": {event['message']}" if event.get("message") else ""
+            self.feedback.pushInfo(f"Pair {event.get('id')}: {event.get('status')}{said}")
+        elif kind in ("done", "trained", "series"):  # a series' pairs are done before it is
             self.done = event
         elif kind == "error":
             self.error = event
@@ -125,9 +129,9 @@ def run_worker(
     folder: str,
     labels: Mapping[str, str] | None = None,
 ) -> Event:
-    """Run the worker in ``folder`` to the end and return its last event (``done``, or ``scd train``'s
-    ``trained``); its messages, warnings and error name the options by their ``labels`` in the dialog
-    (:func:`in_dialog_words`).
+    """Run the worker in ``folder`` to the end and return its last event (``done``, ``scd train``'s
+    ``trained`` or ``scd series``' ``series``); its messages, warnings and error name the options by their
+    ``labels`` in the dialog (:func:`in_dialog_words`).
 
     The worker runs in a folder of its own because ``python -m`` imports from its working folder first:
     run from QGIS's, a stray ``scd_core`` folder there would shadow the backend's engine.
