@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if not Path(args.model).is_file():
         raise CheckpointError("model file not found", args.model)
     series = plan(args.rasters, args.dates, args.pairing, args.mask_series, options.mask_values)
-    out_dir = prepare_out_dir(args.out_dir)
+    out_dir = prepare_out_dir(args.out_dir, series)
     order = ", ".join(f"{Path(d.path).name} ({d.date})" for d in series.dated)
     print(f"scd series: {len(series.periods)} periods, {series.dates_from}: {order}", file=sys.stderr)
     outcomes: list[Outcome] = []

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import rasterio
 
-from scd_core.errors import InvalidOptionError, UnwritableOutputError
+from scd_core.errors import InvalidOptionError, OutputExistsError, UnwritableOutputError
 from scd_core.geo import rasters
 from scd_core.geo.masks import open_mask
 from scd_core.geo.staging import signals_deferred
@@ -107,11 +107,16 @@ def plan(
     return Plan(dated, planned, how)
 
 
-def prepare_out_dir(out_dir: str | Path) -> Path:
-    """OUT_DIR, created, with the work folders of a killed run removed."""
+def prepare_out_dir(out_dir: str | Path, series: Plan) -> Path:
+    """OUT_DIR, created, with the work folders of a killed run removed; refused when a product would
+    replace one of the series' inputs."""
     if not str(out_dir).strip():
         raise InvalidOptionError("-o/--out-dir is empty; name the folder that receives the series")
     out_dir = Path(out_dir).absolute()
+    inputs = {Path(file).resolve() for d in series.dated for file in (d.path, d.mask) if file and Path(file).exists()}
+    for name in PRODUCTS.values():
+        if (out_dir / name).resolve() in inputs:
+            raise OutputExistsError(f"the series would write {name} over an input; choose another folder", out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -133,16 +133,20 @@ def test_bad_dates_and_options_exit_2_with_one_line_and_nothing_written(inputs, 
     assert not (tmp_path / "out").exists()
 
 
-def test_one_raster_a_missing_one_or_two_of_one_date_write_nothing(inputs, tmp_path, capsys):
+def test_one_raster_a_missing_one_two_of_one_date_or_an_input_in_the_way_write_nothing(inputs, tmp_path, capsys):
     rasters, model = inputs
     first = tagged(rasters[0], tmp_path / "a.tif", ACQUISITION_DATE="2023-06-15")
     second = tagged(rasters[1], tmp_path / "b.tif", ACQUISITION_DATE="2023-06-15")
-    for given, problem in (
-        ([rasters[0]], "needs two rasters or more"),
-        ([rasters[0], tmp_path / "gone.tif"], "gone.tif: RASTER2 raster not found"),
-        ([first, second], "have one date, 2023-06-15"),
+    (tmp_path / "held").mkdir()
+    in_the_way = tagged(rasters[0], tmp_path / "held" / "last_change.tif")
+    for given, out, problem in (
+        ([rasters[0]], "out", "needs two rasters or more"),
+        ([rasters[0], tmp_path / "gone.tif"], "out", "gone.tif: RASTER2 raster not found"),
+        ([first, second], "out", "have one date, 2023-06-15"),
+        ([in_the_way, rasters[1]], "held", "would write last_change.tif over an input"),
     ):
-        assert main(series(given, tmp_path / "out", model)) == 2
+        listing = sorted(p.name for p in tmp_path.rglob("*"))
+        assert main(series(given, tmp_path / out, model)) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and problem in err[0]
-        assert not (tmp_path / "out").exists()
+        assert sorted(p.name for p in tmp_path.rglob("*")) == listing
