@@ -3,6 +3,9 @@ outputs, byte for byte, an AOI included; a region across block borders is one po
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pyogrio
 import pytest
 import rasterio
@@ -78,3 +81,26 @@ def test_a_resampled_after_reads_the_same_in_every_block(client, tmp_path):
                               device="cpu")  # fmt: skip
     for name in RASTERS:
         assert one.outputs[name].read_bytes() == split.outputs[name].read_bytes(), name
+
+
+def test_a_mask_off_befores_grid_reads_the_same_in_every_block(client, pair, tmp_path):
+    """Each block of a split run opens the mask and reads it warped onto the whole overlap, as AFTER."""
+    images, model = pair
+    with rasterio.open(images.before) as before:
+        left, top = before.bounds.left, before.bounds.top
+    clouds = np.zeros((260, 260), np.uint8)
+    clouds[40:120, 30:200], clouds[150:230, 100:140] = 1, 1  # across the blocks' borders
+    profile = {"driver": "GTiff", "width": 260, "height": 260, "count": 1, "dtype": "uint8", "crs": "EPSG:32633",
+               "transform": rasterio.transform.from_origin(left + 0.3, top - 0.2, 1.3, 1.3)}  # fmt: skip
+    with rasterio.open(tmp_path / "clouds.tif", "w", **profile) as mask:
+        mask.write(clouds, 1)
+    options = {**OPTIONS, "mask_after": str(tmp_path / "clouds.tif")}
+    one = scd_core.detect(images.before, images.after, model, tmp_path / "one", **options)
+    split = detect_on_cluster(client, images.before, images.after, model, tmp_path / "split", block_size=256,
+                              **options)  # fmt: skip
+    for name in RASTERS:
+        assert one.outputs[name].read_bytes() == split.outputs[name].read_bytes(), name
+    with rasterio.open(split.outputs["change_type"]) as dataset:
+        assert (dataset.read(1)[106:310, 80:518] == 255).all()  # inside the first cloud (1.3 m cells on 0.5 m)
+    masks = [json.loads(r.outputs["run"].read_text())["inputs"]["after"]["mask"] for r in (one, split)]
+    assert masks[0] == masks[1] and masks[1]["masked_share"] > 0.2 and masks[1]["resampled"]
