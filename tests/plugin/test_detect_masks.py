@@ -3,13 +3,10 @@ the change map and in no polygon, and mask values without a mask are refused bef
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import processing
 import pytest
 from osgeo import gdal
-from plugin_testing import detect_parameters
+from plugin_testing import detect_parameters, scene_classification
 from qgis.core import (
     QgsApplication,
     QgsGeometry,
@@ -17,29 +14,8 @@ from qgis.core import (
     QgsProcessingException,
     QgsProject,
     QgsRasterLayer,
-    QgsRectangle,
     QgsVectorLayer,
 )
-
-#: Scene classes of the mask: 4 vegetation, 8 cloud (masked with MASK_VALUES 3,8,9,10), 2 dark area (not masked).
-CLEAR, CLOUD, DARK = 4, 8, 2
-
-
-def scene_classification(pair: Path, path: Path, shift: float = 0.0) -> tuple[Path, QgsRectangle]:
-    """An SCL-like mask on the before image's grid (``shift`` metres east of it): a cloud over rows and
-    columns 64-127, a dark area beside it; the cloud's extent."""
-    before = gdal.Open(str(pair / "before.tif"))
-    classes = np.full((before.RasterYSize, before.RasterXSize), CLEAR, np.uint8)
-    classes[64:128, 64:128], classes[160:200, 20:60] = CLOUD, DARK
-    mask = gdal.GetDriverByName("GTiff").Create(str(path), before.RasterXSize, before.RasterYSize, 1, gdal.GDT_Byte)
-    left, *rest = before.GetGeoTransform()
-    mask.SetGeoTransform((left + shift, *rest))
-    mask.SetProjection(before.GetProjection())
-    mask.GetRasterBand(1).WriteArray(classes)
-    mask.FlushCache()
-    mask = None  # closed: written to the file
-    left, size, _, top, _, _ = before.GetGeoTransform()
-    return path, QgsRectangle(left + 64 * size, top - 128 * size, left + 128 * size, top - 64 * size)
 
 
 def test_a_mask_layers_pixels_are_nodata_and_in_no_polygon(plugin, geo_pair, tiny_model, tmp_path):

@@ -9,7 +9,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from plugin_testing import PLUGIN
+from osgeo import gdal
+from plugin_testing import PLUGIN, scene_classification
 from qgis.core import QgsVectorLayer
 
 
@@ -134,6 +135,32 @@ def test_qgis_process_reads_relative_paths_from_its_working_folder(profile_envir
     layer = QgsVectorLayer(str(folder / "results" / "changes.gpkg"), "changes", "ogr")
     assert layer.featureCount() > 0
     assert log_noise(run) == []
+
+
+def test_qgis_process_passes_a_mask_relative_to_its_working_folder(profile_environment, geo_pair, tiny_model, tmp_path):
+    folder = tmp_path / "project"
+    shutil.copytree(geo_pair, folder / "images")
+    scene_classification(folder / "images", folder / "images" / "scl.tif")
+    run = run_detection(
+        [
+            "BEFORE=images/before.tif",
+            "AFTER=images/after.tif",
+            f"MODEL={tiny_model}",
+            "TILE_SIZE=128",
+            "THRESHOLD=0.05",
+            "MASK_BEFORE=images/scl.tif",
+            "MASK_VALUES=3,8,9,10",
+            "OUTPUT=changes.gpkg",
+            "OUTPUT_RASTER=codes.tif",
+        ],
+        profile_environment,
+        cwd=folder,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"--mask-before {folder / 'images' / 'scl.tif'} --mask-values 3,8,9,10" in run.stdout
+    written = gdal.Open(str(folder / "codes.tif"))  # held while its band is read
+    codes = written.GetRasterBand(1).ReadAsArray()
+    assert (codes[64:128, 64:128] == 255).all() and (codes[:64] != 255).all()
 
 
 def test_qgis_process_refuses_a_bad_value_before_the_worker_starts(profile_environment, geo_pair, tmp_path):
