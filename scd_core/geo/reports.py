@@ -24,7 +24,7 @@ from rasterio.enums import Resampling
 from scd_core.accounting.components import COMPONENTS, components
 from scd_core.events import Counts
 from scd_core.geo.options import DetectOptions
-from scd_core.geo.rasters import fingerprint, main_file, raster_fingerprint
+from scd_core.geo.rasters import fingerprint, main_file, raster_fingerprint, source_name
 from scd_core.version import __version__
 
 if TYPE_CHECKING:
@@ -194,8 +194,8 @@ def run_request(before: str, after: str, model: Path | None, options: DetectOpti
         "after": raster_fingerprint(after),
         "model": None if model is None else fingerprint(model),
         "aoi": None if options.aoi is None else fingerprint(options.aoi),
-        "mask_before": None if options.mask_before is None else raster_fingerprint(str(options.mask_before)),
-        "mask_after": None if options.mask_after is None else raster_fingerprint(str(options.mask_after)),
+        "mask_before": None if options.mask_before is None else raster_fingerprint(source_name(options.mask_before)),
+        "mask_after": None if options.mask_after is None else raster_fingerprint(source_name(options.mask_after)),
         "options": options.request(),
     }
 
