@@ -37,11 +37,11 @@ lint: setup
 test: test-core test-plugin
 
 test-core: setup setup-browser
-	$(VENV)/bin/python -m pytest tests/core
+	$(VENV)/bin/python -m pytest tests/core --durations=25
 
 test-plugin: setup setup-qgis
 	SCD_PYTHON=$(abspath $(VENV))/bin/python QT_QPA_PLATFORM=offscreen \
-		$(QGIS_VENV)/bin/python -m pytest -p no:cacheprovider tests/plugin
+		$(QGIS_VENV)/bin/python -m pytest -p no:cacheprovider tests/plugin --durations=10
 
 # The QGIS plugin zip ("Install from ZIP"): qgis_scd_plugin/ with what a checkout keeps elsewhere copied in
 # (metadata.txt, resources/icons, resources/styles, the demo model when there is one, and the engine's
