@@ -64,7 +64,14 @@ def run_pair(pair: Pair, out_root: Path, model: str | Path, options: DetectOptio
     from scd_core.geo.pipeline import run_detection
 
     out_dir = out_root / pair.id
-    options = dataclasses.replace(options, aoi=pair.aoi, mask_before=pair.mask_before, mask_after=pair.mask_after)
+    masked = pair.mask_before is not None or pair.mask_after is not None
+    options = dataclasses.replace(
+        options,
+        aoi=pair.aoi,
+        mask_before=pair.mask_before,
+        mask_after=pair.mask_after,
+        mask_values=options.mask_values if masked else None,  # the batch's --mask-values, for the pairs with masks
+    )
     if finished_before(out_dir, pair, model, options):
         return Outcome(pair.id, "skipped", message="done before with the same inputs and options")
     started = time.perf_counter()

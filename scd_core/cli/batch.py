@@ -102,6 +102,11 @@ def run(args: argparse.Namespace) -> int:
     check_cluster_options(args)
     options = detect_options(args, "batch")
     pairs = read_pairs(args.pairs)
+    if options.mask_values is not None and not any(p.mask_before or p.mask_after for p in pairs):
+        raise InvalidOptionError(
+            f"--mask-values says which values of the masks to mask, but no pair of {args.pairs} has a mask_before "
+            "or mask_after"
+        )
     out_root = _out_root(args.out_root)
     for leftover in sweep_staging(out_root, [pair.id for pair in pairs]):
         print(f"scd batch: removed {leftover}, left by a run that was killed", file=sys.stderr)

@@ -23,7 +23,7 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 from rasterio.windows import Window
 
-from scd_core.errors import NoDataError
+from scd_core.errors import InvalidOptionError, NoDataError
 from scd_core.geo import aoi as areas
 from scd_core.geo import rasters, sieve
 from scd_core.geo.bands import BandChoice, select_bands
@@ -275,7 +275,14 @@ def _readers(
 def _open_masks(
     stack: ExitStack, options: DetectOptions, overlap: Grid, area: Window | None, aoi: shapely.Geometry | None
 ) -> tuple[DateMask | None, DateMask | None]:
-    """Each date's mask (:mod:`.masks`), or None; measured over ``area`` (None: not measured)."""
+    """Each date's mask (:mod:`.masks`), or None; measured over ``area`` (None: not measured).
+
+    ``--mask-values`` without a mask is refused here, where the masks are known: ``scd series`` gives
+    its dates' masks otherwise (``--mask-series``), and ``scd batch`` per pair."""
+    if options.mask_values is not None and options.mask_before is None and options.mask_after is None:
+        raise InvalidOptionError(
+            "--mask-values says which values of a mask to mask: give --mask-before or --mask-after"
+        )
 
     def opened(path: str | Path | None, flag: str) -> DateMask | None:
         if path is None:

@@ -170,10 +170,6 @@ def _check(options: DetectOptions) -> None:
         raise InvalidOptionError(
             f"--calibrate takes pairs of rasters, before and after in turn; got {len(options.calibrate)}"
         )
-    if options.mask_values is not None and options.mask_before is None and options.mask_after is None:
-        raise InvalidOptionError(
-            "--mask-values says which values of a mask to mask: give --mask-before or --mask-after"
-        )
     if (options.zones is None) != (options.zone_field is None):
         raise InvalidOptionError("--zones and --zone-field go together: the zone layer and its field that names zones")
 

@@ -167,14 +167,27 @@ def test_a_bad_mask_exits_2_with_one_line_naming_it_and_writes_nothing(case, bad
 
 
 def test_batch_takes_each_pairs_masks_from_its_columns(pair, square, ckpt, tmp_path):
+    """--mask-values applies to the pairs with masks; a pair without runs unmasked."""
     path, masked = square
     pairs = tmp_path / "pairs.csv"
-    pairs.write_text(f"id,before,after,mask_before,mask_after\nmasked,{pair.before},{pair.after},,{path}\n")
+    rows = [f"masked,{pair.before},{pair.after},,{path}", f"clear,{pair.before},{pair.after},,"]
+    pairs.write_text("id,before,after,mask_before,mask_after\n" + "\n".join(rows) + "\n")
     common = ["--model", str(ckpt), "--tile", "128", "--overlap", "32", "--device", "cpu", "--progress", "none"]
-    assert main(["batch", str(pairs), "-o", str(tmp_path / "out"), *common]) == 0
+    assert main(["batch", str(pairs), "-o", str(tmp_path / "out"), "--mask-values", "1", *common]) == 0
     assert (read(tmp_path / "out" / "masked" / "change_type.tif")[masked] == 255).all()
+    assert (read(tmp_path / "out" / "clear" / "change_type.tif") != 255).all()
     recorded = (tmp_path / "out" / "masked" / "run.json").read_text()
     run = json.loads(recorded)
     assert run["inputs"]["before"]["mask"] is None and run["inputs"]["after"]["mask"]["path"] == path
-    assert main(["batch", str(pairs), "-o", str(tmp_path / "out"), *common]) == 0  # the same request: skipped
+    assert run["inputs"]["after"]["mask"]["values"] == [1]
+    assert main(["batch", str(pairs), "-o", str(tmp_path / "out"), "--mask-values", "1", *common]) == 0  # skipped
     assert (tmp_path / "out" / "masked" / "run.json").read_text() == recorded
+
+
+def test_batch_refuses_mask_values_when_no_pair_has_a_mask(pair, ckpt, tmp_path, capsys):
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(f"id,before,after\nclear,{pair.before},{pair.after}\n")
+    code = main(["batch", str(pairs), "-o", str(tmp_path / "out"), "--mask-values", "3", "--model", str(ckpt)])
+    error = capsys.readouterr().err
+    assert code == 2 and f"--mask-values says which values of the masks to mask, but no pair of {pairs}" in error
+    assert not (tmp_path / "out").exists()
