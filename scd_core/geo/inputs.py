@@ -21,14 +21,15 @@ import numpy as np
 import rasterio
 import shapely
 from pyproj import CRS, Geod, Transformer
+from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
-from scd_core.errors import InvalidOptionError, NoDataError
+from scd_core.errors import InvalidOptionError, NoDataError, NoOverlapError
 from scd_core.geo import aoi as areas
 from scd_core.geo import rasters, sieve
 from scd_core.geo.bands import BandChoice, select_bands
 from scd_core.geo.calibration import RasterCalibration
-from scd_core.geo.grid import Grid, RunWindows, TilePlan, placed_in, placed_out_of
+from scd_core.geo.grid import Grid, RunWindows, TilePlan, covering_window, placed_in, placed_out_of
 from scd_core.geo.masks import DateMask, open_date_mask
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import RunLog
@@ -315,12 +316,33 @@ def _normalisers(
     return normalisers
 
 
-def _resampling_reason(after: rasterio.DatasetReader, grid: Grid) -> str:
-    if after.crs.to_string() != grid.crs:
-        return f"{after.crs.to_string()} → {grid.crs}"
-    if not np.allclose(after.res, (abs(grid.transform.a), abs(grid.transform.e))):
-        return f"pixel size {after.res[0]:g} → {abs(grid.transform.a):g}"
-    return "origin off BEFORE's pixel grid"
+def _overlap(datasets: tuple, paths: tuple[str, str], grid: Grid | None) -> Grid:
+    """The overlap of both dates on BEFORE's pixels, or on ``grid``'s (the ``grid`` option's) where given:
+    ``grid`` clipped to the same ground."""
+    overlap = rasters.overlap_grid(datasets[0], datasets[1], paths)
+    if grid is None:
+        return overlap
+    bounds = transform_bounds(overlap.crs, grid.crs, *overlap.bounds, densify_pts=21)
+    window = covering_window(grid.transform, grid.width, grid.height, [bounds])
+    if window is None:
+        raise NoOverlapError("the dates share no ground with the grid the run is asked to lie on", paths[0])
+    return grid.window(window)
+
+
+def _say_resampled(readers: tuple, datasets: tuple, overlap: Grid, other_grid: bool, log: RunLog) -> None:
+    """Tell which date is resampled onto the output grid, and why."""
+    onto = "the grid asked for" if other_grid else "BEFORE's grid"
+    for reader, dataset, role in zip(readers, datasets, ROLES, strict=True):
+        if reader.resampled:
+            log.message(f"{role} is resampled onto {onto} ({_resampling_reason(dataset, overlap)})")
+
+
+def _resampling_reason(date: rasterio.DatasetReader, grid: Grid) -> str:
+    if date.crs.to_string() != grid.crs:
+        return f"{date.crs.to_string()} → {grid.crs}"
+    if not np.allclose(date.res, (abs(grid.transform.a), abs(grid.transform.e))):
+        return f"pixel size {date.res[0]:g} → {abs(grid.transform.a):g}"
+    return "origin off the output's pixel grid"
 
 
 def _choose_bands(
@@ -369,7 +391,7 @@ def prepare(
     """
     with ExitStack() as stack:
         datasets = tuple(stack.enter_context(rasters.open_raster(p, r)) for p, r in zip(paths, ROLES, strict=True))
-        overlap = rasters.overlap_grid(datasets[0], datasets[1], paths)
+        overlap = _overlap(datasets, paths, options.grid)
         area = _area_of_interest(options, overlap.crs)
         output = rasters.area_window(overlap, area)
         maps = _block_of(sieve.context_window(output, overlap.width, overlap.height, options.mmu), block)
@@ -404,8 +426,8 @@ def prepare(
         readers = _readers(datasets, bands, overlap.window(compute), paths, overlap, date_masks)
         for reader in readers:
             stack.callback(reader.close)
-        if readers[1].resampled and fixed is None:
-            log.message(f"AFTER is resampled onto BEFORE's grid ({_resampling_reason(datasets[1], overlap)})")
+        if fixed is None:
+            _say_resampled(readers, datasets, overlap, options.grid is not None, log)
         log.lap("validate")
         yield Prepared(
             paths=paths,

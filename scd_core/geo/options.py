@@ -23,6 +23,7 @@ from typing import Any
 
 from scd_core import vocabulary
 from scd_core.errors import InvalidOptionError
+from scd_core.geo.grid import Grid
 from scd_core.normalise import NAMED_SCALES, Scale
 from scd_core.vocabulary import DEFAULT_BATCH
 
@@ -59,6 +60,10 @@ class DetectOptions:
     overwrite: bool = vocabulary.OPTIONS["overwrite"].default
     #: Shift of the tile grid in pixels (the API's only; results must not depend on it).
     tile_offset: int = 0
+    #: The pixels the outputs lie on when not BEFORE's (the API's only): a grid that the dates' overlap
+    #: clips as it clips BEFORE's, both dates resampled onto it where needed. ``scd series`` runs every
+    #: pair on its first date's grid, so that the pairs' maps line up.
+    grid: Grid | None = None
 
     def __post_init__(self) -> None:
         set_value = object.__setattr__  # frozen: normalise the values once, here
@@ -81,6 +86,7 @@ class DetectOptions:
         for name in ("mask_before", "mask_after"):
             asked[name] = None if getattr(self, name) is None else _source_name(getattr(self, name))
         asked["calibrate"] = self._calibration()
+        asked["grid"] = _grid_record(self.grid)
         return json.loads(json.dumps(asked))
 
     def record(
@@ -114,6 +120,7 @@ class DetectOptions:
             "mask_before": None if self.mask_before is None else _source_name(self.mask_before),
             "mask_after": None if self.mask_after is None else _source_name(self.mask_after),
             "mask_values": None if self.mask_values is None else list(self.mask_values),
+            "grid": _grid_record(self.grid),
         }
 
     def _calibration(self) -> list[str] | None:
@@ -131,6 +138,13 @@ class DetectOptions:
             batch=self.batch or DEFAULT_BATCH[device_type],
             threshold=threshold if self.threshold is None else self.threshold,
         )
+
+
+def _grid_record(grid: Grid | None) -> dict[str, Any] | None:
+    """The ``grid`` option as JSON data: its CRS, its affine transform's six numbers and its size."""
+    if grid is None:
+        return None
+    return {"crs": grid.crs, "transform": list(grid.transform)[:6], "width": grid.width, "height": grid.height}
 
 
 def _check_scale(scale: Any) -> Scale:

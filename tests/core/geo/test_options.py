@@ -15,9 +15,10 @@ from scd_core.errors import InvalidOptionError
 from scd_core.geo.options import DetectOptions
 
 
-def test_every_option_but_the_tile_offset_is_in_the_vocabulary_with_its_default():
+def test_every_option_but_the_apis_own_is_in_the_vocabulary_with_its_default():
     fields = {f.name: f.default for f in dataclasses.fields(DetectOptions)}
-    assert [option.name for option in vocabulary.DETECT] == [name for name in fields if name != "tile_offset"]
+    api_only = ("tile_offset", "grid")
+    assert [option.name for option in vocabulary.DETECT] == [name for name in fields if name not in api_only]
     assert all(fields[option.name] == option.default for option in vocabulary.DETECT)
 
 
