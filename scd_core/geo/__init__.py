@@ -8,10 +8,11 @@ stage          what happens                                                   mo
 =============  =============================================================  =====================
 options        every option's default and rule, the CLI flags made from them  :mod:`.options`
 prepare        the output folder checked; both rasters opened and checked,    :mod:`.inputs`,
-               the AOI read, the output grid fixed (BEFORE's, clipped); the   :mod:`.staging`,
-               checkpoint loaded, bands chosen, AFTER resampled onto the      :mod:`.rasters`,
-               grid where needed, pixels normalised, tiles planned            :mod:`.aoi`,
-                                                                              :mod:`.grid`
+               the AOI read, the output grid fixed (BEFORE's, clipped), each  :mod:`.staging`,
+               date's mask opened and measured; the checkpoint loaded, bands  :mod:`.rasters`,
+               chosen, AFTER (and a mask) resampled onto the grid where       :mod:`.aoi`,
+               needed, pixels normalised, tiles planned                       :mod:`.grid`,
+                                                                              :mod:`.masks`
 infer          the tiled loop (read, batch, model, blend, finish strips) and  :mod:`.engine`,
                the working GeoTIFFs it writes                                 :mod:`.blending`,
                                                                               :mod:`.maps`
