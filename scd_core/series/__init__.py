@@ -10,7 +10,9 @@ season) asks "when did it change" and "what changed in each period". A series is
   ``--pairs first`` the first date with each later one. Each is an ``scd detect`` run into
   ``OUT_DIR/<start>_<end>/``, with its outputs as that command writes them, run by ``scd batch``'s
   machinery (:mod:`scd_core.batch`, :mod:`scd_core.cluster`): the model is loaded once per process,
-  or each pair is a Dask task, and a pair done before with the same request is skipped.
+  or each pair is a Dask task, and a pair done before with the same request is skipped. Every pair
+  runs on the first date's grid (``DetectOptions.grid``): a later date on other pixels is resampled
+  onto it before the model reads it, so the pairs' maps line up pixel for pixel.
 * **Products** (:mod:`.products`, :mod:`.tables`, :mod:`.report`), made again from the pairs'
   outputs on every run (:mod:`.run`): ``change_count.tif``, ``first_change.tif`` and
   ``last_change.tif`` on the first raster's grid, ``series.csv``, ``periods.csv``, ``series.gpkg``

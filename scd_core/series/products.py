@@ -1,9 +1,9 @@
 """The series' rasters, built window by window from the pairs' ``change_type.tif``.
 
-All three lie on the first raster's grid, clipped to the area the pairs cover, so they line up
-whatever grid each pair ran on: a pair's map on that grid's pixels (the same CRS and pixel size,
-origins whole pixels apart, as in a stack of mosaics or of one Sentinel-2 tile) is read as it is,
-one on another grid is resampled by nearest neighbour (codes stay codes).
+All three lie on the first raster's grid, clipped to the area the pairs cover. Every pair ran on that
+grid's pixels (the ``grid`` option of :class:`~scd_core.geo.options.DetectOptions`: a later date on
+other pixels was resampled onto them before the model read it), so each pair's map is a window of it,
+read as it is.
 
 ==================  =====  ======================================================  ======
 file                dtype  values                                                  nodata
@@ -35,7 +35,6 @@ from rasterio.windows import Window
 from scd_core.errors import NoOverlapError
 from scd_core.geo.grid import Grid, covering_window, pixel_offset
 from scd_core.geo.maps import NODATA, Colormap, finish_cog
-from scd_core.geo.rasters import labels_onto
 from scd_core.series.periods import Period
 
 #: The series' rasters, by name.
@@ -75,14 +74,16 @@ def series_grid(first: rasterio.DatasetReader, change_maps: Sequence[Path]) -> G
 
 
 class OnGrid:
-    """A pair's change map read in windows of the series grid (nodata outside it)."""
+    """A pair's change map, which lies on the series grid's pixels, read in windows of the series grid
+    (nodata outside it)."""
 
     def __init__(self, dataset: rasterio.DatasetReader, grid: Grid) -> None:
         same_crs = dataset.crs == rasterio.CRS.from_user_input(grid.crs)
         offset = pixel_offset(grid.transform, dataset.transform) if same_crs else None
-        self.dataset = dataset
-        self.source = dataset if offset is not None else labels_onto(dataset, grid)
-        self.offset = offset or (0, 0)
+        if offset is None:
+            raise ValueError(f"{dataset.name} does not lie on the first raster's pixels")
+        self.source = dataset
+        self.offset = offset
 
     def read(self, window: Window) -> np.ndarray:
         """The change codes of ``window`` of the series grid."""
@@ -96,11 +97,6 @@ class OnGrid:
                 1, window=inside
             )
         return codes
-
-    def close(self) -> None:
-        """Close the warped view this made (the dataset is its opener's to close)."""
-        if self.source is not self.dataset:
-            self.source.close()
 
 
 def _windows(grid: Grid) -> Iterator[Window]:
@@ -157,11 +153,7 @@ def write_rasters(change_maps: Sequence[Path], periods: Sequence[Period], grid: 
     working = {name: folder / f".working-{name}.tif" for name in RASTERS}
     profile = {**_PROFILE, "crs": grid.crs, "transform": grid.transform, "width": grid.width, "height": grid.height}
     with ExitStack() as stack:
-        maps = []
-        for path in change_maps:
-            pair_map = OnGrid(stack.enter_context(rasterio.open(path)), grid)
-            stack.callback(pair_map.close)
-            maps.append(pair_map)
+        maps = [OnGrid(stack.enter_context(rasterio.open(path)), grid) for path in change_maps]
         files = {name: stack.enter_context(rasterio.open(path, "w", **profile)) for name, path in working.items()}
         for window in _windows(grid):
             for name, values in combine(maps, window).items():

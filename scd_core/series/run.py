@@ -20,6 +20,7 @@ import rasterio
 
 from scd_core.errors import InvalidOptionError, OutputExistsError, UnwritableOutputError
 from scd_core.geo import rasters
+from scd_core.geo.grid import Grid
 from scd_core.geo.masks import open_mask
 from scd_core.geo.staging import signals_deferred
 from scd_core.series import dates as dating
@@ -50,6 +51,7 @@ class Plan:
     dated: list[dating.Dated]
     periods: list[Period]
     dates_from: str
+    grid: Grid  #: the first date's grid, which every pair runs on
 
     @property
     def first(self) -> str:
@@ -104,7 +106,9 @@ def plan(
     dated, how = dating.order(names, given or found, given is not None, mask_names)
     planned = periods(dated, pairing)
     _check_pairs(planned, mask_values)
-    return Plan(dated, planned, how)
+    with rasters.open_raster(dated[0].path, "RASTER1") as first:
+        grid = Grid(first.crs.to_string(), first.transform, first.width, first.height)
+    return Plan(dated, planned, how, grid)
 
 
 def prepare_out_dir(out_dir: str | Path, series: Plan) -> Path:

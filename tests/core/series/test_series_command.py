@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pyogrio
@@ -16,6 +17,7 @@ from series_testing import copy_checkpoint, tagged, three_dates
 from scd_core.cli import main
 from scd_core.geo.pipeline import OUTPUT_FILES
 from scd_core.series.run import PRODUCTS
+from scd_core.synth import write_geo_pair
 
 NODATA = 255
 
@@ -150,3 +152,19 @@ def test_one_raster_a_missing_one_two_of_one_date_or_an_input_in_the_way_write_n
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and problem in err[0]
         assert sorted(p.name for p in tmp_path.rglob("*")) == listing
+
+
+def test_every_pair_runs_on_the_first_dates_grid(inputs, tmp_path):
+    pair = write_geo_pair(tmp_path / "dates", 128, seed=1, after_crs="EPSG:3857", keep_scene=False)
+    copy = tmp_path / "dates" / "copy.tif"
+    shutil.copy(pair.after, copy)
+    out = tmp_path / "out"
+    assert main(series([pair.before, pair.after, copy], out, inputs[1], "--progress", "none")) == 0
+    first = read(pair.before)[1]["grid"]
+    for folder in ("1_2", "2_3"):
+        about = read(out / folder / "change_type.tif")[1]
+        crs, transform, _ = about["grid"]
+        assert crs == first[0] and (transform.a, transform.e) == (first[1].a, first[1].e), folder
+    assert not changed(read(out / "2_3" / "change_type.tif")[0]).any()  # one image twice, resampled alike
+    messages = json.loads((out / "2_3" / "run.json").read_text())["messages"]
+    assert any(m.startswith("BEFORE is resampled onto the grid asked for (EPSG:3857") for m in messages)

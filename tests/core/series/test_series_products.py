@@ -1,5 +1,5 @@
-"""The series' maps read each pair's change map on the first raster's grid: as it is when it lies on
-that grid's pixels (offset by whole pixels), by nearest neighbour when its pixels are others."""
+"""The series' maps read each pair's change map, a window of the first raster's grid, in place; and
+count and date each pixel's changes."""
 
 from __future__ import annotations
 
@@ -33,17 +33,6 @@ def test_a_map_on_the_grids_pixels_is_placed_as_it_is_and_nodata_outside(tmp_pat
     assert np.array_equal(read, expected)
 
 
-def test_a_coarser_map_is_read_by_nearest_neighbour(tmp_path):
-    grid = Grid("EPSG:32633", Affine(1, 0, ORIGIN[0], 0, -1, ORIGIN[1]), 8, 8)
-    codes = np.array([[0, 3, 0, 5], [7, 0, 0, 0], [0, 0, 9, 0], [1, 0, 0, 2]], np.uint8)
-    path = change_map(tmp_path / "coarse.tif", codes, Affine(2, 0, ORIGIN[0], 0, -2, ORIGIN[1]))
-    with rasterio.open(path) as dataset:
-        pair_map = OnGrid(dataset, grid)
-        read = pair_map.read(Window(0, 0, 8, 8))
-        pair_map.close()
-    assert np.array_equal(read, np.kron(codes, np.ones((2, 2), np.uint8)))
-
-
 def test_periods_count_and_date_each_pixels_changes(tmp_path):
     grid = Grid("EPSG:32633", Affine(1, 0, ORIGIN[0], 0, -1, ORIGIN[1]), 3, 1)
     maps = []
@@ -52,7 +41,7 @@ def test_periods_count_and_date_each_pixels_changes(tmp_path):
         maps.append(OnGrid(rasterio.open(path), grid))
     made = combine(maps, Window(0, 0, 3, 1))
     for pair_map in maps:
-        pair_map.dataset.close()
+        pair_map.source.close()
     assert made["change_count"].tolist() == [[2, 2, NODATA]]
     assert made["first_change"].tolist() == [[2, 1, NODATA]]
     assert made["last_change"].tolist() == [[3, 3, NODATA]]
