@@ -137,9 +137,12 @@ def _assessment(estimates: dict[str, Any]) -> str:
 
 
 def _provenance(run: dict[str, Any]) -> str:
-    inputs = [[role, run["inputs"][role]["path"], run["inputs"][role]["sha256"]] for role in ("before", "after")] + [
-        ["model", f"{run['model']['name']}: {run['model']['checkpoint']}", run["model"]["sha256"]]
-    ]
+    inputs = [[role, run["inputs"][role]["path"], run["inputs"][role]["sha256"]] for role in ("before", "after")]
+    for role in ("before", "after"):
+        if mask := run["inputs"][role].get("mask"):  # absent from the run.json of a run before masks
+            share = "" if mask["masked_share"] is None else f" ({mask['masked_share']:.1%} masked)"
+            inputs.append([f"{role} mask{share}", mask["path"], mask["sha256"]])
+    inputs.append(["model", f"{run['model']['name']}: {run['model']['checkpoint']}", run["model"]["sha256"]])
     options = [[k, json.dumps(v)] for k, v in run["options"].items()]
     software = ", ".join(f"{k} {v}" for k, v in run["software"].items())
     timings = ", ".join(f"{k} {v} s" for k, v in run["timings_s"].items())

@@ -69,6 +69,7 @@ def test_a_mask_square_is_nodata_in_every_output_and_never_a_polygon(pair, squar
     assert mask["masked_share"] == pytest.approx(masked.mean(), abs=1e-6)
     assert run["counts"]["nodata_pixels"] == masked.sum()
     assert run["request"]["mask_after"] == mask["sha256"] and run["options"]["mask_after"] == path
+    assert f"after mask ({masked.mean():.1%} masked)" in result.outputs["report"].read_text()
 
 
 def test_the_masked_share_is_over_the_runs_area(pair, square, ckpt, tmp_path):
