@@ -58,19 +58,18 @@ _NEVER = (230, 230, 230, 255)
 _CLEAR = (0, 0, 0, 0)
 
 
-def series_grid(first: rasterio.DatasetReader, change_maps: Sequence[Path]) -> Grid:
+def series_grid(first: Grid, change_maps: Sequence[Path]) -> Grid:
     """The first raster's grid clipped to the area the pairs' change maps cover together."""
-    crs = first.crs
     bounds = []
     for path in change_maps:
         with rasterio.open(path) as change_map:
-            bounds.append(transform_bounds(change_map.crs, crs, *change_map.bounds, densify_pts=21))
+            bounds.append(transform_bounds(change_map.crs, first.crs, *change_map.bounds, densify_pts=21))
     lefts, bottoms, rights, tops = zip(*bounds, strict=True)
     union = (min(lefts), min(bottoms), max(rights), max(tops))
     window = covering_window(first.transform, first.width, first.height, [union])
     if window is None:
-        raise NoOverlapError("the pairs' maps share no ground with the first raster", first.name)
-    return Grid(crs.to_string(), first.window_transform(window), int(window.width), int(window.height))
+        raise NoOverlapError("the pairs' maps share no ground with the first raster", str(change_maps[0]))
+    return first.window(window)
 
 
 class OnGrid:

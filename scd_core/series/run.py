@@ -16,8 +16,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-import rasterio
-
 from scd_core.errors import InvalidOptionError, OutputExistsError, UnwritableOutputError
 from scd_core.geo import rasters
 from scd_core.geo.grid import Grid
@@ -52,11 +50,6 @@ class Plan:
     periods: list[Period]
     dates_from: str
     grid: Grid  #: the first date's grid, which every pair runs on
-
-    @property
-    def first(self) -> str:
-        """The first date's raster, whose grid the products are on."""
-        return self.periods[0].start.path
 
 
 def _metadata_dates(paths: Sequence[str]) -> list[str | None]:
@@ -135,8 +128,7 @@ def write_products(out_dir: Path, series: Plan, pairing: str) -> dict[str, Path]
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=WORK_PREFIX, dir=out_dir)))
         change_maps = [out_dir / p.folder / "change_type.tif" for p in series.periods]
-        with rasterio.open(series.first) as first:
-            grid = series_grid(first, change_maps)
+        grid = series_grid(series.grid, change_maps)
         write_rasters(change_maps, series.periods, grid, work)
         write_series_csv(work / PRODUCTS["series"], series.periods, out_dir)
         write_periods_csv(work / PRODUCTS["periods"], series.periods, out_dir)
