@@ -29,8 +29,6 @@ from scd_core.cli.detect import (
     interrupts_raise,
 )
 from scd_core.errors import CheckpointError, InvalidOptionError
-from scd_core.geo.grid import Grid
-from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import JsonLines
 from scd_core.series.run import Plan, plan, prepare_out_dir, write_products
 from scd_core.vocabulary.series import SERIES
@@ -55,20 +53,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def _options(
-    args: argparse.Namespace, masks: tuple[str | None, str | None] | None = None, grid: Grid | None = None
-) -> DetectOptions:
-    """The detection options, checked, on ``grid`` (the first date's); with ``--mask-series``, those of a
-    period with its two masks (``masks``), which each pair replaces with its own
-    (:meth:`~scd_core.series.periods.Period.pair`)."""
-    given = {} if masks is None else {"mask_before": masks[0], "mask_after": masks[1]}
-    return detect_options(args, "series", grid=grid, **given)
-
-
 def _run_pairs(args: argparse.Namespace, series: Plan, out_dir: Path, outcomes: list[Outcome]) -> int | None:
     """Every pair of the series, here or on the cluster; an exit code when interrupted, else None."""
-    first = series.periods[0]
-    options = _options(args, (first.start.mask, first.end.mask) if args.mask_series else None, series.grid)
+    options = detect_options(args, "series", grid=series.grid)
     pairs = [period.pair(options.aoi) for period in series.periods]
     for leftover in sweep_staging(out_dir, [pair.id for pair in pairs]):
         print(f"scd series: removed {leftover}, left by a run that was killed", file=sys.stderr)
@@ -90,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     check_cluster_options(args)
     if args.mask_values is not None and not args.mask_series:
         raise InvalidOptionError("--mask-values says which values of the masks to mask: give --mask-series")
-    options = _options(args, (args.mask_series[0],) * 2 if args.mask_series else None)  # checked before any file
+    options = detect_options(args, "series")  # checked before any file is read
     if not Path(args.model).is_file():
         raise CheckpointError("model file not found", args.model)
     series = plan(args.rasters, args.dates, args.pairing, args.mask_series, options.mask_values)
