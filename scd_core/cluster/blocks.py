@@ -32,6 +32,7 @@ from scd_core.geo.maps import stitch
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.pipeline import GDAL_CACHE_BYTES, DetectResult, InferStage, infer_block, run_detection, start_event
 from scd_core.geo.progress import Reporter, RunLog, silent
+from scd_core.geo.rasters import network_config
 from scd_core.geo.staging import StagingFolder
 from scd_core.vocabulary import OPTIONS
 
@@ -67,7 +68,10 @@ def block_task(
     """One block on a worker: its working GeoTIFFs in ``folder`` and what they hold."""
     log = RunLog(cancel_watch(cancel))
     Path(folder).mkdir(parents=True, exist_ok=True)
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), prepare(sources, model, options, log, block, fixed) as run:
+    with (
+        rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES, **network_config()),
+        prepare(sources, model, options, log, block, fixed) as run,
+    ):
         maps, stats = infer_block(run, Path(folder), log.report)
     return {
         "paths": {name: str(path) for name, path in maps.items()},

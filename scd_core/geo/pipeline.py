@@ -159,7 +159,10 @@ def run_detection(
     log = RunLog(progress)
     if replaced := target.existing([*OUTPUT_FILES.values(), *ADDED_FILES]):
         log.warning(f"--overwrite replaces {', '.join(replaced)} in {target.path}")
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), prepare(sources, model, options, log) as run:
+    with (
+        rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES, **rasters.network_config()),
+        prepare(sources, model, options, log) as run,
+    ):
         zones = _zones(run)  # checked before the staging folder is made: a refusal writes nothing
         with StagingFolder(target) as stage:
             model_maps, stats = (infer or infer_here)(run, stage, log)

@@ -7,13 +7,26 @@ the pixels a date's mask covers (``--mask-before``, ``--mask-after``: :mod:`.mas
 The output grid is BEFORE's grid clipped to the overlap of both footprints and the AOI. AFTER is
 read directly when it lies on that grid up to a whole-pixel shift, and through a ``WarpedVRT``
 (resampled on the fly, window by window) when its CRS, pixel size or origin differs.
+
+Rasters read over a network (``/vsicurl/``, ``/vsis3/``... :func:`is_remote`; a plain ``https://``
+URL is read as ``/vsicurl/``) are read window by window through HTTP range requests, never fetched
+whole: the whole-raster reads (the data check, the stretch's sample, the fingerprint) are decimated,
+which GDAL serves from the file's overviews, so a cloud-optimised GeoTIFF (COG) costs a run little
+more than the windows it covers. While a run reads, :func:`network_config` sets GDAL's HTTP options
+(each only where the environment does not set it): a few retries of the transient answers (429,
+502, 503, 504) a busy server gives, and a connection that stalls for a minute fails the run rather
+than hanging it. A remote raster is opened without listing its folder
+(``GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR``): a listing costs a request, most servers answer it
+with an error page, and a COG needs no side-car file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -36,10 +49,43 @@ from scd_core.errors import (
 from scd_core.geo.aoi import Area
 from scd_core.geo.grid import Grid, covering_window, is_north_up, pixel_offset
 
+#: GDAL's virtual file systems that read over a network.
+NETWORK = ("/vsicurl", "/vsis3", "/vsigs", "/vsiaz", "/vsiadls", "/vsioss", "/vsiswift", "/vsiwebhdfs", "/vsihdfs")
+_URL = re.compile(r"^https?://", re.IGNORECASE)
+
+#: GDAL's HTTP options while a run reads (see the module docstring).
+NETWORK_CONFIG = {
+    "GDAL_HTTP_MAX_RETRY": "3",
+    "GDAL_HTTP_RETRY_DELAY": "1",
+    "GDAL_HTTP_CONNECTTIMEOUT": "30",
+    "GDAL_HTTP_LOW_SPEED_TIME": "60",
+    "GDAL_HTTP_LOW_SPEED_LIMIT": "1",
+}
+
+
+def network_config() -> dict[str, str]:
+    """:data:`NETWORK_CONFIG` less what the environment sets itself (the user's choice wins)."""
+    return {key: value for key, value in NETWORK_CONFIG.items() if key not in os.environ}
+
+
+def is_remote(name: str | Path) -> bool:
+    """True for a raster GDAL reads over a network, also inside an archive (``/vsizip//vsicurl/...``)."""
+    return any(prefix in str(name) for prefix in NETWORK)
+
+
+def reading_env(name: str | Path) -> rasterio.Env:
+    """GDAL's settings to open and read ``name`` with: :func:`network_config`, and for a remote raster
+    no listing of its folder (see the module docstring)."""
+    unlisted = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"} if is_remote(name) else {}
+    return rasterio.Env(**network_config(), **unlisted)
+
 
 def source_name(source: str | Path) -> str:
-    """How a raster is named to GDAL and in run.json: an existing file as its absolute path, anything
-    else (``GPKG:file.gpkg:table``, ``NETCDF:"file.nc":var``, ``/vsizip/...``) as it was given."""
+    """How a raster is named to GDAL and in run.json: an existing file as its absolute path, a plain
+    ``http(s)://`` URL as GDAL's ``/vsicurl/`` name of it, anything else (``GPKG:file.gpkg:table``,
+    ``NETCDF:"file.nc":var``, ``/vsizip/...``, ``/vsicurl/...``) as it was given."""
+    if _URL.match(str(source)):
+        return f"/vsicurl/{source}"
     return str(Path(source).absolute()) if Path(source).exists() else str(source)
 
 
@@ -57,8 +103,10 @@ def _gdal_name(name: str) -> bool:
     return name.startswith("/vsi") or (":" in name and not Path(name).parent.exists())
 
 
-def _damaged(role: str, error: BaseException, window: Window | None = None) -> str:
+def _damaged(role: str, error: BaseException, window: Window | None = None, remote: bool = False) -> str:
     where = "" if window is None else f" at rows {window.row_off}-{window.row_off + window.height}"
+    if remote:
+        return f"{role} could not be read over the network{where} ({gdal_reason(error)})"
     return f"{role} cannot be decoded{where}: the file may be truncated or damaged ({gdal_reason(error)})"
 
 
@@ -90,15 +138,16 @@ def open_raster(path: str | Path, role: str) -> rasterio.DatasetReader:
         UnreadableRasterError: missing, corrupt, or not a raster GDAL reads.
         MissingCrsError: the raster has no coordinate reference system.
     """
-    name = str(path)
+    name, remote = str(path), is_remote(path)
     if not Path(name).exists() and not _gdal_name(name):
         raise UnreadableRasterError(f"{role} raster not found", path)
     try:
-        with warnings.catch_warnings():  # no georeferencing is reported below, as MissingCrsError
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with warnings.catch_warnings(), reading_env(name):
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)  # reported below, as MissingCrsError
             dataset = rasterio.open(name)
     except RasterioError as error:
-        raise UnreadableRasterError(f"{role} is not a raster GDAL can read ({gdal_reason(error)})", path) from None
+        what = "could not be opened over the network" if remote else "is not a raster GDAL can read"
+        raise UnreadableRasterError(f"{role} {what} ({gdal_reason(error)})", path) from None
     try:
         if dataset.crs is None:
             raise MissingCrsError(_unplaced(dataset, role), path)
@@ -108,7 +157,7 @@ def open_raster(path: str | Path, role: str) -> rasterio.DatasetReader:
         dataset.read(1, window=Window(0, 0, min(dataset.width, 256), min(dataset.height, 256)))
     except RasterioError as error:
         dataset.close()
-        raise UnreadableRasterError(_damaged(role, error), path) from None
+        raise UnreadableRasterError(_damaged(role, error, remote=remote), path) from None
     except BaseException:
         dataset.close()
         raise
@@ -155,7 +204,7 @@ def check_has_data(dataset: rasterio.DatasetReader, path: str, role: str, grid: 
         masks = dataset.read_masks(window=window, out_shape=shape)
         data = dataset.read(window=window, out_shape=shape, out_dtype="float32")
     except RasterioError as error:
-        raise UnreadableRasterError(_damaged(role, error), path) from None
+        raise UnreadableRasterError(_damaged(role, error, remote=is_remote(path)), path) from None
     if not (np.all(masks > 0, axis=0) & np.all(np.isfinite(data), axis=0)).any():
         raise NoDataError(f"{role} has no valid pixel where the dates overlap (all nodata, masked or NaN)", path)
 
@@ -271,7 +320,7 @@ class WindowReader:
             )
             masks = self.source.read_masks(self.bands, window=source_window, boundless=boundless, out_shape=shape)
         except RasterioError as error:
-            raise UnreadableRasterError(_damaged(self.role, error, window), self.path) from None
+            raise UnreadableRasterError(_damaged(self.role, error, window, is_remote(self.path)), self.path) from None
         valid = np.all(masks > 0, axis=0) & np.all(np.isfinite(data), axis=0)
         if self.mask is not None:
             valid &= ~self.mask.read(window, out_shape)
@@ -315,6 +364,8 @@ def main_file(source: str) -> Path | None:
     ``a.zip``); None where it lives in no local file (``/vsicurl/``, ``/vsimem/``)."""
     if Path(source).is_file():
         return Path(source)
+    if is_remote(source):
+        return None
     try:
         with rasterio.open(source) as dataset:
             first = dataset.files[0] if dataset.files else source
@@ -323,31 +374,56 @@ def main_file(source: str) -> Path | None:
     return Path(first) if Path(first).is_file() else _archive(first)
 
 
+#: Longer side, in pixels, of the decimated read that fingerprints a remote raster.
+REMOTE_FINGERPRINT_SIZE = 256
+
+
 def raster_fingerprint(source: str, rows: int = 256) -> str:
     """SHA-256 of the file a raster lives in (:func:`main_file`), so that a run can tell later which
     exact inputs it used; of what GDAL reads of it (georeferencing, metadata, every pixel and mask)
-    where it lives in no local file."""
+    where it lives in no local file. A remote raster (:func:`is_remote`) is not fetched whole for it:
+    its pixels and masks count decimated to :data:`REMOTE_FINGERPRINT_SIZE`, which its overviews
+    serve, so a change too small to show there goes unseen."""
     path = main_file(source)
     if path is not None:
         return fingerprint(path)
     digest = hashlib.sha256()
-    with rasterio.open(source) as dataset:
-        described = (
-            dataset.crs,
-            dataset.transform,
-            dataset.shape,
-            dataset.dtypes,
-            dataset.nodatavals,
-            dataset.descriptions,
-            dataset.colorinterp,
-            dataset.tags(),
-        )
-        digest.update(repr(described).encode())
-        for row in range(0, dataset.height, rows):
-            window = Window(0, row, dataset.width, min(rows, dataset.height - row))
-            digest.update(dataset.read(window=window).tobytes())
-            digest.update(dataset.read_masks(window=window).tobytes())
+    try:
+        with reading_env(source), rasterio.open(source) as dataset:
+            digest.update(repr(_described(dataset)).encode())
+            for window, shape in _fingerprint_reads(dataset, rows, is_remote(source)):
+                digest.update(dataset.read(window=window, out_shape=shape).tobytes())
+                digest.update(dataset.read_masks(window=window, out_shape=shape).tobytes())
+    except RasterioError as error:
+        raise UnreadableRasterError(_damaged("the raster", error, remote=is_remote(source)), source) from None
     return digest.hexdigest()
+
+
+def _described(dataset: rasterio.DatasetReader) -> tuple:
+    return (
+        dataset.crs,
+        dataset.transform,
+        dataset.shape,
+        dataset.dtypes,
+        dataset.nodatavals,
+        dataset.descriptions,
+        dataset.colorinterp,
+        dataset.tags(),
+    )
+
+
+def _fingerprint_reads(
+    dataset: rasterio.DatasetReader, rows: int, remote: bool
+) -> Iterator[tuple[Window, tuple[int, int, int] | None]]:
+    """The reads that fingerprint a raster: every row in strips of ``rows``, or for a remote one the
+    whole raster decimated to :data:`REMOTE_FINGERPRINT_SIZE` in one read."""
+    if remote:
+        factor = max(1.0, max(dataset.height, dataset.width) / REMOTE_FINGERPRINT_SIZE)
+        shape = (dataset.count, max(1, round(dataset.height / factor)), max(1, round(dataset.width / factor)))
+        yield Window(0, 0, dataset.width, dataset.height), shape
+        return
+    for row in range(0, dataset.height, rows):
+        yield Window(0, row, dataset.width, min(rows, dataset.height - row)), None
 
 
 def fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:
