@@ -14,11 +14,12 @@ REQUIRED_COLUMNS = ("id", "before", "after")
 
 @dataclass(frozen=True)
 class Pair:
-    """One row of PAIRS.csv, paths resolved against the CSV's folder."""
+    """One row of PAIRS.csv, paths resolved against the CSV's folder; the dates as GDAL's names (a URL
+    keeps its ``//``)."""
 
     id: str
-    before: Path
-    after: Path
+    before: str
+    after: str
     aoi: Path | None
     mask_before: Path | None = None
     mask_after: Path | None = None
@@ -95,8 +96,8 @@ def read_pairs(path: str | Path) -> list[Pair]:
     return [
         Pair(
             row["id"],
-            Path(resolve(path.parent, row["before"])),
-            Path(resolve(path.parent, row["after"])),
+            resolve(path.parent, row["before"]),
+            resolve(path.parent, row["after"]),
             optional(row, "aoi"),
             optional(row, "mask_before"),
             optional(row, "mask_after"),

@@ -22,7 +22,11 @@ def test_capitalised_columns_and_spreadsheet_separators_are_read(tmp_path, conte
     pairs_file.write_text(content)
     pairs = read_pairs(pairs_file)
     assert [p.id for p in pairs] == ["x", "y"]
-    assert pairs[0].before == tmp_path / "a.tif" and pairs[0].after == tmp_path / "b.tif" and pairs[0].aoi is None
+    assert (
+        pairs[0].before == str(tmp_path / "a.tif")
+        and pairs[0].after == str(tmp_path / "b.tif")
+        and pairs[0].aoi is None
+    )
     assert pairs[1].aoi == tmp_path / "area.gpkg"
 
 
