@@ -94,11 +94,12 @@ def _quantise(fp32: Path, output: Path, model: tuple[nn.Module, CheckpointMetada
     """Write the int8 graph of ``fp32`` to ``output`` where it passes the accuracy guard (on the synthetic
     scenes or ``--calibrate``'s rasters), else ``fp32``."""
     from scd_core.geo.calibration import RasterCalibration
+    from scd_core.geo.inputs import prepare
     from scd_core.geo.precision import guard_problem, judging_tiles, quantise, uncalibrated
     from scd_core.geo.progress import RunLog, reporter
 
     meta = model[1]
-    tiles = judging_tiles(meta, RunLog(reporter("none")), RasterCalibration.of(options, model))
+    tiles = judging_tiles(meta, RunLog(reporter("none")), RasterCalibration.of(options, model, prepare))
     if tiles is None:
         print(f"warning: {uncalibrated('int8', meta)}: {output} is the fp32 graph", file=sys.stderr)
     else:

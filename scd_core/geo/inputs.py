@@ -400,7 +400,7 @@ def prepare(
                 rasters.check_has_data(dataset, path, role, overlap)
         aoi = None if area is None else area.geometry
         date_masks = _open_masks(stack, options, overlap, output if fixed is None else None, aoi)
-        calibration = RasterCalibration.of(options, model)
+        calibration = RasterCalibration.of(options, model, prepare)
         loaded, runner = load_once(model, options.device, options.runtime, log, options.precision, calibration)  # torch
         meta = loaded.meta
         if fixed is None:

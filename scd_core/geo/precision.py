@@ -26,7 +26,7 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
@@ -37,7 +37,6 @@ from scd_core.normalise import make_normaliser
 
 if TYPE_CHECKING:
     from scd_core.checkpoint import CheckpointMetadata
-    from scd_core.geo.calibration import RasterCalibration
     from scd_core.geo.progress import RunLog
 
 #: Share of calibration pixels whose decoded change type must agree with fp32's.
@@ -45,6 +44,26 @@ MIN_AGREEMENT = 0.99
 #: Synthetic scenes that calibrate int8 and judge both precisions: their seeds, and their side.
 CALIBRATION_TILES = (101, 102, 103, 104)
 CALIBRATION_SIZE = 256
+
+
+class Calibration(Protocol):
+    """Tiles of the user's rasters to calibrate and judge on (:class:`scd_core.geo.calibration.RasterCalibration`)."""
+
+    @property
+    def key(self) -> str:
+        """What the tiles depend on, short enough for a file name."""
+        ...
+
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        """The rasters, in pairs."""
+        ...
+
+    def tiles(self, log: RunLog) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Normalised 1×C×H×W float32 tile pairs."""
+        ...
+
+
 #: What a model runs: B×C×H×W tiles of both dates in, the model's outputs (sem1, sem2, change) out.
 Forward = Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
 
@@ -152,7 +171,7 @@ def uncalibrated(precision: str, meta: CheckpointMetadata) -> str:
 
 
 def int8_export(
-    fp32: Path, cached: Path, meta: CheckpointMetadata, log: RunLog, calibration: RasterCalibration | None = None
+    fp32: Path, cached: Path, meta: CheckpointMetadata, log: RunLog, calibration: Calibration | None = None
 ) -> Path | None:
     """The int8 model of the fp32 graph ``fp32``, quantised once and cached as ``cached-int8.onnx`` (a
     path without suffix: beside the fp32 export, keyed as it is; ``cached-int8-KEY.onnx`` calibrated on
@@ -179,7 +198,7 @@ def int8_export(
 
 
 def judging_tiles(
-    meta: CheckpointMetadata, log: RunLog, calibration: RasterCalibration | None
+    meta: CheckpointMetadata, log: RunLog, calibration: Calibration | None
 ) -> list[tuple[np.ndarray, np.ndarray]] | None:
     """The tiles that calibrate and judge a reduced precision: ``calibration``'s, else synthetic scenes'
     (None for a model they cannot feed)."""
@@ -187,7 +206,7 @@ def judging_tiles(
 
 
 def bf16_agrees(
-    model: torch.nn.Module, meta: CheckpointMetadata, log: RunLog, calibration: RasterCalibration | None = None
+    model: torch.nn.Module, meta: CheckpointMetadata, log: RunLog, calibration: Calibration | None = None
 ) -> bool:
     """Whether torch's bf16 autocast keeps the model's change types (the guard) on the synthetic
     scenes or ``calibration``'s rasters; the log's warning tells why not."""

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from onnxruntime import InferenceSession
 
     from scd_core.checkpoint import CheckpointMetadata
-    from scd_core.geo.calibration import RasterCalibration
+    from scd_core.geo.precision import Calibration
 
 #: Largest difference, relative to the largest output, at which an export counts as torch's model.
 EXPORT_TOLERANCE = 1e-3
@@ -247,7 +247,7 @@ def choose(
     device: torch.device,
     log: RunLog,
     precision: str = "fp32",
-    calibration: RasterCalibration | None = None,
+    calibration: Calibration | None = None,
 ) -> Runner:
     """The runner of ``--runtime`` and ``--precision`` for a model (``None`` for an ``.onnx`` file at
     ``source``); a reduced precision that fails its guard (:mod:`.precision`, on ``calibration``'s rasters
@@ -287,7 +287,7 @@ def _int8_runner(
     source: Path | None,
     device: torch.device,
     log: RunLog,
-    calibration: RasterCalibration | None,
+    calibration: Calibration | None,
 ) -> OnnxRunner | None:
     """The int8 graph of the checkpoint's export (or of the ONNX file ``source``) in ONNX Runtime, or
     None where there is none that passes the guard (the log says why)."""

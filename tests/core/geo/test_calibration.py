@@ -15,6 +15,7 @@ from scd_core import checkpoint
 from scd_core.cli import main
 from scd_core.export import onnx_precision
 from scd_core.geo import calibration
+from scd_core.geo.inputs import prepare
 from scd_core.geo.options import DetectOptions
 from scd_core.geo.progress import RunLog, reporter
 from scd_core.models import build
@@ -36,16 +37,18 @@ def own(tmp_path_factory):
 
 def test_tiles_are_what_a_run_feeds_the_model_spread_over_valid_windows(own, rgb_model):
     options = DetectOptions(precision="int8", calibrate=(own.before, own.after), runtime="torch", **FAST)
-    source = calibration.RasterCalibration.of(options, str(rgb_model))
+    source = calibration.RasterCalibration.of(options, str(rgb_model), prepare)
     tiles = source.tiles(RunLog(reporter("none")))
     assert 1 <= len(tiles) <= calibration.TILES_PER_PAIR
     for x1, x2 in tiles:
         assert x1.shape == x2.shape == (1, 3, 256, 256) and x1.dtype == np.float32
         assert np.isfinite(x1).all() and x1.std() > 0.1  # normalised imagery, not a blank window
     assert len({x1.tobytes() for x1, _ in tiles}) == len(tiles)  # distinct windows
-    again = calibration.RasterCalibration.of(options, str(rgb_model))
+    again = calibration.RasterCalibration.of(options, str(rgb_model), prepare)
     assert source.key == again.key
-    other = calibration.RasterCalibration.of(DetectOptions(precision="int8", calibrate=(own.after, own.before)), "m")
+    other = calibration.RasterCalibration.of(
+        DetectOptions(precision="int8", calibrate=(own.after, own.before)), "m", prepare
+    )
     assert other.key != source.key
 
 
