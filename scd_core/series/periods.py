@@ -34,7 +34,7 @@ class Period:
     def pair(self, aoi: str | Path | None) -> Pair:
         """The pair ``scd batch`` would run (its machinery runs the series' pairs)."""
         masks = (None if d.mask is None else Path(d.mask) for d in (self.start, self.end))
-        return Pair(self.folder, Path(self.start.path), Path(self.end.path), None if aoi is None else Path(aoi), *masks)
+        return Pair(self.folder, self.start.path, self.end.path, None if aoi is None else Path(aoi), *masks)
 
 
 def periods(dated: Sequence[Dated], pairing: str) -> list[Period]:
