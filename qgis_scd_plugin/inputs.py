@@ -1,7 +1,9 @@
 """Turn the algorithm's QGIS inputs into files the worker can read.
 
 The worker is a separate process: it reads files, not QGIS layers. A raster layer GDAL reads from a
-local file is passed by its GDAL name, so a sub-layer keeps the part of the file it names. Any other
+local file is passed by its GDAL name, so a sub-layer keeps the part of the file it names; one GDAL
+reads over the network (a COG or STAC asset by its URL, ``/vsicurl/``, ``/vsis3/``...) is passed as
+that name too, which the worker reads window by window as QGIS does, never fetching it whole. Any other
 raster layer (WMS, WMTS/XYZ tiles, a virtual raster, a database raster) is first written by QGIS to
 a GeoTIFF covering the area of interest, so everything QGIS can display can be compared. The AOI's
 features are written to a GeoPackage, as are training labels that are not a whole file of their own;
@@ -61,6 +63,10 @@ def require_crs(layer: QgsRasterLayer, role: str) -> None:
         )
 
 
+#: GDAL's virtual file systems that read over a network (the engine's ``scd_core.geo.rasters.NETWORK``).
+_NETWORK = ("/vsicurl", "/vsis3", "/vsigs", "/vsiaz", "/vsiadls", "/vsioss", "/vsiswift", "/vsiwebhdfs", "/vsihdfs")
+_URL = re.compile(r"^https?://", re.IGNORECASE)
+
 #: A subdataset name whose file is quoted: ``NETCDF:"file.nc":var``, ``HDF5:"file.h5"://group/var``.
 _QUOTED_SUBDATASET = re.compile(r'^(?P<driver>[A-Za-z0-9_]+):"(?P<file>[^"]+)"(?P<rest>:.*)$')
 
@@ -72,7 +78,8 @@ def dataset_name(layer: QgsRasterLayer) -> str | None:
     The name keeps what selects a part of the file: a GeoPackage raster table (``GPKG:file:table``),
     a NetCDF or HDF subdataset, the member of a ``/vsizip/`` archive. The file is made absolute
     because the worker runs in a folder of its own, and relative names are the caller's: QGIS opened
-    them from its working folder.
+    them from its working folder. A raster read over the network keeps its name (a plain URL as its
+    ``/vsicurl/`` name), unless QGIS adds options of its own to it (``|credential:...``).
     """
     if layer.providerType() != "gdal":
         return None
@@ -81,6 +88,11 @@ def dataset_name(layer: QgsRasterLayer) -> str | None:
     if parts.get("openOptions"):  # QGIS-only syntax the worker's GDAL would not understand
         return None
     path = parts.get("path") or ""
+    if _URL.match(path) or any(prefix in path for prefix in _NETWORK):
+        if "|" in path:
+            return None
+        parts["path"] = f"/vsicurl/{path}" if _URL.match(path) else path
+        return registry.encodeUri("gdal", parts)
     quoted = _QUOTED_SUBDATASET.match(path)
     if quoted:
         file = os.path.abspath(quoted["file"])
