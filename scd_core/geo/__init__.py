@@ -12,7 +12,8 @@ prepare        the output folder checked; both rasters opened and checked,    :m
                date's mask opened and measured; the checkpoint loaded, bands  :mod:`.rasters`,
                chosen, AFTER (and a mask) resampled onto the grid where       :mod:`.aoi`,
                needed, pixels normalised, tiles planned                       :mod:`.grid`,
-                                                                              :mod:`.masks`
+                                                                              :mod:`.masks`,
+                                                                              :mod:`.sampling`
 infer          the tiled loop (read, batch, model, blend, finish strips) and  :mod:`.engine`,
                the working GeoTIFFs it writes                                 :mod:`.blending`,
                                                                               :mod:`.maps`

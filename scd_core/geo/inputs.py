@@ -301,7 +301,8 @@ def _normalisers(
     stored = meta["normalisation"].get("scale", "auto")
     checkpoint_scale: Scale = stored if isinstance(stored, str) else (float(stored[0]), float(stored[1]))
     wanted_scale = checkpoint_scale if options.scale is None else options.scale
-    samples = [reader.overview(SAMPLE_SIZE) for reader in overlap_readers]
+    lattice = any(reader.needs_lattice(SAMPLE_SIZE) for reader in overlap_readers)  # both alike, pixel for pixel
+    samples = [reader.overview(SAMPLE_SIZE, lattice=lattice) for reader in overlap_readers]
     if not (samples[0][1] & samples[1][1]).any():
         raise NoDataError("BEFORE and AFTER have no valid pixel in common where they overlap", None)
     dtypes = (datasets[0].dtypes[0], datasets[1].dtypes[0])

@@ -12,7 +12,8 @@ Rasters read over a network (``/vsicurl/``, ``/vsis3/``... :func:`is_remote`; a 
 URL is read as ``/vsicurl/``) are read window by window through HTTP range requests, never fetched
 whole: the whole-raster reads (the data check, the stretch's sample, the fingerprint) are decimated,
 which GDAL serves from the file's overviews, so a cloud-optimised GeoTIFF (COG) costs a run little
-more than the windows it covers. While a run reads, :func:`network_config` sets GDAL's HTTP options
+more than the windows it covers; a remote raster without overviews is sampled by a lattice of
+windows instead (:mod:`.sampling`). While a run reads, :func:`network_config` sets GDAL's HTTP options
 (each only where the environment does not set it): a few retries of the transient answers (429,
 502, 503, 504) a busy server gives, and a connection that stalls for a minute fails the run rather
 than hanging it. A remote raster is opened without listing its folder
@@ -48,6 +49,7 @@ from scd_core.errors import (
 )
 from scd_core.geo.aoi import Area
 from scd_core.geo.grid import Grid, covering_window, is_north_up, pixel_offset
+from scd_core.geo.sampling import lattice, read_decimated, use_lattice
 
 #: GDAL's virtual file systems that read over a network.
 NETWORK = ("/vsicurl", "/vsis3", "/vsigs", "/vsiaz", "/vsiadls", "/vsioss", "/vsiswift", "/vsiwebhdfs", "/vsihdfs")
@@ -199,13 +201,20 @@ def check_has_data(dataset: rasterio.DatasetReader, path: str, role: str, grid: 
     if window is None:
         return
     factor = max(1.0, max(window.height, window.width) / size)
-    shape = (dataset.count, max(1, round(window.height / factor)), max(1, round(window.width / factor)))
+    out_shape = (max(1, round(window.height / factor)), max(1, round(window.width / factor)))
+
+    def read(part: Window, shape: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
+        bands_shape = None if shape is None else (dataset.count, *shape)
+        masks = dataset.read_masks(window=part, out_shape=bands_shape)
+        data = dataset.read(window=part, out_shape=bands_shape, out_dtype="float32")
+        return data, np.all(masks > 0, axis=0) & np.all(np.isfinite(data), axis=0)
+
     try:
-        masks = dataset.read_masks(window=window, out_shape=shape)
-        data = dataset.read(window=window, out_shape=shape, out_dtype="float32")
+        lattice_only = use_lattice(dataset, is_remote(path), window, out_shape)
+        _, valid = read_decimated(read, window, out_shape, lattice_only)
     except RasterioError as error:
         raise UnreadableRasterError(_damaged(role, error, remote=is_remote(path)), path) from None
-    if not (np.all(masks > 0, axis=0) & np.all(np.isfinite(data), axis=0)).any():
+    if not valid.any():
         raise NoDataError(f"{role} has no valid pixel where the dates overlap (all nodata, masked or NaN)", path)
 
 
@@ -326,13 +335,23 @@ class WindowReader:
             valid &= ~self.mask.read(window, out_shape)
         return data, valid
 
-    def overview(self, max_size: int, window: Window | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """``window`` (default: the whole grid), decimated so its longer side is at most ``max_size``."""
+    def overview(
+        self, max_size: int, window: Window | None = None, lattice: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``window`` (default: the whole grid), decimated so its longer side is at most ``max_size``;
+        with ``lattice``, sampled by :func:`.sampling.lattice`'s windows (see :meth:`needs_lattice`)."""
+        window, out_shape = self._decimated(max_size, window)
+        return read_decimated(self.read, window, out_shape, lattice)
+
+    def needs_lattice(self, max_size: int, window: Window | None = None) -> bool:
+        """True when :meth:`overview` would fetch every block of a remote raster (it has no overviews)."""
+        return use_lattice(self.dataset, is_remote(self.path), *self._decimated(max_size, window))
+
+    def _decimated(self, max_size: int, window: Window | None) -> tuple[Window, tuple[int, int]]:
         window = window or Window(0, 0, self.shape[1], self.shape[0])
         height, width = int(window.height), int(window.width)
         factor = max(1.0, max(height, width) / max_size)
-        out_shape = (max(1, round(height / factor)), max(1, round(width / factor)))
-        return self.read(window, out_shape=out_shape)
+        return window, (max(1, round(height / factor)), max(1, round(width / factor)))
 
     def close(self) -> None:
         """Close what the reader opened itself (a warped view, its mask's); the dataset is its owner's to close."""
@@ -416,14 +435,19 @@ def _fingerprint_reads(
     dataset: rasterio.DatasetReader, rows: int, remote: bool
 ) -> Iterator[tuple[Window, tuple[int, int, int] | None]]:
     """The reads that fingerprint a raster: every row in strips of ``rows``, or for a remote one the
-    whole raster decimated to :data:`REMOTE_FINGERPRINT_SIZE` in one read."""
-    if remote:
-        factor = max(1.0, max(dataset.height, dataset.width) / REMOTE_FINGERPRINT_SIZE)
-        shape = (dataset.count, max(1, round(dataset.height / factor)), max(1, round(dataset.width / factor)))
-        yield Window(0, 0, dataset.width, dataset.height), shape
+    whole raster decimated to :data:`REMOTE_FINGERPRINT_SIZE` in one read (without overviews, the
+    full-resolution windows of :func:`.sampling.lattice`)."""
+    if not remote:
+        for row in range(0, dataset.height, rows):
+            yield Window(0, row, dataset.width, min(rows, dataset.height - row)), None
         return
-    for row in range(0, dataset.height, rows):
-        yield Window(0, row, dataset.width, min(rows, dataset.height - row)), None
+    whole = Window(0, 0, dataset.width, dataset.height)
+    factor = max(1.0, max(dataset.height, dataset.width) / REMOTE_FINGERPRINT_SIZE)
+    out_shape = (max(1, round(dataset.height / factor)), max(1, round(dataset.width / factor)))
+    if use_lattice(dataset, remote, whole, out_shape):
+        yield from ((part, None) for part, _, _ in lattice(whole, out_shape))
+    else:
+        yield whole, (dataset.count, *out_shape)
 
 
 def fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -2,7 +2,8 @@
 ``/vsicurl/`` (or a plain ``http://`` URL) by ``scd detect`` and ``scd batch``.
 
 A run over the server gives the local run's pixels; a ``--bbox`` run on a corner of a larger COG
-fetches a small part of it (its overviews serve the whole-raster reads); a server that fails during
+fetches a small part of it (its overviews serve the whole-raster reads), and of a file without
+overviews too (a lattice of windows samples it); a server that fails during
 the run, a missing file and a server that is down each end the run with one line naming the URL
 and nothing written.
 """
@@ -115,6 +116,26 @@ def test_a_bbox_run_fetches_a_small_part_of_the_files(large, ckpt, tmp_path):
     assert sum(served.values()) < 0.5 * size, f"served {served} of {size} bytes"
     with rasterio.open(tmp_path / "out" / "change_type.tif") as change:
         assert change.shape == (400, 400)
+
+
+def test_a_remote_file_without_overviews_is_sampled_not_fetched_whole(large, ckpt, tmp_path):
+    plain = large / "pair"  # the synthetic pair's tiled GeoTIFFs, which have no overviews
+    bbox = _corner_bbox(plain / "before.tif")
+    local = _detect(str(plain / "before.tif"), str(plain / "after.tif"), tmp_path / "local", ckpt, "--bbox", bbox)
+    assert local.returncode == 0, local.stderr
+    with RangeServer(plain) as server:
+        result = _detect(
+            server.vsicurl("before.tif"), server.vsicurl("after.tif"), tmp_path / "out", ckpt, "--bbox", bbox
+        )
+        assert result.returncode == 0, result.stderr
+        served = dict(server.served)
+    size = sum((plain / name).stat().st_size for name in ("before.tif", "after.tif"))
+    assert sum(served.values()) < 0.5 * size, f"served {served} of {size} bytes"
+    with (
+        rasterio.open(tmp_path / "local" / "change_type.tif") as a,
+        rasterio.open(tmp_path / "out" / "change_type.tif") as b,
+    ):
+        assert np.array_equal(a.read(), b.read())  # 8-bit imagery has a fixed stretch: the sample changes no pixel
 
 
 @pytest.mark.parametrize("failure", ["500", "close"])
