@@ -83,16 +83,14 @@ def dataset_name(layer: QgsRasterLayer) -> str | None:
     """
     if layer.providerType() != "gdal":
         return None
+    source = layer.source()
+    if _URL.match(source) or any(prefix in source for prefix in _NETWORK):  # what GDAL opens, unless "|"
+        return None if "|" in source else f"/vsicurl/{source}" if _URL.match(source) else source
     registry = QgsProviderRegistry.instance()
-    parts = registry.decodeUri("gdal", layer.source())
+    parts = registry.decodeUri("gdal", source)
     if parts.get("openOptions"):  # QGIS-only syntax the worker's GDAL would not understand
         return None
     path = parts.get("path") or ""
-    if _URL.match(path) or any(prefix in path for prefix in _NETWORK):
-        if "|" in path:
-            return None
-        parts["path"] = f"/vsicurl/{path}" if _URL.match(path) else path
-        return registry.encodeUri("gdal", parts)
     quoted = _QUOTED_SUBDATASET.match(path)
     if quoted:
         file = os.path.abspath(quoted["file"])
