@@ -14,11 +14,13 @@ whole: the whole-raster reads (the data check, the stretch's sample, the fingerp
 which GDAL serves from the file's overviews, so a cloud-optimised GeoTIFF (COG) costs a run little
 more than the windows it covers; a remote raster without overviews is sampled by a lattice of
 windows instead (:mod:`.sampling`). While a run reads, :func:`network_config` sets GDAL's HTTP options
-(each only where the environment does not set it): a few retries of the transient answers (429,
-502, 503, 504) a busy server gives, and a connection that stalls for a minute fails the run rather
-than hanging it. A remote raster is opened without listing its folder
-(``GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR``): a listing costs a request, most servers answer it
-with an error page, and a COG needs no side-car file.
+(each only where the environment does not set it): three retries, a second apart and then longer,
+of the answers GDAL takes for transient (429 and server errors, 500 included), so a busy server
+costs a pause rather than the run; a connection that stalls for a minute fails the run rather than
+hanging it. A remote raster is opened without listing its folder
+(``GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR``): GDAL otherwise asks for every side-car file it might
+have (``.aux.xml``, ``.msk``, ``.ovr``...), a request each, retried on a failing server, and a COG
+has none.
 """
 
 from __future__ import annotations
