@@ -50,7 +50,7 @@ from .parameters import (
     MASK_VALUES,
     MODEL,
     PARAMETER_HELP,
-    _advanced_parameters,
+    advanced_parameters,
     default_first,
     engine_words,
 )
@@ -130,7 +130,7 @@ class DetectSeriesAlgorithm(DetectChangesAlgorithm):
             ),
             QgsProcessingParameterExtent(EXTENT, vocabulary.OPTIONS["bbox"].label, optional=True),
         ]
-        advanced = [p for p in _advanced_parameters() if p.name() not in _NOT_HERE]
+        advanced = [p for p in advanced_parameters() if p.name() not in _NOT_HERE]
         advanced.append(
             QgsProcessingParameterMultipleLayers(
                 MASKS, vocabulary.OPTIONS["mask_series"].label, QgsProcessing.TypeRaster, optional=True

@@ -197,7 +197,7 @@ def _parameters() -> list[QgsProcessingParameterDefinition]:
         QgsProcessingParameterFeatureSource(AOI, _label(AOI), [QgsProcessing.TypeVectorPolygon], optional=True),
         QgsProcessingParameterExtent(EXTENT, _label(EXTENT), optional=True),
     ]
-    for parameter in _advanced_parameters():
+    for parameter in advanced_parameters():
         parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         parameters.append(parameter)
     parameters += [
@@ -245,7 +245,8 @@ def _number(name: str) -> QgsProcessingParameterNumber:
     return number_parameter(name, option, vocabulary.DIALOG_MIN_AREA_M2 if name == MIN_AREA else option.default)
 
 
-def _advanced_parameters() -> list[QgsProcessingParameterDefinition]:
+def advanced_parameters() -> list[QgsProcessingParameterDefinition]:
+    """Detect changes' advanced parameters (the series algorithm takes them too)."""
     return [
         QgsProcessingParameterBand(
             BANDS, _label(BANDS), parentLayerParameterName=BEFORE, optional=True, allowMultiple=True

@@ -46,14 +46,14 @@ img { max-width: 100%; } .note { color: #666; font-size: 0.85em; } code { font-s
 """
 
 
-def _ha(value: float | None) -> str:
+def hectares(value: float | None) -> str:
     """Hectares as a table shows them: 2 decimals, 4 below 10 ha (a small AOI's changes are small)."""
     if value is None:
         return "—"
     return f"{value:,.2f}" if abs(value) >= 10 else f"{value:.4f}"
 
 
-def _table(header: list[str], rows: list[list[Any]], kind: str = "numbers") -> str:
+def html_table(header: list[str], rows: list[list[Any]], kind: str = "numbers") -> str:
     """An HTML table; ``kind`` "text" aligns every cell left (numbers go right)."""
     head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
@@ -73,28 +73,35 @@ def _class_colours(folder: Path, count: int) -> list[RGB]:
 def _changes(folder: Path, summary: dict[str, Any]) -> str:
     """The matrix, the flow diagram, and the gains and losses; a change-only run's two areas."""
     if "from_to" not in summary:
-        rows = [["changed", _ha(summary["changed_ha"])], ["unchanged", _ha(summary["unchanged_ha"])]]
-        return "<h2>Change</h2>" + _table(["", "hectares"], rows)
+        rows = [["changed", hectares(summary["changed_ha"])], ["unchanged", hectares(summary["unchanged_ha"])]]
+        return "<h2>Change</h2>" + html_table(["", "hectares"], rows)
     names, matrix = summary["classes"], np.array(summary["from_to"])
-    table = _table(
+    table = html_table(
         ["from \\ to (ha)", *names, "total"],
-        [[n, *map(_ha, row), _ha(row.sum())] for n, row in zip(names, matrix, strict=True)]
-        + [["total", *map(_ha, matrix.sum(axis=0)), _ha(matrix.sum())]],
+        [[n, *map(hectares, row), hectares(row.sum())] for n, row in zip(names, matrix, strict=True)]
+        + [["total", *map(hectares, matrix.sum(axis=0)), hectares(matrix.sum())]],
     )
     flow = flow_svg(names, matrix, _class_colours(folder, len(names))) or '<p class="note">Nothing changed.</p>'
-    components = [[n, *(_ha(summary["components"][n][c]) for c in COMPONENTS)] for n in names]
+    components = [[n, *(hectares(summary["components"][n][c]) for c in COMPONENTS)] for n in names]
     totals = summary["totals"]
     components.append(
-        ["all classes", _ha(totals["change"]), _ha(totals["change"]), "—", "—", _ha(totals["persistence"])]
+        [
+            "all classes",
+            hectares(totals["change"]),
+            hectares(totals["change"]),
+            "—",
+            "—",
+            hectares(totals["persistence"]),
+        ]
     )
     return (
         f"<h2>Change matrix</h2><p>Hectares that changed from each class (rows, date 1) to each class "
-        f"(columns, date 2); {_ha(summary['unchanged_ha'])} ha did not change.</p>{table}"
+        f"(columns, date 2); {hectares(summary['unchanged_ha'])} ha did not change.</p>{table}"
         f"<h2>From → to</h2>{flow}"
         "<h2>Gains and losses</h2>"
-        + _table(["class", *(f"{c.replace('_', ' ')} (ha)" for c in COMPONENTS)], components)
-        + f'<p class="note">Pontius\' components. Of the total change, {_ha(totals["quantity"])} ha is net '
-        f"(quantity) and {_ha(totals['swap'])} ha swap. A class's persistence is not known: the maps give a "
+        + html_table(["class", *(f"{c.replace('_', ' ')} (ha)" for c in COMPONENTS)], components)
+        + f'<p class="note">Pontius\' components. Of the total change, {hectares(totals["quantity"])} ha is net '
+        f"(quantity) and {hectares(totals['swap'])} ha swap. A class's persistence is not known: the maps give a "
         "class only where the land changed; the last row's is the unchanged area.</p>"
     )
 
@@ -106,10 +113,11 @@ def _zones(path: Path) -> str:
             by_zone[row["zone"]].append((float(row["hectares"]), f"{row['from']} → {row['to']}"))
     ranked = sorted(by_zone.items(), key=lambda item: -sum(h for h, _ in item[1]))
     rows = [
-        [zone, _ha(sum(h for h, _ in flows)), f"{max(flows)[1]} ({_ha(max(flows)[0])} ha)"] for zone, flows in ranked
+        [zone, hectares(sum(h for h, _ in flows)), f"{max(flows)[1]} ({hectares(max(flows)[0])} ha)"]
+        for zone, flows in ranked
     ]
     more = f"; the {len(rows) - ZONES_SHOWN} others are in zones.csv" if len(rows) > ZONES_SHOWN else ""
-    return f"<h2>Change by zone</h2><p>{len(rows)} zones with change, the most changed first{more}.</p>" + _table(
+    return f"<h2>Change by zone</h2><p>{len(rows)} zones with change, the most changed first{more}.</p>" + html_table(
         ["zone", "changed (ha)", "largest change"], rows[:ZONES_SHOWN]
     )
 
@@ -120,8 +128,8 @@ def _assessment(estimates: dict[str, Any]) -> str:
         [
             name,
             sum(counts),
-            _ha(estimates["mapped_area_ha"][name]),
-            f"{_ha(estimates['area_ha'][name]['estimate'])} ± {_ha(estimates['area_ha'][name]['ci95'])}",
+            hectares(estimates["mapped_area_ha"][name]),
+            f"{hectares(estimates['area_ha'][name]['estimate'])} ± {hectares(estimates['area_ha'][name]['ci95'])}",
             *(
                 f"{estimates[k][name]['estimate']:.3f} ± {estimates[k][name]['ci95']:.3f}"
                 for k in ("users_accuracy", "producers_accuracy")
@@ -132,7 +140,9 @@ def _assessment(estimates: dict[str, Any]) -> str:
     return (
         "<h2>Accuracy and areas</h2><p>From the labelled sample (Olofsson et al. 2014): overall accuracy "
         f"{overall['estimate']:.3f} ± {overall['ci95']:.3f}; intervals are 95 %.</p>"
-        + _table(["stratum", "points", "mapped (ha)", "estimated (ha)", "user's accuracy", "producer's accuracy"], rows)
+        + html_table(
+            ["stratum", "points", "mapped (ha)", "estimated (ha)", "user's accuracy", "producer's accuracy"], rows
+        )
     )
 
 
@@ -149,8 +159,8 @@ def _provenance(run: dict[str, Any]) -> str:
     messages = "".join(f"<li>{escape(m)}</li>" for m in run.get("messages", []))
     return (
         "<h2>Provenance</h2>"
-        + _table(["", "file", "sha256"], inputs, "text")
-        + _table(["option", "value"], options, "text")
+        + html_table(["", "file", "sha256"], inputs, "text")
+        + html_table(["option", "value"], options, "text")
         + f'<p class="note">Software: {escape(software)}.<br>Timings: {escape(timings)}.</p>'
         + (f'<ul class="note">{messages}</ul>' if messages else "")
     )

@@ -97,6 +97,14 @@ def _here(
             JsonLines()(events.pair(**vars(outcome)))
 
 
+def run_each(
+    args: argparse.Namespace, pairs: list[Pair], out_root: Path, options: DetectOptions, outcomes: list[Outcome]
+) -> None:
+    """Every pair, in this process or on ``--cluster``'s (``scd batch``'s and ``scd series``'), each outcome
+    added to ``outcomes`` as it comes, so that an interrupted run still tells what it finished."""
+    (_here if args.cluster is None else _on_cluster)(args, pairs, out_root, options, outcomes)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``scd batch``; its exit code."""
     check_cluster_options(args)
@@ -113,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     outcomes: list[Outcome] = []
     with interrupts_raise():
         try:
-            (_here if args.cluster is None else _on_cluster)(args, pairs, out_root, options, outcomes)
+            run_each(args, pairs, out_root, options, outcomes)
         except KeyboardInterrupt as interrupt:
             if args.progress == "json":
                 JsonLines()(cancelled_event(interrupt))

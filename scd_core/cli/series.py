@@ -19,7 +19,7 @@ from pathlib import Path
 from scd_core import events
 from scd_core.batch.runs import Outcome, counts, sweep_staging, table
 from scd_core.cli.arguments import add_option, detect_options
-from scd_core.cli.batch import _here, _on_cluster
+from scd_core.cli.batch import run_each
 from scd_core.cli.detect import (
     EXIT_TERMINATED,
     Terminated,
@@ -61,7 +61,7 @@ def _run_pairs(args: argparse.Namespace, series: Plan, out_dir: Path, outcomes: 
         print(f"scd series: removed {leftover}, left by a run that was killed", file=sys.stderr)
     with interrupts_raise():
         try:
-            (_here if args.cluster is None else _on_cluster)(args, pairs, out_dir, options, outcomes)
+            run_each(args, pairs, out_dir, options, outcomes)
         except KeyboardInterrupt as interrupt:
             if args.progress == "json":
                 JsonLines()(cancelled_event(interrupt))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from scd_core.accounting.report import REPORT, STYLE, _ha, _table
+from scd_core.accounting.report import REPORT, STYLE, hectares, html_table
 from scd_core.series.periods import Period
 
 
@@ -22,7 +22,7 @@ def _periods(periods: Sequence[Period], changed: dict[str, float], out_dir: Path
         link = f'<a href="{escape(page)}">{escape(p.folder)}</a>' if (out_dir / page).is_file() else escape(p.folder)
         rows.append(
             f"<tr><td>{p.number}</td><td>{escape(p.start.date)}</td><td>{escape(p.end.date)}</td>"
-            f"<td>{_ha(changed.get(p.folder))}</td><td>{link}</td></tr>"
+            f"<td>{hectares(changed.get(p.folder))}</td><td>{link}</td></tr>"
         )
     head = "".join(f"<th>{h}</th>" for h in ("code", "from", "to", "changed (ha)", "pair"))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -35,7 +35,7 @@ def series_page(out_dir: Path, tables: Path, periods: Sequence[Period], pairing:
     with open(tables / "series.csv", newline="", encoding="utf-8") as handle:
         flows = [
             [row["period"], f"{row['from_class']} → {row['to_class']}" if row["to_class"] else "change",
-             _ha(float(row["hectares"]))]
+             hectares(float(row["hectares"]))]
             for row in csv.DictReader(handle)
         ]  # fmt: skip
     dates = len({d for p in periods for d in (p.start.date, p.end.date)})
@@ -50,7 +50,7 @@ def series_page(out_dir: Path, tables: Path, periods: Sequence[Period], pairing:
         "<h2>Periods</h2>",
         _periods(periods, changed, out_dir),
         "<h2>Change by period</h2><p>Hectares of each from → to change (the pairs' polygons).</p>",
-        _table(["period", "change", "hectares"], flows) if flows else '<p class="note">Nothing changed.</p>',
+        html_table(["period", "change", "hectares"], flows) if flows else '<p class="note">Nothing changed.</p>',
     ]
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>scd: series of {dates} dates'
