@@ -101,7 +101,7 @@ def test_bench_runtime_sets_int8_and_bf16_beside_fp32_on_the_same_tiles(tmp_path
 
 def test_bench_cluster_reports_every_figure(tmp_path: Path) -> None:
     report = _run(
-        "bench_cluster.py", "--pairs=2", "--size=256", "--mosaic=512", "--block=256", "--repeats=2",
+        "bench_cluster.py", "--pairs=2", "--size=256", "--mosaic=512", "--block=256", "--repeats=1",
         f"--workdir={tmp_path}",
     )  # fmt: skip
     one, on_one = report["one_process_s"], report["cluster_local1_s"]
