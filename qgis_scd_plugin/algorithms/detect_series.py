@@ -27,7 +27,6 @@ from qgis.core import (
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
-    QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterString,
@@ -48,11 +47,11 @@ from .parameters import (
     MASK_AFTER,
     MASK_BEFORE,
     MASK_VALUES,
-    MODEL,
     PARAMETER_HELP,
     advanced_parameters,
     default_first,
     engine_words,
+    model_parameter,
 )
 
 RASTERS, DATES, PAIRS, MASKS, OUTPUT_FOLDER = "RASTERS", "DATES", "PAIRS", "MASKS", "OUTPUT_FOLDER"
@@ -121,13 +120,7 @@ class DetectSeriesAlgorithm(DetectChangesAlgorithm):
             QgsProcessingParameterEnum(
                 PAIRS, pairings.label, options=list(default_first(pairings, pairings.choices)), defaultValue=0
             ),
-            QgsProcessingParameterFile(
-                MODEL,
-                "Model checkpoint (empty: the bundled demo model)",
-                fileFilter="scd models (*.pt *.pth *.ckpt *.onnx);;All files (*.*)",
-                defaultValue=settings.last_trained_model() or None,
-                optional=True,
-            ),
+            model_parameter(),
             QgsProcessingParameterExtent(EXTENT, vocabulary.OPTIONS["bbox"].label, optional=True),
         ]
         advanced = [p for p in advanced_parameters() if p.name() not in _NOT_HERE]

@@ -187,13 +187,7 @@ def _parameters() -> list[QgsProcessingParameterDefinition]:
         QgsProcessingParameterRasterLayer(
             AFTER, "After image", defaultValue=after, optional=before is not None and after is None
         ),
-        QgsProcessingParameterFile(
-            MODEL,
-            "Model checkpoint (empty: the bundled demo model)",
-            fileFilter="scd models (*.pt *.pth *.ckpt *.onnx);;All files (*.*)",
-            defaultValue=settings.last_trained_model() or None,
-            optional=True,
-        ),
+        model_parameter(),
         QgsProcessingParameterFeatureSource(AOI, _label(AOI), [QgsProcessing.TypeVectorPolygon], optional=True),
         QgsProcessingParameterExtent(EXTENT, _label(EXTENT), optional=True),
     ]
@@ -216,6 +210,17 @@ def _parameters() -> list[QgsProcessingParameterDefinition]:
             QgsProcessingParameterRasterDestination(name, description, optional=True, createByDefault=False)
         )
     return parameters
+
+
+def model_parameter() -> QgsProcessingParameterFile:
+    """MODEL: a checkpoint or its ONNX export, the last model trained in QGIS by default; empty, the demo model."""
+    return QgsProcessingParameterFile(
+        MODEL,
+        "Model checkpoint (empty: the bundled demo model)",
+        fileFilter="scd models (*.pt *.pth *.ckpt *.onnx);;All files (*.*)",
+        defaultValue=settings.last_trained_model() or None,
+        optional=True,
+    )
 
 
 def _label(name: str) -> str:
