@@ -23,6 +23,8 @@ from scd_core.geopackage import GEOPACKAGE_OPTIONS
 from scd_core.series.periods import Period
 
 LAYER = "changes"
+#: Polygons read from a pair's changes.gpkg and written to series.gpkg at a time.
+CHUNK = 50_000
 SERIES_CSV_HEADER = ("period", "start", "end", "from_class", "to_class", "hectares")
 PERIODS_CSV_HEADER = ("code", "period", "start", "end", "folder", "changed_ha")
 
@@ -68,33 +70,39 @@ def _in_crs(geometries: np.ndarray, source: str, target: CRS) -> np.ndarray:
 
 
 def write_series_gpkg(path: Path, periods: Sequence[Period], out_dir: Path, crs: str) -> int:
-    """``series.gpkg``: the pairs' polygons, one pair in memory at a time; returns how many."""
+    """``series.gpkg``: the pairs' polygons, at most :data:`CHUNK` of them in memory at a time (a pair of a
+    large raster can hold millions); returns how many."""
     import pyogrio.raw
 
     target = CRS.from_user_input(crs)
-    written = 0
+    written, first = 0, True
     for period in periods:
-        meta, _, wkb, data = pyogrio.raw.read(out_dir / period.folder / "changes.gpkg")
-        geometries = _in_crs(shapely.from_wkb(wkb) if len(wkb) else np.array([], dtype=object), meta["crs"], target)
-        count = len(geometries)
-        when = [
-            np.full(count, period.folder, dtype=object),
-            np.full(count, period.number, dtype=np.int32),
-            np.full(count, period.start.date, dtype=object),
-            np.full(count, period.end.date, dtype=object),
-        ]
-        pyogrio.raw.write(
-            path,
-            geometry=shapely.to_wkb(geometries) if count else np.array([], dtype=object),
-            field_data=[*when, *data],
-            fields=["period", "period_code", "start", "end", *meta["fields"]],
-            layer=LAYER,
-            driver="GPKG",
-            geometry_type="MultiPolygon",
-            promote_to_multi=True,
-            crs=target.to_wkt(),
-            append=period.number > 1,
-            **({} if period.number > 1 else {"dataset_options": GEOPACKAGE_OPTIONS}),
-        )
-        written += count
+        offset = 0
+        while True:
+            source = out_dir / period.folder / "changes.gpkg"
+            meta, _, wkb, data = pyogrio.raw.read(source, skip_features=offset, max_features=CHUNK)
+            geometries = _in_crs(shapely.from_wkb(wkb) if len(wkb) else np.array([], dtype=object), meta["crs"], target)
+            count = len(geometries)
+            when = [
+                np.full(count, period.folder, dtype=object),
+                np.full(count, period.number, dtype=np.int32),
+                np.full(count, period.start.date, dtype=object),
+                np.full(count, period.end.date, dtype=object),
+            ]
+            pyogrio.raw.write(
+                path,
+                geometry=shapely.to_wkb(geometries) if count else np.array([], dtype=object),
+                field_data=[*when, *data],
+                fields=["period", "period_code", "start", "end", *meta["fields"]],
+                layer=LAYER,
+                driver="GPKG",
+                geometry_type="MultiPolygon",
+                promote_to_multi=True,
+                crs=target.to_wkt(),
+                append=not first,
+                **({"dataset_options": GEOPACKAGE_OPTIONS} if first else {}),
+            )
+            written, offset, first = written + count, offset + count, False
+            if count < CHUNK:
+                break
     return written

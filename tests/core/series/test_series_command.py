@@ -168,3 +168,16 @@ def test_every_pair_runs_on_the_first_dates_grid(inputs, tmp_path):
     assert not changed(read(out / "2_3" / "change_type.tif")[0]).any()  # one image twice, resampled alike
     messages = json.loads((out / "2_3" / "run.json").read_text())["messages"]
     assert any(m.startswith("BEFORE is resampled onto the grid asked for (EPSG:3857") for m in messages)
+
+
+def test_series_gpkg_is_written_a_few_polygons_at_a_time_as_it_is_at_once(consecutive, inputs, monkeypatch):
+    from scd_core.series import tables
+
+    rasters, model = inputs
+    whole = pyogrio.read_dataframe(consecutive / "series.gpkg")
+    assert len(whole) > 2, "the first pair's polygons must span chunks for the test to mean anything"
+    monkeypatch.setattr(tables, "CHUNK", 2)
+    assert main(series(rasters, consecutive, model, "--progress", "none")) == 0  # skips the pairs, rebuilds
+    chunked = pyogrio.read_dataframe(consecutive / "series.gpkg")
+    assert chunked.drop(columns="geometry").equals(whole.drop(columns="geometry"))
+    assert chunked.geometry.geom_equals(whole.geometry).all()
