@@ -5,7 +5,9 @@
 exactly. A chip is centred on a labelled pixel of a pair chosen in proportion to its labelled pixels;
 with probability ``change_share`` that pixel is a changed one. Change is rare in real scenes (0.3-3 %
 of OSCD's pixels): uniform chips would show the change head almost none, and it would learn that
-nothing ever changes. Chips get random flips and quarter turns (overhead imagery has no up).
+nothing ever changes. Chips get random flips and quarter turns (overhead imagery has no up), the dates
+swapped half the time (a change read backwards is a change) and each date's bands jittered in gain and
+offset (:func:`~scd_core.trainer.transforms.radiometric`: a scene-wide difference of light is not change).
 
 **Validation** never sees a pixel a training chip can reach (:func:`split_regions`): with a ``split``
 column, whole pairs; else, with five pairs or more, whole pairs drawn by the seed (a fifth of them);
@@ -22,7 +24,7 @@ import torch
 from torch.utils.data import Dataset
 
 from scd_core.labels import IGNORE, NO_CHANGE
-from scd_core.trainer.transforms import Sample, flip, rotate
+from scd_core.trainer.transforms import Sample, flip, radiometric, rotate, swap_dates
 
 #: Validation tiles' longest side: whole pairs are scored in tiles of at most this many pixels a side.
 VAL_TILE = 512
@@ -95,7 +97,7 @@ class TrainingChips(Dataset):
         shift = rng.integers(-(self.size // 4), self.size // 4 + 1, size=2)
         sample = _sample(region, row - self.size // 2 + int(shift[0]), col - self.size // 2 + int(shift[1]), self.size)
         generator = torch.Generator().manual_seed(seed)
-        return rotate(flip(sample, generator), generator)
+        return radiometric(swap_dates(rotate(flip(sample, generator), generator), generator), generator)
 
 
 class ValidationTiles(Dataset):

@@ -8,7 +8,10 @@ under an hour, nothing to tune.
   and ImageNet's features carry over to overhead imagery far better than random ones. Without the
   package, the residual encoder from scratch.
 * **Chips**: 512 random 128² chips an epoch, half centred on a changed pixel (:mod:`.chips`), with
-  flips and quarter turns; 30 epochs; batch 8.
+  flips, quarter turns, the dates swapped half the time, and each date's bands jittered in gain and
+  offset (two dates of a place differ in sun, haze and season, which is not change: on OSCD's hardest
+  fold it lifted the held-out F1 from 0.187 to 0.208, pisa's, a July-February pair, from 0.056 to
+  0.153); 30 epochs; batch 8.
 * **Optimiser**: AdamW at 5·10⁻⁴ with weight decay 10⁻⁴, decayed to 0 by the poly schedule (power
   0.9): Adam's per-weight steps suit a pretrained encoder under a fresh decoder without a warm-up
   search, and the decay lets the last epochs settle.

@@ -1,4 +1,5 @@
-"""Augmentation: the ASN paper's random flips and scales (§VI-A), and LSAFNet's rotations.
+"""Augmentation: the ASN paper's random flips and scales (§VI-A), LSAFNet's rotations, and for ``scd train``'s
+recipe (:mod:`scd_core.own_data.recipe`) swapped dates and each date's radiometric jitter.
 
 Both dates and both labels get the same geometry; images are resampled bilinearly, labels by nearest
 neighbour so that classes stay classes. A fixed-size random crop (padded with ignored pixels where a
@@ -41,6 +42,32 @@ def rotate(sample: Sample, generator: torch.Generator) -> Sample:
     """A rotation by 0, 90, 180 or 270 degrees, each with probability 1/4 (square samples)."""
     turns = int(torch.randint(0, 4, (), generator=generator))
     return {key: torch.rot90(value, turns, dims=(-2, -1)) for key, value in sample.items()} if turns else sample
+
+
+def swap_dates(sample: Sample, generator: torch.Generator) -> Sample:
+    """BEFORE and AFTER exchanged, with their labels, with probability 1/2: a change read backwards is a
+    change, and its from-to pair reads backwards too."""
+    if not _coin(generator):
+        return sample
+    return {
+        "image1": sample["image2"],
+        "image2": sample["image1"],
+        "label1": sample["label2"],
+        "label2": sample["label1"],
+    }
+
+
+def radiometric(sample: Sample, generator: torch.Generator, gain: float = 0.15, offset: float = 0.2) -> Sample:
+    """Each date's bands scaled by ``1 ± gain`` and shifted by ``± offset`` (standardised units), drawn per date
+    and per band: two dates of one place differ in sun, haze and season over the whole scene, and a
+    change model must not call that change."""
+    out = dict(sample)
+    for key in IMAGES:
+        bands = sample[key].shape[0]
+        scales = 1 + gain * (2 * torch.rand(bands, generator=generator) - 1)
+        shifts = offset * (2 * torch.rand(bands, generator=generator) - 1)
+        out[key] = sample[key] * scales[:, None, None] + shifts[:, None, None]
+    return out
 
 
 @contextlib.contextmanager

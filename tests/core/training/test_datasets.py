@@ -11,7 +11,7 @@ from scd_core import checkpoint
 from scd_core.errors import LabelMismatchError, ScdInputError, UnknownColourError
 from scd_core.labels import IGNORE, LANDSAT_SCD, index_to_rgb
 from scd_core.trainer.sampling import EpochSampler, ShardSampler, epoch_order
-from scd_core.trainer.transforms import Augment, random_crop, rescale, rotate
+from scd_core.trainer.transforms import Augment, radiometric, random_crop, rescale, rotate, swap_dates
 from training.datasets import LAYOUTS, PairDataset, find_split, training_splits, validation_split
 
 NORMALISATION = checkpoint.default_metadata({"in_channels": 3})["normalisation"]
@@ -59,6 +59,39 @@ def test_rotations_are_quarter_turns_of_every_key():
         assert torch.equal(out["image1"][0].long(), out["label1"])
         seen.add(turns.index(out["label1"].tolist()))
     assert seen == {0, 1, 2, 3}  # 0, 90, 180 and 270 degrees all occur
+
+
+def test_swapped_dates_carry_their_labels_and_half_the_draws_swap():
+    sample = _sample_with_label_in_pixels(8)
+    sample["label2"] = (sample["label1"] + 1) % 7  # tell the dates' labels apart
+    swapped = 0
+    for seed in range(40):
+        out = swap_dates(sample, torch.Generator().manual_seed(seed))
+        if torch.equal(out["image1"], sample["image2"]):
+            swapped += 1
+            assert torch.equal(out["image2"], sample["image1"]) and torch.equal(out["label1"], sample["label2"])
+            assert torch.equal(out["label2"], sample["label1"])
+        else:
+            assert all(torch.equal(out[k], sample[k]) for k in sample)
+    assert 10 <= swapped <= 30
+
+
+def test_radiometric_jitter_is_an_affine_change_of_each_dates_bands_within_its_bounds():
+    sample = {"image1": torch.randn(4, 16, 16), "image2": torch.randn(4, 16, 16)}
+    sample |= {"label1": torch.zeros(16, 16, dtype=torch.long), "label2": torch.ones(16, 16, dtype=torch.long)}
+    out = radiometric(sample, torch.Generator().manual_seed(3), gain=0.15, offset=0.2)
+    assert torch.equal(out["label1"], sample["label1"]) and torch.equal(out["label2"], sample["label2"])
+    scales = {}
+    for key in ("image1", "image2"):
+        for band in range(4):
+            x, y = sample[key][band].flatten(), out[key][band].flatten()
+            scale, shift = np.polyfit(x.numpy(), y.numpy(), 1)  # exactly affine per band
+            assert torch.allclose(y, x * float(scale) + float(shift), atol=1e-5)
+            assert 0.85 - 1e-6 <= scale <= 1.15 + 1e-6 and abs(shift) <= 0.2 + 1e-6
+            scales[key, band] = round(float(scale), 6)
+    assert len(set(scales.values())) == 8  # drawn per date and per band
+    again = radiometric(sample, torch.Generator().manual_seed(3), gain=0.15, offset=0.2)
+    assert all(torch.equal(out[k], again[k]) for k in out)
 
 
 def test_rescale_keeps_labels_as_classes_and_crop_pads_with_ignore():
