@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
@@ -69,6 +70,19 @@ def _in_crs(geometries: np.ndarray, source: str, target: CRS) -> np.ndarray:
     return shapely.transform(geometries, lambda xy: np.column_stack(move.transform(xy[:, 0], xy[:, 1])))
 
 
+def _chunks(source: Path) -> Iterator[tuple[dict[str, Any], np.ndarray, list[np.ndarray]]]:
+    """``source``'s polygons as pyogrio reads them, :data:`CHUNK` at a time; at least one chunk, maybe empty."""
+    import pyogrio.raw
+
+    offset = 0
+    while True:
+        meta, _, wkb, data = pyogrio.raw.read(source, skip_features=offset, max_features=CHUNK)
+        yield meta, wkb, data
+        if len(wkb) < CHUNK:
+            return
+        offset += len(wkb)
+
+
 def write_series_gpkg(path: Path, periods: Sequence[Period], out_dir: Path, crs: str) -> int:
     """``series.gpkg``: the pairs' polygons, at most :data:`CHUNK` of them in memory at a time (a pair of a
     large raster can hold millions); returns how many."""
@@ -77,10 +91,7 @@ def write_series_gpkg(path: Path, periods: Sequence[Period], out_dir: Path, crs:
     target = CRS.from_user_input(crs)
     written, first = 0, True
     for period in periods:
-        offset = 0
-        while True:
-            source = out_dir / period.folder / "changes.gpkg"
-            meta, _, wkb, data = pyogrio.raw.read(source, skip_features=offset, max_features=CHUNK)
+        for meta, wkb, data in _chunks(out_dir / period.folder / "changes.gpkg"):
             geometries = _in_crs(shapely.from_wkb(wkb) if len(wkb) else np.array([], dtype=object), meta["crs"], target)
             count = len(geometries)
             when = [
@@ -102,7 +113,5 @@ def write_series_gpkg(path: Path, periods: Sequence[Period], out_dir: Path, crs:
                 append=not first,
                 **({"dataset_options": GEOPACKAGE_OPTIONS} if first else {}),
             )
-            written, offset, first = written + count, offset + count, False
-            if count < CHUNK:
-                break
+            written, first = written + count, False
     return written
